@@ -1,0 +1,1 @@
+"""The ``graphnn`` command line (installed as the ``graphnn_cli`` package)."""

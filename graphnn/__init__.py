@@ -1,0 +1,34 @@
+"""graphnn: a symbolic computational-graph compiler and visualizer for neural networks.
+
+>>> import numpy as np, graphnn as gn
+>>> with gn.Graph("neuron") as g:
+...     x = gn.input("x", shape=(3,))
+...     w = gn.param("w", np.array([0.5, -1.0, 2.0]))
+...     b = gn.param("b", 0.1)
+...     o = gn.sigmoid(gn.sum(w * x) + b)
+>>> r = gn.run(g, {"x": [1.0, 2.0, 3.0]}, wrt=[w, b])
+>>> round(float(r.value(o)), 4), np.round(r.grad(w), 4).tolist()
+(0.99, [0.0099, 0.0197, 0.0296])
+"""
+
+from graphnn.core import ir as _ir  # noqa: F401, I001  (ir before op)
+from graphnn.core.errors import (
+    AnomalyError, FeedError, GradError, GraphError, GraphMismatchError, ParamError, ParseError,
+    ShapeError,
+)
+from graphnn.core.ir import Graph, Node, const, current_graph, input, param
+from graphnn.core.op import REGISTRY, Op, bind, get_op, register
+from graphnn.ops import *  # noqa: F403
+from graphnn.ops import __dict__ as _ops_dict
+from graphnn.passes.autodiff import grad
+from graphnn.passes.forward import jvp
+from graphnn.passes.interpret import Run, run
+from graphnn import testing  # noqa: E402, F401
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError", "FeedError", "GradError", "Graph", "GraphError", "GraphMismatchError",
+    "Node", "Op", "ParamError", "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
+    "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
+] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]

@@ -1,0 +1,505 @@
+"""The graph IR: immutable op nodes in a Graph that keeps them in topological order.
+
+Nodes are appended after their inputs exist, so creation order IS a topological
+order and no pass ever needs recursion. A node's structural fields never change;
+its display name and the values of params live in the Graph, values and gradients
+of a run live in the Run.
+
+>>> import graphnn as gn
+>>> with gn.Graph("lecture") as g:
+...     x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
+...     f = ((x + y) * z).named("f")
+>>> [n.name for n in g.nodes]
+['x', 'y', 'z', 'add_1', 'f']
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from graphnn.core import op as _op
+from graphnn.core.errors import FeedError, GraphError, describe, fmt_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LOCAL = threading.local()
+
+ROLES = ("input", "param", "const", "op", "grad")
+
+
+def user_location(skip: int = 1) -> str:
+    """``file:line`` of the innermost stack frame outside the graphnn package."""
+    return _fmt_loc(_user_frame(skip + 1))
+
+
+def _user_frame(skip: int = 1) -> tuple[str, int]:
+    f = sys._getframe(skip)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return ("<graphnn>", 0)
+    return (f.f_code.co_filename, f.f_lineno)
+
+
+def _fmt_loc(loc: tuple[str, int]) -> str:
+    path, line = loc
+    try:
+        rel = os.path.relpath(path)
+        if not rel.startswith(".."):
+            path = rel
+    except ValueError:  # different drive on Windows
+        pass
+    return f"{path}:{line}"
+
+
+def _graph_stack() -> list[Graph]:
+    stack = getattr(_LOCAL, "stack", None)
+    if stack is None:
+        stack = _LOCAL.stack = []
+    return stack
+
+
+def current_graph() -> Graph:
+    """The innermost ``with gn.Graph(...)`` block's graph; a GraphError outside one."""
+    stack = _graph_stack()
+    if not stack:
+        raise GraphError(
+            f"no active graph at {user_location()}: create leaves inside "
+            "`with gn.Graph('name') as g:` (or call g.input / g.param directly)"
+        )
+    return stack[-1]
+
+
+class Node:
+    """One immutable op node. Build nodes with the DSL (operators and ``gn.*`` ops).
+
+    Attributes: ``graph``, ``id`` (position in the graph), ``op`` (an Op record),
+    ``inputs`` (tuple of Nodes), ``params`` (read-only mapping of static parameters),
+    ``shape``, ``dtype``, ``role`` (input, param, const, op or grad), ``group`` (the
+    nn layer path it was made in, or ""), ``loc`` (the user's ``file:line``).
+    """
+
+    __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "role", "group", "_loc")
+    __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our operators
+
+    def __init__(self, graph: Graph, id: int, op: _op.Op, inputs: tuple[Node, ...],
+                 params: dict[str, Any], shape: tuple[int, ...], dtype: np.dtype,
+                 role: str, group: str, loc: tuple[str, int]) -> None:
+        sa = object.__setattr__
+        sa(self, "graph", graph)
+        sa(self, "id", id)
+        sa(self, "op", op)
+        sa(self, "inputs", inputs)
+        sa(self, "params", MappingProxyType(params))
+        sa(self, "shape", shape)
+        sa(self, "dtype", dtype)
+        sa(self, "role", role)
+        sa(self, "group", group)
+        sa(self, "_loc", loc)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"graphnn nodes are immutable (tried to set {key!r})")
+
+    # -- identity and description -------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The node's unique name in its graph."""
+        return self.graph._names[self.id]
+
+    @property
+    def loc(self) -> str:
+        """Where the user created this node, as ``file:line``."""
+        return _fmt_loc(self._loc)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def named(self, name: str) -> Node:
+        """Give this node a (unique) display name and return it: ``(x + y).named("d")``."""
+        self.graph.rename(self, name)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name}: {self.op.name} {fmt_shape(self.shape)} {self.dtype}>"
+
+    def __bool__(self) -> bool:
+        raise GraphError(
+            f"the truth value of node {describe(self)} is not known while building the graph; "
+            "use gn.maximum / gn.minimum / gn.relu instead of Python if/and/or"
+        )
+
+    __hash__ = object.__hash__
+
+    # -- operators build nodes ----------------------------------------------------
+    def __add__(self, o: Any) -> Node:
+        return _call("add", self, o)
+
+    def __radd__(self, o: Any) -> Node:
+        return _call("add", o, self)
+
+    def __sub__(self, o: Any) -> Node:
+        return _call("sub", self, o)
+
+    def __rsub__(self, o: Any) -> Node:
+        return _call("sub", o, self)
+
+    def __mul__(self, o: Any) -> Node:
+        return _call("mul", self, o)
+
+    def __rmul__(self, o: Any) -> Node:
+        return _call("mul", o, self)
+
+    def __truediv__(self, o: Any) -> Node:
+        return _call("div", self, o)
+
+    def __rtruediv__(self, o: Any) -> Node:
+        return _call("div", o, self)
+
+    def __pow__(self, o: Any) -> Node:
+        return _call("pow", self, o)
+
+    def __rpow__(self, o: Any) -> Node:
+        return _call("pow", o, self)
+
+    def __matmul__(self, o: Any) -> Node:
+        return _call("matmul", self, o)
+
+    def __rmatmul__(self, o: Any) -> Node:
+        return _call("matmul", o, self)
+
+    def __neg__(self) -> Node:
+        return _call("neg", self)
+
+    def __pos__(self) -> Node:
+        return self
+
+    @property
+    def T(self) -> Node:
+        """Reverse the axes (``gn.transpose``)."""
+        return _call("transpose", self)
+
+    def reshape(self, *shape: Any) -> Node:
+        """``gn.reshape(self, shape)``; accepts ``reshape(2, 3)`` or ``reshape((2, 3))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _call("reshape", self, shape=tuple(shape))
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _call("sum", self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _call("mean", self, axis=axis, keepdims=keepdims)
+
+
+def _call(opname: str, *args: Any, **params: Any) -> Any:
+    from graphnn import ops  # the public op functions normalise parameters
+
+    return getattr(ops, opname)(*args, **params)
+
+
+def _leaf_shape(*_: Any, shape: tuple[int, ...], **__: Any) -> tuple[int, ...]:
+    return shape
+
+
+def _no_forward(xp: Any, **params: Any) -> Any:  # leaves are filled by the interpreter
+    if "value" in params:
+        return params["value"]
+    raise GraphError("leaf nodes get their value from feeds or the graph's parameter store")
+
+
+INPUT = _op.register(_op.Op("input", _no_forward, _leaf_shape, leaf=True, label="input"))
+PARAM = _op.register(_op.Op("param", _no_forward, _leaf_shape, leaf=True, label="param"))
+CONST = _op.register(_op.Op("const", _no_forward, _leaf_shape, leaf=True, label="const"))
+
+
+class Graph:
+    """An explicit DAG of op nodes, kept in topological (creation) order.
+
+    Use it as a context manager: leaves made inside belong to it. Ops on nodes
+    always go to their inputs' graph, so ``gn.grad`` can add nodes later.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph("g") as g:
+    ...     w = gn.param("w", [1.0, 2.0])
+    >>> g.params, g.value_of(w)
+    ([<Node w: param (2,) float64>], array([1., 2.]))
+    """
+
+    def __init__(self, name: str = "graph") -> None:
+        self.name = name
+        self.nodes: list[Node] = []
+        self._names: list[str] = []
+        self._by_name: dict[str, Node] = {}
+        self._counters: dict[str, int] = {}
+        self._state: dict[Node, np.ndarray] = {}
+        self.outputs: list[Node] = []
+        self._role: str | None = None
+        self._group: list[str] = []
+        self._cache: dict[Any, Any] = {}
+
+    # -- context -----------------------------------------------------------------
+    def __enter__(self) -> Graph:
+        _graph_stack().append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        stack = _graph_stack()
+        if stack and stack[-1] is self:
+            stack.pop()
+
+    @contextmanager
+    def scope(self, name: str) -> Iterator[str]:
+        """Nodes made inside belong to the group ``name`` (nested groups join with '/')."""
+        self._group.append(name)
+        try:
+            yield "/".join(self._group)
+        finally:
+            self._group.pop()
+
+    @contextmanager
+    def role(self, role: str) -> Iterator[None]:
+        """Nodes made inside get ``role`` (autodiff uses "grad")."""
+        prev, self._role = self._role, role
+        try:
+            yield
+        finally:
+            self._role = prev
+
+    # -- building ----------------------------------------------------------------
+    def add_node(self, op: _op.Op, inputs: tuple[Node, ...], params: dict[str, Any],
+                 shape: tuple[int, ...], dtype: Any, name: str | None = None,
+                 role: str | None = None) -> Node:
+        """Append a node (used by ``bind`` and the leaf constructors)."""
+        if role is None:
+            role = self._role or ("op" if not op.leaf else op.name)
+            if op.leaf and role == "grad" and op is not CONST:
+                role = op.name
+        node = Node(self, len(self.nodes), op, inputs, dict(params), shape, np.dtype(dtype),
+                    role, "/".join(self._group), _user_frame(2))
+        self.nodes.append(node)
+        self._names.append("")
+        self._cache.clear()
+        if name is None:
+            k = self._counters.get(op.name, 0) + 1
+            while f"{op.name}_{k}" in self._by_name:
+                k += 1
+            self._counters[op.name] = k
+            name = f"{op.name}_{k}"
+        self.rename(node, name)
+        return node
+
+    def rename(self, node: Node, name: str) -> None:
+        """Change a node's display name; names are unique within a graph."""
+        if not isinstance(name, str) or not name:
+            raise GraphError(f"node names must be non-empty strings, got {name!r}", node=node)
+        other = self._by_name.get(name)
+        if other is not None and other is not node:
+            raise GraphError(
+                f"name {name!r} is already used in graph '{self.name}' by {describe(other)}",
+                node=node,
+            )
+        old = self._names[node.id]
+        if old:
+            del self._by_name[old]
+        self._names[node.id] = name
+        self._by_name[name] = node
+
+    def input(self, name: str, shape: Sequence[int] = (), dtype: Any = "float64") -> Node:
+        """A placeholder fed at run time."""
+        shape = _check_shape(shape, name)
+        return self.add_node(INPUT, (), {"shape": shape}, shape, np.dtype(dtype), name, "input")
+
+    def param(self, name: str, value: Any, dtype: Any = None) -> Node:
+        """A trainable parameter holding ``value`` in this graph's parameter store."""
+        arr = _as_float_array(value, dtype, name)
+        node = self.add_node(PARAM, (), {"shape": arr.shape}, arr.shape, arr.dtype, name, "param")
+        self._state[node] = arr
+        return node
+
+    def constant(self, value: Any, like: Node | None = None, name: str | None = None,
+                 dtype: Any = None) -> Node:
+        """A constant node. Python numbers take ``like``'s floating dtype (weak scalars)."""
+        if isinstance(value, Node):
+            return value
+        if dtype is None and like is not None and np.isscalar(value) and like.dtype.kind == "f":
+            dtype = like.dtype
+        arr = np.array(value, dtype=dtype)
+        if arr.dtype.kind not in "fiub":
+            raise GraphError(f"cannot use {type(value).__name__} value {value!r} as a constant "
+                             f"(at {user_location()})")
+        if (arr.dtype.kind in "iub" and dtype is None and like is not None
+                and like.dtype.kind == "f"):
+            arr = arr.astype(like.dtype)
+        arr.setflags(write=False)
+        return self.add_node(CONST, (), {"shape": arr.shape, "value": arr}, arr.shape, arr.dtype,
+                             name, "const")
+
+    # -- lookup ------------------------------------------------------------------
+    def __getitem__(self, name: str) -> Node:
+        return self.node(name)
+
+    def node(self, ref: str | Node) -> Node:
+        """The node with this name (or the node itself, checked to belong here)."""
+        if isinstance(ref, Node):
+            if ref.graph is not self:
+                raise GraphError(f"{describe(ref)} belongs to graph '{ref.graph.name}', "
+                                 f"not '{self.name}'", node=ref)
+            return ref
+        try:
+            return self._by_name[ref]
+        except KeyError:
+            raise GraphError(f"graph '{self.name}' has no node named {ref!r}") from None
+
+    def __contains__(self, ref: str | Node) -> bool:
+        return ref in self._by_name if isinstance(ref, str) else (
+            isinstance(ref, Node) and ref.graph is self)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    @property
+    def inputs(self) -> list[Node]:
+        return [n for n in self.nodes if n.op is INPUT]
+
+    @property
+    def params(self) -> list[Node]:
+        return [n for n in self.nodes if n.op is PARAM]
+
+    @property
+    def consts(self) -> list[Node]:
+        return [n for n in self.nodes if n.op is CONST]
+
+    def sinks(self) -> list[Node]:
+        """Non-gradient nodes that no other node consumes (the default outputs)."""
+        used = {i.id for n in self.nodes for i in n.inputs}
+        return [n for n in self.nodes if n.id not in used and not n.op.leaf and n.role != "grad"]
+
+    def default_outputs(self) -> list[Node]:
+        """``g.outputs`` when set, else the sinks, else the last node."""
+        if self.outputs:
+            return list(self.outputs)
+        return self.sinks() or self.nodes[-1:]
+
+    def mark_output(self, *nodes: Node) -> None:
+        """Declare graph outputs (what run, compile and render show by default)."""
+        for n in nodes:
+            self.node(n)
+            if n not in self.outputs:
+                self.outputs.append(n)
+
+    def consumers(self) -> list[list[Node]]:
+        """For each node id, the nodes that read it (in order; a node twice if used twice)."""
+        out: list[list[Node]] = [[] for _ in self.nodes]
+        for n in self.nodes:
+            for i in n.inputs:
+                out[i.id].append(n)
+        return out
+
+    # -- parameter store -----------------------------------------------------------
+    def value_of(self, param: str | Node) -> np.ndarray:
+        """The current value of a param (or constant)."""
+        node = self.node(param)
+        if node.op is CONST:
+            return node.params["value"]
+        if node.op is not PARAM:
+            raise GraphError(f"{describe(node)} is not a param; its value lives in a Run")
+        return self._state[node]
+
+    def set_value(self, param: str | Node, value: Any) -> None:
+        """Replace a param's value (same shape; cast to its dtype)."""
+        node = self.node(param)
+        if node.op is not PARAM:
+            raise GraphError(f"{describe(node)} is not a param")
+        arr = np.asarray(value, dtype=node.dtype)
+        if arr.shape != node.shape:
+            raise FeedError(f"param {describe(node)} cannot take a value of shape "
+                            f"{fmt_shape(arr.shape)}", node=node)
+        self._state[node] = arr
+
+    def param_values(self) -> dict[str, np.ndarray]:
+        """Name -> value of every param."""
+        return {n.name: self._state[n] for n in self.params}
+
+    # -- adapters -------------------------------------------------------------------
+    def to_networkx(self) -> networkx.MultiDiGraph:
+        """The graph as a networkx MultiDiGraph (node ids as keys, edges keep arg index)."""
+        import networkx as nx
+
+        G = nx.MultiDiGraph(name=self.name)
+        for n in self.nodes:
+            G.add_node(n.id, name=n.name, op=n.op.name, shape=n.shape, dtype=str(n.dtype),
+                       role=n.role, group=n.group)
+            for k, i in enumerate(n.inputs):
+                G.add_edge(i.id, n.id, arg=k)
+        return G
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name!r}: {len(self.nodes)} nodes>"
+
+
+def _check_shape(shape: Any, name: str) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise GraphError(f"input {name!r}: shape must be a tuple of ints, got {shape!r} "
+                         f"(at {user_location()})") from None
+    if any(s < 0 for s in shape):
+        raise GraphError(f"input {name!r}: negative dimension in shape {shape} "
+                         f"(at {user_location()})")
+    return shape
+
+
+def _as_float_array(value: Any, dtype: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.array(value, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise GraphError(f"param {name!r}: cannot convert value to an array: {e} "
+                         f"(at {user_location()})") from None
+    if arr.dtype.kind in "iub" and dtype is None:
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind != "f":
+        raise GraphError(f"param {name!r}: values must be real numbers, got dtype {arr.dtype} "
+                         f"(at {user_location()})")
+    return arr
+
+
+# -- DSL leaf constructors (use the active graph) -----------------------------------
+def input(name: str, shape: Sequence[int] = (), dtype: Any = "float64") -> Node:  # noqa: A001
+    """A placeholder in the active graph, fed at run time.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     gn.input("x", shape=(3,))
+    <Node x: input (3,) float64>
+    """
+    return current_graph().input(name, shape, dtype)
+
+
+def param(name: str, value: Any, dtype: Any = None) -> Node:
+    """A trainable parameter in the active graph, holding ``value``."""
+    return current_graph().param(name, value, dtype)
+
+
+def const(value: Any, name: str | None = None, dtype: Any = None) -> Node:
+    """A constant in the active graph."""
+    return current_graph().constant(value, name=name, dtype=dtype)

@@ -1,0 +1,46 @@
+"""The op library. Every public op function lives in one of these modules, next to
+the Op record that holds all of its rules.
+
+>>> from graphnn import ops
+>>> ops.add(1.0, 2.0)
+np.float64(3.0)
+"""
+
+from graphnn.ops.activations import (  # noqa: F401
+    elu,
+    leaky_relu,
+    log_softmax,
+    maxout,
+    prelu,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from graphnn.ops.elementwise import (  # noqa: F401
+    abs,
+    add,
+    div,
+    eq,
+    exp,
+    ge,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    sign,
+    sqrt,
+    step,
+    sub,
+)
+from graphnn.ops.linalg import (  # noqa: F401
+    broadcast_to,
+    flatten,
+    matmul,
+    reshape,
+    sum_to,
+    transpose,
+)
+from graphnn.ops.reduce import max, mean, sum  # noqa: F401

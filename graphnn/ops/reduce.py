@@ -1,0 +1,103 @@
+"""Reductions: sum, mean and max over an axis (or all), with keepdims.
+
+>>> import numpy as np, graphnn as gn
+>>> with gn.Graph():
+...     x = gn.input("x", shape=(2, 3))
+...     s = gn.sum(x, axis=1, keepdims=True)
+>>> s.shape
+(2, 1)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphnn.core import shapes as S
+from graphnn.core.op import Op, bind, register
+from graphnn.ops.elementwise import eq
+from graphnn.ops.linalg import broadcast_to, reshape
+
+
+def _norm(axis: Any) -> Any:
+    if axis is None or isinstance(axis, (int, np.integer)):
+        return None if axis is None else int(axis)
+    return tuple(int(a) for a in axis)
+
+
+def _rshape(a: S.Shape, axis: Any = None, keepdims: bool = False) -> S.Shape:
+    return S.reduce_shape(a, axis, keepdims)
+
+
+def expand(g: Any, in_shape: S.Shape, axis: Any, keepdims: bool) -> Any:
+    """Broadcast a reduced gradient ``g`` back to ``in_shape``."""
+    if not keepdims:
+        g = reshape(g, S.reduce_shape(tuple(in_shape), axis, True))
+    return broadcast_to(g, tuple(in_shape))
+
+
+def _count(shape: S.Shape, axis: Any) -> int:
+    axes = S.norm_axes(axis, len(shape))
+    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+
+
+def _max_vjp(g: Any, out: Any, a: Any, axis: Any = None, keepdims: bool = False) -> tuple[Any]:
+    # ties share the gradient equally (as torch.amax does)
+    full = expand(out, a.shape, axis, keepdims)
+    mask = eq(a, full)
+    count = expand(sum(mask, axis=axis, keepdims=keepdims), a.shape, axis, keepdims)
+    return (expand(g, a.shape, axis, keepdims) * mask / count,)
+
+
+def _red_cost(a: S.Shape, out: S.Shape, **_: Any) -> int:
+    return int(np.prod(a, dtype=np.int64))
+
+
+SUM = register(Op(
+    "sum", lambda xp, a, axis=None, keepdims=False: xp.sum(a, axis=axis, keepdims=keepdims),
+    _rshape,
+    vjp=lambda g, out, a, axis=None, keepdims=False: (expand(g, a.shape, axis, keepdims),),
+    jvp=lambda t, out, a, axis=None, keepdims=False:
+        None if t[0] is None else sum(t[0], axis=axis, keepdims=keepdims),
+    template="xp.sum({0}, axis={axis}, keepdims={keepdims})", label="Σ",
+    derivative="dX = broadcast(dY)", cost=_red_cost,
+))
+MEAN = register(Op(
+    "mean", lambda xp, a, axis=None, keepdims=False: xp.mean(a, axis=axis, keepdims=keepdims),
+    _rshape,
+    vjp=lambda g, out, a, axis=None, keepdims=False:
+        (expand(g, a.shape, axis, keepdims) * (1.0 / _count(a.shape, axis)),),
+    jvp=lambda t, out, a, axis=None, keepdims=False:
+        None if t[0] is None else mean(t[0], axis=axis, keepdims=keepdims),
+    template="xp.mean({0}, axis={axis}, keepdims={keepdims})", label="mean",
+    derivative="dX = broadcast(dY) / n", cost=_red_cost,
+))
+MAX = register(Op(
+    "max", lambda xp, a, axis=None, keepdims=False: xp.max(a, axis=axis, keepdims=keepdims),
+    _rshape, vjp=_max_vjp,
+    jvp=lambda t, out, a, axis=None, keepdims=False: None if t[0] is None else sum(
+        t[0] * _tie_weights(a, out, axis, keepdims), axis=axis, keepdims=keepdims),
+    template="xp.max({0}, axis={axis}, keepdims={keepdims})", label="max",
+    derivative="dX = dY where X is the max (shared among ties), else 0", cost=_red_cost,
+))
+
+
+def _tie_weights(a: Any, out: Any, axis: Any, keepdims: bool) -> Any:
+    mask = eq(a, expand(out, a.shape, axis, keepdims))
+    return mask / expand(sum(mask, axis=axis, keepdims=keepdims), a.shape, axis, keepdims)
+
+
+def sum(a: Any, axis: Any = None, keepdims: bool = False, *, name: str | None = None) -> Any:  # noqa: A001
+    """Sum over ``axis`` (all axes when None)."""
+    return bind(SUM, a, axis=_norm(axis), keepdims=bool(keepdims), name=name)
+
+
+def mean(a: Any, axis: Any = None, keepdims: bool = False, *, name: str | None = None) -> Any:
+    """Mean over ``axis`` (all axes when None)."""
+    return bind(MEAN, a, axis=_norm(axis), keepdims=bool(keepdims), name=name)
+
+
+def max(a: Any, axis: Any = None, keepdims: bool = False, *, name: str | None = None) -> Any:  # noqa: A001
+    """Maximum over ``axis``; the gradient is shared equally among tied maxima."""
+    return bind(MAX, a, axis=_norm(axis), keepdims=bool(keepdims), name=name)

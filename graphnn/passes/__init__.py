@@ -1,0 +1,1 @@
+"""Passes over the graph: interpret, autodiff (reverse), forward (jvp), ..."""

@@ -1,0 +1,258 @@
+"""The node-by-node interpreter: a value table and a loop (forward), then the same loop
+over the reversed order with a gradient table (reverse). Hooks let the tracer see
+every step; without hooks the loops stay lean (see bench/interpreter.py).
+
+>>> import graphnn as gn
+>>> with gn.Graph() as g:
+...     x = gn.input("x"); y = gn.input("y"); z = gn.input("z")
+...     f = ((x + y) * z).named("f")
+>>> r = gn.run(g, {"x": 1, "y": -3, "z": 4}, wrt=[x, y, z])
+>>> float(r.value(f)), float(r.grad(x)), float(r.grad("z"))
+(-8.0, 4.0, -2.0)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphnn.core.errors import AnomalyError, FeedError, GradError, GraphError, describe, fmt_shape
+from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
+from graphnn.passes.autodiff import ancestors, backprop, backward_mask
+
+Hook = Callable[..., None]
+
+
+class Run:
+    """Values (and gradients) of one execution; nodes never hold them.
+
+    ``value(n)`` and ``grad(n)`` take a node or its name. ``grad`` of a requested
+    ``wrt`` node that does not influence the loss is zeros.
+    """
+
+    def __init__(self, graph: Graph, values: list[Any], grads: dict[int, Any],
+                 outputs: list[Node], wrt: list[Node], loss: Node | None) -> None:
+        self.graph = graph
+        self._values = values
+        self._grads = grads
+        self.outputs = outputs
+        self.wrt = wrt
+        self.loss = loss
+
+    def value(self, node: str | Node) -> np.ndarray:
+        """The forward value of ``node``."""
+        n = self.graph.node(node)
+        v = self._values[n.id] if n.id < len(self._values) else None
+        if v is None:
+            raise GraphError(f"{describe(n)} was not computed in this run (it is not needed "
+                             "by the requested outputs)", node=n)
+        return v
+
+    def grad(self, node: str | Node) -> np.ndarray:
+        """d loss / d ``node`` (computed for ``wrt`` and every node between)."""
+        n = self.graph.node(node)
+        g = self._grads.get(n.id)
+        if g is None:
+            if any(w is n for w in self.wrt):
+                return np.zeros(n.shape, dtype=n.dtype)
+            raise GradError(f"no gradient for {describe(n)} in this run; pass it in wrt=",
+                            node=n)
+        return np.asarray(g)
+
+    def has_value(self, node: str | Node) -> bool:
+        n = self.graph.node(node)
+        return n.id < len(self._values) and self._values[n.id] is not None
+
+    def has_grad(self, node: str | Node) -> bool:
+        return self.graph.node(node).id in self._grads
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Name -> value of every computed node."""
+        return {n.name: v for n, v in zip(self.graph.nodes, self._values) if v is not None}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Name -> gradient of every node that received one."""
+        return {self.graph.nodes[i].name: np.asarray(g) for i, g in self._grads.items()}
+
+    def __getitem__(self, node: str | Node) -> np.ndarray:
+        return self.value(node)
+
+    def __repr__(self) -> str:
+        outs = ", ".join(f"{o.name}={_short(self._values[o.id])}" for o in self.outputs)
+        return f"<Run of {self.graph.name!r}: {outs}>"
+
+
+def _short(v: Any) -> str:
+    a = np.asarray(v)
+    return f"{a.item():.4g}" if a.size == 1 else f"array{fmt_shape(a.shape)}"
+
+
+def _as_nodes(graph: Graph, refs: Any) -> list[Node]:
+    if refs is None:
+        return []
+    if isinstance(refs, (str, Node)):
+        refs = [refs]
+    if refs == "params":
+        return graph.params
+    return [graph.node(r) for r in refs]
+
+
+def convert_feed(node: Node, value: Any) -> np.ndarray:
+    """Check and convert one feed to ``node``'s dtype; FeedError with details otherwise."""
+    where = f"input {describe(node)}"
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as e:  # ragged lists and the like
+        raise FeedError(f"feed for {where} is not an array: {e}", node=node) from None
+    kind = arr.dtype.kind
+    want = node.dtype.kind
+    if kind not in "fiu" or (kind == "f" and want in "iu"):
+        if kind == "f" and want in "iu" and np.all(np.mod(arr, 1) == 0):
+            pass
+        else:
+            raise FeedError(f"feed for {where} has dtype {arr.dtype}; expected {node.dtype} "
+                            "(real numbers)", node=node)
+    if arr.shape != node.shape:
+        raise FeedError(f"feed for {where} has shape {fmt_shape(arr.shape)}; expected "
+                        f"{fmt_shape(node.shape)}", node=node)
+    return arr.astype(node.dtype, copy=False)
+
+
+def check_feeds(graph: Graph, feeds: Mapping[str | Node, Any] | None,
+                needed: Sequence[Node]) -> dict[int, np.ndarray]:
+    """Resolve feed keys, reject unknown ones, convert values; returns id -> array.
+
+    Params may be fed too (overriding their stored value for this run).
+    """
+    feeds = dict(feeds or {})
+    out: dict[int, np.ndarray] = {}
+    for key, v in feeds.items():
+        name = key.name if isinstance(key, Node) else key
+        node = graph._by_name.get(name) if isinstance(name, str) else None
+        if isinstance(key, Node) and key.graph is not graph:
+            raise FeedError(f"feed key {describe(key)} belongs to graph '{key.graph.name}'")
+        if node is None or node.op not in (INPUT, PARAM):
+            names = [n.name for n in graph.inputs]
+            hint = difflib.get_close_matches(str(name), names, n=1)
+            msg = f"unexpected feed {name!r}: graph '{graph.name}' has no input of that name"
+            msg += f" (did you mean {hint[0]!r}?)" if hint else f"; its inputs are {names}"
+            raise FeedError(msg)
+        out[node.id] = convert_feed(node, v)
+    missing = [n for n in needed if n.op is INPUT and n.id not in out]
+    if missing:
+        lst = ", ".join(f"'{n.name}' {fmt_shape(n.shape)} (created at {n.loc})" for n in missing)
+        raise FeedError(f"missing feed for input(s) {lst}", node=missing[0])
+    return out
+
+
+class Plan:
+    """What to execute for given outputs and wrt: cached on the graph until it grows."""
+
+    __slots__ = ("forward", "backward", "needed", "steps")
+
+    def __init__(self, graph: Graph, outputs: list[Node], wrt: list[Node], loss: Node | None):
+        anc = ancestors(outputs + ([loss] if loss is not None else []))
+        self.forward = [n for n in graph.nodes if anc[n.id]]
+        self.steps = [(n.id, n.op, n.op.forward, tuple(i.id for i in n.inputs), n.params)
+                      for n in self.forward]
+        if loss is not None and wrt:
+            self.needed = backward_mask([loss], wrt)
+            self.backward = [n for n in reversed(graph.nodes[: loss.id + 1]) if self.needed[n.id]]
+        else:
+            self.needed, self.backward = [], []
+
+
+def plan_for(graph: Graph, outputs: list[Node], wrt: list[Node], loss: Node | None) -> Plan:
+    key = ("plan", tuple(n.id for n in outputs), tuple(n.id for n in wrt),
+           None if loss is None else loss.id)
+    plan = graph._cache.get(key)
+    if plan is None:
+        plan = graph._cache[key] = Plan(graph, outputs, wrt, loss)
+    return plan
+
+
+def _anomaly(node: Node, v: Any, what: str) -> None:
+    a = np.asarray(v)
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        bad = "NaN" if np.isnan(a).any() else "Inf"
+        ins = ", ".join(f"'{i.name}'" for i in node.inputs)
+        raise AnomalyError(f"anomaly: {what} of {describe(node)} contains {bad}"
+                           + (f" (inputs: {ins})" if ins else ""), node=node)
+
+
+def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
+        wrt: Any = None, outputs: Any = None, loss: str | Node | None = None,
+        seed: Any = None, anomaly: bool = False, on_forward: Hook | None = None,
+        on_backward: Hook | None = None, on_accumulate: Hook | None = None) -> Run:
+    """Evaluate ``graph`` node by node, then (with ``wrt``) its reverse pass.
+
+    Args:
+        feeds: input name (or node) -> value; params may be fed to override them.
+        wrt: nodes or names to differentiate with respect to ("params" for all params).
+        outputs: nodes to compute (default: ``graph.outputs`` or its sinks).
+        loss: the node whose gradient is taken (default: the only output).
+        seed: upstream cotangent for a non-scalar loss.
+        anomaly: stop at the first NaN/Inf value or gradient, naming its node.
+        on_forward / on_backward / on_accumulate: step hooks (used by ``gn.trace``).
+    """
+    outs = _as_nodes(graph, outputs) or graph.default_outputs()
+    wrt_nodes = _as_nodes(graph, wrt)
+    loss_node = graph.node(loss) if loss is not None else None
+    if wrt_nodes and loss_node is None:
+        if len(outs) != 1:
+            raise GradError(f"run: {len(outs)} outputs ({', '.join(o.name for o in outs)}); "
+                            "say which one to differentiate with loss=")
+        loss_node = outs[0]
+    plan = plan_for(graph, outs, wrt_nodes, loss_node)
+    fed = check_feeds(graph, feeds, plan.forward)
+    vals: list[Any] = [None] * len(graph.nodes)
+    state = graph._state
+    nodes = graph.nodes
+    with np.errstate(all="ignore"):
+        for i, op, fwd, ins, params in plan.steps:
+            if op.leaf:
+                if i in fed:
+                    vals[i] = fed[i]
+                elif op is PARAM:
+                    vals[i] = state[nodes[i]]
+                elif op is CONST:
+                    vals[i] = params["value"]
+                else:  # pragma: no cover - check_feeds reports missing inputs
+                    raise FeedError(f"missing feed for {describe(nodes[i])}")
+            else:
+                try:
+                    vals[i] = fwd(np, *[vals[j] for j in ins], **params)
+                except GraphError:
+                    raise
+                except Exception as e:  # an op failing at run time: name the node
+                    raise GraphError(f"{op.name} failed at {describe(nodes[i])}: "
+                                     f"{type(e).__name__}: {e}", node=nodes[i]) from e
+            if anomaly:
+                _anomaly(nodes[i], vals[i], "the value")
+            if on_forward is not None:
+                on_forward(nodes[i], vals[i], [vals[j] for j in ins])
+        grads: dict[int, Any] = {}
+        if wrt_nodes:
+            assert loss_node is not None
+            if seed is None:
+                if loss_node.shape != ():
+                    raise GradError(
+                        f"run: cannot differentiate the non-scalar {describe(loss_node)} without "
+                        "seed= (an array of its shape); or reduce it with gn.sum / gn.mean",
+                        node=loss_node)
+                seed_v = np.ones((), dtype=loss_node.dtype)
+            else:
+                seed_v = np.asarray(seed, dtype=loss_node.dtype)
+                if seed_v.shape != loss_node.shape:
+                    raise GradError(f"run: seed shape {fmt_shape(seed_v.shape)} does not match "
+                                    f"{describe(loss_node)}", node=loss_node)
+            grads[loss_node.id] = seed_v
+            check = (lambda n, g: _anomaly(n, g, "the gradient")) if anomaly else None
+            backprop(plan.backward, lambda n: vals[n.id], grads, plan.needed,
+                     on_node=on_backward, on_accumulate=on_accumulate, check=check)
+    return Run(graph, vals, grads, outs, wrt_nodes, loss_node)
