@@ -32,3 +32,9 @@ __all__ = [
     "Node", "Op", "ParamError", "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
+
+# --- render ---
+from graphnn.viz.draw import render  # noqa: E402
+from graphnn.viz.text import format_graph  # noqa: E402
+
+__all__ += ["format_graph", "render"]
