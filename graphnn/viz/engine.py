@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import os
@@ -75,6 +76,12 @@ def _run_dot(src: str, fmt: str) -> bytes:
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "graphnn"
+
+
+@atexit.register
+def _release() -> None:  # free the wasm instance while wasmtime's module is still alive
+    global _WASM
+    _WASM = None
 
 
 def _wasm_backend() -> Any:
