@@ -150,7 +150,7 @@ def test_step_highlight() -> None:
         node, targets, phase, index = g["f"], [g["d"], g["z"]], "backward", 5
 
     src = to_dot(g, step=Step())
-    assert re.search(r'"f" \[[^\]]*color="%s"[^\]]*penwidth="5"' % S.HIGHLIGHT, src)
+    assert re.search(r'"f" \[[^\]]*color="' + S.HIGHLIGHT + r'"[^\]]*penwidth="5"', src)
     assert f'"d" -> "f" [color="{S.HIGHLIGHT}"' in src
     assert f'"x" -> "d" [color="{S.HIGHLIGHT}"' not in src
 

@@ -235,7 +235,7 @@ def _node_line(n: Any, opt: Options, vals: Mapping[int, Any], grd: Mapping[int, 
     if is_target:
         a.update(color=S.HIGHLIGHT, penwidth="2.5")
     if is_cur:
-        a.update(color=S.HIGHLIGHT, penwidth="5", peripheries="1")
+        a.update(color=S.HIGHLIGHT, penwidth="5")
         a["class"] += " current"
     if opt.fixed_sizes is not None and n.id in opt.fixed_sizes:
         w, h = opt.fixed_sizes[n.id]
