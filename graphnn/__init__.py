@@ -32,3 +32,9 @@ __all__ = [
     "Node", "Op", "ParamError", "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
+
+# --- interchange ---
+from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
+from graphnn.io import FormatError, load  # noqa: E402
+
+__all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]
