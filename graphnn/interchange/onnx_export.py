@@ -1,7 +1,7 @@
 """graphnn -> ONNX: ``gn.to_onnx(g, path)``.
 
 One exporter per graphnn op in the ``EXPORTERS`` table; ONNX tensor names are the graphnn
-node names, inputs stay graph inputs, params and consts become initializers. Gradient
+node names, inputs stay graph inputs, params become initializers and consts Constant nodes. Gradient
 graphs export too (sign/step/ge/eq/broadcast_to/sum_to have exporters). The model is
 checked with ``onnx.checker`` and written atomically.
 
@@ -44,9 +44,11 @@ class Exporter:
         return name
 
     def const(self, base: str, value: Any) -> str:
-        """An initializer holding ``value``; returns its (fresh) name."""
+        """A Constant node holding ``value``; returns its (fresh) name."""
         name = self.name(base)
-        self.inits.append(self.onnx.numpy_helper.from_array(np.asarray(value), name))
+        tensor = self.onnx.numpy_helper.from_array(np.asarray(value), name)
+        self.nodes.append(self.onnx.helper.make_node("Constant", [], [name], name=name,
+                                                     value=tensor))
         return name
 
     def emit(self, op_type: str, inputs: Sequence[str], output: str, **attrs: Any) -> str:
@@ -190,8 +192,11 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
     for n in needed:
         if n.op is INPUT:
             inputs.append(_value_info(ex, n))
-        elif n.op in (PARAM, CONST):
+        elif n.op is PARAM:
             ex.inits.append(onnx.numpy_helper.from_array(np.asarray(g.value_of(n)), n.name))
+        elif n.op is CONST:
+            ex.used.discard(n.name)
+            ex.const(n.name, g.value_of(n))
         else:
             EXPORTERS[n.op.name](ex, n)
     graph = onnx.helper.make_graph(ex.nodes, g.name, inputs, [_value_info(ex, o) for o in outs],

@@ -150,6 +150,8 @@ class Importer:
 
 def _attr(onnx: Any, a: Any) -> Any:
     v = onnx.helper.get_attribute_value(a)
+    if isinstance(v, float):  # ONNX float attributes are float32: 0.1 arrives as 0.100000001
+        return float(str(np.float32(v)))  # the shortest decimal with that float32 value
     if isinstance(v, bytes):
         return v.decode("utf-8")
     if isinstance(v, list):
@@ -321,6 +323,14 @@ def _expand(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [ops.broadcast_to(x[0], tuple(np.broadcast_shapes(x[0].shape, shape)))]
 
 
+def _cast(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    to = np.dtype(im.onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
+    if to != x[0].dtype:
+        raise Unsupported(f"Cast from {x[0].dtype} to {to} (only comparison masks cast to "
+                          "their own float dtype are supported)")
+    return [x[0]]
+
+
 def _identity(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [x[0]]
 
@@ -344,6 +354,9 @@ CONVERTERS: dict[str, Converter] = {
     "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
                                                        keepdims=True)],
     "BatchNormalization": _batchnorm, "Dropout": _dropout, "Identity": _identity,
-    "Constant": _constant, "Expand": _expand, "Sign": _unary(ops.sign),
+    "Constant": _constant, "Cast": _cast,
+    # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
+    "Greater": _binary(lambda a, b: ops.step(a - b)), "GreaterOrEqual": _binary(ops.ge),
+    "Equal": _binary(ops.eq), "Expand": _expand, "Sign": _unary(ops.sign),
     **POOL_CONVERTERS,
 }
