@@ -113,7 +113,7 @@ def main() -> dict[str, collections.Counter[str]]:
         print(fmt.format(op, n, c["pass"], c["skip"], c["fail"], rate))
     n = sum(total.values())
     rate = total["pass"] / max(1, total["pass"] + total["fail"])
-    print(("| **total** | {} | {} | {} | {} | {:.0%} |" if args.markdown else
+    print(("| **{}** | {} | {} | {} | {} | {:.0%} |" if args.markdown else
            "{:20s} cases {:3d}  pass {:3d}  skip {:3d}  fail {:3d}  rate {:.0%}").format(
         "total", n, total["pass"], total["skip"], total["fail"], rate))
     if args.verbose:

@@ -56,6 +56,38 @@ def test_export_runs_in_onnxruntime(tmp_path, dtype):
         np.testing.assert_allclose(v, ref.value(o), rtol=tol, atol=tol, err_msg=o.name)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_convnet_exports_and_imports(tmp_path, dtype):
+    if not hasattr(gn, "conv2d"):
+        pytest.skip("gn.conv2d (branch convloss) is not in this build")
+    ort = _ort()
+    with gn.Graph("cnn") as g:
+        x = gn.input("x", shape=(2, 3, 9, 9), dtype=dtype)
+        w1 = gn.param("w1", R.normal(size=(4, 3, 3, 3)).astype(dtype))
+        b1 = gn.param("b1", R.normal(size=4).astype(dtype))
+        w2 = gn.param("w2", R.normal(size=(4, 2, 3, 3)).astype(dtype))
+        h = gn.relu(gn.conv2d(x, w1, b1, stride=1, padding=1))
+        h = gn.conv2d(h, w2, stride=2, padding=1, dilation=1, groups=2)
+        h = gn.max_pool2d(h, 2, stride=1) + gn.avg_pool2d(h, 2, stride=1)
+        h = gn.avg_pool2d(h, 3, stride=2, padding=1, count_include_pad=False)
+        y = gn.mean(h, axis=(2, 3), keepdims=True).named("y")
+    xv = R.normal(size=(2, 3, 9, 9)).astype(dtype)
+    ref = gn.run(g, {"x": xv}).value(y)
+    gn.to_onnx(g, tmp_path / "cnn.onnx")
+    tol = 1e-10 if dtype == "float64" else 1e-5
+    try:
+        sess = ort.InferenceSession(str(tmp_path / "cnn.onnx"),
+                                    providers=["CPUExecutionProvider"])
+        got = sess.run(["y"], {"x": xv})[0]
+    except Exception as e:  # onnxruntime lacks some float64 kernels
+        if dtype == "float64":
+            pytest.skip(f"onnxruntime cannot run this float64 model: {str(e)[:120]}")
+        raise
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    h2 = gn.from_onnx(tmp_path / "cnn.onnx")
+    np.testing.assert_allclose(gn.run(h2, {"x": xv}).value("y"), ref, rtol=1e-12, atol=1e-12)
+
+
 def test_round_trip_through_onnx_runs_and_traces(tmp_path):
     g = _mlp()
     gn.to_onnx(g, tmp_path / "m.onnx")

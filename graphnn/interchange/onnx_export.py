@@ -133,6 +133,8 @@ def _conv(ex: Exporter, n: Node) -> None:
     w = n.inputs[1]
     attrs = _window(n, w.shape[2:])
     attrs["strides"] = _pair(n.params.get("stride", 1))
+    attrs["dilations"] = _pair(n.params.get("dilation", 1))
+    attrs["group"] = int(n.params.get("groups", 1))
     ex.emit("Conv", [i.name for i in n.inputs], n.name, **attrs)
 
 
@@ -161,7 +163,8 @@ EXPORTERS: dict[str, Exp] = {
     "step": _mask("Greater"), "ge": _mask("GreaterOrEqual"), "eq": _mask("Equal"),
     "sum_to": _sum_to, "broadcast_to": _expand,
     "conv2d": _conv, "max_pool2d": _pool("MaxPool"),
-    "avg_pool2d": _pool("AveragePool", count_include_pad=1),
+    "avg_pool2d": lambda ex, n: _pool("AveragePool", count_include_pad=int(
+        bool(n.params.get("count_include_pad", True))))(ex, n),
 }
 
 

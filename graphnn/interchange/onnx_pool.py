@@ -1,8 +1,8 @@
 """ONNX Conv / MaxPool / AveragePool importers (2-D, NCHW) on graphnn's conv2d and pools.
 
 Supported: 4-D inputs, symmetric ``pads`` (or ``auto_pad`` VALID / SAME_* when the needed
-padding is symmetric), ``dilations`` of 1, ``group`` 1, ``ceil_mode`` 0. Anything else
-raises an Unsupported error naming the attribute.
+padding is symmetric), ``ceil_mode`` 0; Conv also ``dilations`` and ``group``, AveragePool
+``count_include_pad``. Anything else raises an Unsupported error naming the attribute.
 
 >>> sorted(POOL_CONVERTERS)
 ['AveragePool', 'Conv', 'MaxPool']
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphnn import ops
+from graphnn.core.errors import ParamError
 from graphnn.interchange.common import Unsupported
 
 
@@ -23,12 +24,15 @@ def _need(name: str) -> Any:
     return fn
 
 
-def window(x: Any, kernel: tuple[int, ...], a: dict[str, Any]) -> tuple[Any, Any]:
+def window(x: Any, kernel: tuple[int, ...], a: dict[str, Any],
+           dilated: bool = False) -> tuple[Any, Any]:
     """(stride, padding) pairs for a 2-D window op, or Unsupported naming the attribute."""
     if x.ndim != 4:
         raise Unsupported(f"only 2-D (NCHW) inputs are supported, got shape {x.shape}")
     strides = tuple(a.get("strides", (1, 1)))
-    if any(d != 1 for d in a.get("dilations", (1, 1))):
+    dil = tuple(a.get("dilations", (1, 1)))
+    kernel = tuple((k - 1) * d + 1 for k, d in zip(kernel, dil))
+    if not dilated and any(d != 1 for d in dil):
         raise Unsupported(f"dilations={a['dilations']} (only 1 is supported)")
     if a.get("ceil_mode", 0):
         raise Unsupported("ceil_mode=1 is not supported")
@@ -52,14 +56,21 @@ def window(x: Any, kernel: tuple[int, ...], a: dict[str, Any]) -> tuple[Any, Any
     return strides, p[:2]
 
 
+def _limits(pool: Any, *args: Any, **kw: Any) -> Any:
+    """graphnn pools follow PyTorch's limits (pad <= kernel/2); ONNX allows more."""
+    try:
+        return pool(*args, **kw)
+    except ParamError as e:
+        raise Unsupported(str(e).splitlines()[0]) from None
+
+
 def _conv(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     conv2d = _need("conv2d")
-    if a.get("group", 1) != 1:
-        raise Unsupported(f"group={a['group']} (grouped convolution) is not supported")
     kernel = tuple(a.get("kernel_shape", x[1].shape[2:]))
-    stride, pad = window(x[0], kernel, a)
+    stride, pad = window(x[0], kernel, a, dilated=True)
     b = x[2] if len(x) > 2 else None
-    return [conv2d(x[0], x[1], b, stride=stride, padding=pad)]
+    return [conv2d(x[0], x[1], b, stride=stride, padding=pad,
+                   dilation=tuple(a.get("dilations", (1, 1))), groups=int(a.get("group", 1)))]
 
 
 def _maxpool(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
@@ -68,17 +79,15 @@ def _maxpool(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
         raise Unsupported("the Indices output is not supported")
     kernel = tuple(a["kernel_shape"])
     stride, pad = window(x[0], kernel, a)
-    return [pool(x[0], kernel, stride=stride, padding=pad)]
+    return [_limits(pool, x[0], kernel, stride=stride, padding=pad)]
 
 
 def _avgpool(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     pool = _need("avg_pool2d")
     kernel = tuple(a["kernel_shape"])
     stride, pad = window(x[0], kernel, a)
-    if any(pad) and not a.get("count_include_pad", 0):
-        raise Unsupported("count_include_pad=0 with padding is not supported (graphnn's "
-                          "avg_pool2d counts the zero padding, like PyTorch's default)")
-    return [pool(x[0], kernel, stride=stride, padding=pad)]
+    return [_limits(pool, x[0], kernel, stride=stride, padding=pad,
+                    count_include_pad=bool(a.get("count_include_pad", 0)))]
 
 
 POOL_CONVERTERS = {"Conv": _conv, "MaxPool": _maxpool, "AveragePool": _avgpool}
