@@ -104,7 +104,7 @@ def build(recipe: dict[str, Any]) -> tuple[gn.Graph, dict[str, np.ndarray], np.n
         nodes = apply(GnNS(), recipe, xs)
         out = nodes[-1]
         c = rng.uniform(0.5, 1.5, size=out.shape)
-        loss = gn.sum(out * c).named("loss")
+        gn.sum(out * c).named("loss")
     feeds = {x.name: rng.uniform(-2, 2, size=x.shape) for x in xs}
     return g, feeds, c
 

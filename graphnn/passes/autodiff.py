@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from graphnn.core.errors import GradError, describe, fmt_shape
+from graphnn.core.errors import GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
 from graphnn.ops.linalg import sum_to
 
@@ -99,7 +99,11 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any], grads: dict[in
             if shape_of(ct) != i.shape:
                 ct = sum_to(ct, i.shape)
             if check is not None:
-                check(i, ct)
+                try:
+                    check(i, ct)
+                except GraphError as e:  # name the node whose backward made it
+                    raise type(e)(f"{e}; it comes from the backward (vjp) of {describe(n)}",
+                                  node=n) from None
             contribs.append(ct)
             prev = grads.get(i.id)
             if prev is None:
