@@ -88,13 +88,24 @@ def encode_value(v: Any, where: str) -> Any:
                      f"{type(v).__name__} has no JSON encoding")
 
 
-def _node_record(n: Node, values: Callable[[Node], Any]) -> dict[str, Any]:
-    where = f"node {n.id} '{n.name}' ({n.op.name})"
-    params = {k: encode_value(v, where) for k, v in n.params.items()
-              if not (n.op.leaf and k == "shape")}
+_DTYPE_NAMES = {np.dtype(d): d for d in DTYPES}
+_DTYPE_OBJS = {d: np.dtype(d) for d in DTYPES}
+
+
+def _node_record(n: Node, values: Callable[[Node], Any],
+                 locs: dict[tuple[str, int], str]) -> dict[str, Any]:
+    params = {k: encode_value(v, f"node {n.id} '{n.name}' ({n.op.name})")
+              for k, v in n.params.items() if not (n.op.leaf and k == "shape")}
+    loc = locs.get(n._loc)
+    if loc is None:
+        loc = locs[n._loc] = n.loc
+    dtype = _DTYPE_NAMES.get(n.dtype)
+    if dtype is None:
+        raise GraphError(f"cannot save node {n.id} '{n.name}': dtype {n.dtype} is not one of "
+                         f"{', '.join(DTYPES)}")
     rec: dict[str, Any] = {"op": n.op.name, "name": n.name, "inputs": [i.id for i in n.inputs],
-                           "params": params, "shape": list(n.shape), "dtype": n.dtype.name,
-                           "role": n.role, "group": n.group, "loc": n.loc}
+                           "params": params, "shape": list(n.shape), "dtype": dtype,
+                           "role": n.role, "group": n.group, "loc": loc}
     if n.op is PARAM:
         rec["value"] = values(n)
     return rec
@@ -114,16 +125,25 @@ def to_dict(g: Graph, npz: dict[str, np.ndarray] | None = None) -> dict[str, Any
         npz[f"n{n.id}"] = np.asarray(g.value_of(n))
         return {"$npz": f"n{n.id}"}
 
+    locs: dict[tuple[str, int], str] = {}
     doc = {"format": FORMAT, "version": VERSION,
-           "graph": {"name": g.name, "nodes": [_node_record(n, values) for n in g.nodes],
+           "graph": {"name": g.name, "nodes": [_node_record(n, values, locs) for n in g.nodes],
                      "outputs": [o.id for o in g.outputs]}}
     doc["checksum"] = _checksum(doc)
     return doc
 
 
-def dumps(g: Graph, indent: int | None = 1) -> str:
-    """The graph as JSON text (parameter values embedded)."""
-    return json.dumps(to_dict(g), indent=indent, allow_nan=False)
+def dumps(g: Graph) -> str:
+    """The graph as JSON text (parameter values embedded), one node per line."""
+    return _layout(to_dict(g))
+
+
+def _layout(doc: dict[str, Any]) -> str:
+    # json's C encoder only runs without indent: encode node by node, one per line
+    head = {**doc, "graph": {**doc["graph"], "nodes": []}}
+    body = ",\n".join(json.dumps(n, allow_nan=False) for n in doc["graph"]["nodes"])
+    return json.dumps(head, allow_nan=False).replace(
+        '"nodes": []', '"nodes": [\n' + body + "\n]", 1)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
@@ -168,7 +188,7 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> No
                   "sha256": hashlib.sha256(blob).hexdigest()}
     doc["checksum"] = _checksum(doc)
     atomic_write(path + ".npz", blob)
-    atomic_write(path, json.dumps(doc, indent=1, allow_nan=False).encode("utf-8"))
+    atomic_write(path, _layout(doc).encode("utf-8"))
 
 
 # -- decoding ------------------------------------------------------------------------
@@ -336,8 +356,7 @@ def _load_node(g: Graph, i: int, rec: Any, ctx: _Ctx, arrays: Any) -> None:
         raise ctx.fail(f"invalid node: {e}") from None
     finally:
         g._group = []
-    got = (node.shape, node.dtype.name, node.role)
-    if got != (shape, dtype, role):
+    if (node.shape, node.dtype, node.role) != (shape, _DTYPE_OBJS[dtype], role):
         raise ctx.fail(f"inconsistent node: the file says shape {shape} {dtype} role {role}, "
                        f"rebuilding it gives shape {node.shape} {node.dtype.name} role "
                        f"{node.role}")
