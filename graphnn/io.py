@@ -202,8 +202,8 @@ class _Ctx:
         self.where = ""
 
     def fail(self, what: str) -> FormatError:
-        at = f" at {self.where}" if self.where else ""
-        return FormatError(f"{self.source}: {what}{at}")
+        at = f" {self.where}:" if self.where else ""
+        return FormatError(f"{self.source}:{at} {what}")
 
 
 def decode_array(d: Any, ctx: _Ctx) -> np.ndarray:

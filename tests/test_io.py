@@ -145,7 +145,8 @@ def test_error_names_the_node(tmp_path):
     doc = _doc()
     _node(doc, "loss").update(op="frobnicate")
     path = _write(tmp_path, doc)
-    with pytest.raises(gn.FormatError, match=rf"at node {_idx(doc, 'loss')} 'loss'"):
+    at = rf"bad.json: node {_idx(doc, 'loss')} 'loss': unknown op"
+    with pytest.raises(gn.FormatError, match=at):
         gn.load(path)
 
 
