@@ -194,6 +194,8 @@ CLI_CASES = {
 @pytest.mark.parametrize("fname", sorted(CLI_CASES))
 def test_cli_one_liners_for_bad_model_files(fname, tmp_path):
     main = pytest.importorskip("graphnn_cli.main", reason="the CLI (branch cli) is not built")
+    if "summary" not in getattr(main.cli, "commands", {}) and not hasattr(main, "_describe"):
+        pytest.skip("this CLI has no `summary` command (branch cli not merged)")
     from click.testing import CliRunner
 
     target = tmp_path / os.path.basename(fname).removesuffix(".txt") if fname.endswith(
