@@ -102,13 +102,12 @@ def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, int] = (1
     wg = xp.reshape(w, (groups, co // groups, cg * kh * kw))
     gg = xp.reshape(xp.transpose(g, (1, 0, 2, 3)), (groups, co // groups, n * oh * ow))
     dcols = xp.reshape(xp.matmul(xp.transpose(wg, (0, 2, 1)), gg), (c, kh, kw, n, oh, ow))
-    dx = xp.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
+    dx = xp.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)  # (C, N): as dcols
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += \
-                xp.transpose(dcols[:, i, j], (1, 0, 2, 3))
-    return dx[:, :, ph:ph + h, pw:pw + wd]
+            dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dcols[:, i, j]
+    return xp.ascontiguousarray(xp.transpose(dx[:, :, ph:ph + h, pw:pw + wd], (1, 0, 2, 3)))
 
 
 def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, int] = (1, 1),
