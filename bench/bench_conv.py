@@ -3,7 +3,8 @@ by the interpreter) against PyTorch eager when it is installed, in one process.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_conv.py [--repeat 20]
 
-Prints the best time (min over repeats) per forward+backward for each case. Results: bench/results_convloss.md.
+Prints the best time (min over repeats: the machine is shared) for each case.
+Results: bench/results_convloss.md.
 """
 
 from __future__ import annotations
@@ -43,13 +44,6 @@ def bench_case(label, xs, ws, pad, dtype, repeat, torch=None) -> dict[str, float
     b = rng.normal(size=ws[0]).astype(dtype)
     kw = {"stride": (1, 1), "padding": (pad, pad), "dilation": (1, 1), "groups": 1}
 
-    def helpers():
-        y = C._conv2d(np, x, w, b, **kw)
-        g = np.ones_like(y)
-        C._conv2d_grad_input(np, g, w, xs[2:], **kw)
-        C._conv2d_grad_weight(np, x, g, ws[2:], **kw)
-        g.sum(axis=(0, 2, 3))
-
     with gn.Graph() as gr:
         xi = gn.input("x", shape=xs, dtype=dtype)
         wp = gn.param("w", w)
@@ -60,7 +54,6 @@ def bench_case(label, xs, ws, pad, dtype, repeat, torch=None) -> dict[str, float
         gn.run(gr, {"x": x}, wrt=[xi, wp, bp], loss=loss)
 
     out = {"forward only (helper)": best_ms(lambda: C._conv2d(np, x, w, b, **kw), repeat),
-           "fwd+bwd (helpers)": best_ms(helpers, repeat),
            "fwd+bwd (gn.run)": best_ms(graph_run, repeat)}
     if torch is not None:
         tx = torch.tensor(x, requires_grad=True)
