@@ -138,6 +138,11 @@ def pair(v: Any) -> Any:
     return v
 
 
+def _int(v: Any) -> Any:
+    """numpy integers -> int (anything else is left for the check rule to reject)."""
+    return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+
+
 def check_pair(name: str, v: Any, least: int) -> None:
     """ValueError unless ``v`` is a pair of ints all >= ``least``."""
     if not (isinstance(v, tuple) and len(v) == 2 and all(isinstance(e, int) for e in v)):
@@ -322,8 +327,7 @@ def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
     """
     args = (x, w) if b is None else (x, w, b)
     return bind(CONV2D, *args, stride=pair(stride), padding=pair(padding),
-                dilation=pair(dilation), groups=int(groups) if isinstance(groups, int)
-                else groups, name=name)
+                dilation=pair(dilation), groups=_int(groups), name=name)
 
 
 def conv2d_grad_input(g: Any, w: Any, input_size: Any, *, stride: Any = 1, padding: Any = 0,
@@ -332,7 +336,7 @@ def conv2d_grad_input(g: Any, w: Any, input_size: Any, *, stride: Any = 1, paddi
     ``input_size`` is the input's (H, W)."""
     return bind(CONV2D_GRAD_INPUT, g, w, input_size=pair(tuple(input_size)),
                 stride=pair(stride), padding=pair(padding), dilation=pair(dilation),
-                groups=groups, name=name)
+                groups=_int(groups), name=name)
 
 
 def conv2d_grad_weight(x: Any, g: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
@@ -340,7 +344,7 @@ def conv2d_grad_weight(x: Any, g: Any, kernel_size: Any, *, stride: Any = 1, pad
     """Gradient of ``conv2d`` w.r.t. its weights, of shape (C_out, C_in/groups, kH, kW)."""
     return bind(CONV2D_GRAD_WEIGHT, x, g, kernel_size=pair(tuple(kernel_size)),
                 stride=pair(stride), padding=pair(padding), dilation=pair(dilation),
-                groups=groups, name=name)
+                groups=_int(groups), name=name)
 
 
 __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight"]
