@@ -9,8 +9,8 @@ sympy is imported only when one of these is called.
 ...     f = ((x + y) * z).named("f")
 >>> gn.to_sympy(g, f)
 z*(x + y)
->>> print(gn.formula("sigmoid").derivative)
-\\frac{\\partial y}{\\partial x} = \\frac{e^{- x}}{\\left(1 + e^{- x}\\right)^{2}} = y \\left(1 - y\\right)
+>>> print(gn.formula("tanh"))
+y = tanh(x); dy/dx = 1 - tanh(x)**2 = 1 - y**2
 """
 
 from __future__ import annotations
