@@ -18,9 +18,14 @@ import os
 import platform
 import time
 
-import numpy as np
+# One BLAS thread: on a shared 2-core machine a multi-threaded GEMM can stall for
+# tens of milliseconds waiting for a core (measured: 0.16 ms vs 20 ms run to run).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import graphnn as gn
+import numpy as np  # noqa: E402
+
+import graphnn as gn  # noqa: E402
 
 
 def best_of(fn, repeat: int) -> float:
@@ -108,7 +113,8 @@ def main() -> None:
         "# Jacobian materialisation: 784-256-10 sigmoid MLP, d y / d x (10 x 784)",
         "",
         f"Machine: {cpu_name()}, {os.cpu_count()} cores (shared), Python "
-        f"{platform.python_version()}, NumPy {np.__version__}; {jax_note}.",
+        f"{platform.python_version()}, NumPy {np.__version__} with "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; {jax_note}.",
         f"Best of {args.repeat} runs (more for the fast rows), float64, one process. "
         "Command: `python bench/bench_jacobian.py`.",
         "",
