@@ -169,6 +169,7 @@ class Trace:
         self.loss = loss
         self.tangents = tangents or {}
         self._arrivals: dict[int, int] = {}
+        self._state_cache: tuple[int, dict[int, Any], dict[int, Any]] | None = None
         for s in steps:
             s.trace = self
             if s.kind == "vjp":
@@ -217,9 +218,11 @@ class Trace:
         if not -n <= i < n:
             raise IndexError(f"step {i} out of range for a trace of {n} steps")
         i %= n
-        values: dict[int, Any] = {}
-        grads: dict[int, Any] = {}
-        for s in self.steps[: i + 1]:
+        start, values, grads = 0, {}, {}
+        last = self._state_cache
+        if last is not None and last[0] <= i:  # players step forward: resume from there
+            start, values, grads = last[0] + 1, dict(last[1]), dict(last[2])
+        for s in self.steps[start: i + 1]:
             if s.kind == "eval":
                 values[s.node.id] = s.value
                 if self.mode == "forward" and s.tangent is not None:
@@ -231,6 +234,7 @@ class Trace:
                         grads[t.id] = c
             else:
                 grads[s.node.id] = s.total
+        self._state_cache = (i, dict(values), dict(grads))
         return values, grads
 
     # -- text ------------------------------------------------------------------------
