@@ -155,8 +155,8 @@ def local_formulas(node: Node) -> tuple[Local | None, ...]:
     n_in = len(node.inputs)
     if op.leaf or n_in == 0:
         return ()
-    key = (op.name, tuple(sorted((k, repr(v)) for k, v in node.params.items())),
-           tuple((i.name, i.op.name, i.id) for i in node.inputs))
+    key = (node.name, op.name, tuple(sorted((k, repr(v)) for k, v in node.params.items())),
+           tuple((i.name, i.op.name, repr(i.params.get("value"))) for i in node.inputs))
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
