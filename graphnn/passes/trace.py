@@ -286,7 +286,7 @@ class Trace:
         try:
             player = self._player()
         except GraphError:
-            return {"text/plain": self.to_table()}
+            return {"text/plain": self.to_table(), "text/markdown": self.to_markdown()}
         return player.mimebundle(self)
 
 
