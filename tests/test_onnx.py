@@ -104,6 +104,10 @@ def test_round_trip_through_onnx_runs_and_traces(tmp_path):
         np.testing.assert_allclose(r.value(o.name), ref.value(o), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(r.grad("w"), ref.value("dloss_dw"), rtol=1e-10, atol=1e-12)
     assert "loss" in seen and len(seen) == len({*seen})
+    if hasattr(gn, "trace"):  # the step-through tracer (branch trace)
+        t = gn.trace(h, {"x": x}, wrt=["w"], loss="loss", outputs=["loss"])
+        assert t.backward and any(s.node.name == "loss" for s in t.forward)
+        np.testing.assert_allclose(t.run.grad("w"), r.grad("w"), rtol=1e-12)
 
 
 def test_imported_graph_compiles():
