@@ -219,3 +219,28 @@ def test_backend_node_conformance():
             failures.append(f"{case.name}: {why}")
     assert not failures, "\n".join(failures)
     assert passed >= 170
+
+
+def test_random_graphs_round_trip_through_onnx():
+    """Random DAGs (tests/test_properties.py recipes) export, run in onnxruntime with
+    graphnn's numbers, and import back to the same numbers."""
+    ort = _ort()
+    from hypothesis import given
+
+    from tests.test_properties import SETTINGS, build, recipes
+
+    @SETTINGS
+    @given(recipes())
+    def check(recipe):
+        g, feeds, _ = build(recipe)
+        ref = gn.run(g, feeds).value("loss")
+        model = gn.to_onnx(g)
+        sess = ort.InferenceSession(model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"])
+        got = sess.run(["loss"], feeds)[0]
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+        back = gn.from_onnx(model)
+        np.testing.assert_allclose(gn.run(back, feeds).value("loss"), ref, rtol=1e-13,
+                                   atol=1e-13)
+
+    check()
