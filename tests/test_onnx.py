@@ -108,6 +108,9 @@ def test_round_trip_through_onnx_runs_and_traces(tmp_path):
         t = gn.trace(h, {"x": x}, wrt=["w"], loss="loss", outputs=["loss"])
         assert t.backward and any(s.node.name == "loss" for s in t.forward)
         np.testing.assert_allclose(t.run.grad("w"), r.grad("w"), rtol=1e-12)
+    if hasattr(gn, "render"):  # the renderer (branch render)
+        gn.render(h, run=r, path=str(tmp_path / "imported.dot"))
+        assert "dloss_dw" in (tmp_path / "imported.dot").read_text()
 
 
 def test_imported_graph_compiles():
