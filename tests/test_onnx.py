@@ -88,6 +88,36 @@ def test_convnet_exports_and_imports(tmp_path, dtype):
     np.testing.assert_allclose(gn.run(h2, {"x": xv}).value("y"), ref, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_export_to_onnxruntime(dtype, reduction):
+    if not hasattr(gn, "cross_entropy"):
+        pytest.skip("losses (branch convloss) are not in this build")
+    ort = _ort()
+    with gn.Graph("losses") as g:
+        z = gn.input("z", shape=(5, 4), dtype=dtype)
+        p = gn.input("p", shape=(5, 4), dtype=dtype)
+        t = gn.input("t", shape=(5, 4), dtype=dtype)
+        k = gn.input("k", shape=(5,), dtype="int64")
+        outs = [gn.mse_loss(z, t, reduction).named("mse"),
+                gn.l1_loss(z, t, reduction).named("l1"),
+                gn.bce_with_logits(z * 300.0, t, reduction).named("bcel"),
+                gn.bce_loss(p, t, reduction).named("bce"),
+                gn.cross_entropy(z * 300.0, k, reduction).named("ce_idx"),
+                gn.cross_entropy(z, gn.softmax(t), reduction).named("ce_prob")]
+    g.mark_output(*outs)
+    feeds = {"z": R.normal(size=(5, 4)).astype(dtype),
+             "p": np.clip(R.uniform(size=(5, 4)), 0, 1).astype(dtype),
+             "t": R.uniform(size=(5, 4)).astype(dtype), "k": np.array([0, 3, 1, 2, 3])}
+    feeds["p"][0, :2] = [0.0, 1.0]  # the clamped logs
+    ref = gn.run(g, feeds)
+    sess = ort.InferenceSession(gn.to_onnx(g).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    tol = 1e-9 if dtype == "float64" else 2e-5
+    for o, v in zip(outs, sess.run([o.name for o in outs], feeds)):
+        np.testing.assert_allclose(v, ref.value(o), rtol=tol, atol=tol, err_msg=o.name)
+
+
 def test_round_trip_through_onnx_runs_and_traces(tmp_path):
     g = _mlp()
     gn.to_onnx(g, tmp_path / "m.onnx")

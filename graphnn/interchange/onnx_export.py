@@ -20,6 +20,7 @@ import numpy as np
 from graphnn.core import shapes as S
 from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
 from graphnn.interchange.common import OnnxError, require_onnx
+from graphnn.interchange.onnx_losses import LOSS_EXPORTERS
 
 OPSET = 18
 IR_VERSION = 8
@@ -188,6 +189,7 @@ EXPORTERS: dict[str, Exp] = {
     "conv2d": _conv, "max_pool2d": _pool("MaxPool"),
     "avg_pool2d": lambda ex, n: _pool("AveragePool", count_include_pad=int(
         bool(n.params.get("count_include_pad", True))))(ex, n),
+    **LOSS_EXPORTERS,
 }
 
 
