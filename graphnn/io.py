@@ -12,9 +12,9 @@ Writes are atomic (a temporary file in the same folder, then ``os.replace``).
 ...     x = gn.input("x", shape=(3,))
 ...     w = gn.param("w", np.array([0.5, -1.0, 2.0]))
 ...     o = gn.sigmoid(gn.sum(w * x)).named("o")
->>> path = os.path.join(tempfile.mkdtemp(), "neuron.json")
->>> g.save(path)
->>> h = gn.load(path)
+>>> with tempfile.TemporaryDirectory() as folder:
+...     g.save(os.path.join(folder, "neuron.json"))
+...     h = gn.load(os.path.join(folder, "neuron.json"))
 >>> [n.name for n in h.nodes] == [n.name for n in g.nodes]
 True
 >>> float(gn.run(h, {"x": [1, 2, 3]}).value("o")) == float(gn.run(g, {"x": [1, 2, 3]}).value(o))
