@@ -32,3 +32,11 @@ __all__ = [
     "Node", "Op", "ParamError", "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
+
+# --- nn ---
+from graphnn import nn  # noqa: E402
+from graphnn import optim  # noqa: E402
+from graphnn import data  # noqa: E402
+from graphnn.train import History, evaluate, fit, load, predict, save  # noqa: E402
+
+__all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]
