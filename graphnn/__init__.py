@@ -34,9 +34,7 @@ __all__ = [
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 
 # --- nn ---
-from graphnn import nn  # noqa: E402
-from graphnn import optim  # noqa: E402
-from graphnn import data  # noqa: E402
+from graphnn import data, nn, optim  # noqa: E402, I001
 from graphnn.train import History, evaluate, fit, load, predict, save  # noqa: E402
 
 __all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]
