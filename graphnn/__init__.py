@@ -34,7 +34,7 @@ __all__ = [
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 
 # --- trace ---
-from graphnn.passes.jacobian import (  # noqa: E402
+from graphnn.passes.jacobian import (  # noqa: E402, I001
     Jacobian, JacobianCost, hessian, jacobian, jacobian_cost,
 )
 from graphnn.passes.exprparse import from_sympy  # noqa: E402
@@ -51,3 +51,9 @@ from graphnn import data, nn, optim  # noqa: E402, I001
 from graphnn.train import History, evaluate, fit, load, predict, save  # noqa: E402
 
 __all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]
+
+# --- render ---
+from graphnn.viz.draw import render  # noqa: E402
+from graphnn.viz.text import format_graph  # noqa: E402
+
+__all__ += ["format_graph", "render"]
