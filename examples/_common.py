@@ -30,10 +30,11 @@ def check(label: str, got: Any, want: Any, tol: float = 1e-9) -> None:
     """Print ``label = got`` and stop if it differs from the lecture's number."""
     got_a, want_a = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
     ok = got_a.shape == want_a.shape and np.allclose(got_a, want_a, atol=tol, rtol=tol)
-    shown = np.array2string(got_a.ravel(), precision=4, suppress_small=True,
-                                                       max_line_width=10_000, threshold=8,
-                                                       edgeitems=3) if got_a.ndim else \
-        f"{float(got_a):.6g}"
+    if got_a.ndim:
+        shown = np.array2string(got_a.ravel(), precision=4, suppress_small=True,
+                                max_line_width=10_000, threshold=8, edgeitems=3)
+    else:
+        shown = f"{float(got_a):.6g}"
     print(f"  {label:<34} = {shown}   {'ok' if ok else f'EXPECTED {want_a}'}")
     if not ok:
         raise SystemExit(f"{label}: got {got_a}, expected {want_a}")
