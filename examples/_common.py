@@ -33,6 +33,8 @@ def check(label: str, got: Any, want: Any, tol: float = 1e-9) -> None:
     if got_a.ndim:
         shown = np.array2string(got_a.ravel(), precision=4, suppress_small=True,
                                 max_line_width=10_000, threshold=8, edgeitems=3)
+    elif float(got_a).is_integer():
+        shown = f"{int(got_a):,}"
     else:
         shown = f"{float(got_a):.6g}"
     print(f"  {label:<34} = {shown}   {'ok' if ok else f'EXPECTED {want_a}'}")
