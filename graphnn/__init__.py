@@ -32,3 +32,8 @@ __all__ = [
     "Node", "Op", "ParamError", "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
+
+# --- codegen ---
+from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
+
+__all__ += ["compile", "CompiledGraph", "CompiledResult"]
