@@ -57,3 +57,8 @@ from graphnn.viz.draw import render  # noqa: E402
 from graphnn.viz.text import format_graph  # noqa: E402
 
 __all__ += ["format_graph", "render"]
+
+# --- codegen ---
+from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
+
+__all__ += ["compile", "CompiledGraph", "CompiledResult"]

@@ -1,0 +1,1 @@
+"""Code generation: compile graphs to standalone NumPy / CuPy source."""
