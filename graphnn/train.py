@@ -367,7 +367,10 @@ def save(path: str | os.PathLike[str], target: Module | Graph) -> str:
         path += ".npz"
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".graphnn-", suffix=".npz", dir=folder)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is a normal file
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **_values_of(target))
         os.replace(tmp, path)
