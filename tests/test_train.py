@@ -166,3 +166,16 @@ def test_plots(tmp_path):
                                      tmp_path / "boundary.svg", steps=30)
     assert open(p1, "rb").read(4) == b"\x89PNG"
     assert "<svg" in open(p2).read(400)
+
+
+@needs_conv
+def test_lenet_on_digits_short_run_beats_threshold():
+    pytest.importorskip("sklearn", reason="scikit-learn not installed (the digits extra)")
+    X, y = gn.data.digits()
+    Xtr, ytr, Xte, yte = gn.data.split(X, y, test=0.2, seed=0)
+    model = gn.nn.lenet(seed=0)
+    h = gn.fit(model, Xtr, ytr, optimizer=gn.optim.Adam(lr=3e-3), epochs=6, batch_size=32,
+               val=(Xte, yte), seed=0)
+    acc = gn.evaluate(model, Xte, yte)
+    assert acc >= 0.92, (acc, h.val_acc)
+    assert h.val_acc[-1] == pytest.approx(acc)
