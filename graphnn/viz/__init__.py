@@ -1,1 +1,1 @@
-"""Visualization."""
+"""Rendering (see the rendering issue)."""
