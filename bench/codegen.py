@@ -20,30 +20,39 @@ from typing import Any
 
 import numpy as np
 
-import graphnn as gn
+import graphnn as gn  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []  # (what, ours, baseline, ratio)
 
 
-def timeit(fn: Any, min_time: float = 0.3, repeat: int = 7) -> float:
-    """Median seconds per call of ``fn`` (calibrated loop, ``repeat`` samples)."""
+def _calibrate(fn: Any, min_time: float) -> int:
     fn()
-    n, t = 1, 0.0
+    n = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        t = time.perf_counter() - t0
-        if t > min_time / repeat:
-            break
+        if time.perf_counter() - t0 > min_time:
+            return n
         n *= 2
-    samples = []
+
+
+def compare(*fns: Any, min_time: float = 0.05, repeat: int = 9) -> list[float]:
+    """Seconds per call of each function: the best of ``repeat`` timing loops, the
+    functions' loops interleaved so that load from other processes hits all alike."""
+    ns = [_calibrate(f, min_time) for f in fns]
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n)
-    return min(samples)  # least disturbed by other load on a shared machine
+        for k, (f, n) in enumerate(zip(fns, ns)):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            best[k] = min(best[k], (time.perf_counter() - t0) / n)
+    return best
+
+
+def timeit(fn: Any, min_time: float = 0.05, repeat: int = 9) -> float:
+    return compare(fn, min_time=min_time, repeat=repeat)[0]
 
 
 def row(what: str, ours: float, base: float | None, base_name: str) -> None:
@@ -101,7 +110,10 @@ def numpy_step(x: np.ndarray, y: np.ndarray, P: list[np.ndarray], lr: float) -> 
 
 def bench_mlp(batch: int, rng: np.random.Generator) -> None:
     g, loss, params = mlp_graph(batch, rng)
-    lr = 0.01
+    # lr = 0: the update's arithmetic is the same, but thousands of timing iterations on
+    # one batch no longer drive the model into denormal gradients (slow paths that
+    # would make the timings meaningless)
+    lr = 0.0
     x = rng.normal(size=(batch, 784)).astype("float32")
     y = np.eye(10, dtype="float32")[rng.integers(0, 10, batch)]
     f = gn.compile(g, outputs=[loss], wrt=params)
@@ -116,29 +128,26 @@ def bench_mlp(batch: int, rng: np.random.Generator) -> None:
             p -= lr32 * grads[name]
 
     P = [s.copy() for s in store]
-    t_ours = timeit(compiled_step)
-    t_np = timeit(lambda: numpy_step(x, y, P, lr))
-    row(f"MLP step batch {batch}: compiled vs hand NumPy", t_ours, t_np, "hand NumPy")
-    t_torch = torch_mlp(batch, x, y, store, lr)
-    if t_torch is not None:
-        row(f"MLP step batch {batch}: compiled vs PyTorch eager", t_ours, t_torch, "torch eager")
-    else:
-        note(f"MLP step batch {batch}: PyTorch eager", "torch not installed")
-    t_jax = jax_mlp(x, y, store, lr)
-    if t_jax is not None:
-        row(f"MLP step batch {batch}: compiled vs jax.jit", t_ours, t_jax, "jax.jit")
-    else:
-        note(f"MLP step batch {batch}: jax.jit", "jax not installed")
-    t_interp = timeit(lambda: gn.run(g, {"x": x, "y": y}, wrt=params, outputs=[loss]))
-    row(f"MLP step batch {batch}: compiled vs interpreter", t_ours, t_interp, "gn.run")
+    fns = {"ours": compiled_step, "hand NumPy": lambda: numpy_step(x, y, P, lr),
+           "gn.run": lambda: gn.run(g, {"x": x, "y": y}, wrt=params, outputs=[loss])}
+    for name, maker in (("torch eager", torch_mlp), ("jax.jit", jax_mlp)):
+        fn = maker(x, y, store, lr)
+        if fn is None:
+            note(f"MLP step batch {batch}: {name}", "not installed")
+        else:
+            fns[name] = fn
+    times = dict(zip(fns, compare(*fns.values())))
+    for name, t in times.items():
+        if name != "ours":
+            row(f"MLP step batch {batch}: compiled vs {name}", times["ours"], t, name)
 
 
-def torch_mlp(batch: int, x: np.ndarray, y: np.ndarray, store: list[np.ndarray],
-              lr: float) -> float | None:
+def torch_mlp(x: np.ndarray, y: np.ndarray, store: list[np.ndarray], lr: float) -> Any:
     try:
         import torch
     except ImportError:
         return None
+    torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
     P = [torch.tensor(s.copy(), requires_grad=True) for s in store]
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
@@ -155,10 +164,10 @@ def torch_mlp(batch: int, x: np.ndarray, y: np.ndarray, store: list[np.ndarray],
             for p in P:
                 p -= lr * p.grad
 
-    return timeit(step)
+    return step
 
 
-def jax_mlp(x: np.ndarray, y: np.ndarray, store: list[np.ndarray], lr: float) -> float | None:
+def jax_mlp(x: np.ndarray, y: np.ndarray, store: list[np.ndarray], lr: float) -> Any:
     try:
         import jax
         import jax.numpy as jnp
@@ -183,7 +192,7 @@ def jax_mlp(x: np.ndarray, y: np.ndarray, store: list[np.ndarray], lr: float) ->
         state["P"] = step(state["P"], jx, jy)
         state["P"][0].block_until_ready()
 
-    return timeit(run)
+    return run
 
 
 # -- elementwise chain -----------------------------------------------------------------
@@ -203,9 +212,8 @@ def bench_chain(n: int, rng: np.random.Generator) -> None:
 
     ref = unfused()
     assert np.allclose(f(x=xv)["out"], ref, rtol=1e-10)
-    t_np = timeit(unfused, min_time=1.0, repeat=5)
-    t_ours = timeit(lambda: f(x=xv), min_time=1.0, repeat=5)
-    t_expr = timeit(lambda: f_expr(x=xv), min_time=1.0, repeat=5)
+    t_ours, t_np, t_expr = compare(lambda: f(x=xv), unfused, lambda: f_expr(x=xv),
+                                   min_time=0.1, repeat=9)
     row(f"chain {n / 1e6:.0f}M f64: compiled (in-place) vs unfused NumPy", t_ours, t_np,
         "unfused NumPy")
     row(f"chain {n / 1e6:.0f}M f64: compiled (one expression) vs unfused", t_expr, t_np,
@@ -217,7 +225,8 @@ def bench_chain(n: int, rng: np.random.Generator) -> None:
         jax.config.update("jax_enable_x64", True)
         jf = jax.jit(lambda x: jax.nn.sigmoid(av * x + bv) * jnp.tanh(x) + jnp.exp(-x * x))
         jxv = jnp.asarray(xv)
-        t_jax = timeit(lambda: jf(jxv).block_until_ready(), min_time=1.0, repeat=5)
+        t_ours, t_jax = compare(lambda: f(x=xv), lambda: jf(jxv).block_until_ready(),
+                                min_time=0.1, repeat=9)
         row(f"chain {n / 1e6:.0f}M f64: compiled vs jax.jit", t_ours, t_jax, "jax.jit")
     except ImportError:
         note(f"chain {n / 1e6:.0f}M f64: jax.jit", "jax not installed")
@@ -227,8 +236,8 @@ def bench_chain(n: int, rng: np.random.Generator) -> None:
         xs = gn.input("x", shape=(small,))
         o = (gn.sigmoid(1.3 * xs - 0.2) * gn.tanh(xs) + gn.exp(-xs * xs)).named("out")
     fs = gn.compile(gsm, outputs=[o])
-    row("chain 1000 f64: compiled vs interpreter", timeit(lambda: fs(x=gs_x)),
-        timeit(lambda: gn.run(gsm, {"x": gs_x})), "gn.run")
+    row("chain 1000 f64: compiled vs interpreter",
+        *compare(lambda: fs(x=gs_x), lambda: gn.run(gsm, {"x": gs_x})), "gn.run")
 
 
 # -- compile time ----------------------------------------------------------------------
@@ -260,8 +269,9 @@ def bench_compile(rng: np.random.Generator) -> None:
     note(f"compile a {len(g.nodes)}-node graph (+ grads: {len(f.graph)} after passes)",
          f"{t:.2f} s")
     xv = rng.normal(size=8)
-    row("2000-node graph: compiled vs interpreter (fwd+bwd)", timeit(lambda: f(x=xv)),
-        timeit(lambda: gn.run(g, {"x": xv}, wrt=["w"], outputs=[out])), "gn.run")
+    row("2000-node graph: compiled vs interpreter (fwd+bwd)",
+        *compare(lambda: f(x=xv), lambda: gn.run(g, {"x": xv}, wrt=["w"], outputs=[out])),
+        "gn.run")
 
 
 def write(path: str) -> None:
@@ -269,7 +279,8 @@ def write(path: str) -> None:
     lines = [
         "# Codegen benchmark results", "",
         f"Machine: {os.cpu_count()}-core CPU ({cpu}), Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}."
+        f"NumPy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}."
         " Produced by `bench/codegen.py`; best of repeated loops, all rows from one process.", "",
         "| what | ours | baseline | ratio (ours / baseline) |", "| --- | --- | --- | --- |",
     ]
@@ -282,6 +293,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default="mlp,lenet,chain,compile,cupy")
+    ap.add_argument("--blas-threads", default="1")
     args = ap.parse_args()
     only = set(args.only.split(","))
     rng = np.random.default_rng(0)

@@ -279,3 +279,25 @@ def test_saved_module_runs_without_graphnn(tmp_path: Any, example: str) -> None:
         np.testing.assert_allclose(got["values"][o.name], r.value(o), rtol=RTOL)
     for w in wrt:
         np.testing.assert_allclose(got["grads"][w.name], r.grad(w), rtol=RTOL, atol=ATOL)
+
+
+def test_blocked_inplace_groups_match() -> None:
+    rng = np.random.default_rng(1)
+    with gn.Graph("blocks") as g:
+        x = gn.input("x", shape=(3000, 50))
+        a = gn.param("a", rng.normal(size=50))
+        out = (gn.sigmoid(a * x + 0.3) * gn.tanh(x) + gn.exp(-x * x)).named("out")
+        loss = gn.sum(out * out).named("loss")
+    f = check(g, {"x": rng.normal(size=(3000, 50))}, [loss, out], [a, x], loss=loss)
+    assert "cache-sized blocks" in f.body
+
+
+def test_numexpr_path() -> None:
+    pytest.importorskip("numexpr", reason="numexpr is an optional extra")
+    rng = np.random.default_rng(2)
+    with gn.Graph("ne") as g:
+        x = gn.input("x", shape=(200, 200))
+        w = gn.param("w", rng.normal(size=200))
+        y = gn.sum((x * w - 2.0) * x + gn.exp(x / (x * x + 1.0))).named("y")
+    f = check(g, {"x": rng.normal(size=(200, 200))}, [y], [w, x], numexpr=True)
+    assert "ne.evaluate(" in f.body and "import numexpr as ne" in f.source

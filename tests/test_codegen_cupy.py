@@ -62,7 +62,7 @@ def test_cupy_float32_kernels_use_float() -> None:
 def test_sympy_ccode_fallback() -> None:
     sin = gn.Op("sin_cg", lambda xp, a: xp.sin(a), lambda s: s, formula=lambda sp, a: sp.sin(a),
                 template="xp.sin({0})", elementwise=True)
-    with gn.Graph() as g:
+    with gn.Graph():
         x = gn.input("x", shape=(3,))
         y = gn.bind(sin, x * 2.0)
     assert c_expr(y, ["v_a"]) == "(sin(v_a))"

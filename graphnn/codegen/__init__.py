@@ -1,1 +1,1 @@
-"""Code generation: compile graphs to standalone NumPy / CuPy source."""
+"""Code generation: compile graphs (forward + backward) to standalone NumPy / CuPy source."""
