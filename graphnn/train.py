@@ -1,5 +1,5 @@
 """Training: ``gn.fit`` (shuffled mini-batches, epochs, history), ``gn.predict``,
-``gn.save`` / ``gn.load`` (.npz, written atomically).
+``gn.evaluate`` (save and load: graphnn/saving.py).
 
 The idiom — a model, arrays, a loss name, an optimizer:
 
@@ -21,9 +21,7 @@ Losses are means over a batch; epoch figures are averages weighted by batch rows
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -366,51 +364,4 @@ def evaluate(model: Module, X: Any, y: Any, batch_size: int = 256,
     return _accuracy(predict(model, X, batch_size), np.asarray(y), threshold)
 
 
-def _values_of(target: Module | Graph) -> dict[str, np.ndarray]:
-    if isinstance(target, Module):
-        return target.named_values()
-    return {p.name: target.value_of(p) for p in target.params}
-
-
-def save(path: str | os.PathLike[str], target: Module | Graph) -> str:
-    """Write every param (and BatchNorm state) of a model or graph to ``path`` (.npz),
-    atomically: a temporary file in the same folder, then ``os.replace``."""
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".graphnn-", suffix=".npz", dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is a normal file
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **_values_of(target))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def load(path: str | os.PathLike[str], target: Module | Graph) -> None:
-    """Read values written by :func:`save` into a model or graph, in place."""
-    with np.load(os.fspath(path)) as f:
-        data = {k: f[k] for k in f.files}
-    if isinstance(target, Module):
-        target.load_state_dict(data)
-        return
-    own = {p.name: p for p in target.params}
-    missing = sorted(set(own) - set(data))
-    if missing:
-        raise gn.GraphError(f"load: {path} has no values for params {missing}")
-    for name, p in own.items():
-        v = np.asarray(data[name], dtype=p.dtype)
-        if v.shape != p.shape:
-            raise gn.FeedError(f"load: {name!r} has shape {v.shape} in {path}, "
-                               f"the graph wants {p.shape}", node=p)
-        target.value_of(p)[...] = v
-
-
-__all__ = ["History", "evaluate", "fit", "load", "predict", "save"]
+__all__ = ["History", "evaluate", "fit", "predict"]
