@@ -32,7 +32,13 @@ import numpy as np
 import graphnn as gn
 from graphnn.core.errors import AnomalyError
 from graphnn.core.ir import Graph, Node
-from graphnn.nn.module import Module, random_feeds, state_outputs, update_state
+from graphnn.nn.module import (
+    Module,
+    random_feeds,
+    state_outputs,
+    trainable_params,
+    update_state,
+)
 from graphnn.optim import Optimizer, make
 
 
@@ -207,7 +213,8 @@ def _engine(engine: str) -> str:
     return engine
 
 
-def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
+def fit(model: Module | Graph, X: Any, y: Any = None, *,
+        loss: str | LossFn | Node = "cross_entropy",
         optimizer: str | Optimizer = "adam", lr: float | None = None, epochs: int = 10,
         batch_size: int = 32, val: tuple[Any, Any] | None = None, seed: int = 0,
         engine: str = "auto", progress: bool | None = None, verbose: bool = False,
@@ -221,7 +228,19 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
     ``schedule``: e.g. ``lambda opt: gn.optim.StepLR(opt, 10)`` (stepped each epoch).
     A non-finite loss stops training: the batch is rerun with ``anomaly=True`` and the
     report naming the first bad node is kept in ``history.anomaly``.
+
+    A hand-built **graph** trains too: ``gn.fit(g, {"x": X, "t": y}, loss=loss_node)``
+    feeds row slices of each array to the input of that name (the batch size is the
+    inputs' first axis, fixed in the graph) and updates every param except layers' state
+    buffers; ``val`` is then a dict of arrays too (full batches, the graph as built).
     """
+    if isinstance(model, Graph):
+        return _fit_graph(model, X, loss, optimizer, lr, epochs, val, seed, engine, verbose)
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: expected a gn.nn model or a gn.Graph, got {type(model).__name__}")
+    if isinstance(loss, Node):
+        raise TypeError("fit: a loss node goes with a graph; for a model give a loss name "
+                        "or a function (output, target) -> node")
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if y.dtype.kind == "f" or y.dtype.kind == "b":
         y = y.astype(np.float64)
@@ -262,7 +281,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
             lv = float(vals[0])
             if not np.isfinite(lv):
                 hist.stopped = "nan"
-                hist.anomaly = _anomaly_report(m.g, feeds, vals, m.params)
+                hist.anomaly = _anomaly_report(m.g, feeds, vals, m.params, m.g["loss"])
                 if bar is not None:
                     bar.finish()
                 if verbose or show:
@@ -297,6 +316,65 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
     return hist
 
 
+def _fit_graph(g: Graph, data: Any, loss: Any, optimizer: Any, lr: float | None,
+               epochs: int, val: Any, seed: int, engine: str, verbose: bool) -> History:
+    if not isinstance(data, Mapping):
+        raise TypeError("fit(graph, data): data must map input names to arrays")
+    loss_node = g.node(loss) if isinstance(loss, (str, Node)) and (
+        isinstance(loss, Node) or loss in g) else None
+    if loss_node is None:
+        outs = g.default_outputs()
+        if len(outs) != 1:
+            raise ValueError("fit(graph): say which node is the loss with loss=")
+        loss_node = outs[0]
+    arrays = {g.node(k).name: np.asarray(v) for k, v in data.items()}
+    n = len(next(iter(arrays.values())))
+    batch = g.node(next(iter(arrays))).shape[0]
+    for k, v in arrays.items():
+        if len(v) != n or g.node(k).shape[1:] != v.shape[1:]:
+            raise ValueError(f"fit(graph): {k!r} has shape {v.shape}; the input is "
+                             f"{g.node(k).shape} (rows, then the per-row shape) and every "
+                             f"array needs {n} rows")
+    params = trainable_params(g)
+    opt = make(optimizer, **({} if lr is None else {"lr": lr})) if isinstance(optimizer, str) \
+        else optimizer
+    opt.add_params(params)
+    eng = _engine(engine)
+    runner = _Runner(g, [loss_node, *state_outputs(g)], loss_node, params, eng)
+    rng = np.random.default_rng(seed)
+    hist = History(engine=eng, graph=g)
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(n)
+        total = 0.0
+        starts = range(0, n - batch + 1, batch)
+        for s in starts:
+            idx = order[s:s + batch]
+            feeds = {k: v[idx] for k, v in arrays.items()}
+            feeds.update(random_feeds(g, rng))
+            vals, grads = runner(feeds)
+            if not np.isfinite(float(vals[0])):
+                hist.stopped = "nan"
+                hist.anomaly = _anomaly_report(g, feeds, vals, params, loss_node)
+                return hist
+            opt.step(grads)
+            if len(vals) > 1:
+                update_state(g, _Values(dict(zip(state_outputs(g), vals[1:]))))
+            total += float(vals[0])
+        hist.train_loss.append(total / max(len(starts), 1))
+        if val is not None:
+            varr = {g.node(k).name: np.asarray(v) for k, v in val.items()}
+            nv = len(next(iter(varr.values())))
+            vl = [float(gn.run(g, {k: v[s:s + batch] for k, v in varr.items()},
+                               outputs=[loss_node]).value(loss_node))
+                  for s in range(0, nv - batch + 1, batch)]
+            hist.val_loss.append(float(np.mean(vl)) if vl else float("nan"))
+        hist.seconds.append(time.perf_counter() - t0)
+        if verbose:
+            print(_epoch_line(hist, epoch, epochs), file=sys.stderr)
+    return hist
+
+
 def _update_state(m: _Model, vals: list[Any]) -> None:
     stats = state_outputs(m.g)
     if stats:
@@ -312,9 +390,10 @@ class _Values:
         return self._v[node]
 
 
-def _anomaly_report(g: Graph, feeds: dict[str, Any], vals: list[Any], wrt: list[Node]) -> str:
+def _anomaly_report(g: Graph, feeds: dict[str, Any], vals: list[Any], wrt: list[Node],
+                    loss: Node) -> str:
     try:
-        gn.run(g, feeds, outputs=["loss"], wrt=wrt, anomaly=True)
+        gn.run(g, feeds, outputs=[loss], wrt=wrt, anomaly=True)
     except AnomalyError as e:
         return str(e)
     return f"the loss is {vals[0]} (no single node produced the first non-finite value)"
