@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 import graphnn as gn
-from graphnn.core.errors import AnomalyError
 from graphnn.core.ir import Graph, Node
 from graphnn.nn.module import (
     Module,
@@ -40,6 +39,7 @@ from graphnn.nn.module import (
     update_state,
 )
 from graphnn.optim import Optimizer, make
+from graphnn.runner import Runner, Values, anomaly_report, pick_engine
 
 
 @dataclass
@@ -81,42 +81,6 @@ def _loss_fn(loss: str | LossFn) -> LossFn:
     return fn
 
 
-class _Runner:
-    """Runs one set of outputs (and optionally gradients) with the chosen engine."""
-
-    def __init__(self, g: Graph, outputs: list[Node], loss: Node | None, wrt: list[Node],
-                 engine: str) -> None:
-        self.g, self.outputs, self.loss, self.wrt, self.engine = g, outputs, loss, wrt, engine
-        self.fn = None
-        if engine == "compiled":
-            self.fn = gn.compile(g, outputs=outputs, wrt=wrt or None,  # type: ignore[attr-defined]
-                                 **({"loss": loss} if wrt else {}))
-
-    def __call__(self, feeds: dict[str, Any]) -> tuple[list[np.ndarray], dict[Node, Any]]:
-        if self.fn is None:
-            r = gn.run(self.g, feeds, outputs=self.outputs, wrt=self.wrt or None,
-                       loss=self.loss if self.wrt else None)
-            return [r.value(o) for o in self.outputs], {p: r.grad(p) for p in self.wrt}
-        return _call_compiled(self.fn, self, feeds)
-
-
-def _call_compiled(fn: Any, runner: _Runner, feeds: dict[str, Any]) -> Any:
-    res = fn(feeds)
-    values = getattr(res, "values", None)
-    if callable(getattr(res, "value", None)):
-        outs = [res.value(o) for o in runner.outputs]
-        grads = {p: res.grad(p) for p in runner.wrt}
-        return outs, grads
-    if isinstance(res, tuple) and len(res) == 2:
-        outs, grads = res
-        if isinstance(grads, Mapping):
-            grads = {p: grads[p] if p in grads else grads[p.name] for p in runner.wrt}
-        else:
-            grads = dict(zip(runner.wrt, grads))
-        return list(outs), grads
-    raise TypeError(f"unexpected result from the compiled function: {type(res)} {values}")
-
-
 class _Model:
     """A model built into one graph: a training branch and evaluation branches."""
 
@@ -127,8 +91,8 @@ class _Model:
         self.t_dtype = (y.dtype if y is not None and y.dtype.kind in "iu" else np.float64)
         self.t_shape = () if y is None else tuple(y.shape[1:])
         self.g = Graph(f"fit_{type(model).__name__.lower()}")
-        self.eval_branches: dict[int, tuple[Node, Node | None, Node, Node | None, _Runner]] = {}
-        self.train_runner: _Runner | None = None
+        self.eval_branches: dict[int, tuple[Node, Node | None, Node, Node | None, Runner]] = {}
+        self.train_runner: Runner | None = None
         self.batch = batch
 
     def _target(self, name: str, n: int) -> Node:
@@ -144,7 +108,7 @@ class _Model:
             loss = self.loss_fn(out, t).named("loss")
         self.params = self.model.param_nodes(g)
         outputs = [loss, out, *state_outputs(g)]
-        self.train_runner = _Runner(g, outputs, loss, self.params, self.engine)
+        self.train_runner = Runner(g, outputs, loss, self.params, self.engine)
 
     def eval_branch(self, n: int, with_loss: bool) -> Any:
         br = self.eval_branches.get(n)
@@ -159,7 +123,7 @@ class _Model:
                 with g.scope("eval/loss"):
                     loss = self.loss_fn(out, t)
             outs = [out] + ([loss] if loss is not None else [])
-            br = self.eval_branches[n] = (x, t, out, loss, _Runner(g, outs, None, [],
+            br = self.eval_branches[n] = (x, t, out, loss, Runner(g, outs, None, [],
                                                                    self.engine))
         return br
 
@@ -203,16 +167,6 @@ def _threshold(loss: Any) -> float:
     return 0.5 if loss in ("bce_loss", "mse_loss", "l1_loss", "squared_loss") else 0.0
 
 
-def _engine(engine: str) -> str:
-    if engine == "auto":
-        return "compiled" if hasattr(gn, "compile") else "interpret"
-    if engine == "compiled" and not hasattr(gn, "compile"):
-        raise ValueError("engine='compiled' needs gn.compile (the codegen package)")
-    if engine not in ("compiled", "interpret"):
-        raise ValueError(f"engine must be 'auto', 'compiled' or 'interpret', not {engine!r}")
-    return engine
-
-
 def fit(model: Module | Graph, X: Any, y: Any = None, *,
         loss: str | LossFn | Node = "cross_entropy",
         optimizer: str | Optimizer = "adam", lr: float | None = None, epochs: int = 10,
@@ -248,7 +202,7 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
     if n != len(y):
         raise ValueError(f"fit: X has {n} rows but y has {len(y)}")
     batch = max(1, min(int(batch_size), n))
-    eng = _engine(engine)
+    eng = pick_engine(engine)
     m = _Model(model, X.shape[1:], y, loss, batch, eng)
     m.build_train()
     opt = make(optimizer, **({} if lr is None else {"lr": lr})) if isinstance(optimizer, str) \
@@ -281,7 +235,7 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
             lv = float(vals[0])
             if not np.isfinite(lv):
                 hist.stopped = "nan"
-                hist.anomaly = _anomaly_report(m.g, feeds, vals, m.params, m.g["loss"])
+                hist.anomaly = anomaly_report(m.g, feeds, vals, m.params, m.g["loss"])
                 if bar is not None:
                     bar.finish()
                 if verbose or show:
@@ -339,8 +293,8 @@ def _fit_graph(g: Graph, data: Any, loss: Any, optimizer: Any, lr: float | None,
     opt = make(optimizer, **({} if lr is None else {"lr": lr})) if isinstance(optimizer, str) \
         else optimizer
     opt.add_params(params)
-    eng = _engine(engine)
-    runner = _Runner(g, [loss_node, *state_outputs(g)], loss_node, params, eng)
+    eng = pick_engine(engine)
+    runner = Runner(g, [loss_node, *state_outputs(g)], loss_node, params, eng)
     rng = np.random.default_rng(seed)
     hist = History(engine=eng, graph=g)
     for epoch in range(epochs):
@@ -355,11 +309,11 @@ def _fit_graph(g: Graph, data: Any, loss: Any, optimizer: Any, lr: float | None,
             vals, grads = runner(feeds)
             if not np.isfinite(float(vals[0])):
                 hist.stopped = "nan"
-                hist.anomaly = _anomaly_report(g, feeds, vals, params, loss_node)
+                hist.anomaly = anomaly_report(g, feeds, vals, params, loss_node)
                 return hist
             opt.step(grads)
             if len(vals) > 1:
-                update_state(g, _Values(dict(zip(state_outputs(g), vals[1:]))))
+                update_state(g, Values(dict(zip(state_outputs(g), vals[1:]))))
             total += float(vals[0])
         hist.train_loss.append(total / max(len(starts), 1))
         if val is not None:
@@ -379,24 +333,7 @@ def _update_state(m: _Model, vals: list[Any]) -> None:
     stats = state_outputs(m.g)
     if stats:
         values = dict(zip(stats, vals[2:]))
-        update_state(m.g, _Values(values))
-
-
-class _Values:
-    def __init__(self, values: dict[Node, Any]) -> None:
-        self._v = values
-
-    def value(self, node: Node) -> Any:
-        return self._v[node]
-
-
-def _anomaly_report(g: Graph, feeds: dict[str, Any], vals: list[Any], wrt: list[Node],
-                    loss: Node) -> str:
-    try:
-        gn.run(g, feeds, outputs=[loss], wrt=wrt, anomaly=True)
-    except AnomalyError as e:
-        return str(e)
-    return f"the loss is {vals[0]} (no single node produced the first non-finite value)"
+        update_state(m.g, Values(values))
 
 
 def _epoch_line(h: History, epoch: int, epochs: int) -> str:
@@ -431,7 +368,7 @@ def predict(model: Module, X: Any, batch_size: int = 256, engine: str = "interpr
             ) -> np.ndarray:
     """The model's outputs for every row of ``X`` in evaluation mode."""
     X = np.asarray(X, dtype=np.float64)
-    m = _Model(model, X.shape[1:], None, None, batch_size, _engine(engine))
+    m = _Model(model, X.shape[1:], None, None, batch_size, pick_engine(engine))
     return m.evaluate(X, None, max(1, min(batch_size, len(X))))[0]
 
 
