@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ class Runner:
         self.g, self.outputs, self.loss, self.wrt, self.engine = g, outputs, loss, wrt, engine
         self.fn = None
         if engine == "compiled":
-            self.fn = gn.compile(g, outputs=outputs, wrt=wrt or None,  # type: ignore[attr-defined]
+            self.fn = gn.compile(g, outputs=outputs, wrt=wrt or None,
                                  **({"loss": loss} if wrt else {}))
 
     def __call__(self, feeds: dict[str, Any]) -> tuple[list[np.ndarray], dict[Node, Any]]:
@@ -38,20 +37,8 @@ class Runner:
 
 
 def _call_compiled(fn: Any, runner: Runner, feeds: dict[str, Any]) -> Any:
-    res = fn(feeds)
-    values = getattr(res, "values", None)
-    if callable(getattr(res, "value", None)):
-        outs = [res.value(o) for o in runner.outputs]
-        grads = {p: res.grad(p) for p in runner.wrt}
-        return outs, grads
-    if isinstance(res, tuple) and len(res) == 2:
-        outs, grads = res
-        if isinstance(grads, Mapping):
-            grads = {p: grads[p] if p in grads else grads[p.name] for p in runner.wrt}
-        else:
-            grads = dict(zip(runner.wrt, grads))
-        return list(outs), grads
-    raise TypeError(f"unexpected result from the compiled function: {type(res)} {values}")
+    res = fn(feeds)  # a CompiledResult: value(node) and grad(node)
+    return [res.value(o) for o in runner.outputs], {p: res.grad(p) for p in runner.wrt}
 
 
 def pick_engine(engine: str) -> str:
