@@ -73,8 +73,15 @@ def rebuild(graph: Graph, outputs: Sequence[Node], rule: Rule | None = None,
         ins = tuple(rb.map[i.id] for i in n.inputs)
         new = None
         if rule is not None and (not n.op.leaf or n.op is CONST):
+            first_new = len(rb.dst.nodes)
             with rb.dst.role("grad" if n.role == "grad" else None):
                 new = rule(rb, n, ins)
+            for m in rb.dst.nodes[first_new:]:  # nodes the rule made: n's group and location
+                object.__setattr__(m, "group", n.group)
+                object.__setattr__(m, "_loc", n._loc)
+            if new is not None and new.id >= first_new and not new.op.leaf and (
+                    n.name not in rb.dst):
+                rb.dst.rename(new, n.name)  # the replacement keeps the node's name
         if new is None:
             new = rb.copy(n, ins)
         else:
