@@ -6,11 +6,13 @@ Rows: MLP 784-256-128-10 training step (float32, batch 64 and 1024) compiled vs 
 hand-written NumPy step, PyTorch eager and jax.jit (when installed); LeNet step (needs
 conv ops); the elementwise chain sigmoid(a*x+b)*tanh(x)+exp(-x*x) over 4M float64
 compiled vs unfused NumPy (and jax.jit); interpreter vs compiled; compile time of a
-2,000-node graph. Times are CPU seconds of this process (time.process_time: all its
-threads), the best of repeated timing loops with the contestants' loops interleaved: on
-the shared 2-core machine wall-clock times swing 2-3x with other users' load, CPU time does not count the time this
-process waits for a core. BLAS and torch run one thread (--blas-threads to change).
-"""
+2,000-node graph.
+
+Times are CPU seconds of this process (time.process_time: all its threads), the best of
+repeated timing loops with the contestants' loops interleaved: on the shared 2-core
+machine wall-clock times swing 2-3x with other users' load, and CPU time does not count
+the time this process waits for a core. BLAS and torch run one thread (--blas-threads).
+
 
 from __future__ import annotations
 
