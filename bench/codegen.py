@@ -1,6 +1,6 @@
 """Codegen benchmarks: every comparison side by side in one process.
 
-    .venv/bin/python bench/codegen.py [--quick] [--out bench/results_codegen.md]
+    .venv/bin/python bench/codegen.py [--only mlp,lenet,chain,compile] [--out FILE.md]
 
 Rows: MLP 784-256-128-10 training step (float32, batch 64 and 1024) compiled vs a
 hand-written NumPy step, PyTorch eager and jax.jit (when installed); LeNet step (needs
@@ -12,7 +12,7 @@ Times are CPU seconds of this process (time.process_time: all its threads), the 
 repeated timing loops with the contestants' loops interleaved: on the shared 2-core
 machine wall-clock times swing 2-3x with other users' load, and CPU time does not count
 the time this process waits for a core. BLAS and torch run one thread (--blas-threads).
-
+"""
 
 from __future__ import annotations
 
