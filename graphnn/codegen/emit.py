@@ -170,7 +170,8 @@ class Emitter:
             dead = []
             reuse = {r.id for r in mp.reusable[k]}
             for d in mp.dies[k]:
-                if d.id in reuse and self.backend.reuses_buffers:
+                if (d.id in reuse and self.backend.reuses_buffers
+                        and d.size >= getattr(self.backend, "min_size", 0)):
                     self.release(self.var(d), d.shape, d.dtype)
                 else:
                     dead.append(self.var(d))
