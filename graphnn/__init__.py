@@ -50,8 +50,28 @@ __all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "for
             "from_sympy", "hessian", "jacobian", "jacobian_chain", "jacobian_cost",
             "local_jacobians", "to_sympy", "trace", "trace_forward"]
 
+# --- nn ---
+from graphnn import data, nn, optim  # noqa: E402, I001
+from graphnn.saving import load, save  # noqa: E402
+from graphnn.train import History, evaluate, fit, predict  # noqa: E402
+
+__all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]
+
+# --- render ---
+from graphnn.viz.draw import render  # noqa: E402
+from graphnn.viz.text import format_graph  # noqa: E402
+
+__all__ += ["format_graph", "render"]
+
+# --- codegen ---
+from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
+
+__all__ += ["compile", "CompiledGraph", "CompiledResult"]
+
 # --- interchange ---
+# gn.load(path) -> Graph (saved with g.save); gn.load(path, model_or_graph) reads parameter
+# values in place, as the nn block's gn.load did (graphnn.io.load handles both)
 from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
-from graphnn.io import FormatError, load  # noqa: E402
+from graphnn.io import FormatError, load  # noqa: E402, F811
 
 __all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]
