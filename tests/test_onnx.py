@@ -104,7 +104,8 @@ def test_losses_export_to_onnxruntime(dtype, reduction):
                 gn.bce_with_logits(z * 300.0, t, reduction).named("bcel"),
                 gn.bce_loss(p, t, reduction).named("bce"),
                 gn.cross_entropy(z * 300.0, k, reduction).named("ce_idx"),
-                gn.cross_entropy(z, gn.softmax(t), reduction).named("ce_prob")]
+                gn.cross_entropy(z, gn.softmax(t), reduction).named("ce_prob"),
+                gn.one_hot(k, 4, dtype=dtype).named("onehot")]
     g.mark_output(*outs)
     feeds = {"z": R.normal(size=(5, 4)).astype(dtype),
              "p": np.clip(R.uniform(size=(5, 4)), 0, 1).astype(dtype),
