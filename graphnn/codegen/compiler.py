@@ -23,8 +23,6 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import Emitter
 from graphnn.codegen.fuse import fuse
@@ -125,6 +123,11 @@ class CompiledGraph:
         self._args = [(a.name, graph.node(a.name), a.op is PARAM) for a in args]
         self._inputs = {n.name for n in graph.nodes if n.op in (INPUT, PARAM)}
         self.function = None
+        self._to_device: Any = None
+        if backend.name == "cupy" and _have_cupy():  # pragma: no cover - needs a GPU
+            import cupy
+
+            self._to_device = cupy.asarray
         if backend.name == "numpy" or _have_cupy():
             ns: dict[str, Any] = {"__name__": f"graphnn_compiled_{graph.name}"}
             exec(builtins.compile(source, f"<graphnn compiled {graph.name}>", "exec"), ns)  # noqa: S102
@@ -154,7 +157,7 @@ class CompiledGraph:
                 v = self.source_graph._state[node]
             else:
                 v = convert_feed(node, v)
-            args.append(v)
+            args.append(v if self._to_device is None else self._to_device(v))
         unknown = [k for k in given if k not in self._inputs]
         if unknown:
             raise FeedError(f"unexpected feed(s) {unknown}: graph '{self.source_graph.name}' "
@@ -217,12 +220,10 @@ def _have_cupy() -> bool:
 def _refs(graph: Graph, refs: Any) -> list[Node]:
     if refs is None:
         return []
-    if isinstance(refs, (str, Node)):
-        refs = [refs]
     if isinstance(refs, str) and refs == "params":
         return graph.params
-    if refs == "params":
-        return graph.params
+    if isinstance(refs, (str, Node)):
+        refs = [refs]
     return [graph.node(r) for r in refs]
 
 
@@ -315,6 +316,4 @@ def run(feeds=None, **kw):
 '''
 
 
-__all__ = ["compile", "CompiledGraph", "CompiledResult", "PASSES", "run_passes",
-           "listing"]
-_ = np  # numpy is re-exported for the doctest namespace only
+__all__ = ["compile", "CompiledGraph", "CompiledResult", "PASSES", "run_passes", "listing"]
