@@ -344,3 +344,20 @@ def test_lenet_saved_module_and_cupy_source(tmp_path: Any) -> None:
         del EXAMPLES["lenet"]
     f = gn.compile(g, outputs=outs, wrt=wrt, backend="cupy")
     compile(f.source, "<cupy lenet>", "exec")
+
+
+def test_leaf_outputs_and_unreachable_wrt() -> None:
+    with gn.Graph("edge") as g:
+        x = gn.input("x", shape=(2,))
+        u = gn.input("u", shape=(2,))
+        w = gn.param("w", [1.0, 2.0])
+        c = gn.const(np.array([3.0, 4.0]))
+        y = gn.sum(x * w).named("y")
+    xv = np.array([1.5, -2.0])
+    f = check(g, {"x": xv, "u": xv}, [y, x, c, w], [w, u, x], loss=y)
+    r = f(x=xv)
+    r.grads["w"] += 1.0  # the gradient of w is x itself: a copy must come back
+    r.values["const_1"][...] = 0.0
+    np.testing.assert_array_equal(xv, [1.5, -2.0])
+    np.testing.assert_array_equal(f(x=xv)["const_1"], [3.0, 4.0])
+    assert not np.any(r.grad("u"))
