@@ -361,3 +361,17 @@ def test_leaf_outputs_and_unreachable_wrt() -> None:
     np.testing.assert_array_equal(xv, [1.5, -2.0])
     np.testing.assert_array_equal(f(x=xv)["const_1"], [3.0, 4.0])
     assert not np.any(r.grad("u"))
+
+
+def test_awkward_node_names() -> None:
+    with gn.Graph("names: odd/graph") as g:
+        x = gn.input("xp", shape=(2,))
+        y = gn.input("1-y", shape=(2,))
+        a = gn.exp(x).named("a-b")
+        b = gn.tanh(y).named("a_b")
+        c = (a * b).named("del")
+        d = (c + a).named("compute")
+        e = gn.sum(d * b).named("np")
+    f = check(g, {"xp": [0.1, 0.2], "1-y": [0.3, -0.4]}, [e, d], ["xp", "1-y"], loss=e)
+    assert "def compute(xp_, n_1_y):" in f.source
+
