@@ -37,3 +37,20 @@ __all__ = [
 from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
 
 __all__ += ["compile", "CompiledGraph", "CompiledResult"]
+
+# --- trace ---
+from graphnn.passes.exprparse import from_sympy  # noqa: E402
+from graphnn.passes.jacobian import (  # noqa: E402
+    Jacobian,
+    JacobianCost,
+    hessian,
+    jacobian,
+    jacobian_cost,
+)
+from graphnn.passes.localjac import jacobian_chain, local_jacobians  # noqa: E402
+from graphnn.passes.symbolic import collapse_linear, formula, to_sympy  # noqa: E402
+from graphnn.passes.trace import Step, Trace, trace, trace_forward  # noqa: E402
+
+__all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "formula",
+            "from_sympy", "hessian", "jacobian", "jacobian_chain", "jacobian_cost",
+            "local_jacobians", "to_sympy", "trace", "trace_forward"]
