@@ -375,3 +375,14 @@ def test_awkward_node_names() -> None:
     f = check(g, {"xp": [0.1, 0.2], "1-y": [0.3, -0.4]}, [e, d], ["xp", "1-y"], loss=e)
     assert "def compute(xp_, n_1_y):" in f.source
 
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_graphs_blocked_inplace(seed: int, monkeypatch: Any) -> None:
+    """Tiny blocks, so every fused group of the random graphs runs block by block."""
+    from graphnn.codegen import numpy_backend
+
+    monkeypatch.setattr(numpy_backend, "CHUNK", 4)
+    g, feeds, loss, wrt = random_graph(seed)
+    f = check(g, feeds, [loss], wrt, inplace=True)
+    assert "out=" in f.body or "fused" not in f.body
