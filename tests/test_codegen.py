@@ -130,7 +130,11 @@ UNARY = [gn.tanh, gn.sigmoid, gn.relu, gn.neg, gn.abs,
          lambda a: gn.sqrt(a * a + 1.0), lambda a: gn.leaky_relu(a, 0.2),
          lambda a: a * 1.0, lambda a: a + 0.0, lambda a: gn.neg(-a),
          lambda a: gn.exp(gn.log(a * a + 1)),
-         lambda a: a ** 2.0, lambda a: gn.elu(a)]
+         lambda a: a ** 2.0, lambda a: gn.elu(a),
+         lambda a: gn.transpose(gn.transpose(a)), lambda a: gn.tanh(a) * gn.tanh(a),
+         lambda a: gn.pow(gn.sigmoid(a) + 0.1, 1.7),
+         lambda a: gn.sum_to(gn.broadcast_to(a, (2,) + tuple(a.shape)), a.shape),
+         lambda a: gn.reshape(gn.reshape(a, (-1,)), a.shape)]
 BINARY = [gn.add, gn.sub, gn.mul, gn.maximum, gn.minimum,
           lambda a, b: a / (b * b + 1.0), lambda a, b: (a - b) + (a - b)]
 
@@ -164,7 +168,8 @@ def random_graph(seed: int) -> tuple[gn.Graph, dict[str, Any], Any, list[Any]]:
                 vals.append(gn.tanh(a @ W))
             elif a.ndim == 2:
                 red = [lambda t: gn.sum(t, axis=0), lambda t: gn.mean(t, axis=0),
-                       lambda t: gn.max(t, axis=0), lambda t: gn.softmax(t, axis=1)]
+                       lambda t: gn.max(t, axis=0), lambda t: gn.softmax(t, axis=1),
+                       lambda t: gn.log_softmax(t, axis=0), lambda t: gn.mean(t, axis=1)]
                 vals.append(red[rng.integers(0, len(red))](a))
         loss = gn.sum(vals[-1] * vals[-1]) + gn.sum(gn.tanh(vals[-2])) + gn.mean(vals[-3])
         loss = loss.named("loss")
@@ -173,7 +178,7 @@ def random_graph(seed: int) -> tuple[gn.Graph, dict[str, Any], Any, list[Any]]:
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(20))
 def test_random_graphs_match_interpreter(seed: int, cfg: dict[str, Any]) -> None:
     g, feeds, loss, wrt = random_graph(seed)
     check(g, feeds, [loss], wrt, **cfg)
