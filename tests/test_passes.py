@@ -158,7 +158,7 @@ def test_compiled_pass_records_expose_graphs() -> None:
     assert names[:4] == ["simplify", "fold", "cse", "dce"]
     for r in f.passes:
         assert isinstance(r.before, gn.Graph) and isinstance(r.after, gn.Graph)
-    assert "== cse" in f.pass_report()
+    assert "== cse" in f.pass_report() and "== fuse:" in f.pass_report()
 
 
 def test_render_hook_draws_before_and_after(tmp_path: Any) -> None:

@@ -110,12 +110,13 @@ class CompiledGraph:
     def __init__(self, graph: Graph, source: str, fn_name: str, args: list[Node],
                  out_names: list[str], grad_names: list[str], loss_name: str | None,
                  optimized: Graph, outputs: list[Node], passes: list[PassRecord],
-                 backend: Any) -> None:
+                 backend: Any, groups: list[Any] | None = None) -> None:
         self.source_graph = graph
         self.source = source
         self.graph = optimized
         self.outputs = outputs
         self.passes = passes
+        self.groups = groups or []  # the emitted statements (codegen.fuse.Group)
         self.backend = backend.name
         self.kernels: list[dict[str, Any]] = getattr(backend, "kernels", [])
         self.output_names, self.grad_names, self.loss_name = out_names, grad_names, loss_name
@@ -175,6 +176,11 @@ class CompiledGraph:
                        f"{r.changed} changed")
             if r.changed:
                 out.append(r.diff())
+        fused = [g for g in self.groups if g.fused]
+        out.append(f"== fuse: {len(self.groups)} statements for {len(self.graph)} nodes, "
+                   f"{len(fused)} fused groups")
+        out += [f"  {g.root.name} <- " + " ".join(f"{m.name}:{m.op.name}" for m in g.nodes)
+                for g in fused]
         return "\n".join(out)
 
     def module_source(self, params: bool = True) -> str:
@@ -287,7 +293,7 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
     src += _trailer(args, out_names, grad_names)
     return CompiledGraph(graph, src, "compute", args, out_names, grad_names,
                          loss_node.name if loss_node is not None else None, work, targets,
-                         records, be)
+                         records, be, groups)
 
 
 def _trailer(args: list[Node], out_names: list[str], grad_names: list[str]) -> str:
