@@ -1,10 +1,12 @@
 """NumPy backend: a fused group is one expression (small arrays) or a sequence of ufunc
-calls writing into one reused buffer with ``out=`` (large arrays: no temporaries, no page
-faults for fresh memory). Other ops are one line each, from their templates.
+calls writing into one (reused) buffer with ``out=`` (large arrays: no temporaries), run
+block by block over cache-sized slices when the group is large; optionally numexpr for
+arithmetic-only groups. Other ops are one line each, from their templates.
 
 ``INPLACE`` is the per-op table of in-place forms: a list of steps with ``{0}``, ``{1}``
 (operands) and ``{out}`` (the buffer); ops may bring their own in ``op.meta["inplace"]``.
-Ops without one are evaluated by their template and copied into the buffer.
+A group runs in place only when every member of the root's shape has such a form (members
+of smaller, broadcast shapes are computed by their templates as operands).
 
 >>> import numpy as np, graphnn as gn
 >>> with gn.Graph() as g:
@@ -80,13 +82,13 @@ class NumpyBackend:
     wrap_consts = False
     reuses_buffers = True
 
-    def __init__(self, inplace: Any = "auto", inplace_min_size: int = INPLACE_MIN_SIZE,
-                 chunk: int | None = CHUNK, numexpr: bool = False) -> None:
+    def __init__(self, inplace: Any = "auto", inplace_min_size: int | None = None,
+                 chunk: int | None = -1, numexpr: bool = False) -> None:
         self.imports = list(type(self).imports)
         self.numexpr = numexpr
         self.inplace = inplace
-        self.min_size = inplace_min_size
-        self.chunk = chunk
+        self.min_size = INPLACE_MIN_SIZE if inplace_min_size is None else inplace_min_size
+        self.chunk = CHUNK if chunk == -1 else chunk  # None: never block
 
     def use_inplace(self, g: Group) -> bool:
         if not g.fused or g.root.shape == () or self.inplace is False:
