@@ -33,8 +33,45 @@ __all__ = [
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 
+# --- trace ---
+from graphnn.passes.exprparse import from_sympy  # noqa: E402
+from graphnn.passes.jacobian import (  # noqa: E402
+    Jacobian,
+    JacobianCost,
+    hessian,
+    jacobian,
+    jacobian_cost,
+)
+from graphnn.passes.localjac import jacobian_chain, local_jacobians  # noqa: E402
+from graphnn.passes.symbolic import collapse_linear, formula, to_sympy  # noqa: E402
+from graphnn.passes.trace import Step, Trace, trace, trace_forward  # noqa: E402
+
+__all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "formula",
+            "from_sympy", "hessian", "jacobian", "jacobian_chain", "jacobian_cost",
+            "local_jacobians", "to_sympy", "trace", "trace_forward"]
+
+# --- nn ---
+from graphnn import data, nn, optim  # noqa: E402, I001
+from graphnn.saving import save  # noqa: E402
+from graphnn.train import History, evaluate, fit, predict  # noqa: E402
+
+__all__ += ["History", "data", "evaluate", "fit", "nn", "optim", "predict", "save"]
+
 # --- render ---
 from graphnn.viz.draw import render  # noqa: E402
 from graphnn.viz.text import format_graph  # noqa: E402
 
 __all__ += ["format_graph", "render"]
+
+# --- codegen ---
+from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
+
+__all__ += ["compile", "CompiledGraph", "CompiledResult"]
+
+# --- interchange ---
+# gn.load(path) -> Graph (saved with g.save); gn.load(path, model_or_graph) reads parameter
+# values in place, as the nn block's gn.load did (graphnn.io.load handles both)
+from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
+from graphnn.io import FormatError, load  # noqa: E402
+
+__all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]

@@ -1,0 +1,1 @@
+"""Code generation: compile graphs (forward + backward) to standalone NumPy / CuPy source."""
