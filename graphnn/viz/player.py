@@ -19,6 +19,7 @@ import html
 import io
 import json
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +117,18 @@ def gif_bytes(trace: Any, engine: str | None = None, frame_ms: int = FRAME_MS,
     imgs = [Image.open(io.BytesIO(E.svg_to_png(svg))).convert("RGB")
             for svg in frames(trace, engine, **options)]
     font = ImageFont.truetype(str(E.FONT_FILES[0]), 13)
-    text_h = 12 + 18 * (1 + max(min(len(s["text"].splitlines()), 3) for s in steps))
-    w = max(im.width for im in imgs)
+    w = max(max(im.width for im in imgs), 480)
+    width_chars = max(40, int(w / 7.6))
+    texts = [textwrap.wrap(s["text"], width_chars)[:4] for s in steps]
+    text_h = 12 + 18 * (1 + max(len(t) for t in texts))
     h = max(im.height for im in imgs) + text_h
     out = []
-    for im, st in zip(imgs, steps):
+    for im, st, wrapped in zip(imgs, steps, texts):
         canvas = Image.new("RGB", (w, h), "white")
         canvas.paste(im, (0, 0))
         draw = ImageDraw.Draw(canvas)
         lines = [f"{st['index'] + 1 if isinstance(st['index'], int) else st['index']}/"
-                 f"{len(steps)} {st['phase']}"] + st["text"].splitlines()[:3]
+                 f"{len(steps)} {st['phase']}"] + wrapped
         draw.text((8, h - text_h + 4), "\n".join(lines), fill="black", font=font, spacing=4)
         out.append(canvas.quantize(colors=128, dither=Image.Dither.NONE))
     buf = io.BytesIO()
