@@ -178,6 +178,7 @@ def test_layers_are_clusters_and_collapse_into_boxes(no_dot: None) -> None:
     boxed = g.to_dot(collapse=True)
     assert '"[fc1]" -> "[fc2]"' in boxed and "cluster_fc1" not in boxed
     assert '"[∇fc3]" -> "[∇fc2]"' in boxed  # the backward pass as per-layer boxes
+    assert '{rank=same; "[fc2]"; "[∇fc2]"}' in boxed  # ... beside their forward boxes
     one = g.to_dot(collapse=["fc2"])
     assert '"[fc2]"' in one and '"[fc1]"' not in one and "cluster_fc1" in one
     titles = node_texts(gn.render(g, collapse=True))

@@ -191,6 +191,9 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
         node_lines[f"[{key}]"] = f"  {q('[' + key + ']')} {attrs(a)}"
     out += _clustered(opt, shown, node_lines)
     out += [line for k, line in node_lines.items() if k.startswith("[")]
+    for key in boxes:  # a layer's backward box sits beside its forward box (a ladder)
+        if key.startswith("∇") and key[1:] in boxes:
+            out.append(f"  {{rank=same; {q('[' + key[1:] + ']')}; {q('[' + key + ']')}}}")
     out += _edges(graph, opt, owner, grd, hot_edges, lo, hi)
     out.append("}")
     return "\n".join(out) + "\n"
