@@ -176,7 +176,7 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
 
     out = [f"digraph {q(graph.name)} {{",
            f"  graph {attrs(_graph_attrs(opt, bool(opt.health)))}",
-           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.06,0.03'})}",
+           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.1,0.04'})}",
            f"  edge {attrs({'fontname': S.FONT, 'fontsize': '8', 'color': S.EDGE_COLOR})}"]
     node_lines: dict[str, str] = {}
     for n in shown:
