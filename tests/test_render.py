@@ -239,3 +239,17 @@ def test_large_graph_renders(no_dot: None) -> None:
     texts = node_texts(gn.render(g, collapse=True))
     assert "[fc12]" in texts
     assert len(node_texts(gn.render(g))) == len(g.nodes)
+
+
+def test_huge_png_is_scaled_down_not_exhausting_memory(monkeypatch: pytest.MonkeyPatch,
+                                                       no_dot: None) -> None:
+    monkeypatch.setattr(E, "MAX_PIXELS", 20_000)
+    g, r = lecture()
+    with pytest.warns(UserWarning, match="scaled"):
+        png = gn.render(g, run=r, format="png")
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.width * im.height <= 20_000 * 1.05

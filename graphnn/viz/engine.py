@@ -24,10 +24,12 @@ import atexit
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -168,6 +170,7 @@ def svg_to_png(svg: str, zoom: float = 1.0) -> bytes:
     except ImportError:
         raise GraphError("PNG output needs resvg-py: pip install resvg-py "
                          "(or install Graphviz and use its dot -Tpng)") from None
+    zoom = _bounded_zoom(svg, zoom)
     try:
         data = resvg_py.svg_to_bytes(
             svg_string=svg, dpi=96.0, zoom=zoom, background="#ffffff", skip_system_fonts=True,
@@ -176,6 +179,27 @@ def svg_to_png(svg: str, zoom: float = 1.0) -> bytes:
     except (ValueError, RuntimeError) as e:
         raise GraphError(f"rasterizing the SVG to PNG failed: {e}") from None
     return bytes(data)
+
+
+MAX_PIXELS = 50_000_000  # PNG budget: larger pictures are scaled down (with a warning)
+MAX_SIDE = 32_000
+_SIZE = re.compile(r'<svg[^>]*?width="([\d.]+)(pt|px)?"[^>]*?height="([\d.]+)(pt|px)?"')
+
+
+def _bounded_zoom(svg: str, zoom: float) -> float:
+    """``zoom``, reduced so the raster stays under MAX_PIXELS and MAX_SIDE."""
+    m = _SIZE.search(svg[:4000])
+    if not m:
+        return zoom
+    unit = 96 / 72 if (m.group(2) or "pt") == "pt" else 1.0
+    w = float(m.group(1)) * unit * zoom
+    h = float(m.group(3)) * unit * zoom
+    scale = min(1.0, (MAX_PIXELS / max(w * h, 1.0)) ** 0.5, MAX_SIDE / max(w, h, 1.0))
+    if scale < 1.0:
+        warnings.warn(f"graphnn: the picture is {w:.0f}x{h:.0f} px; the PNG is scaled to "
+                      f"{scale:.0%} to stay under {MAX_PIXELS // 1_000_000} megapixels (use SVG "
+                      "or collapse=True for big graphs)", stacklevel=3)
+    return zoom * scale
 
 
 def dot_to(src: str, fmt: str, engine: str | None = None,
