@@ -278,3 +278,5 @@ def test_params_store_and_feed_override() -> None:
     with pytest.raises(gn.FeedError, match="shape"):
         g.set_value(w, [1.0])
     assert g.param_values()["w"].tolist() == [2.0, 2.0]
+    r = gn.run(g, {"x": [3.0, 4.0]}, wrt="params")
+    assert r.grad(w).tolist() == [3.0, 4.0]
