@@ -1,0 +1,135 @@
+"""``graphnn grad-check``: finite differences against autodiff, node by node."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from graphnn_cli.common import echo, model_options, parse_feeds, split_names, style
+
+
+def local_checks(run: Any, nodes: list[Any], rng: Any, eps: float, max_entries: int,
+                 progress: Any = None) -> list[tuple[Any, int, float]]:
+    """Check each op node's vjp rule at the run's values: (node, input index, rel. error).
+
+    For a random cotangent u, the vjp of input k must equal the gradient of
+    <u, forward(inputs)> with respect to input k, estimated by central differences
+    (at most ``max_entries`` sampled entries per input).
+    """
+    import numpy as np
+
+    from graphnn.ops.linalg import sum_to
+    from graphnn.testing import rel_err
+
+    rows = []
+    for n in nodes:
+        if progress is not None:
+            progress.update(1)
+        if n.op.leaf or n.op.vjp is None:
+            continue
+        ins = [np.array(run.value(i), dtype=np.float64) for i in n.inputs]
+        out = np.asarray(run.value(n), dtype=np.float64)
+        u = rng.standard_normal(out.shape)
+        with np.errstate(all="ignore"):
+            cts = n.op.vjp(u, out, *ins, **n.params)
+        for k, x in enumerate(ins):
+            if k in n.op.nondiff or n.inputs[k].dtype.kind != "f" or cts[k] is None:
+                continue
+            ct = cts[k]() if callable(cts[k]) else cts[k]
+            if ct is None:
+                continue
+            ct = np.asarray(sum_to(np.asarray(ct, dtype=np.float64), x.shape) if
+                            np.shape(ct) != x.shape else ct, dtype=np.float64)
+
+            def f(v: Any, k: int = k) -> float:
+                args = list(ins)
+                args[k] = v
+                return float(np.sum(u * n.op.forward(np, *args, **n.params)))
+
+            flat = np.arange(x.size)
+            if x.size > max_entries:
+                flat = rng.choice(x.size, size=max_entries, replace=False)
+            num = np.empty(flat.size)
+            for j, idx in enumerate(flat):
+                xp_, xm_ = x.copy(), x.copy()
+                xp_.flat[idx] += eps
+                xm_.flat[idx] -= eps
+                num[j] = (f(xp_) - f(xm_)) / (2 * eps)
+            rows.append((n, k, rel_err(ct.reshape(-1)[flat], num)))
+    return rows
+
+
+@click.command(epilog="""\b
+Examples:
+  graphnn grad-check                             # lecture graph (x + y) * z
+  graphnn grad-check examples/models/mlp_342.py --tol 1e-7
+  graphnn grad-check --expr "sum(tanh(w * x))" --feed x=[1,2,3] --feed w=[0.5,-1,2]
+""")
+@model_options
+@click.option("--of", "of", metavar="NODE", help="Output to differentiate (a non-scalar "
+              "output is summed).")
+@click.option("--eps", type=float, default=1e-6, show_default=True, help="Finite-difference step.")
+@click.option("--tol", type=float, default=1e-6, show_default=True,
+              help="Largest relative error that passes.")
+@click.option("--max-entries", type=int, default=64, show_default=True,
+              help="Entries sampled per input in the node-by-node check.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+def grad_check(model: str | None, expr: str | None, feeds: tuple[str, ...],
+               wrt: tuple[str, ...], seed: int, of: str | None, eps: float, tol: float,
+               max_entries: int, quiet: bool) -> None:
+    """Compare autodiff gradients of MODEL with central finite differences.
+
+    Two checks: node by node (each op's local derivative rule at this run's values,
+    so a wrong rule is pinned to its node), then end to end (d output / d each WRT
+    node). Prints the worst relative error, max |a - b| / max(1, |b|); exits with
+    status 1 when it exceeds --tol.
+    """
+    import numpy as np
+
+    import graphnn as gn
+    from graphnn.testing import check_grads
+    from graphnn_cli.loader import complete_feeds, load, output_node, wrt_nodes
+
+    m = load(model, expr, parse_feeds(feeds))
+    g = m.graph
+    out = output_node(m, of)
+    loss = out if out.shape == () else gn.sum(out, name=f"sum_{out.name}")
+    nodes = wrt_nodes(m, split_names(wrt))
+    fed = complete_feeds(m, seed)
+    r = gn.run(g, fed, wrt=nodes, outputs=[loss], loss=loss)
+    on_path = [n for n in g.nodes if r.has_grad(n) and not n.op.leaf]
+    rng = np.random.default_rng(seed)
+    with click.progressbar(length=len(on_path), label="node-by-node check",
+                           file=sys.stderr) as bar:
+        rows = local_checks(r, on_path, rng, eps, max_entries, bar)
+    worst: tuple[float, str] = (0.0, "")
+    if not quiet:
+        echo(f"{'node':<16} {'op':<12} {'input':<16} {'shape':<12} {'rel. error':>10}")
+    for n, k, e in rows:
+        i = n.inputs[k]
+        if not quiet:
+            echo(f"{n.name:<16} {n.op.name:<12} {i.name:<16} {str(i.shape):<12} "
+                 f"{_err(e, tol)}")
+        if e >= worst[0]:
+            worst = (e, f"node '{n.name}' ({n.op.name}) w.r.t. input '{i.name}'")
+    rep = check_grads(g, {k: v for k, v in fed.items()}, wrt=nodes, loss=loss, eps=eps, tol=tol)
+    if not quiet:
+        echo("")
+        echo(f"d{loss.name}/d...      {'shape':<12} {'rel. error':>10}")
+    for name, e in rep.errors.items():
+        if not quiet:
+            echo(f"{name:<16} {str(g.node(name).shape):<12} {_err(e, tol)}")
+        if e >= worst[0]:
+            worst = (e, f"d{loss.name}/d{name}")
+    ok = worst[0] <= tol
+    verdict = style("ok", None, fg="green") if ok else style("FAILED", None, fg="red", bold=True)
+    echo(f"worst relative error {worst[0]:.2e} at {worst[1] or '-'}: {verdict} (tol {tol:g})")
+    if not ok:
+        sys.exit(1)
+
+
+def _err(e: float, tol: float) -> str:
+    text = f"{e:>10.2e}"
+    return text if e <= tol else style(text + "  !", None, fg="red")

@@ -1,0 +1,106 @@
+"""``graphnn render``: draw a graph with its values and gradients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from graphnn_cli.common import (
+    CliError,
+    atomic_path,
+    echo,
+    model_options,
+    output_options,
+    parse_feeds,
+    split_names,
+)
+
+FORMATS = ("svg", "png", "pdf", "dot")
+
+
+def resolve_output(output: str | None, fmt: str | None, stem: str,
+                   formats: tuple[str, ...] = FORMATS, default: str = "svg") -> tuple[Path, str]:
+    """The output path and format: from -o's suffix, --format, or ``<stem>.<default>``."""
+    if fmt is not None:
+        fmt = fmt.lower().lstrip(".")
+        if fmt not in formats:
+            raise click.BadParameter(f"{fmt!r} is not one of {', '.join(formats)}",
+                                     param_hint="--format")
+    if output is None:
+        fmt = fmt or default
+        return Path(f"{stem}.{fmt}"), fmt
+    path = Path(output)
+    suffix = path.suffix.lower().lstrip(".")
+    if fmt is None:
+        if suffix not in formats:
+            raise click.BadParameter(
+                f"cannot tell the format from {output!r}: use a suffix "
+                f"({', '.join('.' + f for f in formats)}) or --format", param_hint="-o")
+        fmt = suffix
+    return path, fmt
+
+
+def need(name: str, branch: str) -> Any:
+    """``gn.<name>``, or a one-line error saying this graphnn build lacks it."""
+    import graphnn as gn
+
+    fn = getattr(gn, name, None)
+    if fn is None:
+        raise CliError(f"this graphnn build has no gn.{name} ({branch} is not installed)")
+    return fn
+
+
+@click.command(epilog="""\b
+Examples:
+  graphnn render                          # lecture graph (x + y) * z -> lecture.svg
+  graphnn render -o lecture.png
+  graphnn render examples/models/neuron.py --wrt w,b -o neuron.pdf
+  graphnn render --expr "sigmoid(w * x)" --feed x=2 --feed w=0.5 -o sig.svg
+  graphnn render model.py --no-grads --format dot -o -   # DOT source on stdout
+""")
+@model_options
+@output_options("Image file; the suffix picks the format (default: <model>.svg); "
+                "'-' writes to stdout.")
+@click.option("--of", "of", metavar="NODE", help="Output node to differentiate (default: "
+              "the graph's only output).")
+@click.option("--no-grads", is_flag=True, help="Show values only, no backward pass.")
+@click.option("--no-values", is_flag=True, help="Draw the bare graph (no run at all).")
+@click.option("--rankdir", type=click.Choice(["LR", "TB"]), default=None,
+              help="Layout direction (left-to-right or top-to-bottom).")
+def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
+           seed: int, output: str | None, fmt: str | None, of: str | None, no_grads: bool,
+           no_values: bool, rankdir: str | None) -> None:
+    """Draw the graph of MODEL with values (and gradients) on it.
+
+    Without MODEL this draws the lecture example f = (x + y) * z at x = 1, y = -3,
+    z = 4: forward values d = -2, f = -8 and gradients df/dx = df/dy = 4,
+    df/dz = -2, and prints where it wrote the image.
+    """
+    from graphnn_cli.loader import load, run_model
+
+    m = load(model, expr, parse_feeds(feeds))
+    to_stdout = output == "-"
+    if to_stdout:
+        path, fmt = Path(f"{m.stem}.{fmt or 'dot'}"), (fmt or "dot")
+        if fmt not in ("dot", "svg"):
+            raise click.BadParameter("only dot or svg can be written to stdout",
+                                     param_hint="--format")
+    else:
+        path, fmt = resolve_output(output, fmt, m.stem)
+    draw = need("render", "the render module")
+    run = None
+    if not no_values:
+        run = run_model(m, seed, [] if no_grads else split_names(wrt), of)
+    options: dict[str, Any] = {}
+    if rankdir:
+        options["rankdir"] = rankdir
+    if to_stdout:
+        result = draw(m.graph, run=run, format=fmt, **options)
+        echo(result if isinstance(result, str) else str(result))
+        return
+    with atomic_path(path) as tmp:
+        draw(m.graph, run=run, path=str(tmp), format=fmt, **options)
+    echo(f"wrote {path} ({fmt}, {len(m.graph.nodes)} nodes"
+         + ("" if run is None else ", values" + (", gradients" if run.wrt else "")) + ")")

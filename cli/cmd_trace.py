@@ -1,0 +1,145 @@
+"""``graphnn trace``: step through the forward and backward pass in the terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from graphnn_cli.common import atomic_path, echo, model_options, parse_feeds, split_names, style
+
+KEYS = "Enter/n: next   p: back   q: quit"
+
+
+def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], None],
+         title: str = "") -> int:
+    """Show one frame at a time, driven by keys; returns the number of the last frame shown.
+
+    >>> keys = iter("nnpq")
+    >>> shown = []
+    >>> play(["a", "b", "c"], lambda: next(keys), shown.append)
+    2
+    >>> [s.splitlines()[0] for s in shown if s.startswith("step")]
+    ['step 1/3', 'step 2/3', 'step 3/3', 'step 2/3']
+    """
+    if not frames:
+        out("(nothing to show)")
+        return 0
+    i = 0
+    if title:
+        out(title)
+    out(_frame(frames, i))
+    while True:
+        out(style(f"[{KEYS}]", None, dim=True))
+        try:
+            key = getkey()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if key in ("q", "Q", "\x1b", "\x03", "\x04"):
+            break
+        if key in ("n", "N", "\r", "\n", " ", "j", "l", "\x1b[C", "\x1b[B"):
+            if i + 1 >= len(frames):
+                out("(last step: p goes back, q quits)")
+                continue
+            i += 1
+        elif key in ("p", "P", "b", "k", "h", "\x1b[D", "\x1b[A"):
+            if i == 0:
+                out("(first step)")
+                continue
+            i -= 1
+        else:
+            continue
+        out(_frame(frames, i))
+    return i + 1
+
+
+def _frame(frames: Sequence[str], i: int) -> str:
+    return f"step {i + 1}/{len(frames)}\n{frames[i]}"
+
+
+def step_texts(tr: Any) -> list[str]:
+    """One text per step of a ``gn.trace`` result."""
+    steps = list(getattr(tr, "steps", tr))
+    return [s.describe() if hasattr(s, "describe") else str(s) for s in steps]
+
+
+@click.command(epilog="""\b
+Examples:
+  graphnn trace                       # the lecture graph, step by step (n, p, q)
+  graphnn trace --all                 # print every step and the value/gradient table
+  graphnn trace examples/models/neuron.py --html neuron.html
+  graphnn trace --expr "(x + y) * z" --feed x=1 --feed y=-3 --feed z=4 --gif lecture.gif
+""")
+@model_options
+@click.option("--of", "of", metavar="NODE", help="Output node to differentiate.")
+@click.option("--all", "show_all", is_flag=True, help="Print every step, no key presses.")
+@click.option("--table", is_flag=True, help="Print the table of values and gradients only.")
+@click.option("--html", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the step player as a self-contained HTML page.")
+@click.option("--gif", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the steps as an animated GIF.")
+def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
+          seed: int, of: str | None, show_all: bool, table: bool, html: str | None,
+          gif: str | None) -> None:
+    """Step through the forward and backward pass of MODEL.
+
+    On a terminal, Enter or n shows the next step, p goes back and q quits; when
+    the output is not a terminal (or with --all) every step is printed. --html and
+    --gif export the same steps as a player page or an animation.
+    """
+    from graphnn_cli.cmd_render import need
+    from graphnn_cli.loader import complete_feeds, load, output_node, wrt_nodes
+
+    m = load(model, expr, parse_feeds(feeds))
+    make_trace = need("trace", "the trace module")
+    fed = complete_feeds(m, seed)
+    out = output_node(m, of)
+    nodes = wrt_nodes(m, split_names(wrt))
+    tr = _trace(make_trace, m.graph, fed, nodes, out)
+    wrote = False
+    for path in (html, gif):
+        if path:
+            with click.progressbar(length=1, label=f"writing {path}",
+                                   file=sys.stderr) as bar, atomic_path(path) as tmp:
+                tr.save(str(tmp))
+                bar.update(1)
+            echo(f"wrote {path}")
+            wrote = True
+    if table:
+        echo(_table(tr))
+        return
+    if wrote and not show_all:
+        return
+    frames = step_texts(tr)
+    interactive = not show_all and sys.stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
+        for i, _ in enumerate(frames):
+            echo(_frame(frames, i))
+        text = _table(tr)
+        if text:
+            echo(text)
+        return
+    title = style(f"{m.source}: {len(frames)} steps", None, bold=True)
+    play(frames, _getkey, echo, title)
+
+
+def _trace(make_trace: Any, graph: Any, feeds: dict[str, Any], wrt: list[Any], out: Any) -> Any:
+    import numpy as np
+
+    kw: dict[str, Any] = {"wrt": wrt or None}
+    if out.shape != () and wrt:
+        kw["seed"] = np.ones(out.shape, dtype=out.dtype)
+    if graph.default_outputs() != [out]:
+        kw["outputs"] = [out]
+    return make_trace(graph, feeds, **kw)
+
+
+def _table(tr: Any) -> str:
+    fn = getattr(tr, "to_table", None)
+    return str(fn()) if callable(fn) else ""
+
+
+def _getkey() -> str:
+    return click.getchar()
