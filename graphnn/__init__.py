@@ -32,3 +32,13 @@ __all__ = [
     "Node", "Op", "ParamError", "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
+
+# --- trace ---
+from graphnn.passes.jacobian import (  # noqa: E402
+    Jacobian, JacobianCost, hessian, jacobian, jacobian_cost,
+)
+from graphnn.passes.localjac import jacobian_chain, local_jacobians  # noqa: E402
+from graphnn.passes.trace import Step, Trace, trace, trace_forward  # noqa: E402
+
+__all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "hessian", "jacobian", "jacobian_chain",
+            "jacobian_cost", "local_jacobians", "trace", "trace_forward"]

@@ -1,0 +1,379 @@
+"""Step-through tracing: ``gn.trace`` runs a graph with the interpreter's hooks and
+records every forward evaluation, every vector-Jacobian product and every fan-out
+accumulation as a :class:`Step`, in execution order.
+
+>>> import graphnn as gn
+>>> with gn.Graph("lecture") as g:
+...     x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
+...     d = (x + y).named("d")
+...     f = (d * z).named("f")
+>>> t = gn.trace(g, {"x": 1, "y": -3, "z": 4})
+>>> print(t[3])
+[  3] forward  eval       d = x + y = 1 + (-3) = -2
+>>> for s in t.backward:
+...     print(s)
+[  5] backward vjp        at f = d * z: df/dd = df/df * df/dd = 1 * 4 = 4; df/dz = df/df * df/dz = 1 * (-2) = -2
+[  6] backward vjp        at d = x + y: df/dx = df/dd * dd/dx = 4 * 1 = 4; df/dy = df/dd * dd/dy = 4 * 1 = 4
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphnn.core.errors import GradError, GraphError, describe, fmt_shape
+from graphnn.core.ir import Graph, Node
+from graphnn.core.op import Op
+from graphnn.passes import tracefmt as F
+from graphnn.passes.autodiff import ancestors
+from graphnn.passes.forward import propagate
+from graphnn.passes.interpret import Run, run
+
+
+@dataclass(eq=False)
+class Step:
+    """One event of a trace.
+
+    ``phase`` is "forward" or "backward"; ``kind`` is "eval" (a forward evaluation),
+    "vjp" (a node passes its gradient to its inputs) or "accumulate" (a fan-out sum:
+    ``node`` already had a gradient and receives ``contribution`` from ``source``).
+    ``local`` gives each input's local derivative (text and LaTeX), ``local_value`` its
+    number (scalar inputs; the Jacobian diagonal for same-shape elementwise ops).
+    In a forward-mode trace, ``tangent`` and ``input_tangents`` hold the JVP.
+    """
+
+    phase: str
+    kind: str
+    index: int
+    node: Node
+    op: Op
+    inputs: tuple[Node, ...]
+    input_values: tuple[Any, ...]
+    value: Any
+    upstream: Any = None
+    contributions: tuple[Any, ...] = ()
+    targets: tuple[Node, ...] = ()
+    source: Node | None = None
+    previous: Any = None
+    contribution: Any = None
+    total: Any = None
+    tangent: Any = None
+    input_tangents: tuple[Any, ...] = ()
+    trace: Trace | None = field(default=None, repr=False)
+
+    @property
+    def local(self) -> tuple[F.Local | None, ...]:
+        """Local derivative per input (None where no gradient flows)."""
+        if self.kind == "accumulate":
+            return ()
+        return F.local_formulas(self.node)
+
+    @property
+    def local_value(self) -> tuple[Any, ...]:
+        """Numeric local derivative per input where it is a scalar or a diagonal."""
+        if self.kind == "accumulate" or self.op.leaf:
+            return ()
+        cached = self.__dict__.get("_lv")
+        if cached is None:
+            cached = self.__dict__["_lv"] = _local_values(self)
+        return cached
+
+    @property
+    def grad(self) -> Any:
+        """The gradient this step is about: upstream (vjp) or the new total (accumulate)."""
+        return self.total if self.kind == "accumulate" else self.upstream
+
+    @property
+    def formula(self) -> str:
+        """The forward expression of the node (``"x + y"``)."""
+        return self.node.name if self.op.leaf else F.node_expr(self.node)
+
+    @property
+    def text(self) -> str:
+        """The narrative lines of this step (one per target in the backward phase)."""
+        if self.kind == "vjp":
+            return "\n".join(F.backward_lines(self))
+        if self.kind == "accumulate":
+            return F.accumulate_text(self)
+        out = F.forward_text(self)
+        if self.trace is not None and self.trace.mode == "forward":
+            out += "\n" + F.tangent_text(self)
+        return out
+
+    @property
+    def latex(self) -> str:
+        """The step as one LaTeX line (no surrounding $)."""
+        if self.kind == "vjp":
+            return F.backward_latex(self)
+        name = F.latex_name(self.node.name)
+        if self.kind == "accumulate":
+            return name + r"\mathrel{+}=" + F.latex_value(self.contribution)
+        if self.op.leaf:
+            return f"{name} = {F.latex_value(self.value)}"
+        return f"{name} = {F.node_latex(self.node)} = {F.latex_value(self.value)}"
+
+    def __str__(self) -> str:
+        return F.step_text(self)
+
+    def __repr__(self) -> str:
+        return (f"<Step {self.index} {self.phase}/{self.kind} {self.node.name} "
+                f"{fmt_shape(tuple(np.shape(self.value)))}>")
+
+
+def _local_values(step: Step) -> tuple[Any, ...]:
+    node, op = step.node, step.op
+    out: list[Any] = []
+    ins = step.input_values
+    if op.vjp is None:
+        return tuple(None for _ in node.inputs)
+    ones = np.ones(node.shape, dtype=node.dtype)
+    try:
+        with np.errstate(all="ignore"):
+            cts = op.vjp(ones, np.asarray(step.value), *ins, **dict(node.params))
+    except Exception:  # noqa: BLE001 - a display helper must never break the trace
+        return tuple(None for _ in node.inputs)
+    for k, inp in enumerate(node.inputs):
+        ct = cts[k] if k not in op.nondiff else None
+        if callable(ct):
+            ct = ct()
+        scalar_case = node.size == 1 and inp.size == 1
+        diag_case = op.elementwise and inp.shape == node.shape
+        if ct is None or not (scalar_case or diag_case):
+            out.append(None)
+            continue
+        a = np.asarray(ct)
+        out.append(a.reshape(()) if scalar_case else a.reshape(inp.shape))
+    return tuple(out)
+
+
+class Trace:
+    """The recorded steps of one run (a sequence: ``len``, indexing, iteration).
+
+    ``graph`` and ``run`` give the graph and the :class:`Run`; ``loss`` the node whose
+    gradient was traced; ``mode`` is "reverse" or "forward".
+    """
+
+    def __init__(self, graph: Graph, run: Run, steps: list[Step], mode: str = "reverse",
+                 loss: Node | None = None, tangents: dict[int, Any] | None = None) -> None:
+        self.graph = graph
+        self.run = run
+        self.steps = steps
+        self.mode = mode
+        self.loss = loss
+        self.tangents = tangents or {}
+        self._arrivals: dict[int, int] = {}
+        for s in steps:
+            s.trace = self
+            if s.kind == "vjp":
+                for t in s.targets:
+                    self._arrivals[t.id] = self._arrivals.get(t.id, 0) + 1
+
+    # -- sequence protocol --------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.steps[i]
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def replay(self) -> Iterator[Step]:
+        """Yield the steps again, in order (a fresh generator each call)."""
+        yield from self.steps
+
+    @property
+    def forward(self) -> list[Step]:
+        return [s for s in self.steps if s.phase == "forward"]
+
+    @property
+    def backward(self) -> list[Step]:
+        return [s for s in self.steps if s.phase == "backward"]
+
+    def partial(self, node: Node) -> bool:
+        """True when ``node`` receives gradient contributions from several consumers."""
+        return self._arrivals.get(node.id, 0) > 1
+
+    def steps_of(self, node: str | Node) -> list[Step]:
+        n = self.graph.node(node)
+        return [s for s in self.steps if s.node is n]
+
+    def state_at(self, i: int) -> tuple[dict[int, Any], dict[int, Any]]:
+        """(values, gradients) known after step ``i``, keyed by node id.
+
+        In the backward phase the gradients include the loss's seed from the first
+        vjp step on; a fan-out target shows its earlier partial sum until the
+        accumulate step that follows the contributing vjp. In a forward-mode trace the
+        second dict holds the tangents.
+        """
+        n = len(self.steps)
+        if not -n <= i < n:
+            raise IndexError(f"step {i} out of range for a trace of {n} steps")
+        i %= n
+        values: dict[int, Any] = {}
+        grads: dict[int, Any] = {}
+        for s in self.steps[: i + 1]:
+            if s.kind == "eval":
+                values[s.node.id] = s.value
+                if self.mode == "forward" and s.tangent is not None:
+                    grads[s.node.id] = s.tangent
+            elif s.kind == "vjp":
+                grads.setdefault(s.node.id, s.upstream)
+                for t, c in zip(s.inputs, s.contributions):
+                    if c is not None and t.id not in grads:
+                        grads[t.id] = c
+            else:
+                grads[s.node.id] = s.total
+        return values, grads
+
+    # -- text ------------------------------------------------------------------------
+    def to_table(self) -> str:
+        """The whole trace as a plain-text table (one row per step)."""
+        return F.to_table(self)
+
+    def to_markdown(self) -> str:
+        """The trace as a Markdown table (for lecture notes)."""
+        return F.to_markdown(self)
+
+    def to_latex(self) -> str:
+        """The trace as a LaTeX ``tabular``."""
+        return F.to_latex(self)
+
+    def __str__(self) -> str:
+        return self.to_table()
+
+    def __repr__(self) -> str:
+        return (f"<Trace of {self.graph.name!r} ({self.mode}): {len(self.forward)} forward, "
+                f"{len(self.backward)} backward steps>")
+
+    # -- rendering (delegated to graphnn.viz.player) ------------------------------------
+    def _player(self) -> Any:
+        try:
+            from graphnn.viz import player
+        except ImportError as e:
+            raise GraphError("rendering is unavailable: graphnn.viz.player could not be "
+                             f"imported ({e}); the text views (to_table, to_markdown, "
+                             "to_latex) still work") from None
+        return player
+
+    def save(self, path: str) -> Any:
+        """Write the step-through as an HTML player or an animated GIF (by suffix)."""
+        return self._player().save(self, path)
+
+    def save_frames(self, folder: str) -> Any:
+        """Write one numbered SVG per step into ``folder``."""
+        return self._player().save_frames(self, folder)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        try:
+            player = self._player()
+        except GraphError:
+            return {"text/plain": self.to_table()}
+        return player.mimebundle(self)
+
+
+class _Recorder:
+    def __init__(self, mode: str, tangents: dict[int, Any]) -> None:
+        self.steps: list[Step] = []
+        self.values: dict[int, Any] = {}
+        self.pending: list[Step] = []
+        self.mode = mode
+        self.tangents = tangents
+
+    def _step(self, phase: str, kind: str, node: Node, **kw: Any) -> Step:
+        ins = tuple(self.values.get(i.id) for i in node.inputs)
+        return Step(phase, kind, len(self.steps), node, node.op, tuple(node.inputs), ins,
+                    self.values.get(node.id), **kw)
+
+    def on_forward(self, node: Node, value: Any, input_values: Any) -> None:
+        self.values[node.id] = value
+        kw: dict[str, Any] = {}
+        if self.mode == "forward":
+            if not node.op.leaf:
+                propagate([node], lambda n: self.values[n.id], self.tangents)
+            kw["tangent"] = self.tangents.get(node.id)
+            kw["input_tangents"] = tuple(self.tangents.get(i.id) for i in node.inputs)
+        self.steps.append(self._step("forward", "eval", node, **kw))
+
+    def on_accumulate(self, target: Node, source: Node, previous: Any, contribution: Any,
+                      total: Any) -> None:
+        self.pending.append(Step("backward", "accumulate", -1, target, target.op, (), (),
+                                 self.values.get(target.id), source=source, previous=previous,
+                                 contribution=contribution, total=total))
+
+    def on_backward(self, node: Node, upstream: Any, contributions: Any) -> None:
+        cs = tuple(contributions)
+        targets = tuple(i for i, c in zip(node.inputs, cs) if c is not None)
+        self.steps.append(self._step("backward", "vjp", node, upstream=upstream,
+                                     contributions=cs, targets=targets))
+        for s in self.pending:
+            s.index = len(self.steps)
+            self.steps.append(s)
+        self.pending = []
+
+
+def _default_wrt(graph: Graph, loss: Node) -> list[Node]:
+    anc = ancestors([loss])
+    return [n for n in graph.nodes if anc[n.id] and n.role in ("input", "param")
+            and n.dtype.kind == "f"]
+
+
+def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: Any = None,
+          outputs: Any = None, loss: str | Node | None = None, seed: Any = None,
+          mode: str = "reverse", tangents: Mapping[str | Node, Any] | None = None) -> Trace:
+    """Run ``graph`` node by node and record every step.
+
+    Args:
+        feeds: input values, as for ``gn.run``.
+        wrt: nodes to differentiate with respect to. Default: every float input and
+            param the loss depends on (when the loss is a scalar or ``seed`` is given);
+            ``wrt=[]`` traces the forward pass only.
+        outputs, loss, seed: as for ``gn.run``.
+        mode: "reverse" (forward pass, then backprop) or "forward" (values and tangents
+            side by side; give ``tangents``: input name -> direction).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     x = gn.input("x"); f = (x * x + x).named("f")
+    >>> t = gn.trace(g, {"x": 3.0})
+    >>> [s.kind for s in t.backward]
+    ['vjp', 'vjp', 'accumulate', 'accumulate']
+    >>> float(t.run.grad(x))
+    7.0
+    """
+    if mode not in ("reverse", "forward"):
+        raise GraphError(f"trace: mode must be 'reverse' or 'forward', got {mode!r}")
+    outs = [graph.node(o) for o in ([outputs] if isinstance(outputs, (str, Node)) else
+                                    (outputs or []))] or graph.default_outputs()
+    loss_node = graph.node(loss) if loss is not None else (outs[0] if len(outs) == 1 else None)
+    tan: dict[int, Any] = {}
+    if mode == "forward":
+        if not tangents:
+            raise GradError("trace(mode='forward') needs tangents= (input name -> direction)")
+        for k, v in tangents.items():
+            n = graph.node(k)
+            arr = np.asarray(v, dtype=n.dtype)
+            if arr.shape != n.shape:
+                raise GradError(f"tangent for {describe(n)} has shape {fmt_shape(arr.shape)}",
+                                node=n)
+            tan[n.id] = arr
+        wrt_nodes: Any = None
+    elif wrt is None:
+        can = loss_node is not None and (loss_node.shape == () or seed is not None)
+        wrt_nodes = _default_wrt(graph, loss_node) if can and loss_node is not None else None
+    else:
+        wrt_nodes = wrt
+    rec = _Recorder(mode, tan)
+    r = run(graph, feeds, wrt=wrt_nodes or None, outputs=outs, loss=loss_node if wrt_nodes
+            else None, seed=seed, on_forward=rec.on_forward, on_backward=rec.on_backward,
+            on_accumulate=rec.on_accumulate)
+    return Trace(graph, r, rec.steps, mode, r.loss if wrt_nodes else loss_node, tan)
+
+
+def trace_forward(graph: Graph, feeds: Mapping[str | Node, Any] | None,
+                  tangents: Mapping[str | Node, Any], outputs: Any = None) -> Trace:
+    """Forward-mode trace: ``gn.trace(graph, feeds, mode="forward", tangents=...)``."""
+    return trace(graph, feeds, outputs=outputs, mode="forward", tangents=tangents)

@@ -1,0 +1,382 @@
+"""Text for traces: value summaries, node expressions, local-derivative formulas (from
+sympy for elementwise ops, from ``Op.derivative`` otherwise), chain-rule narratives and
+the plain-text / Markdown / LaTeX tables. sympy is imported only when a formula is asked
+for.
+
+>>> fmt_value(-2.0), fmt_value([1.0, 2.5]), fmt_value([[1.0, 2.0], [3.0, 4.0]])
+('-2', '[1, 2.5]', '(2, 2) [1, 2, 3, 4]')
+>>> fmt_value(list(range(10)))
+'(10,) [0, 1, 2, …, 9]'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from graphnn.core.errors import fmt_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphnn.core.ir import Node
+    from graphnn.passes.trace import Step, Trace
+
+_INFIX = {"+", "-", "*", "/", "**", "@"}
+_LATEX_INFIX = {"+": "+", "-": "-", "*": r"\cdot", "/": "/", "@": "", "**": "^"}
+
+
+class Local(NamedTuple):
+    """A local derivative of one node w.r.t. one input: ``text`` is a full equation
+    (``"∂f/∂d = z"`` or ``"dA = dY @ B^T"``), ``latex`` the same in LaTeX and ``expr``
+    the right-hand side alone when it is an expression in the inputs (elementwise ops)."""
+
+    text: str
+    latex: str
+    expr: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# -- numbers -------------------------------------------------------------------------
+
+
+def fmt_num(x: Any) -> str:
+    """A scalar with 4 significant digits (``-0`` prints as ``0``)."""
+    f = float(np.asarray(x).reshape(-1)[0])
+    s = f"{f:.4g}"
+    return "0" if s == "-0" else s
+
+
+def fmt_value(v: Any, items: int = 4) -> str:
+    """A value summarised: scalars as numbers, small tensors inline, larger ones as
+    shape + the first few numbers."""
+    if v is None:
+        return "—"
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return fmt_num(a)
+    flat = a.reshape(-1)
+    if flat.size <= items:
+        body = "[" + ", ".join(fmt_num(x) for x in flat) + "]"
+        return body if a.ndim == 1 else f"{fmt_shape(a.shape)} {body}"
+    head = ", ".join(fmt_num(x) for x in flat[: items - 1])
+    return f"{fmt_shape(a.shape)} [{head}, …, {fmt_num(flat[-1])}]"
+
+
+def paren(s: str) -> str:
+    """Wrap negative numbers in parentheses for substituted formulas."""
+    return f"({s})" if s.startswith("-") else s
+
+
+def is_scalar(v: Any) -> bool:
+    return v is not None and np.size(v) == 1
+
+
+def latex_name(name: str) -> str:
+    """A node name in LaTeX: ``x`` stays, ``add_1`` becomes ``\\mathrm{add\\_1}``."""
+    if len(name) == 1 and name.isalpha():
+        return name
+    if len(name) > 1 and name[0].isalpha() and name[1:].isdigit() and len(name) <= 3:
+        return f"{name[0]}_{{{name[1:]}}}"
+    return r"\mathrm{" + name.replace("\\", "").replace("_", r"\_") + "}"
+
+
+def latex_value(v: Any) -> str:
+    s = fmt_value(v)
+    return s.replace("…", r"\ldots").replace("—", "-")
+
+
+# -- node expressions -----------------------------------------------------------------
+
+
+def _param_text(node: Node) -> str:
+    skip = {"shape", "value"}
+    parts = [f"{k}={v}" for k, v in node.params.items()
+             if k not in skip and v is not None and v is not False]
+    return ", ".join(parts)
+
+
+def node_expr(node: Node, args: Sequence[str] | None = None) -> str:
+    """``"x + y"``, ``"σ(z)"`` or ``"softmax(z, axis=-1)"`` for a node (args default to
+    its input names)."""
+    args = [i.name for i in node.inputs] if args is None else list(args)
+    label = node.op.display
+    if len(args) == 2 and label in _INFIX:
+        return f"{args[0]} {label} {args[1]}"
+    if len(args) == 1 and label == "-":
+        return f"-{args[0]}"
+    extra = _param_text(node)
+    return f"{label}({', '.join(args + ([extra] if extra else []))})"
+
+
+def node_latex(node: Node) -> str:
+    args = [latex_name(i.name) for i in node.inputs]
+    label = node.op.display
+    if len(args) == 2 and label in _INFIX:
+        if label == "**":
+            return f"{args[0]}^{{{args[1]}}}"
+        return f"{args[0]} {_LATEX_INFIX[label]} {args[1]}".replace("  ", " ")
+    if len(args) == 1 and label == "-":
+        return f"-{args[0]}"
+    return r"\operatorname{" + node.op.name.replace("_", r"\_") + "}(" + ", ".join(args) + ")"
+
+
+def forward_text(step: Step) -> str:
+    """``d = x + y = 1 + (-3) = -2`` (numbers substituted for scalar inputs)."""
+    n = step.node
+    if n.op.leaf:
+        return f"{n.name} = {fmt_value(step.value)}  ({n.role})"
+    expr = node_expr(n)
+    if all(is_scalar(v) for v in step.input_values) and n.inputs:
+        nums = node_expr(n, [paren(fmt_num(v)) for v in step.input_values])
+        return f"{n.name} = {expr} = {nums} = {fmt_value(step.value)}"
+    return f"{n.name} = {expr} = {fmt_value(step.value)}"
+
+
+# -- local derivatives -----------------------------------------------------------------
+
+_CACHE: dict[Any, tuple[Local | None, ...]] = {}
+
+
+def _display_symbol(sp: Any, node: Node) -> Any:
+    if node.op.name == "const" and node.size == 1:
+        v = float(np.asarray(node.params["value"]).reshape(-1)[0])
+        return sp.Integer(int(v)) if v.is_integer() else sp.Symbol(fmt_num(v))
+    return sp.Symbol(node.name)
+
+
+def local_formulas(node: Node) -> tuple[Local | None, ...]:
+    """Per input: the local derivative of ``node`` as a :class:`Local` (None for inputs
+    without a gradient). Elementwise ops differentiate their sympy formula; other ops
+    show their ``derivative`` rule text."""
+    op = node.op
+    n_in = len(node.inputs)
+    if op.leaf or n_in == 0:
+        return ()
+    key = (op.name, tuple(sorted((k, repr(v)) for k, v in node.params.items())),
+           tuple((i.name, i.op.name, i.id) for i in node.inputs))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    out: list[Local | None] = []
+    if op.elementwise and op.formula is not None:
+        import sympy as sp
+
+        syms = sp.symbols(f"a0:{n_in}", real=True)
+        expr = op.formula(sp, *syms, **dict(node.params))
+        sub = {s: _display_symbol(sp, i) for s, i in zip(syms, node.inputs)}
+        for k, inp in enumerate(node.inputs):
+            if k in op.nondiff:
+                out.append(None)
+                continue
+            d = _in_terms_of_output(sp, op.name, sp.diff(expr, syms[k]), expr, syms,
+                                    sp.Symbol(node.name)).subs(sub)
+            lhs = f"∂{node.name}/∂{inp.name}"
+            llhs = (r"\frac{\partial " + latex_name(node.name) + r"}{\partial "
+                    + latex_name(inp.name) + "}")
+            out.append(Local(f"{lhs} = {sp.sstr(d)}", f"{llhs} = {sp.latex(d)}", sp.sstr(d)))
+    else:
+        rules = [r.strip() for r in (op.derivative or "").split(";") if r.strip()]
+        for k in range(n_in):
+            if k in op.nondiff:
+                out.append(None)
+                continue
+            if not rules:
+                out.append(Local(f"(no derivative text for op '{op.name}')", r"\text{?}"))
+                continue
+            rule = rules[k] if len(rules) == n_in else "; ".join(rules)
+            out.append(Local(rule, text_to_latex(rule)))
+    result = tuple(out)
+    if len(_CACHE) > 4096:
+        _CACHE.clear()
+    _CACHE[key] = result
+    return result
+
+
+# Derivatives best shown through the op's own output (sigma' = sigma (1 - sigma)).
+_OUTPUT_FORMS: dict[str, Any] = {"sigmoid": lambda o: o * (1 - o)}
+
+
+def _in_terms_of_output(sp: Any, name: str, d: Any, expr: Any, syms: Any, out: Any) -> Any:
+    """Rewrite ``d`` with the node's output symbol where that removes the inputs
+    (exp' = exp, tanh' = 1 - tanh^2); the table above covers the rest."""
+    form = _OUTPUT_FORMS.get(name)
+    if form is not None and len(syms) == 1:
+        return form(out)
+    if len(syms) != 1 or expr.is_Symbol:
+        return d
+    r = d.subs(expr, out)
+    return r if not (r.free_symbols & set(syms)) else d
+
+
+def text_to_latex(rule: str) -> str:
+    """A derivative rule written in text (``dA = dY @ B^T``) as LaTeX."""
+    s = rule.replace("^T", r"^{\top}").replace(" @ ", " ").replace(" * ", r" \odot ")
+    s = s.replace("sum(", r"\textstyle\sum(")
+    return s
+
+
+# -- narratives -------------------------------------------------------------------------
+
+
+def backward_lines(step: Step) -> list[str]:
+    """One chain-rule sentence per input that receives a contribution."""
+    tr = step.trace
+    L = tr.loss.name if tr is not None and tr.loss is not None else "L"
+    n = step.node
+    lines = []
+    locs = step.local
+    lvals = step.local_value
+    for k, (inp, c) in enumerate(zip(step.inputs, step.contributions)):
+        if c is None:
+            continue
+        via = f" (via {n.name})" if tr is not None and tr.partial(inp) else ""
+        lhs = f"d{L}/d{inp.name}{via}"
+        if is_scalar(step.upstream) and is_scalar(c) and lvals[k] is not None and is_scalar(
+                lvals[k]):
+            lines.append(f"{lhs} = d{L}/d{n.name} * d{n.name}/d{inp.name} = "
+                         f"{paren(fmt_num(step.upstream))} * {paren(fmt_num(lvals[k]))} = "
+                         f"{fmt_num(c)}")
+        else:
+            rule = locs[k].text if k < len(locs) and locs[k] is not None else ""
+            lines.append(f"{lhs} = {fmt_value(c)}" + (f"   [{rule}]" if rule else ""))
+    return lines
+
+
+def backward_latex(step: Step) -> str:
+    tr = step.trace
+    L = latex_name(tr.loss.name if tr is not None and tr.loss is not None else "L")
+    n = latex_name(step.node.name)
+    parts = []
+    for k, (inp, c) in enumerate(zip(step.inputs, step.contributions)):
+        if c is None:
+            continue
+        i = latex_name(inp.name)
+        lhs = r"\frac{\partial " + L + r"}{\partial " + i + "}"
+        lv = step.local_value[k]
+        if is_scalar(step.upstream) and is_scalar(c) and lv is not None and is_scalar(lv):
+            parts.append(lhs + r" = \frac{\partial " + L + r"}{\partial " + n + r"}"
+                         + r"\frac{\partial " + n + r"}{\partial " + i + "} = "
+                         + f"{fmt_num(step.upstream)} \\cdot {paren(fmt_num(lv))} = {fmt_num(c)}")
+        else:
+            parts.append(f"{lhs} = {latex_value(c)}")
+    return r",\quad ".join(parts)
+
+
+def accumulate_text(step: Step) -> str:
+    tr = step.trace
+    L = tr.loss.name if tr is not None and tr.loss is not None else "L"
+    src = step.source.name if step.source is not None else "?"
+    return (f"d{L}/d{step.node.name} += {fmt_value(step.contribution)} (from {src}): "
+            f"{fmt_value(step.previous)} + {paren(fmt_value(step.contribution))} -> "
+            f"{fmt_value(step.total)}")
+
+
+def tangent_text(step: Step) -> str:
+    """Forward mode: ``ḋ = ∂d/∂x·ẋ + ∂d/∂y·ẏ = 1·1 + 1·0 = 1`` for scalar nodes."""
+    n = step.node
+    dot = f"{n.name}\u0307"
+    if n.op.leaf:
+        return f"{dot} = {fmt_value(step.tangent) if step.tangent is not None else '0'}"
+    terms, nums = [], []
+    lvals = step.local_value
+    for k, inp in enumerate(n.inputs):
+        t = step.input_tangents[k] if k < len(step.input_tangents) else None
+        if t is None:
+            continue
+        terms.append(f"∂{n.name}/∂{inp.name}·{inp.name}\u0307")
+        lv = lvals[k] if k < len(lvals) else None
+        if lv is not None and is_scalar(lv) and is_scalar(t):
+            nums.append(f"{paren(fmt_num(lv))}·{paren(fmt_num(t))}")
+    if not terms:
+        return f"{dot} = 0"
+    mid = " + ".join(terms)
+    num = f" = {' + '.join(nums)}" if len(nums) == len(terms) else ""
+    return f"{dot} = {mid}{num} = {fmt_value(step.tangent)}"
+
+
+def step_text(step: Step) -> str:
+    """The one-line description ``str(step)`` returns."""
+    head = f"[{step.index:>3}] {step.phase:<8} {step.kind:<10}"
+    if step.kind == "eval":
+        body = forward_text(step)
+        if step.trace is not None and step.trace.mode == "forward":
+            body += "   |   " + tangent_text(step)
+        return f"{head} {body}"
+    if step.kind == "accumulate":
+        return f"{head} {accumulate_text(step)}"
+    lines = backward_lines(step)
+    return f"{head} at {step.node.name} = {node_expr(step.node)}: " + "; ".join(lines)
+
+
+# -- tables ----------------------------------------------------------------------------
+
+
+def _rows(trace: Trace) -> tuple[list[str], list[list[str]]]:
+    fwd = trace.mode == "forward"
+    head = ["#", "phase", "node", "op", "value", "tangent" if fwd else "gradient", "explanation"]
+    rows = []
+    for s in trace:
+        op = s.node.op.display if not s.node.op.leaf else s.node.role
+        if s.kind == "eval":
+            grad = (fmt_value(s.tangent) if s.tangent is not None else "0") if fwd else ""
+            expl = forward_text(s) + (("   " + tangent_text(s)) if fwd else "")
+            rows.append([str(s.index), s.phase, s.node.name, op, fmt_value(s.value), grad, expl])
+        elif s.kind == "vjp":
+            expl = "; ".join(backward_lines(s))
+            rows.append([str(s.index), s.phase, s.node.name, op, fmt_value(s.value),
+                         fmt_value(s.upstream), expl])
+        else:
+            rows.append([str(s.index), s.phase, s.node.name, "+=", fmt_value(s.value),
+                         fmt_value(s.total), accumulate_text(s)])
+    return head, rows
+
+
+def to_table(trace: Trace) -> str:
+    """A plain-text table with aligned columns; local formulas follow each vjp row."""
+    head, rows = _rows(trace)
+    widths = [max(len(r[c]) for r in [head] + rows) for c in range(len(head) - 1)]
+    def line(r: list[str]) -> str:
+        return "  ".join(x.ljust(w) for x, w in zip(r, widths)) + "  " + r[-1]
+    out = [line(head), "  ".join("-" * w for w in widths) + "  " + "-" * 11]
+    for s, r in zip(trace, rows):
+        out.append(line(r))
+        if s.kind == "vjp":
+            pad = " " * (sum(widths) + 2 * len(widths))
+            for loc, c in zip(s.local, s.contributions):
+                if loc is not None and c is not None:
+                    out.append(pad + "local: " + loc.text)
+    return "\n".join(out)
+
+
+def to_markdown(trace: Trace) -> str:
+    head, rows = _rows(trace)
+    esc = [[c.replace("|", "\\|") for c in r] for r in rows]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in esc]
+    return "\n".join(out)
+
+
+def to_latex(trace: Trace) -> str:
+    fwd = trace.mode == "forward"
+    lines = [r"\begin{tabular}{rlll}", r"\hline",
+             r"\# & phase & node & step \\", r"\hline"]
+    for s in trace:
+        name = latex_name(s.node.name)
+        if s.kind == "eval":
+            body = f"{name} = {latex_value(s.value)}" if s.node.op.leaf else (
+                f"{name} = {node_latex(s.node)} = {latex_value(s.value)}")
+            if fwd:
+                body += r",\quad \dot{" + name + "} = " + latex_value(s.tangent)
+        elif s.kind == "vjp":
+            body = backward_latex(s)
+        else:
+            L = latex_name(trace.loss.name) if trace.loss is not None else "L"
+            body = (r"\frac{\partial " + L + r"}{\partial " + name + r"} \mathrel{+}= "
+                    + f"{latex_value(s.contribution)} \\to {latex_value(s.total)}")
+        phase = s.phase + ("" if s.kind != "accumulate" else " (+=)")
+        lines.append(f"{s.index} & {phase} & ${name}$ & ${body}$ \\\\")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
