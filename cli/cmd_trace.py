@@ -56,13 +56,47 @@ def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], 
 
 
 def _frame(frames: Sequence[str], i: int) -> str:
-    return f"step {i + 1}/{len(frames)}\n{frames[i]}"
+    return f"step {i + 1}/{len(frames)}  {frames[i]}"
 
 
 def step_texts(tr: Any) -> list[str]:
-    """One text per step of a ``gn.trace`` result."""
-    steps = list(getattr(tr, "steps", tr))
-    return [s.describe() if hasattr(s, "describe") else str(s) for s in steps]
+    """One text per step of a ``gn.trace`` result: what happens, then what is known."""
+    frames = []
+    for i, s in enumerate(tr.steps):
+        head = style(f"{s.phase} · {s.kind} · {s.node.name}", None, bold=True)
+        lines = [head, *("  " + ln for ln in str(s.text).splitlines())]
+        values, grads = tr.state_at(i)
+        known = _known(tr.graph, grads)
+        if known and s.phase == "backward":
+            lines.append(style("  gradients so far: " + known, None, dim=True))
+        frames.append("\n".join(lines))
+    return frames
+
+
+def _known(graph: Any, table: dict[int, Any]) -> str:
+    import numpy as np
+
+    parts = []
+    for nid, v in table.items():
+        a = np.asarray(v)
+        txt = f"{a.item():.4g}" if a.size == 1 else f"array{a.shape}"
+        parts.append(f"{graph.nodes[nid].name}={txt}")
+    return ", ".join(parts)
+
+
+def gradient_line(tr: Any) -> str:
+    """``df/dx = 4, df/dy = 4, ...`` for the traced run (empty without gradients)."""
+    import numpy as np
+
+    r = tr.run
+    if not r.wrt or r.loss is None:
+        return ""
+    parts = []
+    for w in r.wrt:
+        a = np.asarray(r.grad(w))
+        txt = f"{a.item():.4g}" if a.size == 1 else np.array2string(a, precision=4)
+        parts.append(f"d{r.loss.name}/d{w.name} = {txt}")
+    return "gradients: " + ", ".join(parts)
 
 
 @click.command(epilog="""\b
@@ -75,14 +109,17 @@ Examples:
 @model_options
 @click.option("--of", "of", metavar="NODE", help="Output node to differentiate.")
 @click.option("--all", "show_all", is_flag=True, help="Print every step, no key presses.")
-@click.option("--table", is_flag=True, help="Print the table of values and gradients only.")
+@click.option("--table", is_flag=True, help="Print the steps as one table (--markdown, "
+              "--latex for notes and slides).")
+@click.option("--markdown", is_flag=True, help="Print the steps as a Markdown table.")
+@click.option("--latex", is_flag=True, help="Print the steps as a LaTeX tabular.")
 @click.option("--html", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the step player as a self-contained HTML page.")
 @click.option("--gif", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the steps as an animated GIF.")
 def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
-          seed: int, of: str | None, show_all: bool, table: bool, html: str | None,
-          gif: str | None) -> None:
+          seed: int, of: str | None, show_all: bool, table: bool, markdown: bool, latex: bool,
+          html: str | None, gif: str | None) -> None:
     """Step through the forward and backward pass of MODEL.
 
     On a terminal, Enter or n shows the next step, p goes back and q quits; when
@@ -107,8 +144,8 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
                 bar.update(1)
             echo(f"wrote {path}")
             wrote = True
-    if table:
-        echo(_table(tr))
+    if table or markdown or latex:
+        echo(tr.to_markdown() if markdown else tr.to_latex() if latex else tr.to_table())
         return
     if wrote and not show_all:
         return
@@ -117,12 +154,13 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
     if not interactive:
         for i, _ in enumerate(frames):
             echo(_frame(frames, i))
-        text = _table(tr)
-        if text:
-            echo(text)
+        if gradient_line(tr):
+            echo(gradient_line(tr))
         return
     title = style(f"{m.source}: {len(frames)} steps", None, bold=True)
     play(frames, _getkey, echo, title)
+    if gradient_line(tr):
+        echo(gradient_line(tr))
 
 
 def _trace(make_trace: Any, graph: Any, feeds: dict[str, Any], wrt: list[Any], out: Any) -> Any:
@@ -134,11 +172,6 @@ def _trace(make_trace: Any, graph: Any, feeds: dict[str, Any], wrt: list[Any], o
     if graph.default_outputs() != [out]:
         kw["outputs"] = [out]
     return make_trace(graph, feeds, **kw)
-
-
-def _table(tr: Any) -> str:
-    fn = getattr(tr, "to_table", None)
-    return str(fn()) if callable(fn) else ""
 
 
 def _getkey() -> str:
