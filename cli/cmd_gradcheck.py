@@ -127,6 +127,11 @@ def grad_check(model: str | None, expr: str | None, feeds: tuple[str, ...],
         if e >= worst[0]:
             worst = (e, f"d{loss.name}/d{name}")
     ok = worst[0] <= tol
+    bad = [(n, k, e) for n, k, e in rows if e > tol]
+    if bad:
+        n, k, e = bad[0]
+        echo(f"first wrong local derivative: node '{n.name}' ({n.op.name}) w.r.t. input "
+             f"'{n.inputs[k].name}' (rel. error {e:.2e}; created at {n.loc})")
     verdict = style("ok", None, fg="green") if ok else style("FAILED", None, fg="red", bold=True)
     echo(f"worst relative error {worst[0]:.2e} at {worst[1] or '-'}: {verdict} (tol {tol:g})")
     if not ok:

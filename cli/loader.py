@@ -114,7 +114,9 @@ def import_model(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as e:
-        where = f"{e.filename or path}:{e.lineno}" if e.lineno else str(path)
+        same = e.filename and Path(e.filename).resolve() == path.resolve()
+        where = f"{path if same or not e.filename else e.filename}:{e.lineno}" \
+            if e.lineno else str(path)
         raise CliError(f"{where}: syntax error: {e.msg}") from None
     except Exception as e:
         _reraise_user(e, path, "while loading")
