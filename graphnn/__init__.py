@@ -42,3 +42,9 @@ from graphnn.passes.trace import Step, Trace, trace, trace_forward  # noqa: E402
 
 __all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "hessian", "jacobian", "jacobian_chain",
             "jacobian_cost", "local_jacobians", "trace", "trace_forward"]
+
+# --- nn ---
+from graphnn import data, nn, optim  # noqa: E402, I001
+from graphnn.train import History, evaluate, fit, load, predict, save  # noqa: E402
+
+__all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]

@@ -1,0 +1,50 @@
+"""Layers (``gn.nn``): modules that add their nodes to a graph when called on a node.
+
+>>> import graphnn as gn
+>>> model = gn.nn.MLP([2, 8, 2], activation="tanh", seed=0)
+>>> with gn.Graph() as g:
+...     logits = model(gn.input("x", shape=(32, 2)))
+>>> logits.shape
+(32, 2)
+"""
+
+from graphnn.nn import init
+from graphnn.nn.layers import (
+    ELU,
+    MLP,
+    AvgPool2d,
+    BatchNorm,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from graphnn.nn.models import alexnet, digit_classifier, lenet
+from graphnn.nn.module import (
+    GraphState,
+    Module,
+    Sequential,
+    Summary,
+    graph_state,
+    manual_seed,
+    random_feeds,
+    state_outputs,
+    update_state,
+)
+
+__all__ = [
+    "ELU", "MLP", "AvgPool2d", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout",
+    "Flatten", "GraphState", "LeakyReLU", "Linear", "MaxPool2d", "Module", "PReLU", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "Summary", "Tanh", "alexnet", "digit_classifier",
+    "graph_state", "init", "lenet", "manual_seed", "random_feeds", "state_outputs",
+    "update_state",
+]

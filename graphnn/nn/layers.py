@@ -1,0 +1,325 @@
+"""Layers with PyTorch-style constructors; calling one on a node adds its nodes.
+
+>>> import graphnn as gn
+>>> conv = gn.nn.Conv2d(3, 6, 5)
+>>> conv.num_params()          # a 5x5x3 filter has 76 parameters; six of them
+456
+>>> gn.nn.Conv2d(3, 6, 5).summary((3, 32, 32)).rows[0][2]
+(6, 28, 28)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import graphnn as gn
+from graphnn.core.ir import Node
+from graphnn.nn import init as I
+from graphnn.nn.module import Module, Sequential, graph_state
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+class Linear(Module):
+    """y = x W^T + b with W of shape (out_features, in_features); a 1-D input gives
+    W x + b (the lectures' column form). Init: U(-c, c), c = 1/sqrt(in_features)."""
+
+    kind = "fc"
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 init: str | I.Init = "lecun", name: str | None = None) -> None:
+        super().__init__(name)
+        self.in_features, self.out_features, self.bias = in_features, out_features, bias
+        self.declare("weight", (out_features, in_features), init)
+        if bias:
+            fi = in_features
+            self.declare("bias", (out_features,), lambda s, r: I.lecun_uniform(s, r, fi))
+
+    def forward(self, x: Node, train: bool) -> Node:
+        w = self.p(x.graph, "weight")
+        y = w @ x if x.ndim == 1 else x @ w.T
+        return y + self.p(x.graph, "bias") if self.bias else y
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, bias={self.bias}"
+
+
+class Conv2d(Module):
+    """2-D convolution (NCHW) with weights (out, in/groups, kh, kw): gn.conv2d."""
+
+    kind = "conv"
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 init: str | I.Init = "lecun", name: str | None = None) -> None:
+        super().__init__(name)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.dilation, self.bias = _pair(padding), _pair(dilation), bias
+        kh, kw = self.kernel_size
+        self.declare("weight", (out_channels, in_channels // groups, kh, kw), init)
+        if bias:
+            fi = in_channels // groups * kh * kw
+            self.declare("bias", (out_channels,), lambda s, r: I.lecun_uniform(s, r, fi))
+
+    def forward(self, x: Node, train: bool) -> Node:
+        b = self.p(x.graph, "bias") if self.bias else None
+        return gn.conv2d(x, self.p(x.graph, "weight"), b, stride=self.stride,
+                         padding=self.padding, dilation=self.dilation, groups=self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, groups={self.groups}")
+
+
+class MaxPool2d(Module):
+    """Max pooling (no parameters); stride defaults to kernel_size."""
+
+    kind = "pool"
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return gn.max_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class AvgPool2d(MaxPool2d):
+    """Average pooling (no parameters); stride defaults to kernel_size."""
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return gn.avg_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding)
+
+
+class Flatten(Module):
+    """Flatten dims start_dim..end_dim (default: all but the batch axis)."""
+
+    kind = "flat"
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1, name: str | None = None) -> None:
+        super().__init__(name)
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return gn.flatten(x, self.start_dim, self.end_dim)
+
+
+class _Act(Module):
+    kind = "act"
+    fn: Callable[..., Node] = staticmethod(gn.relu)
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return type(self).fn(x)
+
+
+class ReLU(_Act):
+    """max(0, z)."""
+    fn = staticmethod(gn.relu)
+
+
+class Sigmoid(_Act):
+    """1 / (1 + e^-z)."""
+    fn = staticmethod(gn.sigmoid)
+
+
+class Tanh(_Act):
+    """tanh z."""
+    fn = staticmethod(gn.tanh)
+
+
+class LeakyReLU(Module):
+    """max(slope z, z) (the lectures use slope 0.1; PyTorch's default is 0.01)."""
+
+    kind = "act"
+
+    def __init__(self, negative_slope: float = 0.01, name: str | None = None) -> None:
+        super().__init__(name)
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return gn.leaky_relu(x, self.negative_slope)
+
+
+class ELU(Module):
+    """z if z > 0 else alpha (e^z - 1)."""
+
+    kind = "act"
+
+    def __init__(self, alpha: float = 1.0, name: str | None = None) -> None:
+        super().__init__(name)
+        self.alpha = alpha
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return gn.elu(x, self.alpha)
+
+
+class PReLU(Module):
+    """max(a z, z) with a learnable slope ``a`` (one, or one per channel: axis 1)."""
+
+    kind = "act"
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        self.num_parameters = num_parameters
+        self.declare("weight", (num_parameters,), I.constant(init))
+
+    def forward(self, x: Node, train: bool) -> Node:
+        a = self.p(x.graph, "weight")
+        if self.num_parameters > 1 and x.ndim > 2:
+            a = a.reshape((self.num_parameters,) + (1,) * (x.ndim - 2))
+        return gn.prelu(x, a)
+
+
+class Softmax(Module):
+    """exp(z_k) / sum_j exp(z_j) along ``dim``."""
+
+    kind = "softmax"
+
+    def __init__(self, dim: int = -1, name: str | None = None) -> None:
+        super().__init__(name)
+        self.dim = dim
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return gn.softmax(x, self.dim)
+
+
+class Dropout(Module):
+    """Inverted dropout. Training mode builds ``x * mask`` where ``mask`` is an INPUT of
+    the graph (named ``<path>.mask``) holding 0 or 1/(1-p), drawn per step by the training
+    loop from a seeded generator (``gn.nn.random_feeds``); evaluation mode is the identity.
+    """
+
+    kind = "drop"
+
+    def __init__(self, p: float = 0.5, name: str | None = None) -> None:
+        super().__init__(name)
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p_drop = p
+
+    def forward(self, x: Node, train: bool) -> Node:
+        if not train or self.p_drop == 0.0:
+            return x
+        g = x.graph
+        base = f"{self.path}.mask"
+        name, k = base, 1
+        while name in g:
+            k += 1
+            name = f"{base}_{k}"
+        mask = g.input(name, x.shape, x.dtype)
+        graph_state(g).masks.append((mask, self.p_drop))
+        return x * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p_drop}"
+
+
+class _BatchNorm(Module):
+    kind = "bn"
+    axes: tuple[int, ...] = (0,)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True, name: str | None = None) -> None:
+        super().__init__(name)
+        self.num_features, self.eps, self.momentum, self.affine = (
+            num_features, eps, momentum, affine)
+        if affine:
+            self.declare("weight", (num_features,), "ones")
+            self.declare("bias", (num_features,), "zeros")
+        self.declare("running_mean", (num_features,), "zeros", trainable=False)
+        self.declare("running_var", (num_features,), "ones", trainable=False)
+
+    def forward(self, x: Node, train: bool) -> Node:
+        g = x.graph
+        bshape = tuple(self.num_features if i == 1 else 1 for i in range(x.ndim))
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise gn.ShapeError(f"{type(self).__name__}({self.num_features}) at "
+                                f"'{self.path}': input shape {x.shape} has no channel axis "
+                                f"1 of size {self.num_features}", node=x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        if train:
+            mean = gn.mean(x, axis=axes, keepdims=True)
+            xc = x - mean
+            var = gn.mean(xc * xc, axis=axes, keepdims=True)
+            count = x.size // self.num_features
+            graph_state(g).stats.append((self, mean, var, count))
+            xhat = xc / gn.sqrt(var + self.eps)
+        else:
+            rm = self.p(g, "running_mean").reshape(bshape)
+            rv = self.p(g, "running_var").reshape(bshape)
+            xhat = (x - rm) / gn.sqrt(rv + self.eps)
+        if not self.affine:
+            return xhat
+        return xhat * self.p(g, "weight").reshape(bshape) + self.p(g, "bias").reshape(bshape)
+
+    def update_running(self, mean: Any, var: Any, count: int) -> None:
+        """running <- (1 - momentum) running + momentum batch (variance unbiased, as torch)."""
+        m = self.momentum
+        rm, rv = self._values["running_mean"], self._values["running_var"]
+        rm *= 1.0 - m
+        rm += m * mean
+        rv *= 1.0 - m
+        rv += m * var * (count / max(count - 1, 1))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over the batch axis of (N, C) or (N, C, L) inputs."""
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation per channel of NCHW inputs (over N, H, W)."""
+
+
+BatchNorm = BatchNorm2d
+
+_ACTS: dict[str, type[Module]] = {
+    "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "leaky_relu": LeakyReLU, "elu": ELU,
+    "prelu": PReLU,
+}
+
+
+class MLP(Sequential):
+    """Fully connected layers ``sizes[0] -> sizes[1] -> ...`` with ``activation``
+    between them (a name, a Module class, or None) and optional ``out_activation``.
+
+    >>> import graphnn as gn
+    >>> gn.nn.MLP([3, 4, 4, 1], activation="sigmoid").num_params()   # 16 + 20 + 5
+    41
+    """
+
+    def __init__(self, sizes: list[int], activation: str | type[Module] | None = "relu",
+                 out_activation: str | type[Module] | None = None, bias: bool = True,
+                 init: str | I.Init = "lecun", seed: int | None = None,
+                 name: str | None = None) -> None:
+        if len(sizes) < 2:
+            raise ValueError("MLP needs at least an input and an output size")
+
+        def act(a: Any) -> Module | None:
+            if a is None:
+                return None
+            cls = _ACTS[a] if isinstance(a, str) else a
+            return cls()
+
+        layers: list[Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Linear(a, b, bias=bias, init=init))
+            last = i == len(sizes) - 2
+            m = act(out_activation if last else activation)
+            if m is not None:
+                layers.append(m)
+        super().__init__(*layers, seed=seed, name=name)

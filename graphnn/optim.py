@@ -1,0 +1,223 @@
+"""Optimizers that update the params held in a graph, in place, from a Run's gradients.
+
+The loop every lecture shows — forward, loss, backward, optimizer step:
+
+>>> import numpy as np, graphnn as gn
+>>> with gn.Graph() as g:
+...     w = gn.param("w", [1.0, -2.0])
+...     loss = gn.sum(w * w)
+>>> opt = gn.optim.SGD([w], lr=0.1)
+>>> for _ in range(2):
+...     r = gn.run(g, wrt=[w])          # forward + backward
+...     opt.step(r)                     # w <- w - lr dL/dw
+>>> g.value_of(w)
+array([ 0.64, -1.28])
+
+Updates are written into the stored arrays (``value[...] = ...``), so models that share
+their arrays with several graphs (``gn.nn``) see every step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from graphnn.core.errors import GraphError
+from graphnn.core.ir import Graph, Node
+
+
+class Optimizer:
+    """Base class: holds params, per-param state and the learning rate ``lr``."""
+
+    def __init__(self, params: Iterable[Node] | Graph | None = None, lr: float = 0.01,
+                 weight_decay: float = 0.0) -> None:
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.params: list[Node] = []
+        self.state: dict[Node, dict[str, Any]] = {}
+        self.steps = 0
+        if params is not None:
+            self.add_params(params)
+
+    def add_params(self, params: Iterable[Node] | Graph) -> None:
+        """Attach params (nodes with role "param", or every param of a graph)."""
+        if isinstance(params, Graph):
+            params = params.params
+        for p in params:
+            if not isinstance(p, Node) or p.role != "param":
+                raise GraphError(f"{type(self).__name__}: {p!r} is not a param node")
+            if p not in self.params:
+                self.params.append(p)
+
+    def zero_state(self) -> None:
+        """Forget momenta and step counts."""
+        self.state.clear()
+        self.steps = 0
+
+    def step(self, grads: Any) -> None:
+        """Apply one update; ``grads`` is a Run (``run(..., wrt=params)``) or a mapping
+        from param nodes (or names) to gradient arrays."""
+        self.steps += 1
+        for p in self.params:
+            g = _grad_of(grads, p)
+            if g is None:
+                continue
+            value = p.graph.value_of(p)
+            g = np.asarray(g, dtype=value.dtype)
+            if self.weight_decay:
+                g = g + self.weight_decay * value
+            value[...] = self.update(value, g, self.state.setdefault(p, {}))
+
+    def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr}, {len(self.params)} params)"
+
+
+def _grad_of(grads: Any, p: Node) -> Any:
+    if isinstance(grads, Mapping):
+        g = grads.get(p)
+        return grads.get(p.name) if g is None else g
+    if hasattr(grads, "has_grad") and not grads.has_grad(p) and p not in grads.wrt:
+        return None
+    return grads.grad(p)
+
+
+class SGD(Optimizer):
+    """w <- w - lr v, with v = g (plain), v = mu v + g (momentum), or the Nesterov
+    look-ahead g + mu v; ``weight_decay`` adds wd * w to g (PyTorch's conventions)."""
+
+    def __init__(self, params: Any = None, lr: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0,
+                 dampening: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum needs momentum > 0 and no dampening")
+        self.momentum, self.nesterov, self.dampening = momentum, nesterov, dampening
+
+    def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
+        if self.momentum:
+            buf = st.get("v")
+            buf = g.copy() if buf is None else self.momentum * buf + (1 - self.dampening) * g
+            st["v"] = buf
+            g = g + self.momentum * buf if self.nesterov else buf
+        return w - self.lr * g
+
+
+class Adam(Optimizer):
+    """m <- b1 m + (1-b1) g; v <- b2 v + (1-b2) g^2;
+    w <- w - lr m^ / (sqrt(v^) + eps), with bias corrections m^ = m/(1-b1^t), v^ = v/(1-b2^t).
+    """
+
+    def __init__(self, params: Any = None, lr: float = 0.001,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.betas, self.eps = betas, eps
+
+    def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
+        b1, b2 = self.betas
+        t = st["t"] = st.get("t", 0) + 1
+        m = st["m"] = b1 * st.get("m", 0.0) + (1 - b1) * g
+        v = st["v"] = b2 * st.get("v", 0.0) + (1 - b2) * g * g
+        mhat, vhat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        return w - self.lr * mhat / (np.sqrt(vhat) + self.eps)
+
+
+class Adagrad(Optimizer):
+    """s <- s + g^2; w <- w - lr g / (sqrt(s) + eps)."""
+
+    def __init__(self, params: Any = None, lr: float = 0.01, eps: float = 1e-10,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.eps, self.initial = eps, initial_accumulator_value
+
+    def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
+        s = st["s"] = st.get("s", self.initial) + g * g
+        return w - self.lr * g / (np.sqrt(s) + self.eps)
+
+
+class RMSprop(Optimizer):
+    """v <- alpha v + (1-alpha) g^2; w <- w - lr g / (sqrt(v) + eps) (optionally with
+    momentum on that step, as PyTorch)."""
+
+    def __init__(self, params: Any = None, lr: float = 0.01, alpha: float = 0.99,
+                 eps: float = 1e-8, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.alpha, self.eps, self.momentum = alpha, eps, momentum
+
+    def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
+        v = st["v"] = self.alpha * st.get("v", 0.0) + (1 - self.alpha) * g * g
+        d = g / (np.sqrt(v) + self.eps)
+        if self.momentum:
+            d = st["buf"] = self.momentum * st.get("buf", 0.0) + d
+        return w - self.lr * d
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD, "adam": Adam, "adagrad": Adagrad, "rmsprop": RMSprop,
+}
+
+
+def make(spec: str | Optimizer, **kw: Any) -> Optimizer:
+    """An optimizer by name (``"adam"``, ``"sgd"``, ...) with keyword hyperparameters."""
+    if isinstance(spec, Optimizer):
+        return spec
+    try:
+        return OPTIMIZERS[spec.lower()](**kw)
+    except KeyError:
+        raise ValueError(f"unknown optimizer {spec!r}; known: {', '.join(OPTIMIZERS)}") from None
+
+
+class LRSchedule:
+    """Sets ``optimizer.lr`` from the epoch count: call :meth:`step` once per epoch."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    def lr_at(self, epoch: int) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step(self) -> float:
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+        return self.optimizer.lr
+
+
+class StepLR(LRSchedule):
+    """lr = base * gamma ** (epoch // step_size).
+
+    >>> opt = SGD(lr=1.0); s = StepLR(opt, step_size=2, gamma=0.5)
+    >>> [s.step() for _ in range(4)]
+    [1.0, 0.5, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        self.step_size, self.gamma = step_size, gamma
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineLR(LRSchedule):
+    """lr = eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(optimizer)
+        self.T_max, self.eta_min = T_max, eta_min
+
+    def lr_at(self, epoch: int) -> float:
+        t = min(epoch, self.T_max)
+        return self.eta_min + (self.base_lr - self.eta_min) * (
+            1 + math.cos(math.pi * t / self.T_max)) / 2
+
+
+__all__ = ["Adagrad", "Adam", "CosineLR", "LRSchedule", "OPTIMIZERS", "Optimizer", "RMSprop",
+           "SGD", "StepLR", "make"]
