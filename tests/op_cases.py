@@ -1,6 +1,8 @@
 """The op test table: every registered op needs an entry here (test_registry_complete).
 
-A case gives input values (float64) and static params. ``nondiff`` ops are masks with
+A case gives input values (float64; integer arrays such as class indices become int
+inputs that are never differentiated) and static params exactly as the op stores them
+(conv/pool pairs as tuples). ``nondiff`` ops are masks with
 no gradient; ``second`` enables the grad-of-grad check; ``sympy`` the formula check.
 Add an entry in the same commit as a new op.
 """
@@ -86,3 +88,83 @@ CASES: dict[str, list[Case]] = {
     "softmax": [Case([rnd(2, 4)], {"axis": -1}, second=True), Case([rnd(3, 2)], {"axis": 0})],
     "log_softmax": [Case([rnd(2, 4)], {"axis": -1}, second=True)],
 }
+
+
+# -- conv / pool / losses (helper "convloss") -----------------------------------------
+
+
+def _cp(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1) -> dict[str, Any]:
+    return {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+def _pp(k, s, p, **kw) -> dict[str, Any]:
+    return {"kernel_size": k, "stride": s, "padding": p, **kw}
+
+
+def labels(*values: int) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
+
+
+def prob(*shape: int) -> np.ndarray:
+    return R.uniform(0.1, 0.9, size=shape)
+
+
+def soft(n: int, c: int) -> np.ndarray:
+    e = R.uniform(0.1, 1.0, size=(n, c))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+_C1 = _cp((2, 1), (1, 0), (1, 1), 2)      # x (2,4,6,5), w (6,2,3,2) -> (2,6,3,4)
+_C2 = _cp((1, 1), (1, 1), (2, 1), 1)      # x (1,3,5,5), w (2,3,3,3) -> (1,2,3,5)
+CASES.update({
+    "conv2d": [
+        Case([rnd(2, 4, 6, 5), rnd(6, 2, 3, 2), rnd(6)], _C1, second=True),
+        Case([rnd(1, 3, 5, 5), rnd(2, 3, 3, 3)], _C2, second=True),
+        Case([rnd(2, 1, 6, 6), rnd(3, 1, 2, 2), rnd(3)], _cp((2, 2))),
+    ],
+    "conv2d_grad_input": [
+        Case([rnd(2, 6, 3, 4), rnd(6, 2, 3, 2)], {"input_size": (6, 5), **_C1}, second=True),
+        Case([rnd(1, 2, 3, 5), rnd(2, 3, 3, 3)], {"input_size": (5, 5), **_C2}),
+    ],
+    "conv2d_grad_weight": [
+        Case([rnd(2, 4, 6, 5), rnd(2, 6, 3, 4)], {"kernel_size": (3, 2), **_C1}, second=True),
+        Case([rnd(1, 3, 5, 5), rnd(1, 2, 3, 5)], {"kernel_size": (3, 3), **_C2}),
+    ],
+    "max_pool2d": [
+        Case([rnd(2, 3, 4, 6)], _pp((2, 2), (2, 2), (0, 0)), second=True),
+        Case([rnd(1, 2, 5, 6)], _pp((3, 3), (2, 1), (1, 1)), second=True),
+    ],
+    "max_pool2d_grad": [Case([rnd(1, 2, 5, 6), rnd(1, 2, 3, 6)], _pp((3, 3), (2, 1), (1, 1)),
+                             second=True)],
+    "max_pool2d_select": [Case([rnd(1, 2, 5, 6), rnd(1, 2, 5, 6)], _pp((3, 3), (2, 1), (1, 1)),
+                               second=True)],
+    "avg_pool2d": [
+        Case([rnd(2, 3, 4, 6)], _pp((2, 2), (2, 2), (0, 0), count_include_pad=True),
+             second=True),
+        Case([rnd(1, 2, 5, 6)], _pp((3, 2), (2, 1), (1, 1), count_include_pad=False),
+             second=True),
+    ],
+    "avg_pool2d_grad": [
+        Case([rnd(1, 2, 3, 7)], {"input_size": (5, 6), **_pp((3, 2), (2, 1), (1, 1)),
+                                 "count_include_pad": False}, second=True),
+    ],
+    "mse_loss": [Case([rnd(3, 4), rnd(3, 4)], {"reduction": "mean"}, second=True),
+                 Case([rnd(5), rnd(5)], {"reduction": "none"}),
+                 Case([rnd(2, 3), rnd(2, 3)], {"reduction": "sum"})],
+    "l1_loss": [Case([away(3, 4), away(3, 4) * 3.0], {"reduction": "mean"}, second=True),
+                Case([away(5), away(5) * 3.0], {"reduction": "none"})],
+    "bce_loss": [Case([prob(3, 4), prob(3, 4)], {"reduction": "mean"}, second=True),
+                 Case([prob(6), prob(6)], {"reduction": "none"}),
+                 Case([prob(2, 2), prob(2, 2)], {"reduction": "sum"})],
+    "bce_with_logits": [Case([rnd(3, 4), prob(3, 4)], {"reduction": "mean"}, second=True),
+                        Case([rnd(6) * 4, prob(6)], {"reduction": "none"})],
+    "cross_entropy": [
+        Case([rnd(4, 3), labels(0, 2, 1, 2)], {"reduction": "mean"}, second=True),
+        Case([rnd(4, 5), labels(4, 0, 0, 3)], {"reduction": "none"}),
+        Case([rnd(3, 4), soft(3, 4)], {"reduction": "mean"}, second=True),
+        Case([rnd(3, 4), soft(3, 4)], {"reduction": "sum"}),
+        Case([rnd(5), labels(3)[0]], {"reduction": "mean"}),
+    ],
+    "one_hot": [Case([labels(0, 2, 1, 2)], {"num_classes": 3, "dtype": "float64"},
+                     nondiff=True)],
+})

@@ -17,6 +17,7 @@ from graphnn.ops.activations import (  # noqa: F401
     softmax,
     tanh,
 )
+from graphnn.ops.conv import conv2d, conv2d_grad_input, conv2d_grad_weight  # noqa: F401
 from graphnn.ops.elementwise import (  # noqa: F401
     abs,
     add,
@@ -42,5 +43,22 @@ from graphnn.ops.linalg import (  # noqa: F401
     reshape,
     sum_to,
     transpose,
+)
+from graphnn.ops.losses import (  # noqa: F401
+    bce_loss,
+    bce_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    one_hot,
+    squared_loss,
+)
+from graphnn.ops.pool import (  # noqa: F401
+    avg_pool2d,
+    avg_pool2d_grad,
+    global_avg_pool2d,
+    max_pool2d,
+    max_pool2d_grad,
+    max_pool2d_select,
 )
 from graphnn.ops.reduce import max, mean, sum  # noqa: F401
