@@ -48,3 +48,9 @@ from graphnn import data, nn, optim  # noqa: E402, I001
 from graphnn.train import History, evaluate, fit, load, predict, save  # noqa: E402
 
 __all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]
+
+# --- render ---
+from graphnn.viz.draw import render  # noqa: E402
+from graphnn.viz.text import format_graph  # noqa: E402
+
+__all__ += ["format_graph", "render"]

@@ -454,6 +454,21 @@ class Graph:
     def __repr__(self) -> str:
         return f"<Graph {self.name!r}: {len(self.nodes)} nodes>"
 
+    # -- drawing (graphnn.viz, imported lazily) ---------------------------------------
+    def to_dot(self, **options: Any) -> str:
+        """Graphviz DOT text of this graph (options as for ``gn.render``)."""
+        from graphnn.viz.dot import to_dot
+
+        return to_dot(self, **options)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from graphnn.viz.draw import repr_mimebundle
+
+        return repr_mimebundle(self)
+
+    def _repr_svg_(self) -> str | None:
+        return self._repr_mimebundle_().get("image/svg+xml")
+
 
 def _check_shape(shape: Any, name: str) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):

@@ -86,6 +86,14 @@ class Run:
         outs = ", ".join(f"{o.name}={_short(self._values[o.id])}" for o in self.outputs)
         return f"<Run of {self.graph.name!r}: {outs}>"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from graphnn.viz.draw import repr_mimebundle  # lazy: drawing is optional
+
+        return repr_mimebundle(self)
+
+    def _repr_svg_(self) -> str | None:
+        return self._repr_mimebundle_().get("image/svg+xml")
+
 
 def _short(v: Any) -> str:
     a = np.asarray(v)

@@ -1,0 +1,267 @@
+"""Graph -> Graphviz DOT text (a pure function: no Graphviz needed to build it).
+
+Styles come from the tables in :mod:`graphnn.viz.style`; this module decides what is
+shown: which nodes (gradient subgraph, constants), which clusters (nn layers via
+``node.group``, optionally collapsed into one box each), values and gradients from a
+run, the highlighted trace step and the gradient-health edge colours.
+
+>>> import graphnn as gn
+>>> with gn.Graph("lecture") as g:
+...     x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
+...     f = ((x + y).named("d") * z).named("f")
+>>> src = to_dot(g)
+>>> src.splitlines()[0], '"d" -> "f"' in src
+('digraph "lecture" {', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from graphnn.core.errors import GraphError, fmt_shape
+from graphnn.viz import style as S
+from graphnn.viz.text import fmt_num, node_values
+
+
+@dataclass
+class Options:
+    """Rendering options (keyword arguments of ``gn.render`` and ``Graph.to_dot``).
+
+    Attributes:
+        show_grads: draw nodes with role "grad" (the symbolic backward graph).
+        show_consts: draw constant nodes.
+        show_shapes: shapes on edges and under node names (non-scalars only).
+        show_values: values and gradients on nodes when a run (or tables) is given.
+        clusters: draw nn layers (``node.group``) as Graphviz clusters.
+        collapse: True collapses every top-level layer into one box (and ungrouped
+            gradient nodes into one "backward" box); a list collapses those groups.
+        health: colour edges by the RMS gradient of their source node; True uses
+            ``style.HEALTH_VANISHING`` / ``HEALTH_EXPLODING``, or pass ``(low, high)``.
+        rankdir: "LR" (left to right, default) or "TB".
+        fixed_sizes: node id -> (width, height) in inches; set by the player so nodes
+            keep their place from frame to frame.
+        max_inline: tensors up to this many elements are printed in full.
+        title: a caption under the graph.
+    """
+
+    show_grads: bool = True
+    show_consts: bool = True
+    show_shapes: bool = True
+    show_values: bool = True
+    clusters: bool = True
+    collapse: bool | Sequence[str] = False
+    health: bool | tuple[float, float] = False
+    rankdir: str = "LR"
+    fixed_sizes: Mapping[int, tuple[float, float]] | None = None
+    max_inline: int = 6
+    title: str | None = None
+
+
+OPTION_NAMES = tuple(f.name for f in fields(Options))
+
+
+def make_options(**options: Any) -> Options:
+    """Options from keyword arguments; a GraphError naming the valid ones otherwise."""
+    bad = [k for k in options if k not in OPTION_NAMES]
+    if bad:
+        raise GraphError(f"unknown render option(s) {', '.join(bad)}; valid options: "
+                         f"{', '.join(OPTION_NAMES)}")
+    return Options(**options)
+
+
+def q(s: str) -> str:
+    """A quoted DOT identifier."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def attrs(d: Mapping[str, Any]) -> str:
+    return "[" + " ".join(f"{k}={q(str(v))}" for k, v in d.items()) + "]"
+
+
+def _visible(opt: Options, node: Any) -> bool:
+    if node.role == "grad" and not opt.show_grads:
+        return False
+    return not (node.op.name == "const" and not opt.show_consts)
+
+
+def _collapsed_key(opt: Options, node: Any) -> str | None:
+    """The collapsed group box a node belongs to, or None."""
+    if opt.collapse is True:
+        if node.group:
+            return node.group.split("/")[0]
+        return "backward" if node.role == "grad" else None
+    if opt.collapse:
+        for g in opt.collapse:
+            if node.group == g or node.group.startswith(g + "/"):
+                return g
+    return None
+
+
+def _step_marks(step: Any) -> tuple[int | None, set[int], set[frozenset[int]]]:
+    if step is None:
+        return None, set(), set()
+    node = getattr(step, "node", None)
+    nid = getattr(node, "id", None)
+    targets = {t.id for t in (getattr(step, "targets", None) or []) if hasattr(t, "id")}
+    edges = {frozenset((nid, t)) for t in targets} if nid is not None else set()
+    return nid, targets, edges
+
+
+def to_dot(graph: Any, run: Any = None, *, step: Any = None,
+           values: Mapping[int, Any] | None = None, grads: Mapping[int, Any] | None = None,
+           **options: Any) -> str:
+    """The DOT source of ``graph`` (with numbers from ``run`` or ``values``/``grads``).
+
+    See :class:`Options` for the keyword options. ``step`` is a trace step (an object
+    with ``.node`` and ``.targets``): its node and the edges to its targets are
+    highlighted.
+    """
+    opt = make_options(**options)
+    vals, grd = node_values(graph, run, values, grads) if opt.show_values else ({}, {})
+    if opt.health:
+        lo, hi = ((S.HEALTH_VANISHING, S.HEALTH_EXPLODING) if opt.health is True
+                  else opt.health)
+        if run is not None and not grd:
+            grd = node_values(graph, run)[1]
+    outputs = {n.id for n in graph.default_outputs()}
+    cur, targets, hot_edges = _step_marks(step)
+
+    # which DOT node draws each graph node (itself, a collapsed box, or nothing)
+    owner: dict[int, str] = {}
+    boxes: dict[str, list[Any]] = {}
+    shown: list[Any] = []
+    for n in graph.nodes:
+        if not _visible(opt, n):
+            continue
+        key = _collapsed_key(opt, n)
+        if key is None:
+            owner[n.id] = n.name
+            shown.append(n)
+        else:
+            owner[n.id] = f"[{key}]"
+            boxes.setdefault(key, []).append(n)
+
+    out = [f"digraph {q(graph.name)} {{",
+           f"  graph {attrs(_graph_attrs(opt, bool(opt.health)))}",
+           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.06,0.03'})}",
+           f"  edge {attrs({'fontname': S.FONT, 'fontsize': '8', 'color': S.EDGE_COLOR})}"]
+    node_lines: dict[str, str] = {}
+    for n in shown:
+        node_lines[n.name] = _node_line(n, opt, vals, grd, n.id in outputs, n.id == cur,
+                                        n.id in targets)
+    for key, members in boxes.items():
+        a = dict(S.ROLE_STYLE["group"], label="\n".join(S.group_lines(key, members,
+                                                                     opt.show_shapes)),
+                 tooltip=f"{key}: {len(members)} nodes (collapsed)")
+        if cur is not None and any(m.id == cur for m in members):
+            a.update(color=S.HIGHLIGHT, penwidth="4")
+        node_lines[f"[{key}]"] = f"  {q('[' + key + ']')} {attrs(a)}"
+    out += _clustered(opt, shown, node_lines)
+    out += [line for k, line in node_lines.items() if k.startswith("[")]
+    out += _edges(graph, opt, owner, grd, hot_edges, lo if opt.health else 0.0,
+                  hi if opt.health else 0.0)
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _graph_attrs(opt: Options, health: bool) -> dict[str, str]:
+    if opt.rankdir not in ("LR", "TB", "RL", "BT"):
+        raise GraphError(f"rankdir must be one of LR, TB, RL, BT; got {opt.rankdir!r}")
+    a = {"rankdir": opt.rankdir, "fontname": S.FONT, "fontsize": "11", "nodesep": "0.25",
+         "ranksep": "0.35", "outputorder": "edgesfirst", "bgcolor": "white"}
+    caption = opt.title or ""
+    if health:
+        lo, hi = ((S.HEALTH_VANISHING, S.HEALTH_EXPLODING) if opt.health is True
+                  else opt.health)  # type: ignore[misc]
+        caption += (("\n" if caption else "") + f"edge colour = RMS gradient: purple < "
+                    f"{fmt_num(lo)} (vanishing), green healthy, red > {fmt_num(hi)} "
+                    "(exploding), black NaN/Inf")
+    if caption:
+        a.update(label=caption, labelloc="b")
+    return a
+
+
+def _node_line(n: Any, opt: Options, vals: Mapping[int, Any], grd: Mapping[int, Any],
+               is_out: bool, is_cur: bool, is_target: bool) -> str:
+    a = S.node_style(n.role, n.op.name)
+    a["label"] = "\n".join(S.label_lines(n, vals.get(n.id), grd.get(n.id),
+                                         show_shapes=opt.show_shapes, max_inline=opt.max_inline))
+    a["tooltip"] = f"{n.name}: {n.op.name} {fmt_shape(n.shape)} {n.dtype}"
+    a["class"] = n.role + (" output" if is_out else "")
+    if is_out:
+        a.update(S.OUTPUT_STYLE)
+    if is_target:
+        a.update(color=S.HIGHLIGHT, penwidth="2.5")
+    if is_cur:
+        a.update(color=S.HIGHLIGHT, penwidth="5", peripheries="1")
+        a["class"] += " current"
+    if opt.fixed_sizes is not None and n.id in opt.fixed_sizes:
+        w, h = opt.fixed_sizes[n.id]
+        a.update(fixedsize="true", width=f"{w:g}", height=f"{h:g}")
+    return f"  {q(n.name)} {attrs(a)}"
+
+
+def _clustered(opt: Options, shown: list[Any], node_lines: dict[str, str]) -> list[str]:
+    """Node lines, nested in ``subgraph cluster_...`` blocks by group path."""
+    if not opt.clusters:
+        return [node_lines[n.name] for n in shown]
+    tree: dict[str, Any] = {"": ([], {})}  # path -> (node lines, children)
+    for n in shown:
+        parent = ""
+        path = ""
+        for part in (n.group.split("/") if n.group else []):
+            path = f"{path}/{part}" if path else part
+            if path not in tree:
+                tree[path] = ([], {})
+                tree[parent][1][path] = part
+            parent = path
+        tree[parent][0].append(node_lines[n.name])
+
+    def emit(path: str, depth: int) -> list[str]:
+        lines, children = tree[path]
+        pad = "  " * depth
+        res = [pad + line.strip() if depth > 1 else line for line in lines]
+        for child, name in children.items():
+            cid = "cluster_" + "".join(c if c.isalnum() else "_" for c in child)
+            res.append(f"{pad}  subgraph {q(cid)} {{")
+            res.append(f"{pad}    graph {attrs({'label': name, 'style': 'rounded,dashed', 'color': '#a78bfa', 'fontcolor': '#6d28d9'})}")  # noqa: E501
+            res += emit(child, depth + 2)
+            res.append(f"{pad}  }}")
+        return res
+
+    return emit("", 1)
+
+
+def _edges(graph: Any, opt: Options, owner: Mapping[int, str], grd: Mapping[int, Any],
+           hot: set[frozenset[int]], lo: float, hi: float) -> list[str]:
+    lines = []
+    seen: set[tuple[str, str]] = set()
+    for n in graph.nodes:
+        dst = owner.get(n.id)
+        if dst is None:
+            continue
+        for i in n.inputs:
+            src = owner.get(i.id)
+            if src is None or src == dst:
+                continue
+            collapsed = src.startswith("[") or dst.startswith("[")
+            if collapsed:
+                if (src, dst) in seen:
+                    continue
+                seen.add((src, dst))
+            a: dict[str, str] = {}
+            if opt.show_shapes and i.shape != ():
+                a["label"] = fmt_shape(i.shape)
+            if n.role == "grad":
+                a.update(color=S.GRAD_EDGE_COLOR, style="dashed")
+            if opt.health and i.id in grd:
+                r = S.rms(grd[i.id])
+                cls = S.health_class(r, lo, hi)
+                a.update(color=S.HEALTH_COLOR[cls], penwidth="2",
+                         tooltip=f"grad rms {fmt_num(r)} ({cls})")
+            if frozenset((i.id, n.id)) in hot:
+                a.update(color=S.HIGHLIGHT, penwidth="4")
+            lines.append(f"  {q(src)} -> {q(dst)}" + (f" {attrs(a)}" if a else ""))
+    return lines

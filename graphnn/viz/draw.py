@@ -1,0 +1,90 @@
+"""``gn.render``: one call from a graph (and optionally a run or a trace step) to SVG,
+PNG, PDF or DOT, in memory or written atomically to a file; and the Jupyter hooks.
+
+>>> import graphnn as gn
+>>> with gn.Graph("lecture") as g:
+...     x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
+...     f = ((x + y).named("d") * z).named("f")
+>>> r = gn.run(g, {"x": 1, "y": -3, "z": 4}, wrt=[x, y, z])
+>>> svg = gn.render(g, run=r, engine="wasm")
+>>> "<svg" in svg and "value &#45;8" in svg
+True
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from graphnn.core.errors import GraphError
+from graphnn.viz import engine as E
+from graphnn.viz.dot import to_dot
+from graphnn.viz.style import colorize
+
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+TEXT_FORMATS = ("svg", "dot")
+AUTO_COLLAPSE = 400  # notebook display collapses layers of graphs larger than this
+
+
+def _unpack(g: Any, run: Any) -> tuple[Any, Any]:
+    if hasattr(g, "graph") and hasattr(g, "value"):  # a Run
+        return g.graph, run if run is not None else g
+    if not hasattr(g, "nodes") or not hasattr(g, "default_outputs"):
+        raise GraphError(f"gn.render needs a Graph or a Run, got {type(g).__name__}")
+    return g, run
+
+
+def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[str] | None = None,
+           format: str | None = None, engine: str | None = None,
+           **options: Any) -> str | bytes:
+    """Draw ``g`` (a Graph or a Run) with values/gradients from ``run``.
+
+    Args:
+        run: a Run whose values and gradients are printed on the nodes.
+        step: a trace step to highlight (its node and the edges to its targets).
+        path: write the picture there (atomically); the format comes from the suffix
+            (.svg .png .pdf .dot) unless ``format`` is given.
+        format: "svg" (default), "png", "pdf" or "dot".
+        engine: "auto" (system ``dot`` if on PATH, else in-process WebAssembly),
+            "dot" or "wasm".
+        **options: see ``graphnn.viz.dot.Options`` (show_grads, show_consts,
+            show_shapes, collapse, health, rankdir, ...).
+
+    Returns:
+        SVG or DOT text (str), PNG or PDF bytes.
+    """
+    graph, run = _unpack(g, run)
+    if format is None:
+        if path is not None:
+            suffix = os.path.splitext(os.fspath(path))[1].lower()
+            if suffix not in FORMATS:
+                raise GraphError(f"cannot tell the image format of {os.fspath(path)!r}: use a "
+                                 f"{', '.join(FORMATS)} suffix or pass format=")
+            format = FORMATS[suffix]
+        else:
+            format = "svg"
+    format = format.lower().lstrip(".")
+    if format not in FORMATS.values():
+        raise GraphError(f"unknown output format {format!r}; use svg, png, pdf or dot")
+    src = to_dot(graph, run, step=step, **options)
+    data = E.dot_to(src, format, engine, post=colorize)
+    if path is not None:
+        E.write(path, data)
+    return data.decode("utf-8") if format in TEXT_FORMATS else data
+
+
+def _display_options(graph: Any) -> dict[str, Any]:
+    if len(graph.nodes) > AUTO_COLLAPSE and any(n.group for n in graph.nodes):
+        return {"collapse": True}
+    return {}
+
+
+def repr_mimebundle(g: Any, run: Any = None) -> dict[str, Any]:
+    """Jupyter display data: the SVG, or the text printout when drawing is impossible."""
+    graph, run = _unpack(g, run)
+    text = repr(g)
+    try:
+        svg = render(graph, run=run, **_display_options(graph))
+    except GraphError as e:
+        return {"text/plain": f"{text}\n(cannot draw: {e})"}
+    return {"image/svg+xml": svg, "text/plain": text}

