@@ -69,9 +69,18 @@ Examples:
 @click.option("--no-values", is_flag=True, help="Draw the bare graph (no run at all).")
 @click.option("--rankdir", type=click.Choice(["LR", "TB"]), default=None,
               help="Layout direction (left-to-right or top-to-bottom).")
+@click.option("--collapse", is_flag=True, help="Draw each layer (scope) as one box.")
+@click.option("--health", is_flag=True,
+              help="Colour edges by gradient size (vanishing / exploding).")
+@click.option("--no-consts", is_flag=True, help="Hide constant nodes.")
+@click.option("--no-shapes", is_flag=True, help="Hide shapes on edges and nodes.")
+@click.option("--title", metavar="TEXT", help="Caption under the graph.")
+@click.option("--engine", type=click.Choice(["auto", "dot", "wasm"]), default=None,
+              help="Graphviz: the system `dot`, the bundled WebAssembly build, or auto.")
 def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
            seed: int, output: str | None, fmt: str | None, of: str | None, no_grads: bool,
-           no_values: bool, rankdir: str | None) -> None:
+           no_values: bool, rankdir: str | None, collapse: bool, health: bool, no_consts: bool,
+           no_shapes: bool, title: str | None, engine: str | None) -> None:
     """Draw the graph of MODEL with values (and gradients) on it.
 
     Without MODEL this draws the lecture example f = (x + y) * z at x = 1, y = -3,
@@ -93,9 +102,16 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
     run = None
     if not no_values:
         run = run_model(m, seed, [] if no_grads else split_names(wrt), of)
-    options: dict[str, Any] = {}
-    if rankdir:
-        options["rankdir"] = rankdir
+    options: dict[str, Any] = {"engine": engine}
+    for key, value in (("rankdir", rankdir), ("title", title)):
+        if value:
+            options[key] = value
+    for key, flag in (("collapse", collapse), ("health", health)):
+        if flag:
+            options[key] = True
+    for key, flag in (("show_consts", no_consts), ("show_shapes", no_shapes)):
+        if flag:
+            options[key] = False
     if to_stdout:
         result = draw(m.graph, run=run, format=fmt, **options)
         echo(result if isinstance(result, str) else str(result))
