@@ -439,6 +439,12 @@ class Graph:
         return {n.name: self._state[n] for n in self.params}
 
     # -- adapters -------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str], *, params: str = "embed") -> None:
+        """Save to a versioned JSON file (see ``graphnn.io.save``; ``gn.load`` reads it)."""
+        from graphnn.io import save
+
+        save(self, path, params=params)
+
     def to_networkx(self) -> networkx.MultiDiGraph:
         """The graph as a networkx MultiDiGraph (node ids as keys, edges keep arg index)."""
         import networkx as nx

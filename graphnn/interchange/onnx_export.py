@@ -1,0 +1,219 @@
+"""graphnn -> ONNX: ``gn.to_onnx(g, path)``.
+
+One exporter per graphnn op in the ``EXPORTERS`` table; ONNX tensor names are the graphnn
+node names, inputs stay graph inputs, params become initializers and consts Constant nodes. Gradient
+graphs export too (sign/step/ge/eq/broadcast_to/sum_to have exporters). The model is
+checked with ``onnx.checker`` and written atomically.
+
+>>> sorted(EXPORTERS)[:3]
+['abs', 'add', 'avg_pool2d']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphnn.core import shapes as S
+from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
+from graphnn.interchange.common import OnnxError, require_onnx
+
+OPSET = 18
+IR_VERSION = 8
+
+
+class Exporter:
+    """Collects ONNX nodes and initializers for one graph."""
+
+    def __init__(self, g: Graph) -> None:
+        self.onnx = require_onnx()
+        self.g = g
+        self.nodes: list[Any] = []
+        self.inits: list[Any] = []
+        self.used: set[str] = {n.name for n in g.nodes}
+
+    def name(self, base: str) -> str:
+        k, name = 0, base
+        while name in self.used:
+            k += 1
+            name = f"{base}_{k}"
+        self.used.add(name)
+        return name
+
+    def const(self, base: str, value: Any) -> str:
+        """A Constant node holding ``value``; returns its (fresh) name."""
+        name = self.name(base)
+        tensor = self.onnx.numpy_helper.from_array(np.asarray(value), name)
+        self.nodes.append(self.onnx.helper.make_node("Constant", [], [name], name=name,
+                                                     value=tensor))
+        return name
+
+    def emit(self, op_type: str, inputs: Sequence[str], output: str, **attrs: Any) -> str:
+        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [output],
+                                                     name=output, **attrs))
+        return output
+
+    def elem(self, dtype: Any) -> int:
+        return int(self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+
+
+Exp = Callable[[Exporter, Node], None]
+
+
+def _direct(op_type: str, **fixed: Any) -> Exp:
+    def fn(ex: Exporter, n: Node) -> None:
+        attrs = {k: (f(n) if callable(f) else f) for k, f in fixed.items()}
+        ex.emit(op_type, [i.name for i in n.inputs], n.name, **attrs)
+    return fn
+
+
+def _reshape(ex: Exporter, n: Node) -> None:
+    shape = ex.const(n.name + "__shape", np.array(n.shape, dtype=np.int64))
+    ex.emit("Reshape", [n.inputs[0].name, shape], n.name)
+
+
+def _reduce(op_type: str) -> Exp:
+    def fn(ex: Exporter, n: Node) -> None:
+        x = n.inputs[0]
+        axes = S.norm_axes(n.params.get("axis"), x.ndim)
+        keep = int(bool(n.params.get("keepdims", False)))
+        if not axes:  # a 0-d input: reducing nothing is the identity
+            ex.emit("Identity", [x.name], n.name)
+            return
+        ax = ex.const(n.name + "__axes", np.array(axes, dtype=np.int64))
+        ex.emit(op_type, [x.name, ax], n.name, keepdims=keep)
+    return fn
+
+
+def _mask(op_type: str) -> Exp:
+    """Comparison ops give 0/1 in the input's float dtype: compare, then Cast."""
+    def fn(ex: Exporter, n: Node) -> None:
+        ins = [i.name for i in n.inputs]
+        if len(ins) == 1:
+            ins.append(ex.const(n.name + "__zero", np.zeros((), dtype=n.inputs[0].dtype)))
+        b = ex.emit(op_type, ins, ex.name(n.name + "__bool"))
+        ex.emit("Cast", [b], n.name, to=ex.elem(n.dtype))
+    return fn
+
+
+def _sum_to(ex: Exporter, n: Node) -> None:
+    x = n.inputs[0]
+    keep, lead = S.sum_to_axes(x.shape, n.shape)
+    axes = keep + lead
+    if not axes:
+        _reshape(ex, n)
+        return
+    ax = ex.const(n.name + "__axes", np.array(axes, dtype=np.int64))
+    s = ex.emit("ReduceSum", [x.name, ax], ex.name(n.name + "__sum"), keepdims=1)
+    shape = ex.const(n.name + "__shape", np.array(n.shape, dtype=np.int64))
+    ex.emit("Reshape", [s, shape], n.name)
+
+
+def _expand(ex: Exporter, n: Node) -> None:
+    shape = ex.const(n.name + "__shape", np.array(n.shape, dtype=np.int64))
+    ex.emit("Expand", [n.inputs[0].name, shape], n.name)
+
+
+def _pair(v: Any) -> list[int]:
+    return [int(v), int(v)] if np.isscalar(v) else [int(i) for i in v]
+
+
+def _window(n: Node, kernel: Any) -> dict[str, Any]:
+    p = n.params
+    stride = p.get("stride")
+    pad = _pair(p.get("padding", 0) or 0)
+    return {"kernel_shape": _pair(kernel), "strides": _pair(kernel if stride is None else stride),
+            "pads": pad + pad}
+
+
+def _conv(ex: Exporter, n: Node) -> None:
+    w = n.inputs[1]
+    attrs = _window(n, w.shape[2:])
+    attrs["strides"] = _pair(n.params.get("stride", 1))
+    attrs["dilations"] = _pair(n.params.get("dilation", 1))
+    attrs["group"] = int(n.params.get("groups", 1))
+    ex.emit("Conv", [i.name for i in n.inputs], n.name, **attrs)
+
+
+def _pool(op_type: str, **extra: Any) -> Exp:
+    def fn(ex: Exporter, n: Node) -> None:
+        kernel = n.params.get("kernel_size")
+        ex.emit(op_type, [n.inputs[0].name], n.name, **_window(n, kernel), **extra)
+    return fn
+
+
+EXPORTERS: dict[str, Exp] = {
+    **{k: _direct(v) for k, v in {
+        "add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "neg": "Neg",
+        "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "maximum": "Max",
+        "minimum": "Min", "matmul": "MatMul", "sigmoid": "Sigmoid", "tanh": "Tanh",
+        "relu": "Relu", "prelu": "PRelu", "sign": "Sign",
+        "global_avg_pool2d": "GlobalAveragePool"}.items()},
+    "leaky_relu": _direct("LeakyRelu", alpha=lambda n: float(n.params["negative_slope"])),
+    "elu": _direct("Elu", alpha=lambda n: float(n.params["alpha"])),
+    "softmax": _direct("Softmax", axis=lambda n: int(n.params["axis"])),
+    "log_softmax": _direct("LogSoftmax", axis=lambda n: int(n.params["axis"])),
+    "transpose": _direct("Transpose", perm=lambda n: list(
+        n.params["axes"] if n.params["axes"] is not None else range(n.ndim)[::-1])),
+    "reshape": _reshape, "flatten": _reshape,
+    "sum": _reduce("ReduceSum"), "mean": _reduce("ReduceMean"), "max": _reduce("ReduceMax"),
+    "step": _mask("Greater"), "ge": _mask("GreaterOrEqual"), "eq": _mask("Equal"),
+    "sum_to": _sum_to, "broadcast_to": _expand,
+    "conv2d": _conv, "max_pool2d": _pool("MaxPool"),
+    "avg_pool2d": lambda ex, n: _pool("AveragePool", count_include_pad=int(
+        bool(n.params.get("count_include_pad", True))))(ex, n),
+}
+
+
+def _value_info(ex: Exporter, n: Node) -> Any:
+    return ex.onnx.helper.make_tensor_value_info(n.name, ex.elem(n.dtype), list(n.shape))
+
+
+def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
+            outputs: Sequence[Node | str] | None = None) -> Any:
+    """Export ``g`` as an ONNX model (opset 18); write it to ``path`` atomically if given.
+
+    Returns the ``onnx.ModelProto``. Raises OnnxError listing every node whose op has no
+    ONNX exporter.
+    """
+    ex = Exporter(g)
+    onnx = ex.onnx
+    outs = [g.node(o) for o in outputs] if outputs else g.default_outputs()
+    from graphnn.passes.autodiff import ancestors
+
+    anc = ancestors(outs)
+    needed = [n for n in g.nodes if anc[n.id]]
+    missing = [f"{n.op.name} (node {n.name!r}, created at {n.loc})" for n in needed
+               if not n.op.leaf and n.op.name not in EXPORTERS]
+    if missing:
+        raise OnnxError(f"graph {g.name!r} has {len(missing)} node(s) without an ONNX "
+                        "exporter: " + ", ".join(missing))
+    inputs = []
+    for n in needed:
+        if n.op is INPUT:
+            inputs.append(_value_info(ex, n))
+        elif n.op is PARAM:
+            ex.inits.append(onnx.numpy_helper.from_array(np.asarray(g.value_of(n)), n.name))
+        elif n.op is CONST:
+            ex.used.discard(n.name)
+            ex.const(n.name, g.value_of(n))
+        else:
+            EXPORTERS[n.op.name](ex, n)
+    graph = onnx.helper.make_graph(ex.nodes, g.name, inputs, [_value_info(ex, o) for o in outs],
+                                   initializer=ex.inits)
+    model = onnx.helper.make_model(graph, producer_name="graphnn",
+                                   opset_imports=[onnx.helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as e:
+        raise OnnxError(f"exported model for graph {g.name!r} fails the ONNX checker: {e}") \
+            from None
+    if path is not None:
+        from graphnn.io import atomic_write
+
+        atomic_write(path, model.SerializeToString())
+    return model

@@ -1,0 +1,362 @@
+"""ONNX -> graphnn: ``gn.from_onnx(path_or_model)``.
+
+One converter per ONNX op type in the ``CONVERTERS`` table; ops graphnn has no single op
+for become small composites (Gemm -> transpose/matmul/mul/add, BatchNormalization ->
+elementwise ops). Graph inputs keep their ONNX names (feed them by those names), float
+initializers become params, integer initializers and ``static`` inputs become constants,
+and every ONNX output tensor names its graphnn node, so ``run.value("Y")`` works.
+
+>>> import graphnn as gn, numpy as np
+>>> sorted(CONVERTERS)[:4]
+['Abs', 'Add', 'AveragePool', 'BatchNormalization']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from graphnn import ops
+from graphnn.core.ir import Graph, Node
+from graphnn.interchange.common import OnnxError, Unsupported, require_onnx
+from graphnn.interchange.onnx_pool import POOL_CONVERTERS
+
+Converter = Callable[["Importer", Any, list[Any], dict[str, Any]], list[Any]]
+
+
+class Importer:
+    """State of one import: the graph, ONNX name -> node, statically known values."""
+
+    def __init__(self, model: Any, input_shapes: Mapping[str, Any], static: Mapping[str, Any],
+                 name: str | None) -> None:
+        self.onnx = require_onnx()
+        self.model = model
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+                          1)
+        self.g = Graph(name or model.graph.name or "onnx")
+        self.env: dict[str, Node] = {}
+        self.values: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in static.items()}
+        self.named: set[int] = set()
+        self.input_shapes = dict(input_shapes)
+
+    # -- tensors -------------------------------------------------------------------
+    def static(self, name: str, what: str) -> np.ndarray:
+        """The compile-time value of tensor ``name`` (initializer, Constant, static input)."""
+        if name in self.values:
+            return self.values[name]
+        raise Unsupported(f"{what} must be a constant (an initializer, a Constant node or "
+                          f"a from_onnx(static={{{name!r}: ...}}) value); {name!r} is computed "
+                          "at run time")
+
+    def tensor(self, name: str) -> Node | None:
+        if not name:
+            return None
+        if name not in self.env:
+            if name not in self.values:
+                raise OnnxError(f"tensor {name!r} is used before it is defined")
+            self.set_name(self.g.constant(self.values[name]), name)
+        return self.env[name]
+
+    def fresh(self, node: Node) -> None:
+        k = 1
+        while f"{node.name}~{k}" in self.g:
+            k += 1
+        node.named(f"{node.name}~{k}")
+
+    def set_name(self, node: Node, name: str) -> Node:
+        """Give ``node`` the ONNX tensor name (an identity node if it already has one)."""
+        if node.id in self.named:
+            node = ops.reshape(node, node.shape)
+        other = self.g._by_name.get(name)
+        if other is not None and other is not node:
+            if other.id in self.named:
+                raise OnnxError(f"tensor name {name!r} is defined twice")
+            self.fresh(other)
+        node.named(name)
+        self.named.add(node.id)
+        self.env[name] = node
+        return node
+
+    # -- graph ---------------------------------------------------------------------
+    def run(self) -> Graph:
+        onnx, graph = self.onnx, self.model.graph
+        nh = onnx.numpy_helper
+        for init in graph.initializer:
+            self.values.setdefault(init.name, nh.to_array(init))
+        unsupported = [f"{n.op_type} (node {n.name or '<unnamed>'!r})" for n in graph.node
+                       if n.domain not in ("", "ai.onnx") or n.op_type not in CONVERTERS]
+        if unsupported:
+            raise OnnxError(f"model {self.g.name!r} uses {len(unsupported)} unsupported "
+                            "node(s): " + ", ".join(unsupported)
+                            + f"; graphnn imports: {', '.join(sorted(CONVERTERS))}")
+        with self.g:
+            for inp in graph.input:
+                self.add_input(inp)
+            for init in graph.initializer:
+                if init.name not in self.env and self.values[init.name].dtype.kind == "f":
+                    self.set_name(self.g.param(init.name, self.values[init.name].copy()),
+                                  init.name)
+            for n in graph.node:
+                self.convert(n)
+        missing = [o.name for o in graph.output if o.name not in self.env
+                   and o.name not in self.values]
+        if missing:
+            raise OnnxError(f"graph outputs {missing} are not produced by any node")
+        self.g.mark_output(*[self.tensor(o.name) for o in graph.output])
+        return self.g
+
+    def add_input(self, inp: Any) -> None:
+        if inp.name in self.values:  # an initializer listed as input, or a static feed
+            return
+        tt = inp.type.tensor_type
+        dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type))
+        if dtype.kind != "f":
+            raise Unsupported(f"input {inp.name!r} has dtype {dtype}: graphnn inputs are "
+                              f"floating point (pass integer inputs as static={{...}})")
+        if inp.name in self.input_shapes:
+            shape = tuple(int(s) for s in self.input_shapes[inp.name])
+        else:
+            dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+            if None in dims or not tt.HasField("shape"):
+                sym = [d.dim_param or "?" for d in tt.shape.dim]
+                raise OnnxError(f"input {inp.name!r} has symbolic or unknown dimensions "
+                                f"{sym}; pass from_onnx(..., input_shapes={{{inp.name!r}: "
+                                "(...)}})")
+            shape = tuple(dims)  # type: ignore[arg-type]
+        self.set_name(self.g.input(inp.name, shape, dtype), inp.name)
+
+    def convert(self, n: Any) -> None:
+        where = f"{n.op_type} node {n.name or '<unnamed>'!r}"
+        attrs = {a.name: _attr(self.onnx, a) for a in n.attribute}
+        try:
+            ins = [self.tensor(i) for i in n.input]
+            outs = CONVERTERS[n.op_type](self, n, ins, attrs)
+        except Unsupported as e:
+            raise Unsupported(f"{where}: {e}") from None
+        except OnnxError as e:
+            raise OnnxError(f"{where}: {e}") from None
+        except Exception as e:  # graphnn errors (shapes...) and bad attributes
+            raise OnnxError(f"{where}: {type(e).__name__}: {e}") from None
+        for oname, node in zip(n.output, outs):
+            if oname and node is not None:
+                self.set_name(node, oname)
+        for oname in n.output[len(outs):]:
+            if oname:
+                raise Unsupported(f"{where}: output {oname!r} is not supported")
+
+
+def _attr(onnx: Any, a: Any) -> Any:
+    v = onnx.helper.get_attribute_value(a)
+    if isinstance(v, float):  # ONNX float attributes are float32: 0.1 arrives as 0.100000001
+        return float(str(np.float32(v)))  # the shortest decimal with that float32 value
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    if isinstance(v, list):
+        return [x.decode("utf-8") if isinstance(x, bytes) else x for x in v]
+    return v
+
+
+def from_onnx(model: Any, *, input_shapes: Mapping[str, Any] | None = None,
+              static: Mapping[str, Any] | None = None, name: str | None = None) -> Graph:
+    """Import an ONNX model (a path or a ``ModelProto``) as a graphnn Graph.
+
+    Args:
+        input_shapes: shapes for inputs with symbolic dimensions (``{"x": (1, 3, 8, 8)}``).
+        static: values for inputs that must be known at import time (Reshape shapes,
+            reduction axes); they become const nodes.
+    Raises OnnxError listing every unsupported op (type and node name), or naming the node
+    and attribute graphnn does not support.
+    """
+    onnx = require_onnx()
+    if isinstance(model, (str, os.PathLike)):
+        try:
+            model = onnx.load(os.fspath(model))
+        except Exception as e:
+            raise OnnxError(f"{os.fspath(model)}: not a readable ONNX model: {e}") from None
+    return Importer(model, input_shapes or {}, static or {}, name).run()
+
+
+# -- converters ------------------------------------------------------------------------
+
+
+def _unary(fn: Callable[..., Any]) -> Converter:
+    return lambda im, n, x, a: [fn(x[0])]
+
+
+def _same_dtype(x: list[Any]) -> list[Any]:
+    """Cast constant operands to the dtype of the node operand (ONNX types match)."""
+    ref = next((v for v in x if v is not None and v.dtype.kind == "f" and v.role != "const"),
+               None)
+    if ref is None:
+        return x
+    out = []
+    for v in x:
+        if v is not None and v.dtype != ref.dtype and v.role == "const":
+            v = ref.graph.constant(v.params["value"].astype(ref.dtype))
+        out.append(v)
+    return out
+
+
+def _binary(fn: Callable[..., Any]) -> Converter:
+    def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+        x = _same_dtype(x)
+        if x[0].dtype != x[1].dtype:
+            raise Unsupported(f"mixed dtypes {x[0].dtype} and {x[1].dtype}")
+        return [fn(x[0], x[1])]
+    return conv
+
+
+def _variadic(fn: Callable[..., Any]) -> Converter:
+    def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+        x = _same_dtype(x)
+        out = x[0]
+        for v in x[1:]:
+            out = fn(out, v)
+        return [out]
+    return conv
+
+
+def _gemm(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    A, B = x[0], x[1]
+    if a.get("transA", 0):
+        A = ops.transpose(A)
+    if a.get("transB", 0):
+        B = ops.transpose(B)
+    y = ops.matmul(A, B)
+    if a.get("alpha", 1.0) != 1.0:
+        y = y * float(a["alpha"])
+    if len(x) > 2 and x[2] is not None:
+        c = x[2] if a.get("beta", 1.0) == 1.0 else x[2] * float(a["beta"])
+        y = y + c
+    return [y]
+
+
+def _reshape(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    shape = [int(s) for s in im.static(n.input[1], "Reshape's shape")]
+    if not a.get("allowzero", 0):
+        shape = [x[0].shape[i] if s == 0 else s for i, s in enumerate(shape)]
+    return [ops.reshape(x[0], tuple(shape))]
+
+
+def _flatten(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    s = x[0].shape
+    axis = int(a.get("axis", 1))
+    axis = axis + len(s) if axis < 0 else axis
+    return [ops.reshape(x[0], (int(np.prod(s[:axis], dtype=np.int64)),
+                               int(np.prod(s[axis:], dtype=np.int64))))]
+
+
+def _reduce(fn: Callable[..., Any], attr_until: int) -> Converter:
+    def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+        if im.opset < attr_until:
+            axes = a.get("axes")
+        else:
+            axes = im.static(n.input[1], "the axes input") if len(n.input) > 1 and \
+                n.input[1] else None
+        keep = bool(a.get("keepdims", 1))
+        if axes is None or len(axes) == 0:
+            if a.get("noop_with_empty_axes", 0):
+                return [x[0]]
+            axes = None
+        else:
+            axes = tuple(int(i) for i in np.asarray(axes).reshape(-1))
+        if fn is ops.max and x[0].size == 0:
+            raise Unsupported("ReduceMax over an empty set (-inf by ONNX's definition; "
+                              "graphnn's max, like NumPy's, rejects empty reductions)")
+        return [fn(x[0], axis=axes, keepdims=keep)]
+    return conv
+
+
+def _softmax(fn: Callable[..., Any]) -> Converter:
+    def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+        s = x[0].shape
+        if im.opset >= 13:
+            return [fn(x[0], axis=int(a.get("axis", -1)))]
+        axis = int(a.get("axis", 1)) % max(len(s), 1)  # old opsets: coerce to 2-D
+        flat = ops.reshape(x[0], (int(np.prod(s[:axis], dtype=np.int64)), -1))
+        return [ops.reshape(fn(flat, axis=1), s)]
+    return conv
+
+
+def _batchnorm(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    if a.get("training_mode", 0):
+        raise Unsupported("training_mode=1 (batch statistics) is not supported; "
+                          "export models in inference mode")
+    X, scale, bias, mean, var = _same_dtype(x[:5])
+    cs = (X.shape[1],) + (1,) * (X.ndim - 2)
+    eps = float(a.get("epsilon", 1e-5))
+    r = [ops.reshape(v, cs) for v in (scale, bias, mean, var)]
+    y = (X - r[2]) / ops.sqrt(r[3] + eps) * r[0] + r[1]
+    return [y]
+
+
+def _dropout(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    training = False
+    if len(n.input) > 2 and n.input[2]:
+        training = bool(np.asarray(im.static(n.input[2], "Dropout's training_mode")))
+    ratio: float | None = 0.5
+    if len(n.input) > 1 and n.input[1]:
+        r = im.values.get(n.input[1])
+        ratio = None if r is None else float(np.asarray(r))
+    if training and ratio != 0.0:
+        raise Unsupported("training_mode=True (random masks) is not supported; graphnn "
+                          "imports Dropout for inference (identity)")
+    outs = [x[0]]
+    if len(n.output) > 1 and n.output[1]:
+        outs.append(im.g.constant(np.ones(x[0].shape, dtype=bool)))
+    return outs
+
+
+def _constant(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    if "value" not in a:
+        raise Unsupported(f"only the 'value' attribute is supported, got {sorted(a)}")
+    arr = im.onnx.numpy_helper.to_array(a["value"])
+    im.values[n.output[0]] = arr
+    return [im.g.constant(arr)]
+
+
+def _expand(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    shape = tuple(int(s) for s in im.static(n.input[1], "Expand's shape"))
+    return [ops.broadcast_to(x[0], tuple(np.broadcast_shapes(x[0].shape, shape)))]
+
+
+def _cast(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    to = np.dtype(im.onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
+    if to != x[0].dtype:
+        raise Unsupported(f"Cast from {x[0].dtype} to {to} (only comparison masks cast to "
+                          "their own float dtype are supported)")
+    return [x[0]]
+
+
+def _identity(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    return [x[0]]
+
+
+CONVERTERS: dict[str, Converter] = {
+    "Add": _binary(ops.add), "Sub": _binary(ops.sub), "Mul": _binary(ops.mul),
+    "Div": _binary(ops.div), "Pow": _binary(ops.pow), "MatMul": _binary(ops.matmul),
+    "Neg": _unary(ops.neg), "Exp": _unary(ops.exp), "Log": _unary(ops.log),
+    "Sqrt": _unary(ops.sqrt), "Abs": _unary(ops.abs), "Sigmoid": _unary(ops.sigmoid),
+    "Tanh": _unary(ops.tanh), "Relu": _unary(ops.relu),
+    "Max": _variadic(ops.maximum), "Min": _variadic(ops.minimum),
+    "Gemm": _gemm,
+    "Transpose": lambda im, n, x, a: [ops.transpose(x[0], a.get("perm"))],
+    "Reshape": _reshape, "Flatten": _flatten,
+    "ReduceSum": _reduce(ops.sum, 13), "ReduceMean": _reduce(ops.mean, 18),
+    "ReduceMax": _reduce(ops.max, 18),
+    "LeakyRelu": lambda im, n, x, a: [ops.leaky_relu(x[0], a.get("alpha", 0.01))],
+    "PRelu": _binary(ops.prelu),
+    "Elu": lambda im, n, x, a: [ops.elu(x[0], a.get("alpha", 1.0))],
+    "Softmax": _softmax(ops.softmax), "LogSoftmax": _softmax(ops.log_softmax),
+    "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
+                                                       keepdims=True)],
+    "BatchNormalization": _batchnorm, "Dropout": _dropout, "Identity": _identity,
+    "Constant": _constant, "Cast": _cast,
+    # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
+    "Greater": _binary(lambda a, b: ops.step(a - b)), "GreaterOrEqual": _binary(ops.ge),
+    "Equal": _binary(ops.eq), "Expand": _expand, "Sign": _unary(ops.sign),
+    **POOL_CONVERTERS,
+}

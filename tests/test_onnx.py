@@ -1,0 +1,217 @@
+"""ONNX export (checked in onnxruntime) and import (checked on onnx's backend node tests)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+import graphnn as gn
+
+onnx = pytest.importorskip("onnx", reason="ONNX support is the optional extra graphnn[onnx]")
+from onnx import TensorProto, helper  # noqa: E402
+
+from graphnn.interchange import onnx_export  # noqa: E402
+
+R = np.random.default_rng(7)
+
+
+def _ort():
+    return pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+
+
+def _mlp(dtype="float64"):
+    with gn.Graph("mlp") as g:
+        x = gn.input("x", shape=(4, 3), dtype=dtype)
+        w = gn.param("w", R.normal(size=(3, 5)).astype(dtype))
+        b = gn.param("b", R.normal(size=5).astype(dtype))
+        a = gn.param("a", np.full((5,), 0.2, dtype=dtype))
+        h = gn.prelu(x @ w + b, a)
+        h = gn.elu(gn.leaky_relu(h, 0.1), 0.5) - gn.sigmoid(h) * gn.tanh(h) + gn.relu(-h)
+        z = gn.softmax(h, axis=1) + gn.log_softmax(h, axis=0) / gn.sqrt(gn.abs(h) + 1.0)
+        z = gn.transpose(z).reshape(20) ** 2.0
+        y = gn.exp(-gn.maximum(z, 0.1)) + gn.log(gn.minimum(z, 3.0) + 1.0)
+        s = gn.sum(y) + gn.mean(gn.flatten(h)) + gn.max(h, axis=1).sum()
+        loss = (s / 2.0).named("loss")
+    dw, dx = gn.grad(loss, [w, x])
+    g.mark_output(loss, dw, dx)
+    return g
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_export_runs_in_onnxruntime(tmp_path, dtype):
+    ort = _ort()
+    g = _mlp(dtype)
+    path = tmp_path / "mlp.onnx"
+    gn.to_onnx(g, path)
+    x = R.normal(size=(4, 3)).astype(dtype)
+    ref = gn.run(g, {"x": x})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run([o.name for o in g.outputs], {"x": x})
+    tol = 1e-9 if dtype == "float64" else 1e-5  # onnxruntime's own exp/log differ in ulps
+    for o, v in zip(g.outputs, got):
+        assert v.dtype == ref.value(o).dtype
+        np.testing.assert_allclose(v, ref.value(o), rtol=tol, atol=tol, err_msg=o.name)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_convnet_exports_and_imports(tmp_path, dtype):
+    if not hasattr(gn, "conv2d"):
+        pytest.skip("gn.conv2d (branch convloss) is not in this build")
+    ort = _ort()
+    with gn.Graph("cnn") as g:
+        x = gn.input("x", shape=(2, 3, 9, 9), dtype=dtype)
+        w1 = gn.param("w1", R.normal(size=(4, 3, 3, 3)).astype(dtype))
+        b1 = gn.param("b1", R.normal(size=4).astype(dtype))
+        w2 = gn.param("w2", R.normal(size=(4, 2, 3, 3)).astype(dtype))
+        h = gn.relu(gn.conv2d(x, w1, b1, stride=1, padding=1))
+        h = gn.conv2d(h, w2, stride=2, padding=1, dilation=1, groups=2)
+        h = gn.max_pool2d(h, 2, stride=1) + gn.avg_pool2d(h, 2, stride=1)
+        h = gn.avg_pool2d(h, 3, stride=2, padding=1, count_include_pad=False)
+        y = gn.mean(h, axis=(2, 3), keepdims=True).named("y")
+    xv = R.normal(size=(2, 3, 9, 9)).astype(dtype)
+    ref = gn.run(g, {"x": xv}).value(y)
+    gn.to_onnx(g, tmp_path / "cnn.onnx")
+    tol = 1e-10 if dtype == "float64" else 1e-5
+    try:
+        sess = ort.InferenceSession(str(tmp_path / "cnn.onnx"),
+                                    providers=["CPUExecutionProvider"])
+        got = sess.run(["y"], {"x": xv})[0]
+    except Exception as e:  # onnxruntime lacks some float64 kernels
+        if dtype == "float64":
+            pytest.skip(f"onnxruntime cannot run this float64 model: {str(e)[:120]}")
+        raise
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    h2 = gn.from_onnx(tmp_path / "cnn.onnx")
+    np.testing.assert_allclose(gn.run(h2, {"x": xv}).value("y"), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_round_trip_through_onnx_runs_and_traces(tmp_path):
+    g = _mlp()
+    gn.to_onnx(g, tmp_path / "m.onnx")
+    h = gn.from_onnx(tmp_path / "m.onnx")
+    assert [i.name for i in h.inputs] == ["x"]
+    assert {p.name for p in h.params} == {"w", "b", "a"}
+    assert [o.name for o in h.outputs] == ["loss", "dloss_dw", "dloss_dx"]
+    x = R.normal(size=(4, 3))
+    seen = []
+    r = gn.run(h, {"x": x}, wrt=["w"], loss="loss",
+               on_forward=lambda n, v, ins: seen.append(n.name))
+    ref = gn.run(g, {"x": x})
+    for o in g.outputs:
+        np.testing.assert_allclose(r.value(o.name), ref.value(o), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(r.grad("w"), ref.value("dloss_dw"), rtol=1e-10, atol=1e-12)
+    assert "loss" in seen and len(seen) == len({*seen})
+
+
+def test_imported_graph_compiles():
+    if not hasattr(gn, "compile"):
+        pytest.skip("gn.compile (branch codegen) is not in this build")
+    g = _mlp()
+    h = gn.from_onnx(gn.to_onnx(g))
+    fn = gn.compile(h, outputs=["loss"])
+    x = R.normal(size=(4, 3))
+    out = fn(x=x)
+    out = out[0] if isinstance(out, (list, tuple)) else out
+    out = out["loss"] if isinstance(out, dict) else out
+    np.testing.assert_allclose(out, gn.run(g, {"x": x}).value("loss"), rtol=1e-12)
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=18):
+    graph = helper.make_graph(nodes, "m", inputs, outputs, initializer=list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def test_unsupported_ops_are_all_listed():
+    m = _model([helper.make_node("Cos", ["x"], ["a"], name="c1"),
+                helper.make_node("Relu", ["a"], ["b"], name="r"),
+                helper.make_node("Einsum", ["b", "b"], ["y"], name="e1", equation="i,i->")],
+               [_vi("x", [3])], [_vi("y", [])])
+    with pytest.raises(gn.OnnxError) as e:
+        gn.from_onnx(m)
+    msg = str(e.value)
+    assert "2 unsupported node(s)" in msg and "Cos (node 'c1')" in msg
+    assert "Einsum (node 'e1')" in msg
+
+
+def test_unsupported_attribute_names_node_and_attribute():
+    m = _model([helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                                 name="bn", training_mode=1)],
+               [_vi(n, s) for n, s in [("x", [2, 3]), ("s", [3]), ("b", [3]), ("m", [3]),
+                                       ("v", [3])]], [_vi("y", [2, 3])])
+    with pytest.raises(gn.OnnxError, match="BatchNormalization node 'bn': training_mode=1"):
+        gn.from_onnx(m)
+
+
+def test_symbolic_dims_need_input_shapes():
+    m = _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", ["N", 3])], [_vi("y", [])])
+    with pytest.raises(gn.OnnxError, match=r"input 'x' has symbolic.*input_shapes"):
+        gn.from_onnx(m)
+    g = gn.from_onnx(m, input_shapes={"x": (2, 3)})
+    assert g["y"].shape == (2, 3)
+
+
+def test_names_survive_collisions_and_identity_outputs():
+    w = onnx.numpy_helper.from_array(R.normal(size=(3, 2)).astype(np.float32), "w")
+    m = _model([helper.make_node("Gemm", ["x", "w"], ["mul_1"], alpha=2.0),
+                helper.make_node("Relu", ["mul_1"], ["matmul_1"]),
+                helper.make_node("Dropout", ["x"], ["xd"])],
+               [_vi("x", [4, 3])], [_vi("matmul_1", [4, 2]), _vi("xd", [4, 3])], [w])
+    g = gn.from_onnx(m)
+    x = R.normal(size=(4, 3)).astype(np.float32)
+    r = gn.run(g, {"x": x})
+    want = np.maximum(2 * x @ onnx.numpy_helper.to_array(w), 0)
+    np.testing.assert_allclose(r.value("matmul_1"), want, rtol=1e-6)
+    np.testing.assert_array_equal(r.value("xd"), x)
+
+
+def test_export_lists_ops_without_exporter(monkeypatch):
+    g = _mlp()
+    for name in ("tanh", "exp"):
+        monkeypatch.delitem(onnx_export.EXPORTERS, name)
+    with pytest.raises(gn.OnnxError, match=r"3 node\(s\) without an ONNX exporter: tanh "
+                       r"\(node 'tanh_1', created at tests/test_onnx.py:\d+\), exp "):
+        gn.to_onnx(g)
+
+
+def test_export_is_atomic(tmp_path, monkeypatch):
+    g = _mlp()
+    p = tmp_path / "m.onnx"
+    p.write_bytes(b"previous")
+    monkeypatch.delitem(onnx_export.EXPORTERS, "tanh")
+    with pytest.raises(gn.OnnxError):
+        gn.to_onnx(g, p)
+    assert p.read_bytes() == b"previous" and os.listdir(tmp_path) == ["m.onnx"]
+
+
+def test_unreadable_model_file(tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"\x00garbage\xff" * 10)
+    with pytest.raises(gn.OnnxError, match="bad.onnx: not a readable ONNX model"):
+        gn.from_onnx(tmp_path / "bad.onnx")
+
+
+def _conformance():
+    path = os.path.join(os.path.dirname(__file__), "..", "bench", "onnx_conformance.py")
+    spec = importlib.util.spec_from_file_location("onnx_conformance", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_backend_node_conformance():
+    """Every onnx backend node case of the listed ops passes or is a documented skip."""
+    mod = _conformance()
+    failures, passed = [], 0
+    for _label, case in mod.collect():
+        status, why = mod.run_case(case)
+        passed += status == "pass"
+        if status == "fail":
+            failures.append(f"{case.name}: {why}")
+    assert not failures, "\n".join(failures)
+    assert passed >= 170
