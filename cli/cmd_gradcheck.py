@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from graphnn_cli.common import echo, model_options, parse_feeds, split_names, style
+from graphnn_cli.common import echo, model_options, parse_feeds, progress, split_names, style
 
 
 def local_checks(run: Any, nodes: list[Any], rng: Any, eps: float, max_entries: int,
@@ -104,8 +104,7 @@ def grad_check(model: str | None, expr: str | None, feeds: tuple[str, ...],
     r = gn.run(g, fed, wrt=nodes, outputs=[loss], loss=loss)
     on_path = [n for n in g.nodes if r.has_grad(n) and not n.op.leaf]
     rng = np.random.default_rng(seed)
-    with click.progressbar(length=len(on_path), label="node-by-node check",
-                           file=sys.stderr) as bar:
+    with progress(len(on_path), "node-by-node check") as bar:
         rows = local_checks(r, on_path, rng, eps, max_entries, bar)
     worst: tuple[float, str] = (0.0, "")
     if not quiet:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from graphnn_cli.common import atomic_path, echo, model_options, parse_feeds, split_names, style
+from graphnn_cli.common import (
+    atomic_path,
+    echo,
+    model_options,
+    parse_feeds,
+    progress,
+    split_names,
+    style,
+)
 
 KEYS = "Enter/n: next   p: back   q: quit"
 
@@ -22,7 +31,7 @@ def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], 
     >>> play(["a", "b", "c"], lambda: next(keys), shown.append)
     2
     >>> [s.splitlines()[0] for s in shown if s.startswith("step")]
-    ['step 1/3', 'step 2/3', 'step 3/3', 'step 2/3']
+    ['step 1/3  a', 'step 2/3  b', 'step 3/3  c', 'step 2/3  b']
     """
     if not frames:
         out("(nothing to show)")
@@ -94,7 +103,12 @@ def gradient_line(tr: Any) -> str:
     parts = []
     for w in r.wrt:
         a = np.asarray(r.grad(w))
-        txt = f"{a.item():.4g}" if a.size == 1 else np.array2string(a, precision=4)
+        if a.size == 1:
+            txt = f"{a.item():.4g}"
+        elif a.size <= 6:
+            txt = np.array2string(a.reshape(-1), precision=4, separator=", ")
+        else:
+            txt = f"array{a.shape} (max |g| {float(np.max(np.abs(a))):.4g})"
         parts.append(f"d{r.loss.name}/d{w.name} = {txt}")
     return "gradients: " + ", ".join(parts)
 
@@ -138,8 +152,7 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
     wrote = False
     for path in (html, gif):
         if path:
-            with click.progressbar(length=1, label=f"writing {path}",
-                                   file=sys.stderr) as bar, atomic_path(path) as tmp:
+            with progress(1, f"writing {path}") as bar, atomic_path(path) as tmp:
                 tr.save(str(tmp))
                 bar.update(1)
             echo(f"wrote {path}")
@@ -158,7 +171,8 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
             echo(gradient_line(tr))
         return
     title = style(f"{m.source}: {len(frames)} steps", None, bold=True)
-    play(frames, _getkey, echo, title)
+    with key_reader() as getkey:
+        play(frames, getkey, echo, title)
     if gradient_line(tr):
         echo(gradient_line(tr))
 
@@ -174,5 +188,53 @@ def _trace(make_trace: Any, graph: Any, feeds: dict[str, Any], wrt: list[Any], o
     return make_trace(graph, feeds, **kw)
 
 
-def _getkey() -> str:
-    return click.getchar()
+@contextmanager
+def key_reader() -> Iterator[Callable[[], str]]:
+    """Single key presses from the terminal: cbreak mode (no echo, no Enter needed) for
+    the whole session, so no key typed between two prompts is lost; restored on exit."""
+    try:
+        import termios
+        import tty
+    except ImportError:  # pragma: no cover - Windows: click reads single keys there
+        yield click.getchar
+        return
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    tty.setcbreak(fd)
+    pending: list[str] = []
+
+    def getkey() -> str:
+        if not pending:
+            pending.extend(split_keys(_read(fd)))
+        return pending.pop(0)
+
+    try:
+        yield getkey
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def split_keys(text: str) -> list[str]:
+    r"""Split what one read returned into keys (arrow keys are 3-character sequences).
+
+    >>> split_keys("nn\x1b[Dq")
+    ['n', 'n', '\x1b[D', 'q']
+    """
+    keys, i = [], 0
+    while i < len(text):
+        if text.startswith("\x1b[", i) and i + 2 < len(text):
+            keys.append(text[i:i + 3])
+            i += 3
+        else:
+            keys.append(text[i])
+            i += 1
+    return keys
+
+
+def _read(fd: int) -> str:
+    import os
+
+    data = os.read(fd, 64)
+    if not data:
+        raise EOFError
+    return data.decode("utf-8", "replace")

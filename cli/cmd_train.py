@@ -71,7 +71,7 @@ The model file defines:
 @click.option("--resume", is_flag=True, help="Start from the checkpoint's params.")
 @click.option("--history", type=click.Path(dir_okay=False),
               help="Write the per-epoch loss history (.json or .csv).")
-@click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no loss table.")
 def train(model: str, epochs: int | None, batch_size: int | None, lr: float | None,
           optimizer: str | None, loss: str | None, seed: int, checkpoint: str | None,
           resume: bool, history: str | None, quiet: bool) -> None:
@@ -109,8 +109,10 @@ def train(model: str, epochs: int | None, batch_size: int | None, lr: float | No
     X, y, *val = data
     if val:
         opts["val"] = (val[0], val[1])
-    h = gn.fit(net, X, y, seed=seed, progress=sys.stderr.isatty(), verbose=not quiet, **opts)
-    echo(history_table(h))
+    live = sys.stderr.isatty() and not quiet  # progress bar and epoch lines on a terminal
+    h = gn.fit(net, X, y, seed=seed, progress=live, verbose=live, **opts)
+    if not quiet:
+        echo(history_table(h))
     if h.stopped != "completed":
         raise CliError(f"training stopped ({h.stopped}): {h.anomaly}")
     with atomic_path(ckpt) as tmp:

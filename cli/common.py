@@ -79,6 +79,31 @@ def short_error(exc: BaseException) -> str:
     return lines[0] + "\n" + "; ".join(lines[1:])
 
 
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def progress(length: int, label: str) -> Any:
+    """A click progress bar on stderr when it is a terminal; silent otherwise."""
+    if not _isatty(sys.stderr):
+        return _NoBar()
+    return click.progressbar(length=length, label=label, file=sys.stderr)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 # -- atomic output files ---------------------------------------------------------------
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:

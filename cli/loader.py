@@ -87,18 +87,12 @@ def load(model: str | None, expr: str | None = None, cli_feeds: dict[str, Any] |
 
 
 def _load_saved(path: Path, cli_feeds: dict[str, Any]) -> Model:
-    import graphnn as gn
-
-    loader = getattr(gn, "load", None)
-    if loader is None:
-        raise CliError(f"{path}: reading saved graphs needs gn.load (graph interchange), "
-                       "which this graphnn build does not have yet")
     try:
-        g = loader(str(path))
-    except gn.GraphError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CliError(f"{path}: not a graphnn graph file: {e}") from None
+        from graphnn.io import load as load_graph
+    except ImportError:
+        raise CliError(f"{path}: reading saved graphs needs graphnn.io (graph interchange), "
+                       "which this graphnn build does not have") from None
+    g = load_graph(str(path))  # FormatError (a GraphError) names the file and the problem
     return Model(g, cli_feeds, str(path), None, path)
 
 
@@ -236,7 +230,12 @@ def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
         return fail(node, f"{type(node).__name__} is not allowed in an expression "
                           "(use numbers, names, + - * / ** @ and op calls)")
 
+    funcs = {id(c.func) for c in ast.walk(tree) if isinstance(c, ast.Call)}
+    names = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs),
+                   key=lambda n: (n.lineno, n.col_offset))
     with g:
+        for n in names:  # inputs in the order they are written: x, y, z for (x + y) * z
+            visit(n)
         out = visit(tree.body)
         if not isinstance(out, gn.Node):
             out = g.constant(out)

@@ -193,4 +193,4 @@ def test_feed_from_npy_file(tmp_path) -> None:
     np.save(tmp_path / "x.npy", np.array([0.5, -1.0]))
     r = invoke("trace", "--all", "--expr", "sum(x * x)", "--feed", f"x={tmp_path / 'x.npy'}")
     assert r.exit_code == 0, r.stderr
-    assert "df/dx = [ 1. -2.]" in r.stdout
+    assert "df/dx = [ 1., -2.]" in r.stdout
