@@ -34,14 +34,21 @@ __all__ = [
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 
 # --- trace ---
+from graphnn.passes.exprparse import from_sympy  # noqa: E402
 from graphnn.passes.jacobian import (  # noqa: E402
-    Jacobian, JacobianCost, hessian, jacobian, jacobian_cost,
+    Jacobian,
+    JacobianCost,
+    hessian,
+    jacobian,
+    jacobian_cost,
 )
 from graphnn.passes.localjac import jacobian_chain, local_jacobians  # noqa: E402
+from graphnn.passes.symbolic import collapse_linear, formula, to_sympy  # noqa: E402
 from graphnn.passes.trace import Step, Trace, trace, trace_forward  # noqa: E402
 
-__all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "hessian", "jacobian", "jacobian_chain",
-            "jacobian_cost", "local_jacobians", "trace", "trace_forward"]
+__all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "formula",
+            "from_sympy", "hessian", "jacobian", "jacobian_chain", "jacobian_cost",
+            "local_jacobians", "to_sympy", "trace", "trace_forward"]
 
 # --- nn ---
 from graphnn import data, nn, optim  # noqa: E402, I001

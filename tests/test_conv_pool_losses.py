@@ -349,3 +349,109 @@ def test_templates_and_helpers_run_standalone(name: str) -> None:
         got = eval(code, ns, dict(zip(names, case.inputs)))
         np.testing.assert_allclose(got, op.forward(np, *case.inputs, **case.params), rtol=1e-12)
 
+
+
+# -- against PyTorch (when installed) ---------------------------------------------------
+
+
+def _run_grads(build, arrays: list[np.ndarray], dtypes: list[str] | None = None):
+    """Build out = build(*inputs) in a graph; value and grads of sum(out * v)."""
+    dtypes = dtypes or ["float64"] * len(arrays)
+    with gn.Graph() as g:
+        ins = [gn.input(f"a{i}", shape=a.shape, dtype=d)
+               for i, (a, d) in enumerate(zip(arrays, dtypes))]
+        out = build(*ins)
+        v = np.random.default_rng(11).normal(size=out.shape)
+        loss = gn.sum(out * gn.const(v))
+    wrt = [n for n, d in zip(ins, dtypes) if d.startswith("float")]
+    r = gn.run(g, {f"a{i}": a for i, a in enumerate(arrays)}, wrt=wrt, loss=loss,
+               outputs=[out])
+    return r.value(out), [r.grad(n) for n in wrt], v
+
+
+def _torch_grads(torch, fn, arrays: list[np.ndarray], v: np.ndarray, diff: list[bool]):
+    ts = [torch.tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
+    out = fn(*ts)
+    (out * torch.tensor(v)).sum().backward()
+    return out.detach().numpy(), [t.grad.numpy() for t, d in zip(ts, diff) if d]
+
+
+def _compare(torch, build, tfn, arrays, dtypes=None, rtol=1e-10, atol=1e-12) -> None:
+    val, grads, v = _run_grads(build, arrays, dtypes)
+    diff = [d.startswith("float") for d in (dtypes or ["float64"] * len(arrays))]
+    tval, tgrads = _torch_grads(torch, tfn, arrays, v, diff)
+    np.testing.assert_allclose(val, tval, rtol=rtol, atol=atol)
+    for k, (a, b) in enumerate(zip(grads, tgrads)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"gradient {k}")
+
+
+@pytest.mark.parametrize("s,p,d,groups,bias", [
+    (1, 0, 1, 1, True), (2, 1, 1, 2, True), (1, 2, 2, 1, False), ((2, 1), (1, 0), (1, 2), 4, True),
+])
+def test_conv_against_torch(s, p, d, groups, bias) -> None:
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(5)
+    arrays = [rng.normal(size=(2, 8, 9, 10)), rng.normal(size=(4, 8 // groups, 3, 2))]
+    if bias:
+        arrays.append(rng.normal(size=4))
+    kw = {"stride": s, "padding": p, "dilation": d, "groups": groups}
+    _compare(torch, lambda *a: gn.conv2d(*a, **kw), lambda *a: F.conv2d(*a, **kw), arrays)
+
+
+@pytest.mark.parametrize("k,s,p,cip", [(2, None, 0, True), (3, 2, 1, True), (3, 1, 1, False),
+                                       ((3, 2), (2, 1), (1, 1), False)])
+def test_pool_against_torch(k, s, p, cip) -> None:
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x = [np.random.default_rng(6).normal(size=(2, 3, 7, 8))]
+    _compare(torch, lambda a: gn.max_pool2d(a, k, s, p), lambda a: F.max_pool2d(a, k, s, p), x)
+    _compare(torch, lambda a: gn.avg_pool2d(a, k, s, p, count_include_pad=cip),
+             lambda a: F.avg_pool2d(a, k, s, p, count_include_pad=cip), x)
+
+
+def test_max_pool_ties_route_to_the_first_max_like_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x = [np.array([[[[1.0, 3, 3, 0], [3, 2, 0, 3], [5, 5, 1, 1], [5, 5, 1, 1]]]])]
+    _compare(torch, lambda a: gn.max_pool2d(a, 2, 1),
+             lambda a: torch.nn.functional.max_pool2d(a, 2, 1), x)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_against_torch(reduction: str) -> None:
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(8)
+    r = {"reduction": reduction}
+    pair = [rng.normal(size=(3, 4)), rng.normal(size=(3, 4))]
+    probs = [rng.uniform(0.05, 0.95, size=(3, 4)), rng.uniform(0, 1, size=(3, 4))]
+    _compare(torch, lambda a, b: gn.mse_loss(a, b, **r), lambda a, b: F.mse_loss(a, b, **r), pair)
+    _compare(torch, lambda a, b: gn.l1_loss(a, b, **r), lambda a, b: F.l1_loss(a, b, **r), pair)
+    _compare(torch, lambda a, b: gn.bce_loss(a, b, **r),
+             lambda a, b: F.binary_cross_entropy(a, b, **r), probs)
+    _compare(torch, lambda a, b: gn.bce_with_logits(a, b, **r),
+             lambda a, b: F.binary_cross_entropy_with_logits(a, b, **r),
+             [pair[0] * 3, probs[1]])
+    z = rng.normal(size=(5, 4)) * 3
+    _compare(torch, lambda a, b: gn.cross_entropy(a, b, **r),
+             lambda a, b: F.cross_entropy(a, b, **r), [z, np.array([0, 3, 1, 1, 2])],
+             ["float64", "int64"])
+    soft = rng.uniform(0.1, 1, size=(5, 4))
+    _compare(torch, lambda a, b: gn.cross_entropy(a, b, **r),
+             lambda a, b: F.cross_entropy(a, b, **r), [z, soft / soft.sum(1, keepdims=True)])
+
+
+def test_bce_at_zero_and_one_like_torch() -> None:
+    torch = pytest.importorskip("torch")
+    p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 0.3])
+    tp = torch.tensor(p, requires_grad=True)
+    tl = torch.nn.functional.binary_cross_entropy(tp, torch.tensor(y), reduction="sum")
+    tl.backward()
+    with gn.Graph() as g:
+        pi = gn.input("p", shape=(5,))
+        L = gn.bce_loss(pi, gn.const(y), reduction="sum")
+    r = gn.run(g, {"p": p}, wrt=[pi], loss=L)
+    np.testing.assert_allclose(r.value(L), tl.item(), rtol=1e-12)
+    # both divide by max(p (1 - p), 1e-12); torch's 1e-12 is a float32 constant
+    np.testing.assert_allclose(r.grad(pi), tp.grad.numpy(), rtol=1e-8)

@@ -142,7 +142,9 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
     if op.dtype is not None:
         dtype = np.dtype(op.dtype(*[i.dtype for i in inputs], **params))
     else:
-        dtype = np.result_type(*[i.dtype for i in inputs])
+        dt = inputs[0].dtype
+        dtype = dt if all(i.dtype == dt for i in inputs) else np.result_type(
+            *[i.dtype for i in inputs])
     return graph.add_node(op, inputs, params, shape, dtype, name)
 
 

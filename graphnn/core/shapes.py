@@ -17,6 +17,9 @@ Shape = tuple[int, ...]
 
 def broadcast(*shapes: Shape) -> Shape:
     """NumPy broadcasting of ``shapes``; ValueError naming the shapes when they clash."""
+    first = shapes[0]
+    if all(s == first for s in shapes):  # fast path: the common case while building
+        return tuple(first)
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:

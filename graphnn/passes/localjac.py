@@ -54,10 +54,12 @@ class LocalJacobian:
 
     @property
     def kind(self) -> str:
-        """"zero", "identity", "diagonal", "sparse", "dense" or "skipped"."""
+        """"zero", "scalar", "identity", "diagonal", "sparse", "dense" or "skipped"."""
         M = self.matrix
         if M is None:
             return "skipped"
+        if M.size == 1:
+            return "scalar"
         nnz = self.nnz
         if nnz == 0:
             return "zero"
@@ -132,7 +134,8 @@ class LocalJacobians:
 
 
 def local_jacobians(run: Run, nodes: Any = None, max_entries: int = 1_000_000) -> LocalJacobians:
-    """Materialise every local Jacobian of ``run`` (or of ``nodes``) as a matrix.
+    """Materialise every local Jacobian of ``run`` (or of ``nodes``) as a matrix
+    (inputs that are constants are left out).
 
     Matrices larger than ``max_entries`` are skipped (``matrix`` None, kind "skipped").
     """
@@ -143,7 +146,7 @@ def local_jacobians(run: Run, nodes: Any = None, max_entries: int = 1_000_000) -
         if n.op.leaf or not run.has_value(n):
             continue
         for k, inp in enumerate(n.inputs):
-            if k in n.op.nondiff or inp.dtype.kind != "f":
+            if k in n.op.nondiff or inp.dtype.kind != "f" or inp.role == "const":
                 continue
             out.entries.append(_local(run, n, k, max_entries))
     return out

@@ -11,9 +11,11 @@ accumulation as a :class:`Step`, in execution order.
 >>> print(t[3])
 [  3] forward  eval       d = x + y = 1 + (-3) = -2
 >>> for s in t.backward:
-...     print(s)
-[  5] backward vjp        at f = d * z: df/dd = df/df * df/dd = 1 * 4 = 4; df/dz = df/df * df/dz = 1 * (-2) = -2
-[  6] backward vjp        at d = x + y: df/dx = df/dd * dd/dx = 4 * 1 = 4; df/dy = df/dd * dd/dy = 4 * 1 = 4
+...     print(s.text)
+df/dd = df/df * df/dd = 1 * 4 = 4
+df/dz = df/df * df/dz = 1 * (-2) = -2
+df/dx = df/dd * dd/dx = 4 * 1 = 4
+df/dy = df/dd * dd/dy = 4 * 1 = 4
 """
 
 from __future__ import annotations
@@ -130,22 +132,24 @@ def _local_values(step: Step) -> tuple[Any, ...]:
     if op.vjp is None:
         return tuple(None for _ in node.inputs)
     ones = np.ones(node.shape, dtype=node.dtype)
-    try:
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):
+        try:
             cts = op.vjp(ones, np.asarray(step.value), *ins, **dict(node.params))
-    except Exception:  # noqa: BLE001 - a display helper must never break the trace
-        return tuple(None for _ in node.inputs)
-    for k, inp in enumerate(node.inputs):
-        ct = cts[k] if k not in op.nondiff else None
-        if callable(ct):
-            ct = ct()
-        scalar_case = node.size == 1 and inp.size == 1
-        diag_case = op.elementwise and inp.shape == node.shape
-        if ct is None or not (scalar_case or diag_case):
-            out.append(None)
-            continue
-        a = np.asarray(ct)
-        out.append(a.reshape(()) if scalar_case else a.reshape(inp.shape))
+        except Exception:  # noqa: BLE001 - a display helper must never break the trace
+            return tuple(None for _ in node.inputs)
+        for k, inp in enumerate(node.inputs):
+            ct = cts[k] if k not in op.nondiff else None
+            scalar_case = node.size == 1 and inp.size == 1
+            diag_case = op.elementwise and inp.shape == node.shape
+            if ct is None or not (scalar_case or diag_case) or inp.dtype.kind != "f":
+                out.append(None)
+                continue
+            ct = ct() if callable(ct) else ct
+            if ct is None:
+                out.append(None)
+                continue
+            a = np.asarray(ct)
+            out.append(a.reshape(()) if scalar_case else a.reshape(inp.shape))
     return tuple(out)
 
 
@@ -165,6 +169,7 @@ class Trace:
         self.loss = loss
         self.tangents = tangents or {}
         self._arrivals: dict[int, int] = {}
+        self._state_cache: tuple[int, dict[int, Any], dict[int, Any]] | None = None
         for s in steps:
             s.trace = self
             if s.kind == "vjp":
@@ -213,9 +218,11 @@ class Trace:
         if not -n <= i < n:
             raise IndexError(f"step {i} out of range for a trace of {n} steps")
         i %= n
-        values: dict[int, Any] = {}
-        grads: dict[int, Any] = {}
-        for s in self.steps[: i + 1]:
+        start, values, grads = 0, {}, {}
+        last = self._state_cache
+        if last is not None and last[0] <= i:  # players step forward: resume from there
+            start, values, grads = last[0] + 1, dict(last[1]), dict(last[2])
+        for s in self.steps[start: i + 1]:
             if s.kind == "eval":
                 values[s.node.id] = s.value
                 if self.mode == "forward" and s.tangent is not None:
@@ -227,6 +234,7 @@ class Trace:
                         grads[t.id] = c
             else:
                 grads[s.node.id] = s.total
+        self._state_cache = (i, dict(values), dict(grads))
         return values, grads
 
     # -- text ------------------------------------------------------------------------

@@ -353,7 +353,7 @@ def to_table(trace: Trace) -> str:
 
 def to_markdown(trace: Trace) -> str:
     head, rows = _rows(trace)
-    esc = [[c.replace("|", "\\|") for c in r] for r in rows]
+    esc = [[c.replace("|", "\\|").replace("*", "\\*") for c in r] for r in rows]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in esc]
     return "\n".join(out)
