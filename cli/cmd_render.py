@@ -101,7 +101,7 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
     draw = need("render", "the render module")
     run = None
     if not no_values:
-        run = run_model(m, seed, [] if no_grads else split_names(wrt), of)
+        run = run_model(m, seed, split_names(wrt), of, grads=not no_grads)
     options: dict[str, Any] = {"engine": engine}
     for key, value in (("rankdir", rankdir), ("title", title)):
         if value:

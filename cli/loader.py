@@ -294,7 +294,7 @@ def output_node(m: Model, name: str | None) -> Any:
 
 
 def run_model(m: Model, seed: int, wrt: list[str], of: str | None = None,
-              quiet: bool = False, **hooks: Any) -> Any:
+              quiet: bool = False, grads: bool = True, **hooks: Any) -> Any:
     """Run forward and reverse; a non-scalar output is seeded with ones (d sum / d ...)."""
     import numpy as np
 
@@ -302,7 +302,7 @@ def run_model(m: Model, seed: int, wrt: list[str], of: str | None = None,
 
     feeds = complete_feeds(m, seed, quiet=quiet)
     out = output_node(m, of)
-    nodes = wrt_nodes(m, wrt)
+    nodes = wrt_nodes(m, wrt) if grads else []
     seed_v = None if out.shape == () or not nodes else np.ones(out.shape, dtype=out.dtype)
     if seed_v is not None and not quiet:
         note(f"output '{out.name}' has shape {out.shape}: gradients are of its sum")

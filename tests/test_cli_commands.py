@@ -194,3 +194,87 @@ def test_feed_from_npy_file(tmp_path) -> None:
     r = invoke("trace", "--all", "--expr", "sum(x * x)", "--feed", f"x={tmp_path / 'x.npy'}")
     assert r.exit_code == 0, r.stderr
     assert "df/dx = [ 1., -2.]" in r.stdout
+
+
+# -- render -------------------------------------------------------------------------
+needs_render = pytest.mark.skipif(not has("render"),
+                                  reason="gn.render (render branch) not in this build")
+
+
+@needs_render
+@pytest.mark.parametrize("suffix,magic", [("svg", b"<"), ("png", b"\x89PNG"), ("pdf", b"%PDF"),
+                                          ("dot", b"digraph")])
+def test_render_formats_from_suffix(tmp_path, suffix: str, magic: bytes) -> None:
+    out = tmp_path / f"g.{suffix}"
+    r = invoke("render", NEURON, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert out.read_bytes().lstrip()[: len(magic)] == magic
+    assert r.stdout.startswith(f"wrote {out}")
+
+
+@needs_render
+def test_render_dot_to_stdout_shows_lecture_values_and_gradients() -> None:
+    r = invoke("render", "--format", "dot", "-o", "-")
+    assert r.exit_code == 0
+    dot = r.stdout
+    assert dot.startswith("digraph") and "value -8" in dot and "grad -2" in dot
+
+
+@needs_render
+def test_render_format_overrides_suffix_and_bad_suffix(tmp_path) -> None:
+    out = tmp_path / "picture.img"
+    assert invoke("render", "-o", out).exit_code == 2
+    r = invoke("render", "-o", out, "--format", "svg")
+    assert r.exit_code == 0 and out.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert invoke("render", "--format", "jpg").exit_code == 2
+
+
+@needs_render
+def test_render_without_values_and_without_grads(tmp_path) -> None:
+    r = invoke("render", "--no-values", "--format", "dot", "-o", "-")
+    assert "value" not in r.stdout
+    r = invoke("render", "--no-grads", "--format", "dot", "-o", "-")
+    assert "value -8" in r.stdout and "grad " not in r.stdout
+
+
+# -- compile --------------------------------------------------------------------------
+@pytest.mark.skipif(has("compile"), reason="gn.compile exists: the real tests below run")
+def test_compile_without_codegen_fails_with_one_line() -> None:
+    r = invoke("compile")
+    assert r.exit_code == 1 and "no gn.compile" in r.stderr
+
+
+# -- train ------------------------------------------------------------------------------
+XOR = EXAMPLES / "models" / "xor_mlp.py"
+needs_fit = pytest.mark.skipif(not (has("fit") and has("nn")),
+                               reason="gn.fit / gn.nn (nn branch) not in this build")
+
+
+@needs_fit
+def test_train_writes_checkpoint_and_history(tmp_path) -> None:
+    import json
+
+    ckpt, hist = tmp_path / "xor.npz", tmp_path / "h.json"
+    r = invoke("train", XOR, "--epochs", "4", "-o", ckpt, "--history", hist)
+    assert r.exit_code == 0, r.stderr
+    h = json.loads(hist.read_text())
+    assert len(h["train_loss"]) == 4 and h["train_loss"][-1] < h["train_loss"][0]
+    assert r.stdout.splitlines()[0].split()[:2] == ["epoch", "loss"]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("xor_mlp_t", XOR)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with np.load(ckpt) as f:
+        assert set(f.files) == set(mod.model().named_values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.json", "xor.npz"]
+    again = invoke("train", XOR, "--epochs", "1", "-o", ckpt, "--resume", "-q")
+    assert again.exit_code == 0 and "resumed" in again.stderr
+
+
+@needs_fit
+def test_train_errors() -> None:
+    r = invoke("train", MODELS / "graph_var.py")
+    assert r.exit_code == 1 and "model()" in r.stderr
+    assert invoke("train", XOR, "--epochs", "0").exit_code == 2
+    assert invoke("train", XOR, "-o", "x.txt").exit_code == 2
