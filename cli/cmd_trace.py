@@ -106,7 +106,7 @@ def gradient_line(tr: Any) -> str:
         if a.size == 1:
             txt = f"{a.item():.4g}"
         elif a.size <= 6:
-            txt = np.array2string(a.reshape(-1), precision=4, separator=", ")
+            txt = " ".join(np.array2string(a, precision=4, separator=", ").split())
         else:
             txt = f"array{a.shape} (max |g| {float(np.max(np.abs(a))):.4g})"
         parts.append(f"d{r.loss.name}/d{w.name} = {txt}")

@@ -184,8 +184,12 @@ def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
 
     import graphnn as gn
 
+    if len(expr) > 10_000:
+        raise gn.ParseError(f"--expr is too long ({len(expr)} characters; at most 10000)")
     try:
         tree = ast.parse(expr.strip(), mode="eval")
+    except RecursionError:
+        raise gn.ParseError("--expr is nested too deeply") from None
     except SyntaxError as e:
         raise gn.ParseError(f"--expr {expr!r}: syntax error at column {e.offset}: "
                             f"{e.msg}") from None
@@ -207,6 +211,8 @@ def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
                 and not isinstance(node.value, bool):
             return float(node.value)
         if isinstance(node, ast.Name):
+            if node.id.startswith("_"):
+                return fail(node, f"the name {node.id!r} (names may not start with '_')")
             if node.id not in variables:
                 shape = np.shape(feeds[node.id]) if node.id in feeds else ()
                 variables[node.id] = g.input(node.id, shape=shape)
@@ -236,7 +242,10 @@ def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
     with g:
         for n in names:  # inputs in the order they are written: x, y, z for (x + y) * z
             visit(n)
-        out = visit(tree.body)
+        try:
+            out = visit(tree.body)
+        except RecursionError:
+            raise gn.ParseError("--expr is nested too deeply") from None
         if not isinstance(out, gn.Node):
             out = g.constant(out)
         if out.op.leaf:  # a bare variable: make it a node we can show
