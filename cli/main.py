@@ -40,17 +40,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("graphnn")
-    except Exception:  # pragma: no cover - not installed: fall back to the package
-        import graphnn
-
-        return graphnn.__version__
-
-
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module on first use and turns errors into
     one or two lines on stderr (exit 1), unless ``--debug`` asks for the traceback."""
@@ -115,7 +104,7 @@ Examples:
 
 
 @click.group(cls=_Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "-V", "--version", prog_name="graphnn")
+@click.version_option(None, "-V", "--version", package_name="graphnn", prog_name="graphnn")
 @click.option("--debug", is_flag=True, help="Show the full Python traceback on errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:

@@ -5,7 +5,6 @@ Try it:  graphnn train examples/models/xor_mlp.py -o xor.npz
          graphnn render examples/models/xor_mlp.py -o xor.svg   # one batch: the 4 XOR rows
 """
 
-import numpy as np
 
 import graphnn as gn
 
