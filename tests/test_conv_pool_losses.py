@@ -288,6 +288,9 @@ def test_conv_errors() -> None:
             gn.conv2d(gn.input("x4", shape=(1, 4, 8, 8)), w)
         with _raises(gn.ParamError, "groups=2 does not divide the 3 input channels"):
             gn.conv2d(x, w, groups=2)
+        with _raises(gn.ParamError, "groups must be a positive int, got 1.5"):
+            gn.conv2d(x, w, groups=1.5)
+        assert gn.conv2d(x, w, stride=np.int64(2), groups=np.int64(1)).shape == (1, 6, 2, 2)
         with _raises(gn.ShapeError, "bias must have shape (6,)"):
             gn.conv2d(x, w, gn.param("b", np.zeros(5)))
         with _raises(gn.ShapeError, "input must be 4-D"):

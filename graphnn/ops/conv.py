@@ -102,13 +102,12 @@ def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, int] = (1
     wg = xp.reshape(w, (groups, co // groups, cg * kh * kw))
     gg = xp.reshape(xp.transpose(g, (1, 0, 2, 3)), (groups, co // groups, n * oh * ow))
     dcols = xp.reshape(xp.matmul(xp.transpose(wg, (0, 2, 1)), gg), (c, kh, kw, n, oh, ow))
-    dx = xp.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)
+    dx = xp.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)  # (C, N): as dcols
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += \
-                xp.transpose(dcols[:, i, j], (1, 0, 2, 3))
-    return dx[:, :, ph:ph + h, pw:pw + wd]
+            dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dcols[:, i, j]
+    return xp.ascontiguousarray(xp.transpose(dx[:, :, ph:ph + h, pw:pw + wd], (1, 0, 2, 3)))
 
 
 def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, int] = (1, 1),
@@ -137,6 +136,11 @@ def pair(v: Any) -> Any:
     if isinstance(v, (tuple, list)) and len(v) == 2 and all(is_int(e) for e in v):
         return (int(v[0]), int(v[1]))
     return v
+
+
+def _int(v: Any) -> Any:
+    """numpy integers -> int (anything else is left for the check rule to reject)."""
+    return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
 
 
 def check_pair(name: str, v: Any, least: int) -> None:
@@ -323,8 +327,7 @@ def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
     """
     args = (x, w) if b is None else (x, w, b)
     return bind(CONV2D, *args, stride=pair(stride), padding=pair(padding),
-                dilation=pair(dilation), groups=int(groups) if isinstance(groups, int)
-                else groups, name=name)
+                dilation=pair(dilation), groups=_int(groups), name=name)
 
 
 def conv2d_grad_input(g: Any, w: Any, input_size: Any, *, stride: Any = 1, padding: Any = 0,
@@ -333,7 +336,7 @@ def conv2d_grad_input(g: Any, w: Any, input_size: Any, *, stride: Any = 1, paddi
     ``input_size`` is the input's (H, W)."""
     return bind(CONV2D_GRAD_INPUT, g, w, input_size=pair(tuple(input_size)),
                 stride=pair(stride), padding=pair(padding), dilation=pair(dilation),
-                groups=groups, name=name)
+                groups=_int(groups), name=name)
 
 
 def conv2d_grad_weight(x: Any, g: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
@@ -341,7 +344,7 @@ def conv2d_grad_weight(x: Any, g: Any, kernel_size: Any, *, stride: Any = 1, pad
     """Gradient of ``conv2d`` w.r.t. its weights, of shape (C_out, C_in/groups, kH, kW)."""
     return bind(CONV2D_GRAD_WEIGHT, x, g, kernel_size=pair(tuple(kernel_size)),
                 stride=pair(stride), padding=pair(padding), dilation=pair(dilation),
-                groups=groups, name=name)
+                groups=_int(groups), name=name)
 
 
 __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight"]

@@ -219,7 +219,8 @@ MAX_POOL2D_GRAD = register(Op(
     vjp=lambda c, out, x, g, **p: (None, lambda: max_pool2d_select(x, c, **p)),
     jvp=lambda t, out, x, g, **p: None if t[1] is None else max_pool2d_grad(x, t[1], **p),
     template="_max_pool2d_grad(xp, {0}, {1}, " + _PA + ")", label="max pool dX",
-    derivative="dX = dY scattered to each window's argmax", cost=_pool_cost,
+    derivative="dX = dY scattered to each window's argmax",
+    cost=lambda x, g, out, **p: _pool_cost(x, g, **p),
     meta={"helpers": _ARGM + (_max_pool2d_grad,)},
 ))
 MAX_POOL2D_SELECT = register(Op(
