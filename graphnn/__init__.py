@@ -79,3 +79,8 @@ def load(path: object, target: object = None) -> object:  # noqa: F811 (nn + int
 
 
 __all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]
+
+# --- codegen ---
+from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
+
+__all__ += ["compile", "CompiledGraph", "CompiledResult"]

@@ -1,1 +1,1 @@
-"""Code generation (see the codegen issue)."""
+"""Code generation: compile graphs (forward + backward) to standalone NumPy / CuPy source."""

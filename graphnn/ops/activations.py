@@ -32,7 +32,8 @@ def _act(name: str, forward: Any, vjp: Any, jvp: Any, formula: Any, template: st
 
 SIGMOID = _act("sigmoid", _sigmoid, lambda g, out, a: (g * out * (1.0 - out),),
                lambda t, out, a: tscale(t[0], out * (1.0 - out)),
-               lambda sp, a: 1 / (1 + sp.exp(-a)), "_sigmoid({0})", "σ")
+               lambda sp, a: 1 / (1 + sp.exp(-a)), "_sigmoid(xp, {0})", "σ",
+               meta={"helpers": (_sigmoid,)})
 TANH = _act("tanh", lambda xp, a: xp.tanh(a), lambda g, out, a: (g * (1.0 - out * out),),
             lambda t, out, a: tscale(t[0], 1.0 - out * out), lambda sp, a: sp.tanh(a),
             "xp.tanh({0})", "tanh")
@@ -83,7 +84,8 @@ SOFTMAX = register(Op(
     vjp=lambda g, out, a, axis=-1: (out * (g - sum(g * out, axis=axis, keepdims=True)),),
     jvp=lambda t, out, a, axis=-1: None if t[0] is None else
         out * (t[0] - sum(t[0] * out, axis=axis, keepdims=True)),
-    template="_softmax({0}, {axis})", label="softmax", check=_axis_check,
+    template="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check,
+    meta={"helpers": (_softmax,)},
     derivative="dZ = S * (dS - sum(dS * S))",
 ))
 LOG_SOFTMAX = register(Op(
@@ -91,7 +93,8 @@ LOG_SOFTMAX = register(Op(
     vjp=lambda g, out, a, axis=-1: (g - exp(out) * sum(g, axis=axis, keepdims=True),),
     jvp=lambda t, out, a, axis=-1: None if t[0] is None else
         t[0] - sum(exp(out) * t[0], axis=axis, keepdims=True),
-    template="_log_softmax({0}, {axis})", label="log softmax", check=_axis_check,
+    template="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check,
+    meta={"helpers": (_log_softmax,)},
     derivative="dZ = dL - softmax(Z) * sum(dL)",
 ))
 

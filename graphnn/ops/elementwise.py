@@ -103,14 +103,14 @@ _ZERO2 = (lambda g, out, a, b: (None, None))
 SIGN = _ew("sign", lambda xp, a: xp.sign(a), _ZERO1, lambda t, out, a: None,
            lambda sp, a: sp.sign(a), "xp.sign({0})", "sign", shape=S.same)
 STEP = _ew("step", lambda xp, a: _mask(xp, a > 0, a), _ZERO1, lambda t, out, a: None,
-           lambda sp, a: sp.Heaviside(a, 0), "({0} > 0).astype({0}.dtype)", "step",
+           lambda sp, a: sp.Heaviside(a, 0), "({0} > 0).astype({out_dtype})", "step",
            shape=S.same, dtype=_mask_dtype)
 GE = _ew("ge", lambda xp, a, b: _mask(xp, a >= b, a, b), _ZERO2, lambda t, out, a, b: None,
-         lambda sp, a, b: sp.Heaviside(a - b, 1), "xp.asarray({0} >= {1}, dtype=DT)", ">=",
+         lambda sp, a, b: sp.Heaviside(a - b, 1), "({0} >= {1}).astype({out_dtype})", ">=",
          dtype=_mask_dtype)
 EQ = _ew("eq", lambda xp, a, b: _mask(xp, a == b, a, b), _ZERO2, lambda t, out, a, b: None,
          lambda sp, a, b: sp.Piecewise((1, sp.Eq(a, b)), (0, True)),
-         "xp.asarray({0} == {1}, dtype=DT)", "==",
+         "({0} == {1}).astype({out_dtype})", "==",
          dtype=_mask_dtype)
 
 

@@ -185,7 +185,8 @@ FLATTEN = register(Op(
     _flat_shape,
     vjp=lambda g, out, a, start_dim=0, end_dim=-1: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, **p: None if t[0] is None else reshape(t[0], tuple(out.shape)),
-    template="xp.reshape({0}, OUTSHAPE)", label="flatten", derivative="dX = reshape(dY, X.shape)",
+    template="xp.reshape({0}, {out_shape})", label="flatten",
+    derivative="dX = reshape(dY, X.shape)",
 ))
 
 
@@ -203,14 +204,18 @@ def _bcast_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
     return tuple(shape)
 
 
-def _sum_to_forward(xp: Any, a: Any, shape: S.Shape) -> Any:
-    if a.shape == tuple(shape):
+def _sum_to(xp: Any, a: Any, shape: Any) -> Any:
+    """Sum ``a`` down to ``shape`` (the inverse of broadcasting); shared by the
+    interpreter and generated code, so plain Python and ``xp`` calls only."""
+    shape = tuple(shape)
+    if tuple(a.shape) == shape:
         return a
-    keep, lead = S.sum_to_axes(a.shape, tuple(shape))
+    lead = a.ndim - len(shape)
+    keep = tuple(i + lead for i, t in enumerate(shape) if t == 1 and a.shape[i + lead] != 1)
     if keep:
-        a = a.sum(axis=keep, keepdims=True)
+        a = xp.sum(a, axis=keep, keepdims=True)
     if lead:
-        a = a.sum(axis=lead)
+        a = xp.sum(a, axis=tuple(range(lead)))
     return a
 
 
@@ -227,10 +232,10 @@ BROADCAST_TO = register(Op(
     derivative="dX = dY summed over the broadcast axes",
 ))
 SUM_TO = register(Op(
-    "sum_to", _sum_to_forward, _sum_to_shape,
+    "sum_to", _sum_to, _sum_to_shape,
     vjp=lambda g, out, a, shape: (broadcast_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else sum_to(t[0], shape),
-    template="_sum_to({0}, {shape})", label="Σ→",
+    template="_sum_to(xp, {0}, {shape})", label="Σ→", meta={"helpers": (_sum_to,)},
     derivative="dX = broadcast_to(dY, X.shape)",
 ))
 

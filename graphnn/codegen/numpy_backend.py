@@ -1,0 +1,199 @@
+"""NumPy backend: a fused group is one expression (small arrays) or a sequence of ufunc
+calls writing into one reused buffer with ``out=`` (large arrays: no temporaries, no page
+faults for fresh memory). Other ops are one line each, from their templates.
+
+``INPLACE`` is the per-op table of in-place forms: a list of steps with ``{0}``, ``{1}``
+(operands) and ``{out}`` (the buffer); ops may bring their own in ``op.meta["inplace"]``.
+Ops without one are evaluated by their template and copied into the buffer.
+
+>>> import numpy as np, graphnn as gn
+>>> with gn.Graph() as g:
+...     x = gn.input("x", shape=(4,))
+...     y = (gn.tanh(x) * 2.0 + 1.0).named("y")
+>>> print(gn.compile(g, [y]).body)
+# y: fused [tanh_1:tanh mul_1:mul y:add]  (4,) float64
+y = ((xp.tanh(x) * const_1) + const_2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphnn.codegen.emit import Emitter, fill
+from graphnn.codegen.fuse import Group
+from graphnn.core.ir import Node
+
+_U2 = "xp.{f}({{0}}, {{1}}, out={{out}})"
+_U1 = "xp.{f}({{0}}, out={{out}})"
+
+INPLACE: dict[str, list[str]] = {
+    "add": [_U2.format(f="add")],
+    "sub": [_U2.format(f="subtract")],
+    "mul": [_U2.format(f="multiply")],
+    "div": [_U2.format(f="divide")],
+    "pow": [_U2.format(f="power")],
+    "maximum": [_U2.format(f="maximum")],
+    "minimum": [_U2.format(f="minimum")],
+    "neg": [_U1.format(f="negative")],
+    "exp": [_U1.format(f="exp")],
+    "log": [_U1.format(f="log")],
+    "sqrt": [_U1.format(f="sqrt")],
+    "abs": [_U1.format(f="absolute")],
+    "sign": [_U1.format(f="sign")],
+    "tanh": [_U1.format(f="tanh")],
+    "relu": ["xp.maximum({0}, 0, out={out})"],
+    "step": ["xp.greater({0}, 0, out={out})"],
+    "ge": ["xp.greater_equal({0}, {1}, out={out})"],
+    "eq": ["xp.equal({0}, {1}, out={out})"],
+    # 1 / (1 + e^-a): the stable two-sided form of the interpreter agrees to a few ulps
+    "sigmoid": ["xp.negative({0}, out={out})", "xp.exp({out}, out={out})",
+                "xp.add({out}, 1, out={out})", "xp.reciprocal({out}, out={out})"],
+}
+
+#: numexpr forms of arithmetic ops (the optional ``numexpr=True`` path).
+NUMEXPR: dict[str, str] = {
+    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
+    "neg": "(-{0})", "pow": "({0} ** {1})", "exp": "exp({0})", "log": "log({0})",
+    "sqrt": "sqrt({0})", "tanh": "tanh({0})", "abs": "abs({0})",
+}
+
+#: Fused groups with at least this many elements run in place (measured in bench/codegen.py:
+#: below it the extra ufunc keyword calls cost more than the temporaries they save).
+INPLACE_MIN_SIZE = 1 << 15
+#: In-place groups spanning several blocks of this many elements run block by block, so
+#: their intermediates stay in cache (measured: 64K float64 blocks beat whole arrays ~1.4x).
+CHUNK = 1 << 16
+
+
+def inplace_form(n: Node) -> list[str] | None:
+    return n.op.meta.get("inplace") or INPLACE.get(n.op.name)
+
+
+class NumpyBackend:
+    """Emits NumPy statements; ``inplace`` = "auto" (by size), True or False."""
+
+    name = "numpy"
+    imports = ["from __future__ import annotations", "", "import base64  # noqa: F401", "",
+               "import numpy as np", "import numpy as xp"]
+    wrap_consts = False
+    reuses_buffers = True
+
+    def __init__(self, inplace: Any = "auto", inplace_min_size: int = INPLACE_MIN_SIZE,
+                 chunk: int | None = CHUNK, numexpr: bool = False) -> None:
+        self.imports = list(type(self).imports)
+        self.numexpr = numexpr
+        self.inplace = inplace
+        self.min_size = inplace_min_size
+        self.chunk = chunk
+
+    def use_inplace(self, g: Group) -> bool:
+        if not g.fused or g.root.shape == () or self.inplace is False:
+            return False
+        same = [m for m in g.nodes if m.shape == g.root.shape]
+        if not all(inplace_form(m) and m.dtype == g.root.dtype for m in same):
+            return False
+        return self.inplace is True or g.root.size >= self.min_size
+
+    def chunk_rows(self, g: Group) -> int | None:
+        """Rows per block when the group is evaluated block by block (all members have the
+        root's shape and the root spans several blocks), else None."""
+        r = g.root
+        if self.chunk is None or any(m.shape != r.shape for m in g.nodes):
+            return None
+        inner = int(np.prod(r.shape[1:], dtype=np.int64))
+        rows = max(1, self.chunk // max(inner, 1))
+        return rows if r.shape[0] >= 2 * rows else None
+
+    def use_numexpr(self, g: Group) -> bool:
+        return (self.numexpr and g.fused and g.root.size >= self.min_size
+                and all((m.op.meta.get("numexpr") or NUMEXPR.get(m.op.name)) for m in g.nodes))
+
+    def emit_numexpr(self, em: Emitter, g: Group) -> list[str]:
+        if "import numexpr as ne" not in self.imports:
+            self.imports.append("import numexpr as ne")
+        ext = g.external_inputs()
+        local = {i.id: f"v{k}" for k, i in enumerate(ext)}
+
+        def ne_expr(n: Node) -> str:
+            args = [ne_expr(i) if i.id in g.members else local[i.id] for i in n.inputs]
+            return fill(n.op.meta.get("numexpr") or NUMEXPR[n.op.name], n, args)
+
+        d = ", ".join(f"{local[i.id]!r}: {em.var(i)}" for i in ext)
+        return [f"{em.var(g.root)} = ne.evaluate({ne_expr(g.root)!r}, local_dict={{{d}}})"
+                f".astype({g.root.dtype.name!r}, copy=False)"]
+
+    def emit_group(self, em: Emitter, g: Group) -> list[str]:
+        r = g.root
+        if self.use_numexpr(g):
+            return self.emit_numexpr(em, g)
+        if not self.use_inplace(g):
+            return [f"{em.var(r)} = {em.expr(r, g)}"]
+        lines: list[str] = []
+        out = em.var(r)
+        buf, old = em.scratch(r.shape, r.dtype)
+        if old is None:
+            em.used.discard(buf)
+            lines.append(f"{out} = xp.empty({tuple(r.shape)!r}, dtype={r.dtype.name!r})")
+        else:
+            lines.append(f"{out} = {old}; del {old}  # reuse a dead buffer")
+        rows = self.chunk_rows(g)
+        taken: list[tuple[str, tuple[int, ...]]] = []
+        if rows is None:
+            def alloc(n: Node) -> str:
+                name, old = em.scratch(n.shape, n.dtype)
+                if old is None:
+                    lines.append(f"{name} = xp.empty({tuple(n.shape)!r}, dtype={n.dtype.name!r})")
+                taken.append((name, n.shape))
+                return name
+
+            self._into(em, g, r, out, lines, alloc, {})
+        else:
+            cshape = (rows,) + tuple(r.shape[1:])
+            i, o, k = em.fresh("_i"), em.fresh("_o"), em.fresh("_k")
+            body: list[str] = [f"{o} = {out}[{i}:{i} + {rows}]", f"{k} = {o}.shape[0]"]
+            ext: dict[int, str] = {}
+            for x in g.external_inputs():
+                if x.ndim == r.ndim and x.shape[0] == r.shape[0]:
+                    ext[x.id] = em.fresh(em.var(x) + "_blk")
+                    body.append(f"{ext[x.id]} = {em.var(x)}[{i}:{i} + {rows}]")
+
+            def alloc(n: Node) -> str:
+                name, old = em.scratch(cshape, n.dtype)
+                if old is None:
+                    lines.append(f"{name} = xp.empty({cshape!r}, dtype={n.dtype.name!r})")
+                taken.append((name, cshape))
+                return f"{name}[:{k}]"
+
+            self._into(em, g, r, o, body, alloc, ext)
+            lines.append(f"for {i} in range(0, {r.shape[0]}, {rows}):  # cache-sized blocks")
+            lines += ["    " + b for b in body]
+        for name, shape in taken:
+            em.release(name, shape, r.dtype)
+        return lines
+
+    def _into(self, em: Emitter, g: Group, n: Node, dest: str, lines: list[str],
+              alloc: Any, ext: dict[int, str]) -> None:
+        """Compute member ``n`` into buffer ``dest``; ``alloc(node)`` gives a scratch
+        buffer, ``ext`` renames external operands (their blocks)."""
+        inside = g.members
+        ops: list[str] = []
+        placed = False
+        for i in n.inputs:
+            if i.id in inside and i.shape == n.shape and inplace_form(i):
+                if not placed:
+                    self._into(em, g, i, dest, lines, alloc, ext)
+                    ops.append(dest)
+                    placed = True
+                else:
+                    name = alloc(n)
+                    self._into(em, g, i, name, lines, alloc, ext)
+                    ops.append(name)
+            elif i.id in inside:
+                ops.append(em.expr(i, g))
+            else:
+                ops.append(ext.get(i.id) or em.var(i))
+        em.use_helpers(n)
+        for step in inplace_form(n) or []:
+            lines.append(step.format(*ops, out=dest))

@@ -1,0 +1,69 @@
+"""Common-subexpression elimination: two nodes with the same op, the same inputs and the
+same static params (or two equal constants) become one.
+
+>>> import graphnn as gn
+>>> with gn.Graph() as g:
+...     x = gn.input("x")
+...     y = (gn.exp(x) + gn.exp(x)).named("y")
+>>> h, (y2,), merged = cse(g, [y])
+>>> merged, y2.inputs[0] is y2.inputs[1]
+(1, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from graphnn.core.ir import CONST, Graph, Node
+from graphnn.passes.rewrite import Rebuilder, rebuild
+
+#: Constants up to this many elements are compared by value.
+MAX_CONST_KEY = 1 << 16
+
+
+def freeze(v: Any) -> Any:
+    """A hashable stand-in for a static parameter value."""
+    if isinstance(v, np.ndarray):
+        return ("array", v.dtype.str, v.shape, v.tobytes())
+    if isinstance(v, (list, tuple)):
+        return tuple(freeze(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, freeze(x)) for k, x in v.items()))
+    try:
+        hash(v)
+    except TypeError:
+        return ("repr", repr(v))
+    return (type(v).__name__, v)
+
+
+def _key(n: Node, ins: tuple[Node, ...]) -> Any:
+    if n.op is CONST:
+        v = n.params["value"]
+        if np.size(v) > MAX_CONST_KEY:
+            return None
+        return ("const", freeze(np.asarray(v, dtype=n.dtype)))
+    if n.op.leaf or n.op.meta.get("impure"):
+        return None
+    return (n.op.name, tuple(i.id for i in ins), freeze(dict(n.params)), n.dtype.str)
+
+
+def cse(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
+    """Merge duplicate nodes. Returns (graph, outputs, nodes merged)."""
+    seen: dict[Any, Node] = {}
+
+    def rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
+        key = _key(n, ins)
+        if key is None:
+            return None
+        hit = seen.get(key)
+        if hit is not None:
+            return hit
+        new = rb.copy(n, ins)
+        seen[key] = new
+        rb.changed -= 1  # a copy, not a merge (rebuild counts every returned node)
+        return new
+
+    return rebuild(graph, outputs, rule)

@@ -1,0 +1,62 @@
+"""Constant folding: an op whose inputs are all constants becomes a constant.
+
+The value is computed once, at compile time, with the op's own forward rule (the same
+code the interpreter runs), so folding never changes a result.
+
+>>> import graphnn as gn
+>>> with gn.Graph() as g:
+...     x = gn.input("x")
+...     y = (x * (gn.const(2.0) + 1.0)).named("y")
+>>> h, (y2,), n = fold(g, [y])
+>>> n, y2.inputs[1].op.name, float(y2.inputs[1].params["value"])
+(1, 'const', 3.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from graphnn.core.ir import CONST, Graph, Node
+from graphnn.passes.rewrite import Rebuilder, rebuild
+
+#: Results larger than this many elements stay computed at run time (keeps sources small).
+MAX_FOLD_SIZE = 1 << 16
+
+
+def const_value(n: Node) -> np.ndarray | None:
+    """The value of a constant node, or of ``broadcast_to(scalar constant)`` (the compact
+    form of a uniform constant); None otherwise."""
+    if n.op is CONST:
+        return n.params["value"]
+    if n.op.name == "broadcast_to" and n.inputs[0].op is CONST:
+        return np.broadcast_to(n.inputs[0].params["value"], n.shape)
+    return None
+
+
+def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
+    if n.op.leaf or not ins:
+        return None
+    if n.op.name == "broadcast_to" and ins[0].op is CONST and ins[0].shape == ():
+        return None  # already the compact form of a uniform constant
+    vals = [const_value(i) for i in ins]
+    if any(v is None for v in vals):
+        return None
+    if n.size > MAX_FOLD_SIZE or n.op.meta.get("nofold"):
+        return None
+    with np.errstate(all="ignore"):
+        value = n.op.forward(np, *vals, **n.params)
+    value = np.asarray(value, dtype=n.dtype)
+    if value.size > 1 and np.all(value == value.flat[0]):
+        # a uniform array stays a scalar plus broadcast_to, which elementwise consumers
+        # absorb (simplify), instead of a large literal
+        from graphnn.ops.linalg import broadcast_to
+
+        return broadcast_to(rb.const(value.flat[0], n), n.shape)
+    return rb.const(value.copy(), n)
+
+
+def fold(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
+    """Fold constant subexpressions. Returns (graph, outputs, nodes folded)."""
+    return rebuild(graph, outputs, _fold_rule)
