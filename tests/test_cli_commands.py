@@ -278,3 +278,50 @@ def test_train_errors() -> None:
     assert r.exit_code == 1 and "model()" in r.stderr
     assert invoke("train", XOR, "--epochs", "0").exit_code == 2
     assert invoke("train", XOR, "-o", "x.txt").exit_code == 2
+
+
+needs_compile = pytest.mark.skipif(not has("compile"),
+                                   reason="gn.compile (codegen branch) not in this build")
+
+
+@needs_compile
+def test_compile_source_to_stdout_and_check() -> None:
+    r = invoke("compile")
+    assert r.exit_code == 0 and "def compute(x, y, z)" in r.stdout
+    r = invoke("compile", MLP, "--check")
+    assert r.exit_code == 0 and "agree" in r.stdout
+
+
+@needs_compile
+def test_compile_saved_module_matches_the_interpreter(tmp_path) -> None:
+    import importlib.util
+
+    out = tmp_path / "mlp_gen.py"
+    r = invoke("compile", MLP, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    spec = importlib.util.spec_from_file_location("mlp_gen", out)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    spec2 = importlib.util.spec_from_file_location("mlp_src", MLP)
+    src = importlib.util.module_from_spec(spec2)
+    spec2.loader.exec_module(src)
+    g = src.build()
+    ref = gn.run(g, src.feeds(), wrt=["W1", "x"])
+    values, grads = mod.run(src.feeds())
+    np.testing.assert_allclose(values["L"], ref.value("L"))
+    np.testing.assert_allclose(grads["W1"], ref.grad("W1"))
+    np.testing.assert_allclose(grads["x"], ref.grad("x"))
+
+
+@needs_compile
+def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
+    r = invoke("compile", "--expr", "sigmoid(w * x + b)", "--show-passes")
+    assert r.exit_code == 0 and "== cse" in r.stdout
+    out = tmp_path / "gen_cupy.py"
+    r = invoke("compile", MLP, "--backend", "cupy", "--wrt", "params", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert "cupy" in out.read_text()
+    r = invoke("compile", "--no-grad", "--no-optimize", "--passes", "cse")
+    assert r.exit_code == 0 and "def compute(x, y, z)" in r.stdout
+    r = invoke("compile", "--passes", "nosuchpass")
+    assert r.exit_code == 1 and "unknown pass" in r.stderr
