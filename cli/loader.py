@@ -80,7 +80,11 @@ def load(model: str | None, expr: str | None = None, cli_feeds: dict[str, Any] |
     feeds: dict[str, Any] = {}
     fn = getattr(module, "feeds", None)
     if callable(fn):
-        feeds = dict(_call_user(fn, path, "feeds()"))
+        got = _call_user(fn, path, "feeds()")
+        if not isinstance(got, dict):
+            raise CliError(f"{path}: feeds() returned {type(got).__name__}, expected a dict "
+                           "of input name -> value")
+        feeds = dict(got)
     elif isinstance(fn, dict):
         feeds = dict(fn)
     return Model(g, {**feeds, **cli_feeds}, str(path), module, path)
@@ -310,6 +314,12 @@ def run_model(m: Model, seed: int, wrt: list[str], of: str | None = None,
     import graphnn as gn
 
     feeds = complete_feeds(m, seed, quiet=quiet)
+    outs = m.graph.default_outputs()
+    if of is None and len(outs) > 1:
+        if not quiet:
+            note(f"the graph has {len(outs)} outputs ({', '.join(o.name for o in outs)}): "
+                 "showing values only; choose one with --of for gradients")
+        return gn.run(m.graph, feeds, outputs=outs, **hooks)
     out = output_node(m, of)
     nodes = wrt_nodes(m, wrt) if grads else []
     seed_v = None if out.shape == () or not nodes else np.ones(out.shape, dtype=out.dtype)

@@ -64,6 +64,10 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             err("interrupted")
             sys.exit(130)
+        except BrokenPipeError:  # `graphnn ops | head`: the reader left; stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except Exception as e:
             if ctx.meta.get("graphnn.debug") or os.environ.get("GRAPHNN_DEBUG"):
                 raise

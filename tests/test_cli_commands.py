@@ -325,3 +325,14 @@ def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
     assert r.exit_code == 0 and "def compute(x, y, z)" in r.stdout
     r = invoke("compile", "--passes", "nosuchpass")
     assert r.exit_code == 1 and "unknown pass" in r.stderr
+
+
+@needs_render
+def test_render_graph_with_two_outputs() -> None:
+    two = MODELS / "two_outputs.py"
+    r = invoke("render", two, "--format", "dot", "-o", "-")
+    assert r.exit_code == 0 and "2 outputs" in r.stderr and "grad " not in r.stdout
+    r = invoke("render", two, "--of", "ex", "--format", "dot", "-o", "-")
+    assert r.exit_code == 0 and "grad " in r.stdout
+    assert invoke("grad-check", two).exit_code == 2  # several outputs: say which with --of
+    assert invoke("grad-check", two, "--of", "sq").exit_code == 0

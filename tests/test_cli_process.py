@@ -59,3 +59,13 @@ def test_help_does_not_import_numpy_or_graphnn() -> None:
             "if m in sys.modules]\nprint('HEAVY', heavy)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in r.stdout, r.stdout + r.stderr
+
+
+def test_closed_pipe_stops_quietly() -> None:
+    p = subprocess.Popen([str(EXE), "ops"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={**os.environ, "NO_COLOR": "1"})
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()  # the reader is gone before the first write (like `| head -0`)
+    err = p.stderr.read().decode()
+    p.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err
