@@ -146,6 +146,7 @@ def test_hessian_matches_finite_differences_of_the_gradient(rng: np.random.Gener
     n_nodes = len(g.nodes)
     H2 = gn.hessian(g, L, x, feeds)   # gradient nodes are reused
     assert len(g.nodes) == n_nodes and np.array_equal(H, H2)
+    assert np.allclose(gn.hessian(g, L, x, feeds, mode="reverse"), H, atol=1e-12)
 
     def grad_at(v):
         return gn.run(g, {"x": v}, wrt=[x]).grad(x)

@@ -219,10 +219,12 @@ def jacobian(g: Graph, of: str | Node, wrt: str | Node, feeds: Mapping[str | Nod
 
 
 def hessian(g: Graph, of: str | Node, wrt: str | Node,
-            feeds: Mapping[str | Node, Any] | None = None) -> Jacobian:
-    """The Hessian of the scalar ``of`` w.r.t. ``wrt`` (shape ``wrt.shape * 2``),
-    forward-over-reverse: ``gn.grad`` adds the gradient nodes to ``g`` (once; they are
-    reused on later calls), then forward mode differentiates them.
+            feeds: Mapping[str | Node, Any] | None = None, mode: str = "forward") -> Jacobian:
+    """The Hessian of the scalar ``of`` w.r.t. ``wrt`` (shape ``wrt.shape * 2``):
+    ``gn.grad`` adds the gradient nodes to ``g`` (once; they are reused on later
+    calls), then ``jacobian`` differentiates them: ``mode="forward"`` is
+    forward-over-reverse (one sweep per element of ``wrt``), ``"reverse"`` is
+    reverse-over-reverse.
 
     >>> import numpy as np, graphnn as gn
     >>> with gn.Graph() as g:
@@ -240,4 +242,4 @@ def hessian(g: Graph, of: str | Node, wrt: str | Node,
     gnode = g._by_name.get(name)
     if gnode is None or gnode.role != "grad" or gnode.shape != wrt_n.shape:
         gnode = grad(of_n, wrt_n)
-    return jacobian(g, gnode, wrt_n, feeds, mode="forward")
+    return jacobian(g, gnode, wrt_n, feeds, mode=mode)

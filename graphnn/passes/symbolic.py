@@ -69,11 +69,42 @@ def _softmax(sp: Any, a: np.ndarray, axis: int = -1, log: bool = False) -> Any:
     return e / s
 
 
-# Symbolic forms of non-elementwise ops whose forward does not run on object arrays.
+def _loss_reduce(v: Any, reduction: str) -> Any:
+    if not isinstance(v, np.ndarray):
+        v = _obj((), lambda i: v)
+    if reduction == "none":
+        return v
+    total = v.sum() if v.ndim else v[()]
+    return total / v.size if reduction == "mean" and v.size != 1 else total
+
+
+def _cross_entropy(sp: Any, z: np.ndarray, t: np.ndarray, reduction: str = "mean") -> Any:
+    lsm = _softmax(sp, z, -1, log=True)
+    if t.ndim == z.ndim:
+        return _loss_reduce(-(t * lsm).sum(axis=-1), reduction)
+    per = np.empty(t.shape, dtype=object)
+    for idx in np.ndindex(*t.shape):
+        if not getattr(t[idx], "is_Integer", False):
+            raise ValueError("class-index targets must be constants to index symbolically")
+        per[idx] = -lsm[idx + (int(t[idx]),)]
+    return _loss_reduce(per, reduction)
+
+
+def _ew2(sp: Any, f: Callable[..., Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.frompyfunc(lambda u, v: f(sp, u, v), 2, 1)(a, b)
+
+
+# Symbolic forms of non-elementwise ops whose forward does not run on object arrays
+# (textbook forms: the clamping and max-shifting of the numeric kernels are left out).
 SYMBOLIC: dict[str, Callable[..., Any]] = {
     "max": lambda sp, a, **p: _reduce_max(sp, a, **p),
     "softmax": lambda sp, a, axis=-1: _softmax(sp, a, axis),
     "log_softmax": lambda sp, a, axis=-1: _softmax(sp, a, axis, log=True),
+    "bce_loss": lambda sp, p, y, reduction="mean": _loss_reduce(_ew2(
+        sp, lambda s, u, v: -(v * s.log(u) + (1 - v) * s.log(1 - u)), p, y), reduction),
+    "bce_with_logits": lambda sp, z, y, reduction="mean": _loss_reduce(_ew2(
+        sp, lambda s, u, v: s.log(1 + s.exp(u)) - u * v, z, y), reduction),
+    "cross_entropy": _cross_entropy,
 }
 
 

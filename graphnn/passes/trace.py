@@ -213,6 +213,13 @@ class Trace:
         vjp step on; a fan-out target shows its earlier partial sum until the
         accumulate step that follows the contributing vjp. In a forward-mode trace the
         second dict holds the tangents.
+
+        >>> import graphnn as gn
+        >>> with gn.Graph() as g:
+        ...     x = gn.input("x"); y = gn.exp(x).named("y")
+        >>> t = gn.trace(g, {"x": 0.0})
+        >>> [len(d) for d in t.state_at(0)], [len(d) for d in t.state_at(-1)]
+        ([1, 0], [2, 2])
         """
         n = len(self.steps)
         if not -n <= i < n:
@@ -279,7 +286,7 @@ class Trace:
         try:
             player = self._player()
         except GraphError:
-            return {"text/plain": self.to_table()}
+            return {"text/plain": self.to_table(), "text/markdown": self.to_markdown()}
         return player.mimebundle(self)
 
 
@@ -383,5 +390,13 @@ def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: A
 
 def trace_forward(graph: Graph, feeds: Mapping[str | Node, Any] | None,
                   tangents: Mapping[str | Node, Any], outputs: Any = None) -> Trace:
-    """Forward-mode trace: ``gn.trace(graph, feeds, mode="forward", tangents=...)``."""
+    """Forward-mode trace: ``gn.trace(graph, feeds, mode="forward", tangents=...)``.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     x = gn.input("x"); y = (3.0 * x * x).named("y")
+    >>> t = gn.trace_forward(g, {"x": 2.0}, {"x": 1.0})
+    >>> float(t[-1].value), float(t[-1].tangent)
+    (12.0, 12.0)
+    """
     return trace(graph, feeds, outputs=outputs, mode="forward", tangents=tangents)

@@ -11,6 +11,7 @@ for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -155,8 +156,8 @@ def local_formulas(node: Node) -> tuple[Local | None, ...]:
     n_in = len(node.inputs)
     if op.leaf or n_in == 0:
         return ()
-    key = (op.name, tuple(sorted((k, repr(v)) for k, v in node.params.items())),
-           tuple((i.name, i.op.name, i.id) for i in node.inputs))
+    key = (node.name, op.name, tuple(sorted((k, repr(v)) for k, v in node.params.items())),
+           tuple((i.name, i.op.name, repr(i.params.get("value"))) for i in node.inputs))
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
@@ -187,7 +188,11 @@ def local_formulas(node: Node) -> tuple[Local | None, ...]:
                 out.append(Local(f"(no derivative text for op '{op.name}')", r"\text{?}"))
                 continue
             rule = rules[k] if len(rules) == n_in else "; ".join(rules)
-            out.append(Local(rule, text_to_latex(rule)))
+            names = _placeholders(rules, node) if len(rules) == n_in else {}
+            used = [f"{c} = {names[c]}" for c in sorted(set(re.findall(r"\b[dD]?([A-Z])\b",
+                                                                    rule))) if c in names]
+            where = f"  [{', '.join(used)}]" if used else ""
+            out.append(Local(rule + where, text_to_latex(rule)))
     result = tuple(out)
     if len(_CACHE) > 4096:
         _CACHE.clear()
@@ -209,6 +214,19 @@ def _in_terms_of_output(sp: Any, name: str, d: Any, expr: Any, syms: Any, out: A
         return d
     r = d.subs(expr, out)
     return r if not (r.free_symbols & set(syms)) else d
+
+
+def _placeholders(rules: list[str], node: Node) -> dict[str, str]:
+    """Map the capital letters of derivative rules (``dA = dY @ B^T``) to node names:
+    each rule's left-hand side names its input, ``Y`` the node itself."""
+    out: dict[str, str] = {}
+    for rule, inp in zip(rules, node.inputs):
+        m = re.match(r"d([A-Z])\b", rule)
+        if m:
+            out[m.group(1)] = inp.name
+    if "Y" not in out:
+        out["Y"] = node.name
+    return out
 
 
 def text_to_latex(rule: str) -> str:
@@ -241,7 +259,7 @@ def backward_lines(step: Step) -> list[str]:
                          f"{fmt_num(c)}")
         else:
             rule = locs[k].text if k < len(locs) and locs[k] is not None else ""
-            lines.append(f"{lhs} = {fmt_value(c)}" + (f"   [{rule}]" if rule else ""))
+            lines.append(f"{lhs} = {fmt_value(c)}" + (f"   by {rule}" if rule else ""))
     return lines
 
 
