@@ -176,18 +176,27 @@ class _Model:
         return np.concatenate(outs), (total / n if y is not None and self.loss_fn else None)
 
 
-def _accuracy(out: np.ndarray, y: np.ndarray) -> float | None:
-    if y.dtype.kind not in "iu" and not (y.ndim == 2 and out.shape == y.shape):
-        if out.ndim == y.ndim and out.shape[-1:] == (1,) or out.ndim == 1:
-            pred = (out.reshape(-1) > (0.5 if np.all((out >= 0) & (out <= 1)) else 0.0))
-            return float(np.mean(pred == (y.reshape(-1) > 0.5)))
+def _accuracy(out: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> float | None:
+    """Classification accuracy, or None for regression targets.
+
+    Class indices (N,) or one-hot rows against scores (N, C): argmax. Binary targets
+    (0/1) against one score per row: score > ``threshold`` (0 for logits, 0.5 for
+    probabilities)."""
+    out = np.asarray(out)
+    y = np.asarray(y)
+    if out.ndim == 2 and out.shape[1] > 1:
+        if y.ndim == 1 and y.dtype.kind in "iu":
+            return float(np.mean(np.argmax(out, 1) == y))
+        if y.shape == out.shape:
+            return float(np.mean(np.argmax(out, 1) == np.argmax(y, 1)))
         return None
-    if out.ndim != 2:
+    if out.size != y.size or not np.all((y == 0) | (y == 1)):
         return None
-    truth = y if y.ndim == 1 else np.argmax(y, axis=1)
-    if out.shape[1] == 1:
-        return float(np.mean((out[:, 0] > 0) == truth))
-    return float(np.mean(np.argmax(out, axis=1) == truth))
+    return float(np.mean((out.reshape(-1) > threshold) == (y.reshape(-1) == 1)))
+
+
+def _threshold(loss: Any) -> float:
+    return 0.5 if loss in ("bce_loss", "mse_loss", "l1_loss", "squared_loss") else 0.0
 
 
 def _engine(engine: str) -> str:
@@ -232,6 +241,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
     opt.add_params(m.params)
     sched = schedule(opt) if schedule is not None else None
     rng = np.random.default_rng(seed)
+    thr = _threshold(loss)
     hist = History(engine=eng, graph=m.g)
     Xv = yv = None
     if val is not None:
@@ -264,7 +274,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
             opt.step(grads)
             _update_state(m, vals)
             tot_loss += lv * batch
-            acc = _accuracy(np.asarray(vals[1]), y[idx])
+            acc = _accuracy(np.asarray(vals[1]), y[idx], thr)
             acc_ok = acc_ok and acc is not None
             tot_acc += (acc or 0.0) * batch
             seen += batch
@@ -278,7 +288,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
         if Xv is not None and yv is not None:
             out, vl = m.evaluate(Xv, yv, eval_batch)
             hist.val_loss.append(float(vl) if vl is not None else float("nan"))
-            va = _accuracy(out, yv)
+            va = _accuracy(out, yv, thr)
             if va is not None:
                 hist.val_acc.append(va)
         if sched is not None:
@@ -348,9 +358,12 @@ def predict(model: Module, X: Any, batch_size: int = 256, engine: str = "interpr
     return m.evaluate(X, None, max(1, min(batch_size, len(X))))[0]
 
 
-def evaluate(model: Module, X: Any, y: Any, batch_size: int = 256) -> float | None:
-    """Accuracy of ``model`` on ``(X, y)`` (classification), in evaluation mode."""
-    return _accuracy(predict(model, X, batch_size), np.asarray(y))
+def evaluate(model: Module, X: Any, y: Any, batch_size: int = 256,
+             threshold: float = 0.0) -> float | None:
+    """Accuracy of ``model`` on ``(X, y)`` in evaluation mode: argmax of class scores, or
+    one score per row above ``threshold`` (0 for logits, 0.5 for probabilities); None for
+    regression targets."""
+    return _accuracy(predict(model, X, batch_size), np.asarray(y), threshold)
 
 
 def _values_of(target: Module | Graph) -> dict[str, np.ndarray]:
@@ -367,7 +380,10 @@ def save(path: str | os.PathLike[str], target: Module | Graph) -> str:
         path += ".npz"
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".graphnn-", suffix=".npz", dir=folder)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is a normal file
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **_values_of(target))
         os.replace(tmp, path)

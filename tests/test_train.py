@@ -166,3 +166,52 @@ def test_plots(tmp_path):
                                      tmp_path / "boundary.svg", steps=30)
     assert open(p1, "rb").read(4) == b"\x89PNG"
     assert "<svg" in open(p2).read(400)
+
+
+@needs_conv
+def test_lenet_on_digits_short_run_beats_threshold():
+    pytest.importorskip("sklearn", reason="scikit-learn not installed (the digits extra)")
+    X, y = gn.data.digits()
+    Xtr, ytr, Xte, yte = gn.data.split(X, y, test=0.2, seed=0)
+    model = gn.nn.lenet(seed=0)
+    h = gn.fit(model, Xtr, ytr, optimizer=gn.optim.Adam(lr=3e-3), epochs=6, batch_size=32,
+               val=(Xte, yte), seed=0)
+    acc = gn.evaluate(model, Xte, yte)
+    assert acc >= 0.92, (acc, h.val_acc)
+    assert h.val_acc[-1] == pytest.approx(acc)
+
+
+@pytest.mark.skipif(not hasattr(gn, "compile"), reason="gn.compile not merged (branch codegen)")
+@needs_conv
+def test_compiled_batchnorm_dropout_conv_training_matches_interpreter():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(48, 1, 8, 8))
+    y = rng.integers(0, 3, size=48)
+    hs, models = [], []
+    for engine in ("interpret", "compiled"):
+        m = gn.nn.Sequential(gn.nn.Conv2d(1, 4, 3, padding=1), gn.nn.BatchNorm2d(4),
+                             gn.nn.ReLU(), gn.nn.MaxPool2d(2), gn.nn.Flatten(),
+                             gn.nn.Dropout(0.3), gn.nn.Linear(64, 3), seed=0)
+        hs.append(gn.fit(m, X, y, epochs=2, batch_size=16, val=(X, y), engine=engine))
+        models.append(m)
+    np.testing.assert_allclose(hs[0].train_loss, hs[1].train_loss, rtol=1e-9)
+    np.testing.assert_allclose(hs[0].val_loss, hs[1].val_loss, rtol=1e-9)
+    np.testing.assert_allclose(models[0].named_values()["bn1.running_var"],
+                               models[1].named_values()["bn1.running_var"], rtol=1e-12)
+
+
+def test_binary_classification_with_one_logit():
+    X, y = gn.data.circles(96, seed=1)
+    model = gn.nn.MLP([2, 16, 1], activation="tanh", seed=0)
+    h = gn.fit(model, X, y.astype(float)[:, None], loss="bce_with_logits",
+               optimizer=gn.optim.Adam(lr=0.05), epochs=40, batch_size=32, engine="interpret")
+    assert h.train_acc[-1] >= 0.95
+    assert gn.evaluate(model, X, y) >= 0.95
+    assert gn.evaluate(model, X, X[:, 0]) is None  # regression targets: no accuracy
+
+
+def test_a_layer_called_alone_keeps_its_model_name():
+    model = gn.nn.Sequential(gn.nn.Linear(2, 3), gn.nn.Tanh(), gn.nn.Linear(3, 1))
+    with gn.Graph() as g:
+        model[2](gn.input("h", (1, 3)))
+    assert [p.name for p in g.params] == ["fc2.weight", "fc2.bias"]

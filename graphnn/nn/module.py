@@ -332,6 +332,9 @@ class Sequential(Module):
                 counts[lay.kind] = counts.get(lay.kind, 0) + 1
                 local = f"{lay.kind}{counts[lay.kind]}"
             self.layers.append((local, lay))
+        # names are fixed now (an enclosing Sequential renames them with its prefix), so
+        # a layer called on its own builds the same param names as inside the model
+        self._assign_paths(self.name or "")
 
     def children(self) -> list[tuple[str, Module]]:
         return list(self.layers)

@@ -1,0 +1,222 @@
+"""Generate docs/ops.md, the op reference, from the op registry (``gn.REGISTRY``).
+
+Run from the repository root: ``python -m graphnn.docgen`` (rewrite docs/ops.md) or
+``python -m graphnn.docgen --check`` (exit 1 when the file is out of date). Examples
+come from the op test table (tests/op_cases.py) when it is importable, so every op's
+example is one the test suite checks.
+
+>>> import graphnn as gn
+>>> text = generate(cases={})
+>>> all(f"### `{name}`" in text for name in gn.REGISTRY)
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+from typing import Any
+
+import numpy as np
+
+HEADER = """# Op reference
+
+Generated from `gn.REGISTRY` by `python -m graphnn.docgen` — do not edit by hand
+(`python -m graphnn.docgen --check` and tests/test_docs.py verify it is up to date).
+
+Every op is one record holding all of its rules: the forward implementation, the shape
+rule, the reverse-mode (vjp) and forward-mode (jvp) derivative rules, a sympy formula for
+elementwise ops and a codegen template. Forward formulas and derivatives below are derived
+from those records (sympy differentiates the elementwise formulas). Examples list input
+shapes, static parameters and the output shape the shape rule gives.
+
+"""
+
+
+def _public_fn(name: str) -> Any:
+    import graphnn as gn
+
+    fn = getattr(gn, name, None)
+    return fn if callable(fn) else None
+
+
+def _formula(op: Any) -> tuple[str, str]:
+    """(forward, derivative) as plain text."""
+    import graphnn as gn
+
+    fwd, der = "", op.derivative or ""
+    if hasattr(gn, "formula") and not op.leaf:
+        try:
+            f = gn.formula(op)
+            text = str(f.text)
+            if op.elementwise and op.formula is not None:
+                parts = text.split("; ", 1)
+                fwd, der = parts[0], (parts[1] if len(parts) > 1 else der)
+            else:
+                fwd = f.forward
+                der = der or f.derivative
+        except Exception:  # a formula that sympy cannot build: fall back to the record
+            pass
+    if not fwd and op.elementwise and op.formula is not None:
+        import sympy as sp
+
+        syms = sp.symbols("a b c")[: len(inspect.signature(op.formula).parameters) - 1]
+        fwd = f"y = {sp.sstr(op.formula(sp, *syms))}"
+    return fwd, der
+
+
+SHAPE_TEXT = {
+    "matmul": "NumPy matmul: (..., n, k) @ (..., k, m) -> (..., n, m), batch axes broadcast; "
+              "1-D operands are promoted and the added axis removed",
+    "transpose": "the input's axes permuted by `axes` (reversed by default)",
+    "reshape": "`shape` (one -1 is inferred); the element count must match",
+    "flatten": "axes start_dim..end_dim merged into one",
+    "broadcast_to": "`shape` (the input must broadcast to it)",
+    "sum_to": "`shape` (the input must broadcast from it): sums the broadcast axes",
+    "sum": "the input shape without `axis` (kept as 1 with keepdims; all axes when None)",
+    "mean": "the input shape without `axis` (kept as 1 with keepdims; all axes when None)",
+    "max": "the input shape without `axis` (kept as 1 with keepdims; all axes when None)",
+    "softmax": "same as the input", "log_softmax": "same as the input",
+    "mse_loss": "() with reduction mean/sum, else the input shape",
+    "l1_loss": "() with reduction mean/sum, else the input shape",
+    "bce_loss": "() with reduction mean/sum, else the input shape",
+    "bce_with_logits": "() with reduction mean/sum, else the input shape",
+    "cross_entropy": "() with reduction mean/sum, else (N,)",
+    "one_hot": "the index shape plus a trailing axis of `num_classes`",
+    "max_pool2d": "(N, C, (H + 2P - F) // S + 1, (W + 2P - F) // S + 1)",
+    "avg_pool2d": "(N, C, (H + 2P - F) // S + 1, (W + 2P - F) // S + 1)",
+}
+
+
+def _shape_rule(op: Any) -> str:
+    if op.name in SHAPE_TEXT:
+        return SHAPE_TEXT[op.name]
+    if op.leaf:
+        return "the declared shape (inputs) or the value's shape (params, constants)"
+    if op.elementwise:
+        return "NumPy broadcasting of the input shapes"
+    if op.name.endswith(("_grad", "_select")) or "_grad_" in op.name:
+        return "the shape of the tensor whose gradient it computes"
+    doc = inspect.getdoc(op.shape)
+    if doc:
+        return doc.splitlines()[0]
+    fn = _public_fn(op.name)
+    fdoc = inspect.getdoc(fn) if fn is not None else None
+    for line in (fdoc or "").splitlines():
+        if "size" in line.lower() or "shape" in line.lower():
+            return line.strip()
+    return f"computed by `{op.shape.__module__}.{op.shape.__qualname__}`"
+
+
+def _fmt_params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def _example(name: str, op: Any, cases: dict[str, Any]) -> str:
+    import graphnn as gn
+
+    if op.leaf:
+        return {"input": '`gn.input("x", shape=(2, 3))` -> (2, 3)',
+                "param": '`gn.param("w", np.zeros((4, 3)))` -> (4, 3)',
+                "const": "`gn.const([1.0, 2.0])` -> (2,)"}.get(name, "")
+    case = (cases.get(name) or [None])[0]
+    if case is None:
+        return ""
+    with gn.Graph("example") as g:
+        ins = [g.input(f"x{i}", np.shape(v), np.asarray(v).dtype)
+               for i, v in enumerate(case.inputs)]
+        out = gn.bind(op, *ins, **case.params)
+    args = ", ".join(f"{tuple(i.shape)}" + ("" if i.dtype.kind == "f" else f" {i.dtype}")
+                     for i in ins)
+    ps = _fmt_params(case.params)
+    return f"`{name}({args}{', ' if ps and args else ''}{ps})` -> {tuple(out.shape)}"
+
+
+def _module_of(op: Any) -> str:
+    fn = _public_fn(op.name)
+    mod = getattr(fn, "__module__", None) or op.forward.__module__
+    return str(mod)
+
+
+def generate(cases: dict[str, Any] | None = None) -> str:
+    """The full text of docs/ops.md for the current registry."""
+    import graphnn as gn
+
+    if cases is None:
+        cases = _load_cases()
+    lines = [HEADER, "| op | label | kind | module |", "|---|---|---|---|"]
+    names = sorted(gn.REGISTRY)
+    for name in names:
+        op = gn.REGISTRY[name]
+        kind = "leaf" if op.leaf else ("elementwise" if op.elementwise else "structured")
+        label = op.display.replace("|", "\\|")
+        lines.append(f"| [`{name}`](#{name}) | {label} | {kind} | "
+                     f"`{_module_of(op)}` |")
+    lines.append("")
+    for name in names:
+        op = gn.REGISTRY[name]
+        fn = _public_fn(name)
+        lines.append(f"### `{name}`")
+        lines.append("")
+        if fn is not None and not op.leaf:
+            sig = str(inspect.signature(fn)).replace("'", "")
+            doc = (inspect.getdoc(fn) or "").split("\n\n")[0].replace("\n", " ")
+            lines.append(f"`gn.{name}{sig}`")
+            lines.append("")
+            if doc:
+                lines.append(doc)
+                lines.append("")
+        fwd, der = _formula(op)
+        if fwd:
+            lines.append(f"- forward: `{fwd}`")
+        if der:
+            lines.append(f"- derivative: `{der}`")
+        elif not op.leaf:
+            lines.append("- derivative: none (no gradient flows through this op)"
+                         if op.vjp is None else "- derivative: see the vjp rule")
+        lines.append(f"- shape rule: {_shape_rule(op)}")
+        rules = [r for r, ok in [("vjp", op.vjp), ("jvp", op.jvp), ("sympy formula", op.formula),
+                                 ("codegen template", op.template), ("cost model", op.cost)]
+                 if ok is not None]
+        if op.nondiff:
+            rules.append(f"no gradient for inputs {list(op.nondiff)}")
+        if not op.leaf:
+            lines.append(f"- rules: {', '.join(rules) or 'forward only'}")
+        ex = _example(name, op, cases)
+        if ex:
+            lines.append(f"- example: {ex}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _load_cases() -> dict[str, Any]:
+    try:
+        from tests.op_cases import CASES
+    except ImportError:
+        return {}
+    return CASES
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Generate docs/ops.md from the op registry.")
+    p.add_argument("--out", default="docs/ops.md")
+    p.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    a = p.parse_args(argv)
+    text = generate()
+    if a.check:
+        try:
+            with open(a.out, encoding="utf-8") as f:
+                same = f.read() == text
+        except FileNotFoundError:
+            same = False
+        print(f"{a.out} is {'up to date' if same else 'OUT OF DATE: run python -m graphnn.docgen'}")
+        return 0 if same else 1
+    with open(a.out, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote {a.out} ({text.count('### ')} ops)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
