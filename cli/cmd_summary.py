@@ -113,7 +113,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
 @click.command(epilog="""\b
 Examples:
   graphnn summary examples/models/mlp_342.py
-  graphnn summary examples/alexnet.py --input-shape 3,227,227 --hwc
+  graphnn summary examples/models/alexnet.py --hwc      # 60,965,224 params
+  graphnn summary model.py --input-shape 3,32,32
   graphnn summary --expr "sigmoid(W @ x + b)" --feed W=[[1,2],[3,4]] --feed x=[1,1] --feed b=[0,0]
 """)
 @click.argument("model", required=False, type=click.Path(dir_okay=False))

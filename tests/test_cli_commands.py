@@ -336,3 +336,19 @@ def test_render_graph_with_two_outputs() -> None:
     assert r.exit_code == 0 and "grad " in r.stdout
     assert invoke("grad-check", two).exit_code == 2  # several outputs: say which with --of
     assert invoke("grad-check", two, "--of", "sq").exit_code == 0
+
+
+@pytest.mark.skipif(not hasattr(getattr(gn, "nn", None), "alexnet"),
+                    reason="gn.nn.alexnet (nn branch) not in this build")
+def test_summary_alexnet_lecture_table() -> None:
+    r = invoke("summary", EXAMPLES / "models" / "alexnet.py", "--hwc")
+    assert r.exit_code == 0, r.stderr
+    rows = {ln.split()[0]: ln.split() for ln in r.stdout.splitlines() if ln.strip()}
+    assert rows["conv1"][2] == "55x55x96" and rows["pool3"][2] == "6x6x256"
+    assert rows["total"][-1] == "60,965,224"  # the lecture's count (two groups)
+    r = invoke("summary", EXAMPLES / "models" / "alexnet.py", "--input-shape", "3x227x227")
+    assert r.exit_code == 0 and "(96, 55, 55)" in r.stdout
+    r = invoke("summary", EXAMPLES / "models" / "alexnet.py", "--input-shape", "3,131,131")
+    assert r.exit_code == 1 and "9216" in r.stderr  # the FC layer wants 6x6x256 inputs
+    assert invoke("summary", EXAMPLES / "models" / "alexnet.py",
+                  "--input-shape", "3,a").exit_code == 2
