@@ -153,12 +153,14 @@ def summary(model: str | None, expr: str | None, feeds: tuple[str, ...],
                             else tuple(shape_text))
             echo(s.format(hwc=hwc) if hasattr(s, "format") else str(s))
             return
+        table = format_rows(graph_rows(graph_of(module, path)), hwc)
         echo(model)
-        echo(format_rows(graph_rows(graph_of(module, path)), hwc))
+        echo(table)
         return
     m = load(model, expr, parse_feeds(feeds))
+    table = format_rows(graph_rows(m.graph), hwc)
     echo(m.source)
-    echo(format_rows(graph_rows(m.graph), hwc))
+    echo(table)
 
 
 def _default_shape(module: Any) -> Any:
