@@ -77,10 +77,13 @@ Examples:
 @click.option("--title", metavar="TEXT", help="Caption under the graph.")
 @click.option("--engine", type=click.Choice(["auto", "dot", "wasm"]), default=None,
               help="Graphviz: the system `dot`, the bundled WebAssembly build, or auto.")
+@click.option("--step", type=click.IntRange(min=1), metavar="N",
+              help="Draw the state after step N of `graphnn trace` (values and gradients "
+              "known so far, step N highlighted).")
 def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
            seed: int, output: str | None, fmt: str | None, of: str | None, no_grads: bool,
            no_values: bool, rankdir: str | None, collapse: bool, health: bool, no_consts: bool,
-           no_shapes: bool, title: str | None, engine: str | None) -> None:
+           no_shapes: bool, title: str | None, engine: str | None, step: int | None) -> None:
     """Draw the graph of MODEL with values (and gradients) on it.
 
     Without MODEL this draws the lecture example f = (x + y) * z at x = 1, y = -3,
@@ -100,9 +103,11 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
         path, fmt = resolve_output(output, fmt, m.stem)
     draw = need("render", "the render module")
     run = None
-    if not no_values:
-        run = run_model(m, seed, split_names(wrt), of, grads=not no_grads)
     options: dict[str, Any] = {"engine": engine}
+    if step is not None:
+        options.update(_step_state(m, seed, split_names(wrt), of, step))
+    elif not no_values:
+        run = run_model(m, seed, split_names(wrt), of, grads=not no_grads)
     for key, value in (("rankdir", rankdir), ("title", title)):
         if value:
             options[key] = value
@@ -118,5 +123,18 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
         return
     with atomic_path(path) as tmp:
         draw(m.graph, run=run, path=str(tmp), format=fmt, **options)
-    echo(f"wrote {path} ({fmt}, {len(m.graph.nodes)} nodes"
-         + ("" if run is None else ", values" + (", gradients" if run.wrt else "")) + ")")
+    what = ("" if run is None else ", values" + (", gradients" if run.wrt else ""))
+    if step is not None:
+        what = f", step {step}"
+    echo(f"wrote {path} ({fmt}, {len(m.graph.nodes)} nodes{what})")
+
+
+def _step_state(m: Any, seed: int, wrt: list[str], of: str | None, step: int) -> dict[str, Any]:
+    """render() keywords showing the state after trace step ``step`` (1-based)."""
+    from graphnn_cli.cmd_trace import make_trace
+
+    tr = make_trace(m, seed, wrt, of)
+    if step > len(tr.steps):
+        raise click.BadParameter(f"the trace has {len(tr.steps)} steps", param_hint="--step")
+    values, grads = tr.state_at(step - 1)
+    return {"step": tr.steps[step - 1], "values": values, "grads": grads}

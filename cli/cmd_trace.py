@@ -140,15 +140,10 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
     the output is not a terminal (or with --all) every step is printed. --html and
     --gif export the same steps as a player page or an animation.
     """
-    from graphnn_cli.cmd_render import need
-    from graphnn_cli.loader import complete_feeds, load, output_node, wrt_nodes
+    from graphnn_cli.loader import load
 
     m = load(model, expr, parse_feeds(feeds))
-    make_trace = need("trace", "the trace module")
-    fed = complete_feeds(m, seed)
-    out = output_node(m, of)
-    nodes = wrt_nodes(m, split_names(wrt))
-    tr = _trace(make_trace, m.graph, fed, nodes, out)
+    tr = make_trace(m, seed, split_names(wrt), of)
     wrote = False
     for path in (html, gif):
         if path:
@@ -177,15 +172,24 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
         echo(gradient_line(tr))
 
 
-def _trace(make_trace: Any, graph: Any, feeds: dict[str, Any], wrt: list[Any], out: Any) -> Any:
+def make_trace(m: Any, seed: int, wrt_names: list[str], of: str | None) -> Any:
+    """``gn.trace`` of a loaded model (random values for inputs given none)."""
     import numpy as np
 
+    from graphnn_cli.cmd_render import need
+    from graphnn_cli.loader import complete_feeds, output_node, wrt_nodes
+
+    tracer = need("trace", "the trace module")
+    feeds = complete_feeds(m, seed)
+    out = output_node(m, of)
+    wrt = wrt_nodes(m, wrt_names)
+    graph = m.graph
     kw: dict[str, Any] = {"wrt": wrt or None}
     if out.shape != () and wrt:
         kw["seed"] = np.ones(out.shape, dtype=out.dtype)
     if graph.default_outputs() != [out]:
         kw["outputs"] = [out]
-    return make_trace(graph, feeds, **kw)
+    return tracer(graph, feeds, **kw)
 
 
 @contextmanager

@@ -352,3 +352,14 @@ def test_summary_alexnet_lecture_table() -> None:
     assert r.exit_code == 1 and "9216" in r.stderr  # the FC layer wants 6x6x256 inputs
     assert invoke("summary", EXAMPLES / "models" / "alexnet.py",
                   "--input-shape", "3,a").exit_code == 2
+
+
+@needs_render
+def test_render_step_shows_the_state_after_that_step() -> None:
+    r = invoke("render", "--step", "6", "--format", "dot", "-o", "-")
+    assert r.exit_code == 0, r.stderr
+    dot = r.stdout
+    # after the first backward step: d and z have gradients, x and y not yet
+    assert "value -2\\ngrad 4" in dot and "value 4\\ngrad -2" in dot
+    assert "value 1\\ngrad" not in dot
+    assert invoke("render", "--step", "99").exit_code == 2
