@@ -19,8 +19,6 @@ from typing import Any
 
 from graphnn_cli.common import CliError, note
 
-LECTURE = "(x + y) * z"
-
 
 @dataclass
 class Model:
@@ -49,8 +47,8 @@ def lecture_graph() -> tuple[Any, dict[str, float]]:
     return g, {"x": 1.0, "y": -3.0, "z": 4.0}
 
 
-def load(model: str | None, expr: str | None = None, cli_feeds: dict[str, Any] | None = None,
-         default_lecture: bool = True) -> Model:
+def load(model: str | None, expr: str | None = None,
+         cli_feeds: dict[str, Any] | None = None) -> Model:
     """Load the graph for a command; CLI feeds override the model file's ``feeds()``."""
     cli_feeds = dict(cli_feeds or {})
     if model and expr:
@@ -61,11 +59,6 @@ def load(model: str | None, expr: str | None = None, cli_feeds: dict[str, Any] |
         g = graph_from_expr(expr, cli_feeds)
         return Model(g, cli_feeds, f"expression {expr}")
     if model is None:
-        if not default_lecture:
-            import click
-
-            raise click.UsageError("missing MODEL file (a .py file with build(), a saved "
-                                   ".json graph) or --expr")
         g, feeds = lecture_graph()
         return Model(g, {**feeds, **cli_feeds}, "lecture example f = (x + y) * z")
     path = Path(model)
@@ -109,8 +102,12 @@ def import_model(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)  # let a model import its neighbours
+    argv, sys.argv = sys.argv, [str(path)]  # a file that parses arguments sees none
     try:
         spec.loader.exec_module(module)
+    except SystemExit as e:
+        raise CliError(f"{path}: the file exited while loading (exit status {e.code}); is it "
+                       "a script? Model files define build() and do their work there") from None
     except SyntaxError as e:
         same = e.filename and Path(e.filename).resolve() == path.resolve()
         where = f"{path if same or not e.filename else e.filename}:{e.lineno}" \
@@ -119,6 +116,7 @@ def import_model(path: Path) -> ModuleType:
     except Exception as e:
         _reraise_user(e, path, "while loading")
     finally:
+        sys.argv = argv
         try:
             sys.path.remove(folder)
         except ValueError:  # pragma: no cover

@@ -134,3 +134,23 @@ def test_color_helpers_respect_no_color(monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert not common.use_color(Tty())
     assert common.style("x", Tty(), fg="red") == "x"
+
+
+def test_script_that_exits_while_loading() -> None:
+    err = assert_short_error(invoke("grad-check", MODELS / "script_exit.py"), 1)
+    assert "script_exit.py" in err and "exited while loading" in err
+
+
+def test_feeds_must_be_a_dict(tmp_path) -> None:
+    bad = tmp_path / "bad_feeds.py"
+    bad.write_text("import graphnn as gn\n\ndef build():\n    with gn.Graph() as g:\n"
+                   "        gn.exp(gn.input('x'))\n    return g\n\ndef feeds():\n    return 3\n")
+    err = assert_short_error(invoke("grad-check", bad), 1)
+    assert "feeds() returned int" in err
+
+
+def test_non_python_model_file(tmp_path) -> None:
+    f = tmp_path / "model.txt"
+    f.write_text("x")
+    err = assert_short_error(invoke("summary", f), 1)
+    assert "expected a Python model file" in err
