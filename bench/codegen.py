@@ -1,12 +1,17 @@
 """Codegen benchmarks: every comparison side by side in one process.
 
-    .venv/bin/python bench/codegen.py [--quick] [--out bench/results_codegen.md]
+    .venv/bin/python bench/codegen.py [--only mlp,lenet,chain,compile] [--out FILE.md]
 
 Rows: MLP 784-256-128-10 training step (float32, batch 64 and 1024) compiled vs a
 hand-written NumPy step, PyTorch eager and jax.jit (when installed); LeNet step (needs
 conv ops); the elementwise chain sigmoid(a*x+b)*tanh(x)+exp(-x*x) over 4M float64
 compiled vs unfused NumPy (and jax.jit); interpreter vs compiled; compile time of a
-2,000-node graph. Times are the best of repeated timing loops (ms; the machine is shared).
+2,000-node graph.
+
+Times are CPU seconds of this process (time.process_time: all its threads), the best of
+repeated timing loops with the contestants' loops interleaved: on the shared 2-core
+machine wall-clock times swing 2-3x with other users' load, and CPU time does not count
+the time this process waits for a core. BLAS and torch run one thread (--blas-threads).
 """
 
 from __future__ import annotations
@@ -18,7 +23,22 @@ import sys
 import time
 from typing import Any
 
-import numpy as np
+if "--blas-threads" in sys.argv:
+    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[sys.argv.index("--blas-threads") + 1]
+else:
+    # one BLAS thread: on a shared 2-core machine multi-threaded GEMMs spin against other
+    # processes and timings swing by 2-3x (set before numpy loads)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4000000000", "MALLOC_TRIM_THRESHOLD_": "4000000000"}
+if __name__ == "__main__" and "--system-malloc" not in sys.argv and any(
+        k not in os.environ for k in MALLOC):
+    # glibc returns large freed blocks to the OS, so every call that allocates a few MB
+    # (im2col buffers, activations) pays page faults; keep freed memory (as torch's own
+    # allocator does) for every contestant alike: re-run this script with it set
+    os.environ.update(MALLOC)
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+import numpy as np  # noqa: E402
 
 import graphnn as gn  # noqa: E402
 
@@ -29,25 +49,25 @@ def _calibrate(fn: Any, min_time: float) -> int:
     fn()
     n = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for _ in range(n):
             fn()
-        if time.perf_counter() - t0 > min_time:
+        if time.process_time() - t0 > min_time:
             return n
         n *= 2
 
 
 def compare(*fns: Any, min_time: float = 0.05, repeat: int = 9) -> list[float]:
-    """Seconds per call of each function: the best of ``repeat`` timing loops, the
+    """CPU seconds per call of each function: the best of ``repeat`` timing loops, the
     functions' loops interleaved so that load from other processes hits all alike."""
     ns = [_calibrate(f, min_time) for f in fns]
     best = [float("inf")] * len(fns)
     for _ in range(repeat):
         for k, (f, n) in enumerate(zip(fns, ns)):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             for _ in range(n):
                 f()
-            best[k] = min(best[k], (time.perf_counter() - t0) / n)
+            best[k] = min(best[k], (time.process_time() - t0) / n)
     return best
 
 
@@ -230,6 +250,7 @@ def bench_chain(n: int, rng: np.random.Generator) -> None:
         row(f"chain {n / 1e6:.0f}M f64: compiled vs jax.jit", t_ours, t_jax, "jax.jit")
     except ImportError:
         note(f"chain {n / 1e6:.0f}M f64: jax.jit", "jax not installed")
+    bench_poly(n, rng)
     small = 1000
     gs_x = rng.normal(size=small)
     with gn.Graph("chain_small") as gsm:
@@ -240,24 +261,52 @@ def bench_chain(n: int, rng: np.random.Generator) -> None:
         *compare(lambda: fs(x=gs_x), lambda: gn.run(gsm, {"x": gs_x})), "gn.run")
 
 
+def bench_poly(n: int, rng: np.random.Generator) -> None:
+    """An arithmetic-only chain, where numexpr is said to shine."""
+    xv = rng.normal(size=n)
+    with gn.Graph("poly") as g:
+        x = gn.input("x", shape=(n,))
+        out = ((x * 1.5 - 2.0) * x * x + (x - 0.5) / (x * x + 1.0)).named("out")
+    f = gn.compile(g, [out])
+
+    def unfused() -> Any:
+        return (xv * 1.5 - 2.0) * xv * xv + (xv - 0.5) / (xv * xv + 1.0)
+
+    fns = {"ours": lambda: f(x=xv), "unfused NumPy": unfused}
+    try:
+        import numexpr  # noqa: F401
+
+        fne = gn.compile(g, [out], numexpr=True)
+        fns["compiled with numexpr=True"] = lambda: fne(x=xv)
+    except ImportError:
+        note(f"arithmetic chain {n / 1e6:.0f}M f64: numexpr", "not installed")
+    times = dict(zip(fns, compare(*fns.values(), min_time=0.1)))
+    for name, t in times.items():
+        if name != "ours":
+            row(f"arithmetic chain {n / 1e6:.0f}M f64: compiled (blocked in-place) vs {name}",
+                times["ours"], t, name)
+
+
 # -- compile time ----------------------------------------------------------------------
 def big_graph(n_nodes: int, rng: np.random.Generator) -> tuple[gn.Graph, Any]:
+    """A graph of about ``n_nodes`` nodes, all of them live: each new value combines the
+    previous one with a random earlier one (a ladder with long skip connections)."""
     with gn.Graph("big") as g:
         x = gn.input("x", shape=(8,))
         w = gn.param("w", rng.normal(size=8))
-        vals = [x, w]
-        ops = [gn.tanh, gn.sigmoid, gn.exp, lambda a: a * 0.5, lambda a: -a]
-        while len(g.nodes) < n_nodes:
-            i, j = rng.integers(0, len(vals), 2)
-            k = rng.integers(0, 3)
+        vals = [x * w]
+        unary = [gn.tanh, gn.sigmoid, lambda a: a * 0.5, lambda a: -a, gn.relu]
+        while len(g.nodes) < n_nodes - 2:
+            prev, other = vals[-1], vals[int(rng.integers(0, len(vals)))]
+            k = int(rng.integers(0, 3))
             if k == 0:
-                v = vals[i] * vals[j]
+                v = prev * gn.tanh(other)
             elif k == 1:
-                v = vals[i] + vals[j]
+                v = prev + other * 0.1
             else:
-                v = ops[rng.integers(0, len(ops))](vals[i] * 0.1)
+                v = unary[int(rng.integers(0, len(unary)))](prev)
             vals.append(v)
-        out = gn.sum(vals[-1] + vals[-2] + vals[-3]).named("out")
+        out = gn.sum(vals[-1]).named("out")
     return g, out
 
 
@@ -266,8 +315,8 @@ def bench_compile(rng: np.random.Generator) -> None:
     t0 = time.perf_counter()
     f = gn.compile(g, outputs=[out], wrt=["w"])
     t = time.perf_counter() - t0
-    note(f"compile a {len(g.nodes)}-node graph (+ grads: {len(f.graph)} after passes)",
-         f"{t:.2f} s")
+    note(f"compile a {len(g.nodes)}-node graph with its gradient ({len(f.graph)} nodes "
+         "after passes)", f"{t:.2f} s")
     xv = rng.normal(size=8)
     row("2000-node graph: compiled vs interpreter (fwd+bwd)",
         *compare(lambda: f(x=xv), lambda: gn.run(g, {"x": xv}, wrt=["w"], outputs=[out])),
@@ -280,8 +329,11 @@ def write(path: str) -> None:
         "# Codegen benchmark results", "",
         f"Machine: {os.cpu_count()}-core CPU ({cpu}), Python {platform.python_version()}, "
         f"NumPy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}, "
-        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}."
-        " Produced by `bench/codegen.py`; best of repeated loops, all rows from one process.", "",
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
+        f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_')}, "
+        f"MALLOC_TRIM_THRESHOLD_={os.environ.get('MALLOC_TRIM_THRESHOLD_')}."
+        " Produced by `bench/codegen.py`: CPU time per call (time.process_time, all threads of the"
+        " process), best of interleaved timing loops, all rows from one process.", "",
         "| what | ours | baseline | ratio (ours / baseline) |", "| --- | --- | --- | --- |",
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in ROWS]
@@ -294,6 +346,8 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default="mlp,lenet,chain,compile,cupy")
     ap.add_argument("--blas-threads", default="1")
+    ap.add_argument("--system-malloc", action="store_true",
+                    help="keep glibc's default trimming of freed memory")
     args = ap.parse_args()
     only = set(args.only.split(","))
     rng = np.random.default_rng(0)
@@ -312,16 +366,80 @@ def main() -> None:
         write(args.out)
 
 
+def lenet_graph(batch: int, rng: np.random.Generator) -> tuple[gn.Graph, Any, list[Any]]:
+    f32 = "float32"
+
+    def w(*shape: int) -> np.ndarray:
+        fan_in = int(np.prod(shape[1:]))
+        return (rng.normal(size=shape) / np.sqrt(fan_in)).astype(f32)
+
+    with gn.Graph(f"lenet{batch}") as g:
+        x = gn.input("x", shape=(batch, 1, 28, 28), dtype=f32)
+        t = gn.input("t", shape=(batch,), dtype="int64")
+        ps = [gn.param("c1w", w(6, 1, 5, 5)), gn.param("c1b", np.zeros(6, f32)),
+              gn.param("c2w", w(16, 6, 5, 5)), gn.param("c2b", np.zeros(16, f32)),
+              gn.param("f1w", w(120, 256).T.copy()), gn.param("f1b", np.zeros(120, f32)),
+              gn.param("f2w", w(84, 120).T.copy()), gn.param("f2b", np.zeros(84, f32)),
+              gn.param("f3w", w(10, 84).T.copy()), gn.param("f3b", np.zeros(10, f32))]
+        h = gn.max_pool2d(gn.relu(gn.conv2d(x, ps[0], ps[1])), 2)
+        h = gn.max_pool2d(gn.relu(gn.conv2d(h, ps[2], ps[3])), 2)
+        h = gn.flatten(h, 1)
+        h = gn.relu(h @ ps[4] + ps[5])
+        h = gn.relu(h @ ps[6] + ps[7])
+        loss = gn.cross_entropy(h @ ps[8] + ps[9], t).named("loss")
+    return g, loss, ps
+
+
 def bench_lenet(rng: np.random.Generator) -> None:
     if not hasattr(gn, "conv2d"):
-        note("LeNet step batch 64 vs PyTorch eager",
-             "empty: conv2d/max_pool2d are not on this branch yet (branch convloss)")
+        note("LeNet step batch 64 vs PyTorch eager", "empty: conv2d is not on this branch")
         return
-    from bench_lenet import run_lenet  # pragma: no cover - added with the conv ops
+    batch = 64
+    g, loss, params = lenet_graph(batch, rng)
+    x = rng.normal(size=(batch, 1, 28, 28)).astype("float32")
+    t = rng.integers(0, 10, size=batch)
+    f = gn.compile(g, outputs=[loss], wrt=params)
+    store = [g.value_of(p) for p in params]
+    names = [p.name for p in params]
+    lr32 = np.float32(0.0)  # see bench_mlp: same arithmetic, no drift into denormals
 
-    run_lenet(rng, timeit, row, note)
+    def compiled_step() -> None:
+        grads = f(x=x, t=t).grads
+        for name, p in zip(names, store):
+            p -= lr32 * grads[name]
+
+    fns = {"ours": compiled_step,
+           "gn.run": lambda: gn.run(g, {"x": x, "t": t}, wrt=params, outputs=[loss])}
+    try:
+        import torch
+        import torch.nn.functional as F
+
+        torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+        P = [torch.tensor(s.copy(), requires_grad=True) for s in store]
+        tx, tt = torch.from_numpy(x), torch.from_numpy(t)
+
+        def torch_step() -> None:
+            h = F.max_pool2d(torch.relu(F.conv2d(tx, P[0], P[1])), 2)
+            h = F.max_pool2d(torch.relu(F.conv2d(h, P[2], P[3])), 2)
+            h = torch.flatten(h, 1)
+            h = torch.relu(h @ P[4] + P[5])
+            h = torch.relu(h @ P[6] + P[7])
+            lo = F.cross_entropy(h @ P[8] + P[9], tt)
+            for p in P:
+                p.grad = None
+            lo.backward()
+            with torch.no_grad():
+                for p in P:
+                    p -= 0.0 * p.grad
+
+        fns["torch eager"] = torch_step
+    except ImportError:
+        note("LeNet step batch 64: PyTorch eager", "not installed")
+    times = dict(zip(fns, compare(*fns.values())))
+    for name, tm in times.items():
+        if name != "ours":
+            row(f"LeNet step batch 64: compiled vs {name}", times["ours"], tm, name)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     main()

@@ -301,3 +301,46 @@ def test_numexpr_path() -> None:
         y = gn.sum((x * w - 2.0) * x + gn.exp(x / (x * x + 1.0))).named("y")
     f = check(g, {"x": rng.normal(size=(200, 200))}, [y], [w, x], numexpr=True)
     assert "ne.evaluate(" in f.body and "import numexpr as ne" in f.source
+
+
+def lenet(batch: int = 3, dtype: str = "float64") -> tuple[gn.Graph, dict[str, Any], list[Any],
+                                                            list[Any]]:
+    rng = np.random.default_rng(5)
+    with gn.Graph("lenet") as g:
+        x = gn.input("x", shape=(batch, 1, 12, 12), dtype=dtype)
+        t = gn.input("t", shape=(batch,), dtype="int64")
+        w1 = gn.param("w1", rng.normal(size=(4, 1, 3, 3)).astype(dtype) * 0.5)
+        b1 = gn.param("b1", rng.normal(size=4).astype(dtype))
+        w2 = gn.param("w2", rng.normal(size=(6, 4, 3, 3)).astype(dtype) * 0.3)
+        b2 = gn.param("b2", rng.normal(size=6).astype(dtype))
+        W = gn.param("W", rng.normal(size=(6 * 2 * 2, 5)).astype(dtype) * 0.3)
+        h = gn.max_pool2d(gn.relu(gn.conv2d(x, w1, b1, padding=1)), 2)
+        h = gn.avg_pool2d(gn.tanh(gn.conv2d(h, w2, b2, stride=1)), 2)
+        logits = gn.flatten(h, 1) @ W
+        half = gn.const(np.full((batch, 5), 0.5, dtype))
+        loss = (gn.cross_entropy(logits, t) + 0.1 * gn.mse_loss(gn.sigmoid(logits),
+                                                                 half)).named("loss")
+    feeds = {"x": rng.normal(size=(batch, 1, 12, 12)).astype(dtype),
+             "t": rng.integers(0, 5, size=batch)}
+    return g, feeds, [loss], [w1, b1, w2, b2, W, x]
+
+
+@pytest.mark.skipif(not hasattr(gn, "conv2d"), reason="conv ops not on this branch")
+@pytest.mark.parametrize("cfg", CONFIGS[:4], ids=CONFIG_IDS[:4])
+def test_lenet_conv_pool_loss_match_interpreter(cfg: dict[str, Any]) -> None:
+    g, feeds, outs, wrt = lenet()
+    f = check(g, feeds, outs, wrt, **cfg)
+    assert "_im2col" in f.source and "def _conv2d(" in f.source
+
+
+@pytest.mark.skipif(not hasattr(gn, "conv2d"), reason="conv ops not on this branch")
+def test_lenet_saved_module_and_cupy_source(tmp_path: Any) -> None:
+    g, feeds, outs, wrt = lenet(dtype="float32")
+    check(g, feeds, outs, wrt, rtol=1e-4, atol=1e-6)
+    EXAMPLES["lenet"] = lenet
+    try:
+        test_saved_module_runs_without_graphnn(tmp_path, "lenet")
+    finally:
+        del EXAMPLES["lenet"]
+    f = gn.compile(g, outputs=outs, wrt=wrt, backend="cupy")
+    compile(f.source, "<cupy lenet>", "exec")

@@ -107,3 +107,65 @@ def test_cupy_module_refuses_to_run_without_gpu() -> None:
     if f.function is None:
         with pytest.raises(gn.GraphError, match="needs cupy and a GPU"):
             f(feeds)
+
+
+# -- the kernels' C computes what the graph computes (run on the CPU through g++) ----------
+GXX = shutil.which("g++")
+DTYPES = {"float": np.float32, "double": np.float64}
+
+
+def host_source(spec: dict[str, Any]) -> str:
+    """The kernel body in a plain C++ loop (same expressions, host math library)."""
+    args = [f"const {ct}* p_{nm}" for ct, _, nm in spec["params"]]
+    oct_, _, onm = spec["out"]
+    loads = "".join(f"        const {ct} {nm} = p_{nm}[i];\n" for ct, _, nm in spec["params"])
+    body = "".join("        " + ln + "\n" for ln in spec["body"].splitlines())
+    return (f'extern "C" void {spec["name"]}({", ".join(args + [f"{oct_}* p_{onm}"])}, '
+            f"long long n) {{\n    for (long long i = 0; i < n; ++i) {{\n{loads}"
+            f"        {oct_} {onm};\n{body}        p_{onm}[i] = {onm};\n    }}\n}}\n")
+
+
+def run_kernels_on_host(f: Any, feeds: dict[str, Any], tmp_path: Any, rtol: float) -> int:
+    import ctypes
+
+    src = "#include <cmath>\nusing namespace std;\n" + "\n".join(host_source(k)
+                                                                   for k in f.kernels)
+    cpp, lib = tmp_path / "kernels.cpp", tmp_path / "kernels.so"
+    cpp.write_text(src)
+    proc = subprocess.run([GXX, "-O1", "-shared", "-fPIC", str(cpp), "-o", str(lib)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr + src
+    so = ctypes.CDLL(str(lib))
+    names = [n.name for n in f.graph.nodes]
+    r = gn.run(f.graph, {k: v for k, v in feeds.items() if k in f.graph}, outputs=names)
+    for k in f.kernels:
+        root = f.graph[k["root"]]
+        ins = [np.ascontiguousarray(np.broadcast_to(np.asarray(r.value(nm), dtype=DTYPES[ct]),
+                                                    root.shape))
+               for nm, (ct, _, _) in zip(k["inputs"], k["params"])]
+        out = np.empty(root.shape, dtype=DTYPES[k["out"][0]])
+        fn = getattr(so, k["name"])
+        fn.restype = None
+        fn(*[a.ctypes.data_as(ctypes.c_void_p) for a in ins],
+           out.ctypes.data_as(ctypes.c_void_p), ctypes.c_longlong(out.size))
+        np.testing.assert_allclose(out, r.value(root), rtol=rtol, atol=rtol * 1e-3,
+                                   err_msg=f"kernel {k['name']}:\n{k['body']}")
+    return len(f.kernels)
+
+
+@pytest.mark.skipif(GXX is None, reason="g++ is not installed on this machine")
+def test_kernel_c_matches_graph_values(tmp_path: Any) -> None:
+    from tests.test_codegen import mlp
+
+    count = 0
+    cases = [EXAMPLES[e]() for e in ("mlp", "activations", "neuron")]
+    cases += [random_graph(s) for s in range(8)]
+    cases.append(mlp("float32"))
+    for k, case in enumerate(cases):
+        g, feeds, outs, wrt = case
+        outs = outs if isinstance(outs, list) else [outs]
+        f = cupy_compile(g, outs, wrt)
+        sub = tmp_path / f"c{k}"
+        sub.mkdir()
+        count += run_kernels_on_host(f, feeds, sub, 1e-5 if "float32" in f.source else 1e-10)
+    assert count > 10

@@ -101,7 +101,8 @@ class CupyBackend:
         kname = em.fresh(f"_k_{r.name}")
         params = [(ctype(i), i.dtype.name, cname[i.id]) for i in ext]
         spec = {"name": f"graphnn_{kname.lstrip('_')}", "var": kname, "params": params,
-                "out": (ctype(r), r.dtype.name, out), "body": body}
+                "out": (ctype(r), r.dtype.name, out), "body": body,
+                "inputs": [i.name for i in ext], "root": r.name}
         self.kernels.append(spec)
         in_decl = ", ".join(f"{dt} {nm}" for _, dt, nm in params)
         em.prelude.append(

@@ -58,17 +58,36 @@ def array_literal(arr: np.ndarray, xp_wrap: bool = False) -> str:
     return f"xp.asarray({src})" if xp_wrap and arr.ndim else src
 
 
+_DEFAULTS: dict[int, dict[str, Any]] = {}
+
+
+def param_defaults(op: Any) -> dict[str, Any]:
+    """Defaults of the op's static params (keyword defaults of its forward)."""
+    d = _DEFAULTS.get(id(op))
+    if d is None:
+        try:
+            sig = inspect.signature(op.forward)
+            d = {k: p.default for k, p in sig.parameters.items()
+                 if p.default is not inspect.Parameter.empty}
+        except (TypeError, ValueError):
+            d = {}
+        _DEFAULTS[id(op)] = d
+    return d
+
+
 def template_fields(n: Node) -> dict[str, str]:
-    """Format fields of ``n``'s template: its params (repr), ``out_shape``, ``out_dtype``."""
-    fields = {k: repr(v) for k, v in n.params.items()}
+    """Format fields of ``n``'s template: its params (repr; defaults of its forward for
+    params not given), ``out_shape`` and ``out_dtype``."""
+    fields = {k: repr(v) for k, v in {**param_defaults(n.op), **n.params}.items()}
     fields["out_shape"] = repr(tuple(n.shape))
     fields["out_dtype"] = repr(n.dtype.name)
     return fields
 
 
 def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
-    """Substitute ``args`` ({0}, {1}, ...) and the node's fields into ``template``."""
-    return template.format(*args, **template_fields(n), **extra)
+    """Substitute ``args`` ({0}, {1}, ...) and the node's fields into ``template``; a
+    trailing optional input that the node does not have (conv2d's bias) reads ``None``."""
+    return template.format(*args, *(["None"] * 4), **template_fields(n), **extra)
 
 
 def helpers_of(n: Node) -> list[Any]:
@@ -170,7 +189,8 @@ class Emitter:
             dead = []
             reuse = {r.id for r in mp.reusable[k]}
             for d in mp.dies[k]:
-                if d.id in reuse and self.backend.reuses_buffers:
+                if (d.id in reuse and self.backend.reuses_buffers
+                        and d.size >= getattr(self.backend, "min_size", 0)):
                     self.release(self.var(d), d.shape, d.dtype)
                 else:
                     dead.append(self.var(d))

@@ -73,8 +73,15 @@ def rebuild(graph: Graph, outputs: Sequence[Node], rule: Rule | None = None,
         ins = tuple(rb.map[i.id] for i in n.inputs)
         new = None
         if rule is not None and (not n.op.leaf or n.op is CONST):
+            first_new = len(rb.dst.nodes)
             with rb.dst.role("grad" if n.role == "grad" else None):
                 new = rule(rb, n, ins)
+            for m in rb.dst.nodes[first_new:]:  # nodes the rule made: n's group and location
+                object.__setattr__(m, "group", n.group)
+                object.__setattr__(m, "_loc", n._loc)
+            if new is not None and new.id >= first_new and not new.op.leaf and (
+                    n.name not in rb.dst):
+                rb.dst.rename(new, n.name)  # the replacement keeps the node's name
         if new is None:
             new = rb.copy(n, ins)
         else:
@@ -142,6 +149,19 @@ class PassRecord:
         return "\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(),
                                               f"before {self.name}", f"after {self.name}",
                                               lineterm="", n=1))
+
+    def render(self, before_path: str, after_path: str, **kw: Any) -> tuple[Any, Any]:
+        """Draw both graphs with ``gn.render`` (when the renderer is installed)."""
+        import graphnn as gn
+
+        render = getattr(gn, "render", None)
+        if render is None:
+            from graphnn.core.errors import GraphError
+
+            raise GraphError("gn.render is not available in this installation; draw "
+                             "record.before / record.after with another renderer")
+        return (render(self.before, path=before_path, **kw),
+                render(self.after, path=after_path, **kw))
 
     def __repr__(self) -> str:
         return (f"<PassRecord {self.name}: {len(self.before)} -> {len(self.after)} nodes, "
