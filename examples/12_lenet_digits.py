@@ -39,5 +39,11 @@ with gn.Graph("lenet") as g:
 r = gn.run(g, {"x": Xte[:1]})
 print(f"first test digit: label {yte[0]}, predicted {int(np.argmax(r.value(probs)))}")
 render(g, args.out, "12_lenet", run=r)
+filters = model.named_values()["conv1.weight"][:, 0]  # the learned 5x5 filters of conv1
+print(f"learned conv1 filters: {filters.shape[0]} of {filters.shape[1]}x{filters.shape[2]}")
 if plotting():
+    from graphnn import plot
+
     print("curves:", h.plot(os.path.join(args.out, "12_lenet_curves.png")))
+    print("learned filters:", plot.plot_images(filters, os.path.join(args.out,
+                                                                     "12_filters.png")))

@@ -52,7 +52,8 @@ __all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "for
 
 # --- nn ---
 from graphnn import data, nn, optim  # noqa: E402, I001
-from graphnn.train import History, evaluate, fit, load, predict, save  # noqa: E402
+from graphnn.saving import load, save  # noqa: E402
+from graphnn.train import History, evaluate, fit, predict  # noqa: E402
 
 __all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]
 

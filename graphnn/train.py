@@ -1,5 +1,5 @@
 """Training: ``gn.fit`` (shuffled mini-batches, epochs, history), ``gn.predict``,
-``gn.save`` / ``gn.load`` (.npz, written atomically).
+``gn.evaluate`` (save and load: graphnn/saving.py).
 
 The idiom — a model, arrays, a loss name, an optimizer:
 
@@ -21,9 +21,7 @@ Losses are means over a batch; epoch figures are averages weighted by batch rows
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,10 +30,16 @@ from typing import Any
 import numpy as np
 
 import graphnn as gn
-from graphnn.core.errors import AnomalyError
 from graphnn.core.ir import Graph, Node
-from graphnn.nn.module import Module, random_feeds, state_outputs, update_state
+from graphnn.nn.module import (
+    Module,
+    random_feeds,
+    state_outputs,
+    trainable_params,
+    update_state,
+)
 from graphnn.optim import Optimizer, make
+from graphnn.runner import Runner, Values, anomaly_report, pick_engine
 
 
 @dataclass
@@ -77,42 +81,6 @@ def _loss_fn(loss: str | LossFn) -> LossFn:
     return fn
 
 
-class _Runner:
-    """Runs one set of outputs (and optionally gradients) with the chosen engine."""
-
-    def __init__(self, g: Graph, outputs: list[Node], loss: Node | None, wrt: list[Node],
-                 engine: str) -> None:
-        self.g, self.outputs, self.loss, self.wrt, self.engine = g, outputs, loss, wrt, engine
-        self.fn = None
-        if engine == "compiled":
-            self.fn = gn.compile(g, outputs=outputs, wrt=wrt or None,  # type: ignore[attr-defined]
-                                 **({"loss": loss} if wrt else {}))
-
-    def __call__(self, feeds: dict[str, Any]) -> tuple[list[np.ndarray], dict[Node, Any]]:
-        if self.fn is None:
-            r = gn.run(self.g, feeds, outputs=self.outputs, wrt=self.wrt or None,
-                       loss=self.loss if self.wrt else None)
-            return [r.value(o) for o in self.outputs], {p: r.grad(p) for p in self.wrt}
-        return _call_compiled(self.fn, self, feeds)
-
-
-def _call_compiled(fn: Any, runner: _Runner, feeds: dict[str, Any]) -> Any:
-    res = fn(feeds)
-    values = getattr(res, "values", None)
-    if callable(getattr(res, "value", None)):
-        outs = [res.value(o) for o in runner.outputs]
-        grads = {p: res.grad(p) for p in runner.wrt}
-        return outs, grads
-    if isinstance(res, tuple) and len(res) == 2:
-        outs, grads = res
-        if isinstance(grads, Mapping):
-            grads = {p: grads[p] if p in grads else grads[p.name] for p in runner.wrt}
-        else:
-            grads = dict(zip(runner.wrt, grads))
-        return list(outs), grads
-    raise TypeError(f"unexpected result from the compiled function: {type(res)} {values}")
-
-
 class _Model:
     """A model built into one graph: a training branch and evaluation branches."""
 
@@ -123,8 +91,8 @@ class _Model:
         self.t_dtype = (y.dtype if y is not None and y.dtype.kind in "iu" else np.float64)
         self.t_shape = () if y is None else tuple(y.shape[1:])
         self.g = Graph(f"fit_{type(model).__name__.lower()}")
-        self.eval_branches: dict[int, tuple[Node, Node | None, Node, Node | None, _Runner]] = {}
-        self.train_runner: _Runner | None = None
+        self.eval_branches: dict[int, tuple[Node, Node | None, Node, Node | None, Runner]] = {}
+        self.train_runner: Runner | None = None
         self.batch = batch
 
     def _target(self, name: str, n: int) -> Node:
@@ -140,7 +108,7 @@ class _Model:
             loss = self.loss_fn(out, t).named("loss")
         self.params = self.model.param_nodes(g)
         outputs = [loss, out, *state_outputs(g)]
-        self.train_runner = _Runner(g, outputs, loss, self.params, self.engine)
+        self.train_runner = Runner(g, outputs, loss, self.params, self.engine)
 
     def eval_branch(self, n: int, with_loss: bool) -> Any:
         br = self.eval_branches.get(n)
@@ -155,7 +123,7 @@ class _Model:
                 with g.scope("eval/loss"):
                     loss = self.loss_fn(out, t)
             outs = [out] + ([loss] if loss is not None else [])
-            br = self.eval_branches[n] = (x, t, out, loss, _Runner(g, outs, None, [],
+            br = self.eval_branches[n] = (x, t, out, loss, Runner(g, outs, None, [],
                                                                    self.engine))
         return br
 
@@ -199,17 +167,8 @@ def _threshold(loss: Any) -> float:
     return 0.5 if loss in ("bce_loss", "mse_loss", "l1_loss", "squared_loss") else 0.0
 
 
-def _engine(engine: str) -> str:
-    if engine == "auto":
-        return "compiled" if hasattr(gn, "compile") else "interpret"
-    if engine == "compiled" and not hasattr(gn, "compile"):
-        raise ValueError("engine='compiled' needs gn.compile (the codegen package)")
-    if engine not in ("compiled", "interpret"):
-        raise ValueError(f"engine must be 'auto', 'compiled' or 'interpret', not {engine!r}")
-    return engine
-
-
-def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
+def fit(model: Module | Graph, X: Any, y: Any = None, *,
+        loss: str | LossFn | Node = "cross_entropy",
         optimizer: str | Optimizer = "adam", lr: float | None = None, epochs: int = 10,
         batch_size: int = 32, val: tuple[Any, Any] | None = None, seed: int = 0,
         engine: str = "auto", progress: bool | None = None, verbose: bool = False,
@@ -223,7 +182,19 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
     ``schedule``: e.g. ``lambda opt: gn.optim.StepLR(opt, 10)`` (stepped each epoch).
     A non-finite loss stops training: the batch is rerun with ``anomaly=True`` and the
     report naming the first bad node is kept in ``history.anomaly``.
+
+    A hand-built **graph** trains too: ``gn.fit(g, {"x": X, "t": y}, loss=loss_node)``
+    feeds row slices of each array to the input of that name (the batch size is the
+    inputs' first axis, fixed in the graph) and updates every param except layers' state
+    buffers; ``val`` is then a dict of arrays too (full batches, the graph as built).
     """
+    if isinstance(model, Graph):
+        return _fit_graph(model, X, loss, optimizer, lr, epochs, val, seed, engine, verbose)
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: expected a gn.nn model or a gn.Graph, got {type(model).__name__}")
+    if isinstance(loss, Node):
+        raise TypeError("fit: a loss node goes with a graph; for a model give a loss name "
+                        "or a function (output, target) -> node")
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if y.dtype.kind == "f" or y.dtype.kind == "b":
         y = y.astype(np.float64)
@@ -231,7 +202,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
     if n != len(y):
         raise ValueError(f"fit: X has {n} rows but y has {len(y)}")
     batch = max(1, min(int(batch_size), n))
-    eng = _engine(engine)
+    eng = pick_engine(engine)
     m = _Model(model, X.shape[1:], y, loss, batch, eng)
     m.build_train()
     opt = make(optimizer, **({} if lr is None else {"lr": lr})) if isinstance(optimizer, str) \
@@ -264,7 +235,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
             lv = float(vals[0])
             if not np.isfinite(lv):
                 hist.stopped = "nan"
-                hist.anomaly = _anomaly_report(m.g, feeds, vals, m.params)
+                hist.anomaly = anomaly_report(m.g, feeds, vals, m.params, m.g["loss"])
                 if bar is not None:
                     bar.finish()
                 if verbose or show:
@@ -299,27 +270,70 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | LossFn = "cross_entropy",
     return hist
 
 
+def _fit_graph(g: Graph, data: Any, loss: Any, optimizer: Any, lr: float | None,
+               epochs: int, val: Any, seed: int, engine: str, verbose: bool) -> History:
+    if not isinstance(data, Mapping):
+        raise TypeError("fit(graph, data): data must map input names to arrays")
+    loss_node = g.node(loss) if isinstance(loss, (str, Node)) and (
+        isinstance(loss, Node) or loss in g) else None
+    if loss_node is None:
+        outs = g.default_outputs()
+        if len(outs) != 1:
+            raise ValueError("fit(graph): say which node is the loss with loss=")
+        loss_node = outs[0]
+    arrays = {g.node(k).name: np.asarray(v) for k, v in data.items()}
+    n = len(next(iter(arrays.values())))
+    batch = g.node(next(iter(arrays))).shape[0]
+    for k, v in arrays.items():
+        if len(v) != n or g.node(k).shape[1:] != v.shape[1:]:
+            raise ValueError(f"fit(graph): {k!r} has shape {v.shape}; the input is "
+                             f"{g.node(k).shape} (rows, then the per-row shape) and every "
+                             f"array needs {n} rows")
+    params = trainable_params(g)
+    opt = make(optimizer, **({} if lr is None else {"lr": lr})) if isinstance(optimizer, str) \
+        else optimizer
+    opt.add_params(params)
+    eng = pick_engine(engine)
+    runner = Runner(g, [loss_node, *state_outputs(g)], loss_node, params, eng)
+    rng = np.random.default_rng(seed)
+    hist = History(engine=eng, graph=g)
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(n)
+        total = 0.0
+        starts = range(0, n - batch + 1, batch)
+        for s in starts:
+            idx = order[s:s + batch]
+            feeds = {k: v[idx] for k, v in arrays.items()}
+            feeds.update(random_feeds(g, rng))
+            vals, grads = runner(feeds)
+            if not np.isfinite(float(vals[0])):
+                hist.stopped = "nan"
+                hist.anomaly = anomaly_report(g, feeds, vals, params, loss_node)
+                return hist
+            opt.step(grads)
+            if len(vals) > 1:
+                update_state(g, Values(dict(zip(state_outputs(g), vals[1:]))))
+            total += float(vals[0])
+        hist.train_loss.append(total / max(len(starts), 1))
+        if val is not None:
+            varr = {g.node(k).name: np.asarray(v) for k, v in val.items()}
+            nv = len(next(iter(varr.values())))
+            vl = [float(gn.run(g, {k: v[s:s + batch] for k, v in varr.items()},
+                               outputs=[loss_node]).value(loss_node))
+                  for s in range(0, nv - batch + 1, batch)]
+            hist.val_loss.append(float(np.mean(vl)) if vl else float("nan"))
+        hist.seconds.append(time.perf_counter() - t0)
+        if verbose:
+            print(_epoch_line(hist, epoch, epochs), file=sys.stderr)
+    return hist
+
+
 def _update_state(m: _Model, vals: list[Any]) -> None:
     stats = state_outputs(m.g)
     if stats:
         values = dict(zip(stats, vals[2:]))
-        update_state(m.g, _Values(values))
-
-
-class _Values:
-    def __init__(self, values: dict[Node, Any]) -> None:
-        self._v = values
-
-    def value(self, node: Node) -> Any:
-        return self._v[node]
-
-
-def _anomaly_report(g: Graph, feeds: dict[str, Any], vals: list[Any], wrt: list[Node]) -> str:
-    try:
-        gn.run(g, feeds, outputs=["loss"], wrt=wrt, anomaly=True)
-    except AnomalyError as e:
-        return str(e)
-    return f"the loss is {vals[0]} (no single node produced the first non-finite value)"
+        update_state(m.g, Values(values))
 
 
 def _epoch_line(h: History, epoch: int, epochs: int) -> str:
@@ -354,7 +368,7 @@ def predict(model: Module, X: Any, batch_size: int = 256, engine: str = "interpr
             ) -> np.ndarray:
     """The model's outputs for every row of ``X`` in evaluation mode."""
     X = np.asarray(X, dtype=np.float64)
-    m = _Model(model, X.shape[1:], None, None, batch_size, _engine(engine))
+    m = _Model(model, X.shape[1:], None, None, batch_size, pick_engine(engine))
     return m.evaluate(X, None, max(1, min(batch_size, len(X))))[0]
 
 
@@ -366,51 +380,4 @@ def evaluate(model: Module, X: Any, y: Any, batch_size: int = 256,
     return _accuracy(predict(model, X, batch_size), np.asarray(y), threshold)
 
 
-def _values_of(target: Module | Graph) -> dict[str, np.ndarray]:
-    if isinstance(target, Module):
-        return target.named_values()
-    return {p.name: target.value_of(p) for p in target.params}
-
-
-def save(path: str | os.PathLike[str], target: Module | Graph) -> str:
-    """Write every param (and BatchNorm state) of a model or graph to ``path`` (.npz),
-    atomically: a temporary file in the same folder, then ``os.replace``."""
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".graphnn-", suffix=".npz", dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is a normal file
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **_values_of(target))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def load(path: str | os.PathLike[str], target: Module | Graph) -> None:
-    """Read values written by :func:`save` into a model or graph, in place."""
-    with np.load(os.fspath(path)) as f:
-        data = {k: f[k] for k in f.files}
-    if isinstance(target, Module):
-        target.load_state_dict(data)
-        return
-    own = {p.name: p for p in target.params}
-    missing = sorted(set(own) - set(data))
-    if missing:
-        raise gn.GraphError(f"load: {path} has no values for params {missing}")
-    for name, p in own.items():
-        v = np.asarray(data[name], dtype=p.dtype)
-        if v.shape != p.shape:
-            raise gn.FeedError(f"load: {name!r} has shape {v.shape} in {path}, "
-                               f"the graph wants {p.shape}", node=p)
-        target.value_of(p)[...] = v
-
-
-__all__ = ["History", "evaluate", "fit", "load", "predict", "save"]
+__all__ = ["History", "evaluate", "fit", "predict"]

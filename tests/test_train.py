@@ -215,3 +215,23 @@ def test_a_layer_called_alone_keeps_its_model_name():
     with gn.Graph() as g:
         model[2](gn.input("h", (1, 3)))
     assert [p.name for p in g.params] == ["fc2.weight", "fc2.bias"]
+
+
+def test_fit_a_hand_built_graph():
+    X, y = gn.data.moons(100, seed=0)
+    model = gn.nn.Sequential(gn.nn.Linear(2, 16), gn.nn.BatchNorm1d(16), gn.nn.Tanh(),
+                             gn.nn.Linear(16, 2), seed=0)
+    with gn.Graph("hand") as g:
+        x = gn.input("x", shape=(20, 2))
+        t = gn.input("t", shape=(20,), dtype="int64")
+        loss = gn.cross_entropy(model(x), t).named("xent")
+    assert "bn1.running_mean" not in [p.name for p in gn.nn.trainable_params(g)]
+    h = gn.fit(g, {"x": X, "t": y}, loss=loss, optimizer="adam", lr=0.05, epochs=15,
+               val={"x": X, "t": y}, engine="interpret")
+    assert h.epochs == 15 and h.train_loss[-1] < 0.5 * h.train_loss[0]
+    assert len(h.val_loss) == 15
+    assert gn.evaluate(model, X, y) > 0.85
+    with pytest.raises(ValueError, match="rows"):
+        gn.fit(g, {"x": X, "t": y[:50]}, loss=loss)
+    with pytest.raises(TypeError, match="loss node goes with a graph"):
+        gn.fit(model, X, y, loss=loss)

@@ -38,6 +38,7 @@ from graphnn.nn.module import (
     manual_seed,
     random_feeds,
     state_outputs,
+    trainable_params,
     update_state,
 )
 
@@ -46,5 +47,6 @@ __all__ = [
     "Flatten", "GraphState", "LeakyReLU", "Linear", "MaxPool2d", "Module", "PReLU", "ReLU",
     "Sequential", "Sigmoid", "Softmax", "Summary", "Tanh", "alexnet", "digit_classifier",
     "graph_state", "init", "lenet", "manual_seed", "random_feeds", "state_outputs",
+    "trainable_params",
     "update_state",
 ]

@@ -55,6 +55,7 @@ class GraphState:
 
     masks: list[tuple[Node, float]] = field(default_factory=list)  # dropout inputs, p
     stats: list[tuple[Module, Node, Node, int]] = field(default_factory=list)  # bn, mean, var, n
+    buffers: list[Node] = field(default_factory=list)  # state params: never trained
     shape_only: bool = False
 
 
@@ -73,6 +74,12 @@ def random_feeds(g: Graph, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Fresh inverted-dropout masks (0 or 1/(1-p)) for every Dropout input of ``g``."""
     return {n.name: (rng.random(n.shape) >= p) / (1.0 - p)
             for n, p in graph_state(g).masks}
+
+
+def trainable_params(g: Graph) -> list[Node]:
+    """The params of ``g`` an optimizer should update (all but layers' state buffers)."""
+    buffers = set(graph_state(g).buffers)
+    return [p for p in g.params if p not in buffers]
 
 
 def state_outputs(g: Graph) -> list[Node]:
@@ -225,6 +232,8 @@ class Module:
         else:
             node = g.param(name, self._values[key])
             g.set_value(node, self._values[key])  # same array object: values are shared
+            if not self._specs[key][2]:
+                graph_state(g).buffers.append(node)
         nodes[key] = node
         return node
 
