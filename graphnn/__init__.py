@@ -74,7 +74,7 @@ def load(path: object, target: object = None) -> object:  # noqa: F811 (nn + int
     reads params saved with ``gn.save`` (.npz) into a model or graph."""
     if target is None:
         return _load_graph(path)
-    from graphnn.train import load as _load_params
+    from graphnn.saving import load as _load_params
 
     return _load_params(path, target)
 
