@@ -23,8 +23,11 @@ KEYS = "Enter/n: next   p: back   q: quit"
 
 
 def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], None],
-         title: str = "") -> int:
+         title: str = "", screen: Callable[[int], str] | None = None) -> int:
     """Show one frame at a time, driven by keys; returns the number of the last frame shown.
+
+    ``screen(i)``, when given, draws the whole screen for frame ``i`` instead of
+    printing the frames one after another.
 
     >>> keys = iter("nnpq")
     >>> shown = []
@@ -37,9 +40,13 @@ def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], 
         out("(nothing to show)")
         return 0
     i = 0
-    if title:
+
+    def show(i: int) -> None:
+        out(screen(i) if screen is not None else _frame(frames, i))
+
+    if title and screen is None:
         out(title)
-    out(_frame(frames, i))
+    show(i)
     while True:
         out(style(f"[{KEYS}]", None, dim=True))
         try:
@@ -60,12 +67,26 @@ def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], 
             i -= 1
         else:
             continue
-        out(_frame(frames, i))
+        show(i)
     return i + 1
 
 
 def _frame(frames: Sequence[str], i: int) -> str:
     return f"step {i + 1}/{len(frames)}  {frames[i]}"
+
+
+def screen_for(title: str, frames: Sequence[str], lines: Sequence[str],
+               height: int) -> Callable[[int], str]:
+    """A full-screen view: the title, the earlier steps as one line each (as many as fit),
+    then the current step in full. Starts by clearing the terminal."""
+
+    def draw(i: int) -> str:
+        current = _frame(frames, i).splitlines()
+        room = max(0, height - len(current) - 4)
+        earlier = [style(ln, None, dim=True) for ln in lines[:i]][-room:] if room else []
+        return "\x1b[H\x1b[2J" + "\n".join([title, *earlier, *current])
+
+    return draw
 
 
 def step_texts(tr: Any) -> list[str]:
@@ -80,6 +101,10 @@ def step_texts(tr: Any) -> list[str]:
             lines.append(style("  gradients so far: " + known, None, dim=True))
         frames.append("\n".join(lines))
     return frames
+
+
+def _one_line(step: Any) -> str:
+    return " ; ".join(ln.strip() for ln in str(step.text).splitlines())
 
 
 def _known(graph: Any, table: dict[int, Any]) -> str:
@@ -165,9 +190,15 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
         if gradient_line(tr):
             echo(gradient_line(tr))
         return
+    import shutil
+
     title = style(f"{m.source}: {len(frames)} steps", None, bold=True)
-    with key_reader() as getkey:
-        play(frames, getkey, echo, title)
+    lines = [f"step {k + 1:>{len(str(len(frames)))}}  {s.phase:<8}  {_one_line(s)}"
+             for k, s in enumerate(tr.steps)]
+    height = shutil.get_terminal_size((100, 30)).lines
+    with key_reader() as getkey:  # style() already dropped colours if NO_COLOR is set
+        play(frames, getkey, lambda t: click.echo(t, color=True), title,
+             screen_for(title, frames, lines, height))
     if gradient_line(tr):
         echo(gradient_line(tr))
 
