@@ -16,31 +16,44 @@ FIT_KEYS = ("loss", "optimizer", "lr", "epochs", "batch_size", "engine")
 
 
 def training_setup(module: Any, path: Path) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
-    """(model, data, fit options) from a model file defining ``model()`` and ``data()``.
+    """(model or graph, data, fit options) from a model file.
 
-    ``data()`` returns ``(X, y)`` or ``(X, y, X_val, y_val)``; an optional ``TRAIN``
-    dict (or ``train_options()``) gives gn.fit's loss, optimizer, lr, epochs, batch_size.
+    Either ``model()`` returning a gn.nn model and ``data()`` returning ``(X, y)`` or
+    ``(X, y, X_val, y_val)``; or ``build()`` returning a graph whose output is the loss
+    and ``data()`` returning a dict of arrays (input name -> rows), or ``(train, val)``
+    dicts. An optional ``TRAIN`` dict (or ``train_options()``) gives gn.fit's options.
     """
     import graphnn as gn
-    from graphnn_cli.loader import _call_user
 
-    base = gn.nn.Module
-    obj = getattr(module, "model", None)
-    if obj is None:
-        raise CliError(f"{path}: training needs `model()` returning a gn.nn model "
-                       "(and `data()` returning (X, y))")
-    net = obj if isinstance(obj, base) else _call_user(obj, path, "model()")
-    if not isinstance(net, base):
-        raise CliError(f"{path}: model() returned {type(net).__name__}, expected a gn.nn "
-                       "Module (e.g. gn.nn.MLP([2, 8, 2]))")
+    from graphnn_cli.loader import _call_user, graph_of
+
     fn = getattr(module, "data", None)
     if not callable(fn):
-        raise CliError(f"{path}: training needs `data()` returning (X, y) or "
-                       "(X, y, X_val, y_val)")
+        raise CliError(f"{path}: training needs `data()` (and `model()` returning a gn.nn "
+                       "model, or `build()` returning a graph whose output is the loss)")
+    obj = getattr(module, "model", None)
+    if obj is not None:
+        net = obj if isinstance(obj, gn.nn.Module) else _call_user(obj, path, "model()")
+        if not isinstance(net, gn.nn.Module):
+            raise CliError(f"{path}: model() returned {type(net).__name__}, expected a gn.nn "
+                           "Module (e.g. gn.nn.MLP([2, 8, 2]))")
+    elif callable(getattr(module, "build", None)):
+        net = graph_of(module, path)
+    else:
+        raise CliError(f"{path}: training needs `model()` returning a gn.nn model, or "
+                       "`build()` returning a graph whose output is the loss")
     data = _call_user(fn, path, "data()")
-    if not isinstance(data, tuple) or len(data) not in (2, 4):
-        raise CliError(f"{path}: data() must return (X, y) or (X, y, X_val, y_val), got "
-                       f"{type(data).__name__}")
+    if isinstance(net, gn.Graph):
+        if isinstance(data, dict):
+            data = (data,)
+        ok = isinstance(data, tuple) and len(data) in (1, 2) and all(
+            isinstance(d, dict) for d in data)
+        want = "a dict of arrays (input name -> rows) or (train, val) dicts"
+    else:
+        ok = isinstance(data, tuple) and len(data) in (2, 4)
+        want = "(X, y) or (X, y, X_val, y_val)"
+    if not ok:
+        raise CliError(f"{path}: data() must return {want}, got {type(data).__name__}")
     opts = getattr(module, "TRAIN", None)
     if callable(getattr(module, "train_options", None)):
         opts = _call_user(module.train_options, path, "train_options()")
@@ -58,6 +71,9 @@ The model file defines:
   def model(): return gn.nn.MLP([2, 8, 2], activation="tanh", seed=0)
   def data():  return gn.data.xor(256, seed=0)     # (X, y) or (X, y, X_val, y_val)
   TRAIN = {"loss": "cross_entropy", "optimizer": "adam", "lr": 0.05, "epochs": 30}
+or a graph whose output is the loss, and its data as input name -> rows:
+  def build(): ...                                 # inputs with a batch axis
+  def data():  return {"x": X, "t": y}             # or (train, val) dicts
 """)
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--epochs", type=click.IntRange(min=1), help="Passes over the data.")
@@ -106,11 +122,19 @@ def train(model: str, epochs: int | None, batch_size: int | None, lr: float | No
             raise CliError(f"--resume: no checkpoint {ckpt} yet")
         gn.load(str(ckpt), net)
         note(f"resumed from {ckpt}")
-    X, y, *val = data
-    if val:
-        opts["val"] = (val[0], val[1])
     live = sys.stderr.isatty() and not quiet  # progress bar and epoch lines on a terminal
-    h = gn.fit(net, X, y, seed=seed, progress=live, verbose=live, **opts)
+    if isinstance(net, gn.Graph):
+        if batch_size is not None:
+            raise click.BadParameter("a graph's batch size is its inputs' first axis (fixed "
+                                     "when the graph is built)", param_hint="--batch-size")
+        if len(data) == 2:
+            opts["val"] = data[1]
+        h = gn.fit(net, data[0], seed=seed, progress=live, verbose=live, **opts)
+    else:
+        X, y, *val = data
+        if val:
+            opts["val"] = (val[0], val[1])
+        h = gn.fit(net, X, y, seed=seed, progress=live, verbose=live, **opts)
     if not quiet:
         echo(history_table(h))
     if h.stopped != "completed":
@@ -154,7 +178,6 @@ def write_history(path: str, h: Any) -> None:
 
 
 def _count(net: Any) -> str:
-    try:
+    if hasattr(net, "num_params"):
         return f"{int(net.num_params()):,}"
-    except Exception:  # noqa: BLE001
-        return "?"
+    return f"{sum(p.size for p in net.params):,}"

@@ -363,3 +363,16 @@ def test_render_step_shows_the_state_after_that_step() -> None:
     assert "value -2\\ngrad 4" in dot and "value 4\\ngrad -2" in dot
     assert "value 1\\ngrad" not in dot
     assert invoke("render", "--step", "99").exit_code == 2
+
+
+@needs_fit
+def test_train_a_hand_built_graph(tmp_path) -> None:
+    ckpt = tmp_path / "logreg.npz"
+    r = invoke("train", MODELS / "graph_train.py", "-o", ckpt)
+    assert r.exit_code == 0, r.stderr
+    losses = [float(ln.split()[1]) for ln in r.stdout.splitlines()[1:6]]
+    assert len(losses) == 5 and losses[-1] < losses[0]
+    with np.load(ckpt) as f:
+        assert set(f.files) == {"w", "b"}
+    r = invoke("train", MODELS / "graph_train.py", "--batch-size", "4")
+    assert r.exit_code == 2 and "first axis" in r.stderr
