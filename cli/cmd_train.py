@@ -24,7 +24,6 @@ def training_setup(module: Any, path: Path) -> tuple[Any, tuple[Any, ...], dict[
     dicts. An optional ``TRAIN`` dict (or ``train_options()``) gives gn.fit's options.
     """
     import graphnn as gn
-
     from graphnn_cli.loader import _call_user, graph_of
 
     fn = getattr(module, "data", None)
