@@ -24,7 +24,7 @@ def training_setup(module: Any, path: Path) -> tuple[Any, tuple[Any, ...], dict[
     dicts. An optional ``TRAIN`` dict (or ``train_options()``) gives gn.fit's options.
     """
     import graphnn as gn
-    from graphnn_cli.loader import _call_user, graph_of
+    from graphnn_cli.loader import call_user, graph_of
 
     fn = getattr(module, "data", None)
     if not callable(fn):
@@ -32,7 +32,7 @@ def training_setup(module: Any, path: Path) -> tuple[Any, tuple[Any, ...], dict[
                        "model, or `build()` returning a graph whose output is the loss)")
     obj = getattr(module, "model", None)
     if obj is not None:
-        net = obj if isinstance(obj, gn.nn.Module) else _call_user(obj, path, "model()")
+        net = obj if isinstance(obj, gn.nn.Module) else call_user(obj, path, "model()")
         if not isinstance(net, gn.nn.Module):
             raise CliError(f"{path}: model() returned {type(net).__name__}, expected a gn.nn "
                            "Module (e.g. gn.nn.MLP([2, 8, 2]))")
@@ -41,7 +41,7 @@ def training_setup(module: Any, path: Path) -> tuple[Any, tuple[Any, ...], dict[
     else:
         raise CliError(f"{path}: training needs `model()` returning a gn.nn model, or "
                        "`build()` returning a graph whose output is the loss")
-    data = _call_user(fn, path, "data()")
+    data = call_user(fn, path, "data()")
     if isinstance(net, gn.Graph):
         if isinstance(data, dict):
             data = (data,)
@@ -55,7 +55,7 @@ def training_setup(module: Any, path: Path) -> tuple[Any, tuple[Any, ...], dict[
         raise CliError(f"{path}: data() must return {want}, got {type(data).__name__}")
     opts = getattr(module, "TRAIN", None)
     if callable(getattr(module, "train_options", None)):
-        opts = _call_user(module.train_options, path, "train_options()")
+        opts = call_user(module.train_options, path, "train_options()")
     return net, data, dict(opts or {})
 
 

@@ -73,7 +73,7 @@ def load(model: str | None, expr: str | None = None,
     feeds: dict[str, Any] = {}
     fn = getattr(module, "feeds", None)
     if callable(fn):
-        got = _call_user(fn, path, "feeds()")
+        got = call_user(fn, path, "feeds()")
         if not isinstance(got, dict):
             raise CliError(f"{path}: feeds() returned {type(got).__name__}, expected a dict "
                            "of input name -> value")
@@ -130,7 +130,7 @@ def graph_of(module: ModuleType, path: Path) -> Any:
 
     build = getattr(module, "build", None)
     if callable(build):
-        g = _call_user(build, path, "build()")
+        g = call_user(build, path, "build()")
         if isinstance(g, tuple) and g and isinstance(g[0], gn.Graph):
             g = g[0]
         if isinstance(g, gn.Node):
@@ -146,7 +146,7 @@ def graph_of(module: ModuleType, path: Path) -> Any:
     raise CliError(f"{path}: defines neither build() nor a gn.Graph named `graph`")
 
 
-def _call_user(fn: Any, path: Path, what: str) -> Any:
+def call_user(fn: Any, path: Path, what: str) -> Any:
     import graphnn as gn
 
     try:
