@@ -13,7 +13,7 @@ def assert_short_error(result, code: int) -> str:
     err = result.stderr
     assert "Traceback" not in err
     lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert 1 <= len(lines) <= 3, err  # click's usage errors add a "Usage:" + hint line
+    assert 1 <= len(lines) <= 2, err
     return err
 
 

@@ -1,5 +1,6 @@
-"""A script, not a model file: it parses arguments and exits at import."""
+"""A script, not a model file: it does its work and exits at import."""
 
-import argparse
+import sys
 
-argparse.ArgumentParser().parse_args(["--bogus"])
+print("doing script things")
+sys.exit(3)
