@@ -7,7 +7,7 @@ sigmoid, and training vs validation curves (a gap means overfitting).
 import os
 
 import numpy as np
-from _common import plotting, setup
+from _common import plotting, render, setup
 
 import graphnn as gn
 
@@ -32,6 +32,7 @@ for epoch in range(3):
         for p in params:                                           # gradient step
             g.value_of(p)[...] -= 0.5 * r.grad(p)
     print(f"  epoch {epoch + 1}: last batch loss {float(r.value(loss)):.4f}")
+render(g, args.out, "07_training_step", run=r)
 
 print(f"\noptimizers on spirals ({epochs} epochs, batch 32, the same initial weights):")
 histories, nets = {}, {}

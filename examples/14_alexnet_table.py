@@ -4,7 +4,7 @@ stride 4 -> 55x55x96, 256 5x5x48 (two groups), 384 3x3x256, 384 3x3x192, 256 3x3
 fully connected 4096, 4096, 1000: 60,965,224 parameters (62,378,344 without groups).
 """
 
-from _common import check, setup
+from _common import check, render, setup
 
 import graphnn as gn
 
@@ -21,3 +21,4 @@ check("total parameters (two groups)", s.total, 60_965_224)
 check("without groups", gn.nn.alexnet(groups=False).num_params(), 62_378_344)
 with open(f"{args.out}/14_alexnet.txt", "w") as f:
     f.write(s.format(hwc=True) + "\n")
+render(s.graph, args.out, "14_alexnet")  # the shapes-only graph: params appear as inputs

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +32,10 @@ import numpy as np
 
 import graphnn as gn
 from graphnn.core.ir import Graph, Node
+from graphnn.nn.layers import Softmax
 from graphnn.nn.module import (
     Module,
+    Sequential,
     random_feeds,
     state_outputs,
     trainable_params,
@@ -195,6 +198,11 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
     if isinstance(loss, Node):
         raise TypeError("fit: a loss node goes with a graph; for a model give a loss name "
                         "or a function (output, target) -> node")
+    last = model.layers[-1][1] if isinstance(model, Sequential) and len(model) else model
+    if isinstance(last, Softmax) and loss in ("cross_entropy", gn.cross_entropy):
+        warnings.warn("the model ends with Softmax but gn.cross_entropy applies softmax to "
+                      "its input already: build the model without the final Softmax "
+                      "(softmax=False) and train on logits", stacklevel=2)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if y.dtype.kind == "f" or y.dtype.kind == "b":
         y = y.astype(np.float64)

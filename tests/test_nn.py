@@ -236,3 +236,30 @@ def test_lecture_conv_shapes():
     d = gn.nn.digit_classifier().summary((1, 8, 8))
     assert d.rows[-1][2] == (10,)
     assert d.hwc(d.rows[0][2]) == "8x8x16"
+
+
+@needs_conv
+def test_layers_match_torch_modules(rng):
+    torch = pytest.importorskip("torch", reason="torch not installed (optional comparison)")
+    model = gn.nn.Sequential(gn.nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2),
+                             gn.nn.PReLU(6), gn.nn.AvgPool2d(2), gn.nn.Flatten(),
+                             gn.nn.Linear(24, 5), gn.nn.ELU(), seed=0)
+    tm = torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2),
+                             torch.nn.PReLU(6), torch.nn.AvgPool2d(2), torch.nn.Flatten(),
+                             torch.nn.Linear(24, 5), torch.nn.ELU()).double()
+    values = model.named_values()
+    with torch.no_grad():
+        for (name, arr), tp in zip(values.items(), tm.parameters()):
+            assert tuple(tp.shape) == arr.shape, name
+            tp.copy_(torch.tensor(arr))
+    xv = rng.normal(size=(2, 4, 8, 8))
+    with gn.Graph() as g:
+        y = model(gn.input("x", xv.shape))
+        gn.sum(y * y)
+    r = gn.run(g, {"x": xv}, wrt=model.param_nodes(g))
+    xt = torch.tensor(xv)
+    out = tm(xt)
+    (out * out).sum().backward()
+    np.testing.assert_allclose(r.value(y), out.detach().numpy(), atol=1e-12)
+    for p, tp in zip(model.param_nodes(g), tm.parameters()):
+        np.testing.assert_allclose(r.grad(p), tp.grad.numpy(), atol=1e-10, err_msg=p.name)

@@ -235,3 +235,10 @@ def test_fit_a_hand_built_graph():
         gn.fit(g, {"x": X, "t": y[:50]}, loss=loss)
     with pytest.raises(TypeError, match="loss node goes with a graph"):
         gn.fit(model, X, y, loss=loss)
+
+
+def test_warns_about_a_final_softmax_before_cross_entropy():
+    model = gn.nn.Sequential(gn.nn.Linear(2, 3), gn.nn.Softmax())
+    X, y = gn.data.spirals(30, seed=0)
+    with pytest.warns(UserWarning, match="Softmax"):
+        gn.fit(model, X, y, epochs=1, batch_size=10, engine="interpret")

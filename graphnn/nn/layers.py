@@ -39,9 +39,9 @@ class Linear(Module):
             self.declare("bias", (out_features,), lambda s, r: I.lecun_uniform(s, r, fi))
 
     def forward(self, x: Node, train: bool) -> Node:
-        w = self.p(x.graph, "weight")
+        w = self.param(x.graph, "weight")
         y = w @ x if x.ndim == 1 else x @ w.T
-        return y + self.p(x.graph, "bias") if self.bias else y
+        return y + self.param(x.graph, "bias") if self.bias else y
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, bias={self.bias}"
@@ -69,8 +69,8 @@ class Conv2d(Module):
             self.declare("bias", (out_channels,), lambda s, r: I.lecun_uniform(s, r, fi))
 
     def forward(self, x: Node, train: bool) -> Node:
-        b = self.p(x.graph, "bias") if self.bias else None
-        return gn.conv2d(x, self.p(x.graph, "weight"), b, stride=self.stride,
+        b = self.param(x.graph, "bias") if self.bias else None
+        return gn.conv2d(x, self.param(x.graph, "weight"), b, stride=self.stride,
                          padding=self.padding, dilation=self.dilation, groups=self.groups)
 
     def extra_repr(self) -> str:
@@ -176,7 +176,7 @@ class PReLU(Module):
         self.declare("weight", (num_parameters,), I.constant(init))
 
     def forward(self, x: Node, train: bool) -> Node:
-        a = self.p(x.graph, "weight")
+        a = self.param(x.graph, "weight")
         if self.num_parameters > 1 and x.ndim > 2:
             a = a.reshape((self.num_parameters,) + (1,) * (x.ndim - 2))
         return gn.prelu(x, a)
@@ -257,12 +257,13 @@ class _BatchNorm(Module):
             graph_state(g).stats.append((self, mean, var, count))
             xhat = xc / gn.sqrt(var + self.eps)
         else:
-            rm = self.p(g, "running_mean").reshape(bshape)
-            rv = self.p(g, "running_var").reshape(bshape)
+            rm = self.param(g, "running_mean").reshape(bshape)
+            rv = self.param(g, "running_var").reshape(bshape)
             xhat = (x - rm) / gn.sqrt(rv + self.eps)
         if not self.affine:
             return xhat
-        return xhat * self.p(g, "weight").reshape(bshape) + self.p(g, "bias").reshape(bshape)
+        gamma, beta = self.param(g, "weight"), self.param(g, "bias")
+        return xhat * gamma.reshape(bshape) + beta.reshape(bshape)
 
     def update_running(self, mean: Any, var: Any, count: int) -> None:
         """running <- (1 - momentum) running + momentum batch (variance unbiased, as torch)."""

@@ -216,7 +216,7 @@ class Module:
                     out.append(nodes[key])
         return out
 
-    def p(self, g: Graph, key: str) -> Node:
+    def param(self, g: Graph, key: str) -> Node:
         """The node of param ``key`` in ``g``, created (sharing this module's array) once."""
         nodes = self._nodes.setdefault(g, {})
         if key in nodes:
@@ -275,17 +275,21 @@ class Module:
             x = m._build(x, False)
             shape = x.shape[1:] if batch is None else x.shape
             rows.append((name, type(m).__name__, shape, m.num_params()))
-        return Summary(rows)
+        return Summary(rows, g)
 
     def _summary_layers(self) -> list[tuple[str, Module]]:
         return [(self.path or self.kind, self)]
 
 
 class Summary:
-    """A layer table: ``rows`` of (name, type, output shape, params) and ``total``."""
+    """A layer table: ``rows`` of (name, type, output shape, params) and ``total``;
+    ``graph`` is the shapes-only graph it was read from (params appear as inputs), which
+    ``gn.render`` can draw."""
 
-    def __init__(self, rows: list[tuple[str, str, tuple[int, ...], int]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, tuple[int, ...], int]],
+                 graph: Graph | None = None) -> None:
         self.rows = rows
+        self.graph = graph
         self.total = sum(r[3] for r in rows)
 
     def hwc(self, shape: tuple[int, ...]) -> str:
