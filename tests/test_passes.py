@@ -158,4 +158,25 @@ def test_compiled_pass_records_expose_graphs() -> None:
     assert names[:4] == ["simplify", "fold", "cse", "dce"]
     for r in f.passes:
         assert isinstance(r.before, gn.Graph) and isinstance(r.after, gn.Graph)
-    assert "== cse" in f.pass_report()
+    assert "== cse" in f.pass_report() and "== fuse:" in f.pass_report()
+
+
+def test_render_hook_draws_before_and_after(tmp_path: Any) -> None:
+    g, y, y2, h = _one(lambda x: gn.neg(gn.neg(x)) * 1.0)
+    rec = PassRecord("simplify", g, h, [y], [y2], 2)
+    if not hasattr(gn, "render"):
+        with pytest.raises(gn.GraphError, match="gn.render is not available"):
+            rec.render(str(tmp_path / "a.svg"), str(tmp_path / "b.svg"))
+        return
+    rec.render(str(tmp_path / "a.dot"), str(tmp_path / "b.dot"))  # pragma: no cover
+    assert (tmp_path / "a.dot").exists() and (tmp_path / "b.dot").exists()  # pragma: no cover
+
+
+def test_compile_wrt_params_string() -> None:
+    with gn.Graph() as g:
+        x = gn.input("x", shape=(2,))
+        w = gn.param("w", [1.0, 2.0])
+        y = gn.sum(gn.tanh(x * w)).named("y")
+    f = gn.compile(g, outputs=[y], wrt="params")
+    r = f(x=[0.3, -0.2])
+    np.testing.assert_allclose(r.grad("w"), gn.run(g, {"x": [0.3, -0.2]}, wrt=[w]).grad(w))

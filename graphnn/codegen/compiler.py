@@ -23,8 +23,6 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import Emitter
 from graphnn.codegen.fuse import fuse
@@ -112,12 +110,13 @@ class CompiledGraph:
     def __init__(self, graph: Graph, source: str, fn_name: str, args: list[Node],
                  out_names: list[str], grad_names: list[str], loss_name: str | None,
                  optimized: Graph, outputs: list[Node], passes: list[PassRecord],
-                 backend: Any) -> None:
+                 backend: Any, groups: list[Any] | None = None) -> None:
         self.source_graph = graph
         self.source = source
         self.graph = optimized
         self.outputs = outputs
         self.passes = passes
+        self.groups = groups or []  # the emitted statements (codegen.fuse.Group)
         self.backend = backend.name
         self.kernels: list[dict[str, Any]] = getattr(backend, "kernels", [])
         self.output_names, self.grad_names, self.loss_name = out_names, grad_names, loss_name
@@ -125,6 +124,11 @@ class CompiledGraph:
         self._args = [(a.name, graph.node(a.name), a.op is PARAM) for a in args]
         self._inputs = {n.name for n in graph.nodes if n.op in (INPUT, PARAM)}
         self.function = None
+        self._to_device: Any = None
+        if backend.name == "cupy" and _have_cupy():  # pragma: no cover - needs a GPU
+            import cupy
+
+            self._to_device = cupy.asarray
         if backend.name == "numpy" or _have_cupy():
             ns: dict[str, Any] = {"__name__": f"graphnn_compiled_{graph.name}"}
             exec(builtins.compile(source, f"<graphnn compiled {graph.name}>", "exec"), ns)  # noqa: S102
@@ -154,7 +158,7 @@ class CompiledGraph:
                 v = self.source_graph._state[node]
             else:
                 v = convert_feed(node, v)
-            args.append(v)
+            args.append(v if self._to_device is None else self._to_device(v))
         unknown = [k for k in given if k not in self._inputs]
         if unknown:
             raise FeedError(f"unexpected feed(s) {unknown}: graph '{self.source_graph.name}' "
@@ -172,6 +176,11 @@ class CompiledGraph:
                        f"{r.changed} changed")
             if r.changed:
                 out.append(r.diff())
+        fused = [g for g in self.groups if g.fused]
+        out.append(f"== fuse: {len(self.groups)} statements for {len(self.graph)} nodes, "
+                   f"{len(fused)} fused groups")
+        out += [f"  {g.root.name} <- " + " ".join(f"{m.name}:{m.op.name}" for m in g.nodes)
+                for g in fused]
         return "\n".join(out)
 
     def module_source(self, params: bool = True) -> str:
@@ -217,12 +226,10 @@ def _have_cupy() -> bool:
 def _refs(graph: Graph, refs: Any) -> list[Node]:
     if refs is None:
         return []
-    if isinstance(refs, (str, Node)):
-        refs = [refs]
     if isinstance(refs, str) and refs == "params":
         return graph.params
-    if refs == "params":
-        return graph.params
+    if isinstance(refs, (str, Node)):
+        refs = [refs]
     return [graph.node(r) for r in refs]
 
 
@@ -286,7 +293,7 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
     src += _trailer(args, out_names, grad_names)
     return CompiledGraph(graph, src, "compute", args, out_names, grad_names,
                          loss_node.name if loss_node is not None else None, work, targets,
-                         records, be)
+                         records, be, groups)
 
 
 def _trailer(args: list[Node], out_names: list[str], grad_names: list[str]) -> str:
@@ -315,6 +322,4 @@ def run(feeds=None, **kw):
 '''
 
 
-__all__ = ["compile", "CompiledGraph", "CompiledResult", "PASSES", "run_passes",
-           "listing"]
-_ = np  # numpy is re-exported for the doctest namespace only
+__all__ = ["compile", "CompiledGraph", "CompiledResult", "PASSES", "run_passes", "listing"]

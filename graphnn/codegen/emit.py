@@ -200,7 +200,10 @@ class Emitter:
     def source(self, graph_name: str, fn_name: str, doc: str) -> str:
         """The whole module as text."""
         args = ", ".join(self.var(a) for a in self.args)
-        rets = ", ".join(self.var(o) for o in self.outputs)
+        # leaves (inputs, params, constants) are returned as copies: a caller that updates
+        # a returned gradient in place must not change its inputs or the module's constants
+        rets = ", ".join(f"xp.array({self.var(o)}, copy=True)" if o.op.leaf else self.var(o)
+                         for o in self.outputs)
         lines = [f'"""{doc}"""', "", *self.backend.imports, ""]
         for src in self.helpers.values():
             lines += ["", src.rstrip(), ""]
@@ -209,7 +212,8 @@ class Emitter:
         if self.prelude:
             lines += ["", *self.prelude]
         lines += ["", "", f"def {fn_name}({args}):",
-                  f'    """Graph {graph_name!r}: returns ({rets},)."""']
+                  f'    """Graph {graph_name!r}: returns '
+                  f'({", ".join(self.var(o) for o in self.outputs)})."""']
         lines += ["    " + b if b else "" for b in self.body]
         lines += [f"    return ({rets}{',' if len(self.outputs) == 1 else ''})", ""]
         return "\n".join(lines)

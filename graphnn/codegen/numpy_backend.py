@@ -80,13 +80,13 @@ class NumpyBackend:
     wrap_consts = False
     reuses_buffers = True
 
-    def __init__(self, inplace: Any = "auto", inplace_min_size: int = INPLACE_MIN_SIZE,
-                 chunk: int | None = CHUNK, numexpr: bool = False) -> None:
+    def __init__(self, inplace: Any = "auto", inplace_min_size: int | None = None,
+                 chunk: int | None = -1, numexpr: bool = False) -> None:
         self.imports = list(type(self).imports)
         self.numexpr = numexpr
         self.inplace = inplace
-        self.min_size = inplace_min_size
-        self.chunk = chunk
+        self.min_size = INPLACE_MIN_SIZE if inplace_min_size is None else inplace_min_size
+        self.chunk = CHUNK if chunk == -1 else chunk  # None: never block
 
     def use_inplace(self, g: Group) -> bool:
         if not g.fused or g.root.shape == () or self.inplace is False:
