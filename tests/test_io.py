@@ -145,7 +145,8 @@ def test_error_names_the_node(tmp_path):
     doc = _doc()
     _node(doc, "loss").update(op="frobnicate")
     path = _write(tmp_path, doc)
-    with pytest.raises(gn.FormatError, match=rf"at node {_idx(doc, 'loss')} 'loss'"):
+    at = rf"bad.json: node {_idx(doc, 'loss')} 'loss': unknown op"
+    with pytest.raises(gn.FormatError, match=at):
         gn.load(path)
 
 
@@ -236,3 +237,30 @@ def test_interrupted_write_keeps_previous_file(tmp_path, monkeypatch):
         g.save(path)
     monkeypatch.undo()
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["g.json"]
+
+
+def test_load_values_into_a_graph(tmp_path):
+    g = _model()
+    g.save(tmp_path / "g.json")
+    h = _model()
+    for p in h.params:
+        h.set_value(p, np.zeros(p.shape))
+    assert gn.load(tmp_path / "g.json", h) is None
+    for p in g.params:
+        assert np.array_equal(h.value_of(p.name), g.value_of(p))
+    np.savez(tmp_path / "v.npz", **g.param_values())
+    h.set_value("w", np.zeros((3, 5)))
+    gn.load(tmp_path / "v.npz", h)  # unchanged values on a shape error: checked first
+    assert np.array_equal(h.value_of("w"), g.value_of("w"))
+    with gn.Graph("other") as bad:
+        gn.param("w", np.zeros((2, 2)))
+        gn.param("b", np.zeros(5))
+        gn.param("a", np.zeros(1))
+    with pytest.raises(gn.FormatError, match=r"no values for params \['a'\]"):
+        gn.load(tmp_path / "v.npz", bad)
+    with gn.Graph("other2") as bad2:
+        gn.param("w", np.zeros((2, 2)))
+        gn.param("b", np.ones(5))
+    with pytest.raises(gn.FeedError, match=r"'w' has shape \(3, 5\)"):
+        gn.load(tmp_path / "v.npz", bad2)
+    assert np.array_equal(bad2.value_of("b"), np.ones(5))  # nothing half-assigned

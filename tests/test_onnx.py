@@ -88,6 +88,36 @@ def test_convnet_exports_and_imports(tmp_path, dtype):
     np.testing.assert_allclose(gn.run(h2, {"x": xv}).value("y"), ref, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_export_to_onnxruntime(dtype, reduction):
+    if not hasattr(gn, "cross_entropy"):
+        pytest.skip("losses (branch convloss) are not in this build")
+    ort = _ort()
+    with gn.Graph("losses") as g:
+        z = gn.input("z", shape=(5, 4), dtype=dtype)
+        p = gn.input("p", shape=(5, 4), dtype=dtype)
+        t = gn.input("t", shape=(5, 4), dtype=dtype)
+        k = gn.input("k", shape=(5,), dtype="int64")
+        outs = [gn.mse_loss(z, t, reduction).named("mse"),
+                gn.l1_loss(z, t, reduction).named("l1"),
+                gn.bce_with_logits(z * 300.0, t, reduction).named("bcel"),
+                gn.bce_loss(p, t, reduction).named("bce"),
+                gn.cross_entropy(z * 300.0, k, reduction).named("ce_idx"),
+                gn.cross_entropy(z, gn.softmax(t), reduction).named("ce_prob")]
+    g.mark_output(*outs)
+    feeds = {"z": R.normal(size=(5, 4)).astype(dtype),
+             "p": np.clip(R.uniform(size=(5, 4)), 0, 1).astype(dtype),
+             "t": R.uniform(size=(5, 4)).astype(dtype), "k": np.array([0, 3, 1, 2, 3])}
+    feeds["p"][0, :2] = [0.0, 1.0]  # the clamped logs
+    ref = gn.run(g, feeds)
+    sess = ort.InferenceSession(gn.to_onnx(g).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    tol = 1e-9 if dtype == "float64" else 2e-5
+    for o, v in zip(outs, sess.run([o.name for o in outs], feeds)):
+        np.testing.assert_allclose(v, ref.value(o), rtol=tol, atol=tol, err_msg=o.name)
+
+
 def test_round_trip_through_onnx_runs_and_traces(tmp_path):
     g = _mlp()
     gn.to_onnx(g, tmp_path / "m.onnx")
@@ -104,6 +134,13 @@ def test_round_trip_through_onnx_runs_and_traces(tmp_path):
         np.testing.assert_allclose(r.value(o.name), ref.value(o), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(r.grad("w"), ref.value("dloss_dw"), rtol=1e-10, atol=1e-12)
     assert "loss" in seen and len(seen) == len({*seen})
+    if hasattr(gn, "trace"):  # the step-through tracer (branch trace)
+        t = gn.trace(h, {"x": x}, wrt=["w"], loss="loss", outputs=["loss"])
+        assert t.backward and any(s.node.name == "loss" for s in t.forward)
+        np.testing.assert_allclose(t.run.grad("w"), r.grad("w"), rtol=1e-12)
+    if hasattr(gn, "render"):  # the renderer (branch render)
+        gn.render(h, run=r, path=str(tmp_path / "imported.dot"))
+        assert "dloss_dw" in (tmp_path / "imported.dot").read_text()
 
 
 def test_imported_graph_compiles():
@@ -111,12 +148,12 @@ def test_imported_graph_compiles():
         pytest.skip("gn.compile (branch codegen) is not in this build")
     g = _mlp()
     h = gn.from_onnx(gn.to_onnx(g))
-    fn = gn.compile(h, outputs=["loss"])
+    fn = gn.compile(h, outputs=["loss"], wrt=["w"])
     x = R.normal(size=(4, 3))
     out = fn(x=x)
-    out = out[0] if isinstance(out, (list, tuple)) else out
-    out = out["loss"] if isinstance(out, dict) else out
-    np.testing.assert_allclose(out, gn.run(g, {"x": x}).value("loss"), rtol=1e-12)
+    ref = gn.run(g, {"x": x}, wrt=["w"], loss="loss")
+    np.testing.assert_allclose(out.value("loss"), ref.value("loss"), rtol=1e-10)
+    np.testing.assert_allclose(out.grad("w"), ref.grad("w"), rtol=1e-10, atol=1e-12)
 
 
 def _model(nodes, inputs, outputs, inits=(), opset=18):
@@ -215,3 +252,28 @@ def test_backend_node_conformance():
             failures.append(f"{case.name}: {why}")
     assert not failures, "\n".join(failures)
     assert passed >= 170
+
+
+def test_random_graphs_round_trip_through_onnx():
+    """Random DAGs (tests/test_properties.py recipes) export, run in onnxruntime with
+    graphnn's numbers, and import back to the same numbers."""
+    ort = _ort()
+    from hypothesis import given
+
+    from tests.test_properties import SETTINGS, build, recipes
+
+    @SETTINGS
+    @given(recipes())
+    def check(recipe):
+        g, feeds, _ = build(recipe)
+        ref = gn.run(g, feeds).value("loss")
+        model = gn.to_onnx(g)
+        sess = ort.InferenceSession(model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"])
+        got = sess.run(["loss"], feeds)[0]
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12)
+        back = gn.from_onnx(model)
+        np.testing.assert_allclose(gn.run(back, feeds).value("loss"), ref, rtol=1e-13,
+                                   atol=1e-13)
+
+    check()

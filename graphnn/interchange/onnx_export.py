@@ -20,6 +20,7 @@ import numpy as np
 from graphnn.core import shapes as S
 from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
 from graphnn.interchange.common import OnnxError, require_onnx
+from graphnn.interchange.onnx_losses import LOSS_EXPORTERS
 
 OPSET = 18
 IR_VERSION = 8
@@ -117,6 +118,29 @@ def _expand(ex: Exporter, n: Node) -> None:
     ex.emit("Expand", [n.inputs[0].name, shape], n.name)
 
 
+def _alpha(op_type: str, key: str) -> Exp:
+    """LeakyRelu / Elu: ONNX float attributes are float32, so when the slope is not a float32
+    number and the graph computes in float64, spell the op out with a float64 constant."""
+    def fn(ex: Exporter, n: Node) -> None:
+        alpha, x = float(n.params[key]), n.inputs[0]
+        if float(np.float32(alpha)) == alpha or n.dtype != np.float64:
+            ex.emit(op_type, [x.name], n.name, alpha=alpha)
+            return
+        zero = ex.const(n.name + "__zero", np.zeros((), n.dtype))
+        pos = ex.emit("Greater", [x.name, zero], ex.name(n.name + "__pos"))
+        a = ex.const(n.name + "__alpha", np.array(alpha, n.dtype))
+        if op_type == "Elu":
+            m = ex.emit("Min", [x.name, zero], ex.name(n.name + "__neg"))
+            e = ex.emit("Exp", [m], ex.name(n.name + "__exp"))
+            one = ex.const(n.name + "__one", np.ones((), n.dtype))
+            neg = ex.emit("Sub", [e, one], ex.name(n.name + "__expm1"))
+        else:
+            neg = x.name
+        scaled = ex.emit("Mul", [neg, a], ex.name(n.name + "__scaled"))
+        ex.emit("Where", [pos, x.name, scaled], n.name)
+    return fn
+
+
 def _pair(v: Any) -> list[int]:
     return [int(v), int(v)] if np.isscalar(v) else [int(i) for i in v]
 
@@ -152,8 +176,8 @@ EXPORTERS: dict[str, Exp] = {
         "minimum": "Min", "matmul": "MatMul", "sigmoid": "Sigmoid", "tanh": "Tanh",
         "relu": "Relu", "prelu": "PRelu", "sign": "Sign",
         "global_avg_pool2d": "GlobalAveragePool"}.items()},
-    "leaky_relu": _direct("LeakyRelu", alpha=lambda n: float(n.params["negative_slope"])),
-    "elu": _direct("Elu", alpha=lambda n: float(n.params["alpha"])),
+    "leaky_relu": _alpha("LeakyRelu", "negative_slope"),
+    "elu": _alpha("Elu", "alpha"),
     "softmax": _direct("Softmax", axis=lambda n: int(n.params["axis"])),
     "log_softmax": _direct("LogSoftmax", axis=lambda n: int(n.params["axis"])),
     "transpose": _direct("Transpose", perm=lambda n: list(
@@ -165,6 +189,7 @@ EXPORTERS: dict[str, Exp] = {
     "conv2d": _conv, "max_pool2d": _pool("MaxPool"),
     "avg_pool2d": lambda ex, n: _pool("AveragePool", count_include_pad=int(
         bool(n.params.get("count_include_pad", True))))(ex, n),
+    **LOSS_EXPORTERS,
 }
 
 
@@ -191,11 +216,11 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
     if missing:
         raise OnnxError(f"graph {g.name!r} has {len(missing)} node(s) without an ONNX "
                         "exporter: " + ", ".join(missing))
-    inputs = []
+    inputs = [_value_info(ex, n) for n in g.inputs]  # all of them: the graph's signature
     for n in needed:
         if n.op is INPUT:
-            inputs.append(_value_info(ex, n))
-        elif n.op is PARAM:
+            continue
+        if n.op is PARAM:
             ex.inits.append(onnx.numpy_helper.from_array(np.asarray(g.value_of(n)), n.name))
         elif n.op is CONST:
             ex.used.discard(n.name)

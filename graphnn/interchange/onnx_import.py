@@ -331,6 +331,15 @@ def _cast(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [x[0]]
 
 
+def _where(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    c, t, f = x
+    if c.dtype.kind != "f":
+        raise Unsupported(f"condition of dtype {c.dtype} (graphnn conditions are 0/1 float "
+                          "masks from Greater / GreaterOrEqual / Equal)")
+    t, f = _same_dtype([t, f])
+    return [c * t + (1.0 - c) * f]  # exact for 0/1 masks and finite branches
+
+
 def _identity(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [x[0]]
 
@@ -357,6 +366,6 @@ CONVERTERS: dict[str, Converter] = {
     "Constant": _constant, "Cast": _cast,
     # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
     "Greater": _binary(lambda a, b: ops.step(a - b)), "GreaterOrEqual": _binary(ops.ge),
-    "Equal": _binary(ops.eq), "Expand": _expand, "Sign": _unary(ops.sign),
+    "Equal": _binary(ops.eq), "Where": _where, "Expand": _expand, "Sign": _unary(ops.sign),
     **POOL_CONVERTERS,
 }

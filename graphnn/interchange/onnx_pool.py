@@ -1,8 +1,9 @@
 """ONNX Conv / MaxPool / AveragePool importers (2-D, NCHW) on graphnn's conv2d and pools.
 
-Supported: 4-D inputs, symmetric ``pads`` (or ``auto_pad`` VALID / SAME_* when the needed
-padding is symmetric), ``ceil_mode`` 0; Conv also ``dilations`` and ``group``, AveragePool
-``count_include_pad``. Anything else raises an Unsupported error naming the attribute.
+Supported: 4-D inputs (3-D ones run as height-1 images), symmetric ``pads`` (or
+``auto_pad`` VALID / SAME_* when the needed padding is symmetric), ``ceil_mode`` 0; Conv
+also ``dilations`` and ``group``, AveragePool ``count_include_pad``. Anything else raises
+an Unsupported error naming the attribute.
 
 >>> sorted(POOL_CONVERTERS)
 ['AveragePool', 'Conv', 'MaxPool']
@@ -90,4 +91,24 @@ def _avgpool(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
                     count_include_pad=bool(a.get("count_include_pad", 0)))]
 
 
-POOL_CONVERTERS = {"Conv": _conv, "MaxPool": _maxpool, "AveragePool": _avgpool}
+def _one_d(conv: Any) -> Any:
+    """Run a 2-D converter on a 1-D (N, C, L) node as (N, C, 1, L) with a 1 x k window."""
+    def fn(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+        if x[0].ndim != 3:
+            return conv(im, n, x, a)
+        a = dict(a)
+        for key, one in (("kernel_shape", 1), ("strides", 1), ("dilations", 1)):
+            if key in a:
+                a[key] = [one] + list(a[key])
+        if "pads" in a:
+            a["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+        x = [ops.reshape(x[0], x[0].shape[:2] + (1,) + x[0].shape[2:])] + [
+            ops.reshape(v, v.shape[:2] + (1,) + v.shape[2:]) if k == 1 else v
+            for k, v in enumerate(x[1:], 1)]
+        y = conv(im, n, x, a)[0]
+        return [ops.reshape(y, y.shape[:2] + y.shape[3:])]
+    return fn
+
+
+POOL_CONVERTERS = {"Conv": _one_d(_conv), "MaxPool": _one_d(_maxpool),
+                   "AveragePool": _one_d(_avgpool)}

@@ -50,6 +50,14 @@ def _max_vjp(g: Any, out: Any, a: Any, axis: Any = None, keepdims: bool = False)
     return (expand(g, a.shape, axis, keepdims) * mask / count,)
 
 
+def _max_check(a: S.Shape, axis: Any = None, keepdims: bool = False) -> None:
+    empty = [i for i in S.norm_axes(axis, len(a)) if a[i] == 0]
+    if empty:
+        raise ValueError(f"cannot take the max over axis {empty[0]} of length 0 (input shape "
+                         f"{tuple(a)}): the max of an empty "
+                         "set is undefined")
+
+
 def _red_cost(a: S.Shape, out: S.Shape, **_: Any) -> int:
     return int(np.prod(a, dtype=np.int64))
 
@@ -67,7 +75,7 @@ MEAN = register(Op(
     "mean", lambda xp, a, axis=None, keepdims=False: xp.mean(a, axis=axis, keepdims=keepdims),
     _rshape,
     vjp=lambda g, out, a, axis=None, keepdims=False:
-        (expand(g, a.shape, axis, keepdims) * (1.0 / _count(a.shape, axis)),),
+        (expand(g, a.shape, axis, keepdims) * (1.0 / (_count(a.shape, axis) or 1)),),
     jvp=lambda t, out, a, axis=None, keepdims=False:
         None if t[0] is None else mean(t[0], axis=axis, keepdims=keepdims),
     template="xp.mean({0}, axis={axis}, keepdims={keepdims})", label="mean",
@@ -75,7 +83,7 @@ MEAN = register(Op(
 ))
 MAX = register(Op(
     "max", lambda xp, a, axis=None, keepdims=False: xp.max(a, axis=axis, keepdims=keepdims),
-    _rshape, vjp=_max_vjp,
+    _rshape, vjp=_max_vjp, check=_max_check,
     jvp=lambda t, out, a, axis=None, keepdims=False: None if t[0] is None else sum(
         t[0] * _tie_weights(a, out, axis, keepdims), axis=axis, keepdims=keepdims),
     template="xp.max({0}, axis={axis}, keepdims={keepdims})", label="max",

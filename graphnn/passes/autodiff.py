@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from graphnn.core.errors import GradError, describe, fmt_shape
+from graphnn.core.errors import GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
 from graphnn.ops.linalg import sum_to
 
@@ -65,6 +65,11 @@ def shape_of(x: Any) -> tuple[int, ...]:
     return tuple(x.shape) if hasattr(x, "shape") else ()
 
 
+def _rule_error(n: Node, e: Exception) -> GradError:
+    return GradError(f"the backward (vjp) of {describe(n)} failed: {type(e).__name__}: {e}",
+                     node=n)
+
+
 def backprop(order: Sequence[Node], value: Callable[[Node], Any], grads: dict[int, Any],
              needed: list[bool], on_node: Callable[..., None] | None = None,
              on_accumulate: Callable[..., None] | None = None,
@@ -84,7 +89,12 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any], grads: dict[in
         if vjp is None:
             raise GradError(f"op '{n.op.name}' has no gradient rule; cannot differentiate "
                             f"through {describe(n)}", node=n)
-        cts = vjp(g, value(n), *[value(i) for i in n.inputs], **n.params)
+        try:
+            cts = vjp(g, value(n), *[value(i) for i in n.inputs], **n.params)
+        except GraphError:
+            raise
+        except Exception as e:  # a rule failing at run time: name the node, not a traceback
+            raise _rule_error(n, e) from e
         contribs: list[Any] = []
         for k, i in enumerate(n.inputs):
             ct = cts[k]
@@ -92,14 +102,23 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any], grads: dict[in
                 contribs.append(None)
                 continue
             if callable(ct):
-                ct = ct()
+                try:
+                    ct = ct()
+                except GraphError:
+                    raise
+                except Exception as e:
+                    raise _rule_error(n, e) from e
                 if ct is None:
                     contribs.append(None)
                     continue
             if shape_of(ct) != i.shape:
                 ct = sum_to(ct, i.shape)
             if check is not None:
-                check(i, ct)
+                try:
+                    check(i, ct)
+                except GraphError as e:  # name the node whose backward made it
+                    raise type(e)(f"{e}; it comes from the backward (vjp) of {describe(n)}",
+                                  node=n) from None
             contribs.append(ct)
             prev = grads.get(i.id)
             if prev is None:
