@@ -65,19 +65,7 @@ __all__ += ["format_graph", "render"]
 
 # --- interchange ---
 from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
-from graphnn.io import FormatError  # noqa: E402
-from graphnn.io import load as _load_graph  # noqa: E402
-
-
-def load(path: object, target: object = None) -> object:  # noqa: F811 (nn + interchange)
-    """``gn.load(path)`` reads a graph saved as JSON (``g.save``); ``gn.load(path, target)``
-    reads params saved with ``gn.save`` (.npz) into a model or graph."""
-    if target is None:
-        return _load_graph(path)
-    from graphnn.saving import load as _load_params
-
-    return _load_params(path, target)
-
+from graphnn.io import FormatError, load  # noqa: E402, F811 (graphs, or values into a target)
 
 __all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]
 
