@@ -19,7 +19,7 @@ import click
 
 from graphnn_cli.common import CliError, err, short_error
 
-# name -> (module, function, one-line help shown by ``graphnn --help`` without importing)
+# name -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("graphnn_cli.cmd_render", "render",
                "Draw the graph with values and gradients (svg, png, pdf, dot)."),
@@ -50,10 +50,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        if ctx.resilient_parsing or _only_listing(ctx):
-            mod, _, short = COMMANDS[name]
-            return click.Command(name, help=short, short_help=short)
-        mod, attr, _ = COMMANDS[name]
+        mod, attr, _ = COMMANDS[name]  # command modules import only click at the top
         return getattr(importlib.import_module(mod), attr)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -74,18 +71,16 @@ class LazyGroup(click.Group):
             raise CliError(_describe(e)) from None
 
 
-def _only_listing(ctx: click.Context) -> bool:
-    """True while click formats ``graphnn --help`` (only the short help is needed)."""
-    return ctx.meta.get("graphnn.listing", False)
-
-
 def _describe(e: Exception) -> str:
     from graphnn.core.errors import GraphError
 
     if isinstance(e, GraphError):
         return short_error(e)
-    text = short_error(e)
-    return f"{type(e).__name__}: {text}\n(run `graphnn --debug ...` for the full traceback)"
+    first = short_error(e).splitlines()[0]
+    return f"{type(e).__name__}: {first}\n(run `graphnn --debug ...` for the full traceback)"
+
+
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 
 class _Group(LazyGroup):
@@ -97,7 +92,7 @@ class _Group(LazyGroup):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
-        except click.exceptions.NoArgsIsHelpError as e:  # bare `graphnn`: the help text
+        except _NO_ARGS as e:  # bare `graphnn`: the help text
             e.show()
             sys.exit(e.exit_code)
         except click.UsageError as e:
@@ -111,13 +106,6 @@ class _Group(LazyGroup):
             err("aborted")
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        ctx.meta["graphnn.listing"] = True
-        try:
-            super().format_commands(ctx, formatter)
-        finally:
-            ctx.meta["graphnn.listing"] = False
 
 
 EPILOG = """\b
