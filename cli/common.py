@@ -54,8 +54,9 @@ def echo(msg: str = "", nl: bool = True) -> None:
 
 
 def err(msg: str) -> None:
-    """One error message on stderr, the first word in red on a terminal."""
+    """An error on stderr in at most two lines, ``error:`` in red on a terminal."""
     head, _, rest = msg.partition("\n")
+    rest = "; ".join(ln.strip() for ln in rest.splitlines() if ln.strip())
     prefix = style("error:", sys.stderr, fg="red", bold=True)
     click.echo(f"{prefix} {head}", err=True, color=use_color(sys.stderr))
     if rest:
