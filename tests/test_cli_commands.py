@@ -376,3 +376,13 @@ def test_train_a_hand_built_graph(tmp_path) -> None:
         assert set(f.files) == {"w", "b"}
     r = invoke("train", MODELS / "graph_train.py", "--batch-size", "4")
     assert r.exit_code == 2 and "first axis" in r.stderr
+
+
+def test_grad_check_samples_large_tensors(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "W.npy", rng.normal(size=(200, 300)) * 0.05)
+    np.save(tmp_path / "x.npy", rng.normal(size=300))
+    r = invoke("grad-check", "--expr", "sum(tanh(W @ x))", "--feed", f"W={tmp_path / 'W.npy'}",
+               "--feed", f"x={tmp_path / 'x.npy'}", "--max-entries", "8")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "(200, 300)" in r.stdout and ": ok" in r.stdout
