@@ -63,13 +63,15 @@ from graphnn.viz.text import format_graph  # noqa: E402
 
 __all__ += ["format_graph", "render"]
 
-# --- interchange ---
-from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
-from graphnn.io import FormatError, load  # noqa: E402, F811 (graphs, or values into a target)
-
-__all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]
-
 # --- codegen ---
 from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
 
 __all__ += ["compile", "CompiledGraph", "CompiledResult"]
+
+# --- interchange ---
+# gn.load(path) -> Graph (saved with g.save); gn.load(path, model_or_graph) reads parameter
+# values in place, as the nn block's gn.load did (graphnn.io.load handles both)
+from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
+from graphnn.io import FormatError, load  # noqa: E402, F811
+
+__all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]

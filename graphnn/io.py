@@ -12,9 +12,9 @@ Writes are atomic (a temporary file in the same folder, then ``os.replace``).
 ...     x = gn.input("x", shape=(3,))
 ...     w = gn.param("w", np.array([0.5, -1.0, 2.0]))
 ...     o = gn.sigmoid(gn.sum(w * x)).named("o")
->>> path = os.path.join(tempfile.mkdtemp(), "neuron.json")
->>> g.save(path)
->>> h = gn.load(path)
+>>> with tempfile.TemporaryDirectory() as folder:
+...     g.save(os.path.join(folder, "neuron.json"))
+...     h = gn.load(os.path.join(folder, "neuron.json"))
 >>> [n.name for n in h.nodes] == [n.name for n in g.nodes]
 True
 >>> float(gn.run(h, {"x": [1, 2, 3]}).value("o")) == float(gn.run(g, {"x": [1, 2, 3]}).value(o))
@@ -183,7 +183,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> None:
-    """Save ``g`` to ``path`` (JSON). ``params="npz"`` writes values to ``<path>.npz``."""
+    """Save ``g`` to ``path`` (JSON). ``params="npz"`` writes the values to
+    ``<path>.<digest>.npz`` beside it (and removes the one the previous file used)."""
     if params not in ("embed", "npz"):
         raise GraphError(f"save: params must be 'embed' or 'npz', got {params!r}")
     path = os.fspath(path)
@@ -200,11 +201,41 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> No
     buf = _io.BytesIO()
     np.savez(buf, **arrays)
     blob = buf.getvalue()
-    doc["npz"] = {"file": os.path.basename(path) + ".npz",
-                  "sha256": hashlib.sha256(blob).hexdigest()}
+    digest = hashlib.sha256(blob).hexdigest()
+    # the values go to a NEW file named by their digest, so the old JSON keeps pointing at
+    # the old values until the new JSON replaces it: the pair is never mixed
+    npz_name = f"{os.path.basename(path)}.{digest[:12]}.npz"
+    doc["npz"] = {"file": npz_name, "sha256": digest}
     doc["checksum"] = _checksum(doc)
-    atomic_write(path + ".npz", blob)
-    atomic_write(path, _layout(doc).encode("utf-8"))
+    old = _npz_of(path)
+    npz_path = os.path.join(os.path.dirname(os.path.abspath(path)), npz_name)
+    atomic_write(npz_path, blob)
+    try:
+        atomic_write(path, _layout(doc).encode("utf-8"))
+    except BaseException:
+        if old != npz_name:
+            _unlink(npz_path)
+        raise
+    if old is not None and old != npz_name:
+        _unlink(os.path.join(os.path.dirname(os.path.abspath(path)), old))
+
+
+def _npz_of(path: str) -> str | None:
+    """The .npz file name the graph file at ``path`` currently refers to, if any."""
+    try:
+        with open(path, "rb") as f:
+            ref = json.loads(f.read()).get("npz")
+        name = ref.get("file") if isinstance(ref, dict) else None
+        return name if isinstance(name, str) and os.path.basename(name) == name else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 # -- decoding (graphnn/iodecode.py) ---------------------------------------------------

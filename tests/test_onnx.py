@@ -104,7 +104,8 @@ def test_losses_export_to_onnxruntime(dtype, reduction):
                 gn.bce_with_logits(z * 300.0, t, reduction).named("bcel"),
                 gn.bce_loss(p, t, reduction).named("bce"),
                 gn.cross_entropy(z * 300.0, k, reduction).named("ce_idx"),
-                gn.cross_entropy(z, gn.softmax(t), reduction).named("ce_prob")]
+                gn.cross_entropy(z, gn.softmax(t), reduction).named("ce_prob"),
+                gn.one_hot(k, 4, dtype=dtype).named("onehot")]
     g.mark_output(*outs)
     feeds = {"z": R.normal(size=(5, 4)).astype(dtype),
              "p": np.clip(R.uniform(size=(5, 4)), 0, 1).astype(dtype),
@@ -277,3 +278,45 @@ def test_random_graphs_round_trip_through_onnx():
                                    atol=1e-13)
 
     check()
+
+
+def test_torch_exported_model_imports():
+    """A model as PyTorch's exporter writes it: dynamic batch, x.view(x.size(0), -1)
+    (Shape/Gather/Unsqueeze/Concat folded at import), Gemm, fused BatchNorm."""
+    torch = pytest.importorskip("torch", reason="torch (optional) is not installed")
+    import io
+    import warnings
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.bn = torch.nn.BatchNorm2d(4)
+            self.fc = torch.nn.Linear(4 * 4 * 4, 5)
+
+        def forward(self, x):
+            x = torch.nn.functional.avg_pool2d(
+                torch.nn.functional.leaky_relu(self.bn(self.c(x)), 0.2), 2)
+            x = x.view(x.size(0), -1)
+            return torch.log_softmax(self.fc(x) * 2.0 + 1.0, dim=-1)
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    x = torch.randn(2, 3, 8, 8)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(net, (x,), buf, dynamo=False, input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": {0: "batch"}})
+        except Exception as e:  # exporter needs packages this environment lacks
+            pytest.skip(f"torch.onnx.export is not usable here: {str(e)[:100]}")
+    model = onnx.load_from_string(buf.getvalue())
+    with pytest.raises(gn.OnnxError, match=r"input 'x' has symbolic .*'batch'"):
+        gn.from_onnx(model)
+    g = gn.from_onnx(model, input_shapes={"x": (2, 3, 8, 8)})
+    with torch.no_grad():
+        want = net(x).numpy()
+    got = gn.run(g, {"x": x.numpy()}).value("y")
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert {p.name for p in g.params} >= {"fc.weight", "fc.bias"}

@@ -29,3 +29,17 @@ def require_onnx() -> Any:
         raise OnnxError("ONNX support needs the optional onnx package: "
                         "pip install 'graphnn[onnx]'") from None
     return onnx
+
+
+def same_dtype(x: list[Any]) -> list[Any]:
+    """Cast constant operands to the dtype of the node operand (ONNX types match)."""
+    ref = next((v for v in x if v is not None and v.dtype.kind == "f" and v.role != "const"),
+               None)
+    if ref is None:
+        return x
+    out = []
+    for v in x:
+        if v is not None and v.dtype != ref.dtype and v.role == "const":
+            v = ref.graph.constant(v.params["value"].astype(ref.dtype))
+        out.append(v)
+    return out

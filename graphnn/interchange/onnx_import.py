@@ -21,8 +21,12 @@ import numpy as np
 
 from graphnn import ops
 from graphnn.core.ir import Graph, Node
-from graphnn.interchange.common import OnnxError, Unsupported, require_onnx
+from graphnn.interchange.common import OnnxError, Unsupported, require_onnx, same_dtype
+from graphnn.interchange.onnx_aux import AUX_CONVERTERS
 from graphnn.interchange.onnx_pool import POOL_CONVERTERS
+from graphnn.interchange.onnx_static import FOLDERS
+
+ARITH = {"Add", "Sub", "Mul", "Div"}  # folded only on integer (shape) values
 
 Converter = Callable[["Importer", Any, list[Any], dict[str, Any]], list[Any]]
 
@@ -87,7 +91,8 @@ class Importer:
         for init in graph.initializer:
             self.values.setdefault(init.name, nh.to_array(init))
         unsupported = [f"{n.op_type} (node {n.name or '<unnamed>'!r})" for n in graph.node
-                       if n.domain not in ("", "ai.onnx") or n.op_type not in CONVERTERS]
+                       if n.domain not in ("", "ai.onnx")
+                       or (n.op_type not in CONVERTERS and n.op_type not in FOLDERS)]
         if unsupported:
             raise OnnxError(f"model {self.g.name!r} uses {len(unsupported)} unsupported "
                             "node(s): " + ", ".join(unsupported)
@@ -128,9 +133,34 @@ class Importer:
             shape = tuple(dims)  # type: ignore[arg-type]
         self.set_name(self.g.input(inp.name, shape, dtype), inp.name)
 
+    def shape_of(self, name: str) -> tuple[int, ...]:
+        if name in self.env:
+            return self.env[name].shape
+        return tuple(np.shape(self.static(name, "this tensor")))
+
+    def foldable(self, n: Any) -> bool:
+        """Can ``n`` be computed now (shape arithmetic on known values)?"""
+        if n.op_type == "Shape":
+            return True
+        vals = [self.values.get(i) for i in n.input if i]
+        if any(v is None for v in vals):
+            return False
+        return n.op_type not in ARITH or all(v.dtype.kind in "iub" for v in vals)
+
     def convert(self, n: Any) -> None:
         where = f"{n.op_type} node {n.name or '<unnamed>'!r}"
         attrs = {a.name: _attr(self.onnx, a) for a in n.attribute}
+        if n.op_type in FOLDERS and self.foldable(n):
+            try:
+                vals = [self.values.get(i) if i else None for i in n.input]
+                self.values[n.output[0]] = np.asarray(FOLDERS[n.op_type](self, n, vals, attrs))
+            except Exception as e:
+                raise OnnxError(f"{where}: cannot compute it at import time: "
+                                f"{type(e).__name__}: {e}") from None
+            return
+        if n.op_type not in CONVERTERS:
+            raise Unsupported(f"{where}: supported only on constant values (shape "
+                              "arithmetic); here its inputs are computed at run time")
         try:
             ins = [self.tensor(i) for i in n.input]
             outs = CONVERTERS[n.op_type](self, n, ins, attrs)
@@ -169,6 +199,17 @@ def from_onnx(model: Any, *, input_shapes: Mapping[str, Any] | None = None,
             reduction axes); they become const nodes.
     Raises OnnxError listing every unsupported op (type and node name), or naming the node
     and attribute graphnn does not support.
+
+    >>> import numpy as np, graphnn as gn
+    >>> with gn.Graph("tiny") as g:
+    ...     x = gn.input("x", shape=(2,))
+    ...     y = gn.relu(x * 2.0).named("y")
+    >>> try:
+    ...     h = gn.from_onnx(gn.to_onnx(g))
+    ...     print(gn.run(h, {"x": [-1.0, 3.0]}).value("y"))
+    ... except gn.OnnxError:  # the optional onnx package is not installed
+    ...     print(np.array([0.0, 6.0]))
+    [0. 6.]
     """
     onnx = require_onnx()
     if isinstance(model, (str, os.PathLike)):
@@ -186,23 +227,9 @@ def _unary(fn: Callable[..., Any]) -> Converter:
     return lambda im, n, x, a: [fn(x[0])]
 
 
-def _same_dtype(x: list[Any]) -> list[Any]:
-    """Cast constant operands to the dtype of the node operand (ONNX types match)."""
-    ref = next((v for v in x if v is not None and v.dtype.kind == "f" and v.role != "const"),
-               None)
-    if ref is None:
-        return x
-    out = []
-    for v in x:
-        if v is not None and v.dtype != ref.dtype and v.role == "const":
-            v = ref.graph.constant(v.params["value"].astype(ref.dtype))
-        out.append(v)
-    return out
-
-
 def _binary(fn: Callable[..., Any]) -> Converter:
     def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-        x = _same_dtype(x)
+        x = same_dtype(x)
         if x[0].dtype != x[1].dtype:
             raise Unsupported(f"mixed dtypes {x[0].dtype} and {x[1].dtype}")
         return [fn(x[0], x[1])]
@@ -211,7 +238,7 @@ def _binary(fn: Callable[..., Any]) -> Converter:
 
 def _variadic(fn: Callable[..., Any]) -> Converter:
     def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-        x = _same_dtype(x)
+        x = same_dtype(x)
         out = x[0]
         for v in x[1:]:
             out = fn(out, v)
@@ -285,7 +312,7 @@ def _batchnorm(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[An
     if a.get("training_mode", 0):
         raise Unsupported("training_mode=1 (batch statistics) is not supported; "
                           "export models in inference mode")
-    X, scale, bias, mean, var = _same_dtype(x[:5])
+    X, scale, bias, mean, var = same_dtype(x[:5])
     cs = (X.shape[1],) + (1,) * (X.ndim - 2)
     eps = float(a.get("epsilon", 1e-5))
     r = [ops.reshape(v, cs) for v in (scale, bias, mean, var)]
@@ -310,40 +337,6 @@ def _dropout(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
     return outs
 
 
-def _constant(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    if "value" not in a:
-        raise Unsupported(f"only the 'value' attribute is supported, got {sorted(a)}")
-    arr = im.onnx.numpy_helper.to_array(a["value"])
-    im.values[n.output[0]] = arr
-    return [im.g.constant(arr)]
-
-
-def _expand(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    shape = tuple(int(s) for s in im.static(n.input[1], "Expand's shape"))
-    return [ops.broadcast_to(x[0], tuple(np.broadcast_shapes(x[0].shape, shape)))]
-
-
-def _cast(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    to = np.dtype(im.onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
-    if to != x[0].dtype:
-        raise Unsupported(f"Cast from {x[0].dtype} to {to} (only comparison masks cast to "
-                          "their own float dtype are supported)")
-    return [x[0]]
-
-
-def _where(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    c, t, f = x
-    if c.dtype.kind != "f":
-        raise Unsupported(f"condition of dtype {c.dtype} (graphnn conditions are 0/1 float "
-                          "masks from Greater / GreaterOrEqual / Equal)")
-    t, f = _same_dtype([t, f])
-    return [c * t + (1.0 - c) * f]  # exact for 0/1 masks and finite branches
-
-
-def _identity(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    return [x[0]]
-
-
 CONVERTERS: dict[str, Converter] = {
     "Add": _binary(ops.add), "Sub": _binary(ops.sub), "Mul": _binary(ops.mul),
     "Div": _binary(ops.div), "Pow": _binary(ops.pow), "MatMul": _binary(ops.matmul),
@@ -362,10 +355,9 @@ CONVERTERS: dict[str, Converter] = {
     "Softmax": _softmax(ops.softmax), "LogSoftmax": _softmax(ops.log_softmax),
     "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
                                                        keepdims=True)],
-    "BatchNormalization": _batchnorm, "Dropout": _dropout, "Identity": _identity,
-    "Constant": _constant, "Cast": _cast,
+    "BatchNormalization": _batchnorm, "Dropout": _dropout, "Sign": _unary(ops.sign),
     # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
     "Greater": _binary(lambda a, b: ops.step(a - b)), "GreaterOrEqual": _binary(ops.ge),
-    "Equal": _binary(ops.eq), "Where": _where, "Expand": _expand, "Sign": _unary(ops.sign),
-    **POOL_CONVERTERS,
+    "Equal": _binary(ops.eq),
+    **POOL_CONVERTERS, **AUX_CONVERTERS,
 }

@@ -1,11 +1,11 @@
-"""ONNX exporters for graphnn's losses, spelled out with elementwise ONNX ops (ONNX has
-no loss operators in the default domain), so training graphs export whole.
+"""ONNX exporters for graphnn's losses (and one_hot), spelled out with elementwise ONNX
+ops (ONNX has no loss operators in the default domain), so training graphs export whole.
 
 Each follows the op's forward helper in graphnn/ops/losses.py step by step; integer class
 targets of cross_entropy become one-hot rows (Equal against a range, then Cast).
 
 >>> sorted(LOSS_EXPORTERS)
-['bce_loss', 'bce_with_logits', 'cross_entropy', 'l1_loss', 'mse_loss']
+['bce_loss', 'bce_with_logits', 'cross_entropy', 'l1_loss', 'mse_loss', 'one_hot']
 """
 
 from __future__ import annotations
@@ -71,16 +71,25 @@ def _bce(ex: Any, n: Any) -> None:
     _reduce(ex, n, _tmp(ex, n, "Neg", [_tmp(ex, n, "Add", [a, b], "sum")], "per"))
 
 
+def _one_hot_rows(ex: Any, n: Any, t: Any, classes: int, dtype: Any, out: str) -> str:
+    """(t[..., None] == arange(classes)) cast to ``dtype``, written to tensor ``out``."""
+    last = ex.const(n.name + "__last", np.array([-1], dtype=np.int64))
+    col = _tmp(ex, n, "Unsqueeze", [t.name, last], "col")
+    rng = ex.const(n.name + "__classes", np.arange(classes, dtype=t.dtype))
+    hit = _tmp(ex, n, "Equal", [col, rng], "hit")
+    return ex.emit("Cast", [hit], out, to=ex.elem(dtype))
+
+
+def _one_hot(ex: Any, n: Any) -> None:
+    _one_hot_rows(ex, n, n.inputs[0], int(n.params["num_classes"]), n.dtype, n.name)
+
+
 def _cross_entropy(ex: Any, n: Any) -> None:
     z, t = n.inputs
     lsm = _tmp(ex, n, "LogSoftmax", [z.name], "lsm", axis=-1)
     target = t.name
-    if t.ndim != z.ndim:  # class indices -> one-hot rows: (t[..., None] == arange(C))
-        last = ex.const(n.name + "__last", np.array([-1], dtype=np.int64))
-        col = _tmp(ex, n, "Unsqueeze", [t.name, last], "col")
-        classes = ex.const(n.name + "__classes", np.arange(z.shape[-1], dtype=t.dtype))
-        hit = _tmp(ex, n, "Equal", [col, classes], "hit")
-        target = _tmp(ex, n, "Cast", [hit], "onehot", to=ex.elem(z.dtype))
+    if t.ndim != z.ndim:  # class indices -> one-hot rows
+        target = _one_hot_rows(ex, n, t, z.shape[-1], z.dtype, ex.name(n.name + "__onehot"))
     axes = ex.const(n.name + "__axes", np.array([-1], dtype=np.int64))
     s = _tmp(ex, n, "ReduceSum", [_tmp(ex, n, "Mul", [target, lsm], "tl"), axes], "rowsum",
              keepdims=0)
@@ -88,4 +97,4 @@ def _cross_entropy(ex: Any, n: Any) -> None:
 
 
 LOSS_EXPORTERS = {"mse_loss": _mse, "l1_loss": _l1, "bce_with_logits": _bce_logits,
-                  "bce_loss": _bce, "cross_entropy": _cross_entropy}
+                  "bce_loss": _bce, "cross_entropy": _cross_entropy, "one_hot": _one_hot}

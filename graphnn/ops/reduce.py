@@ -54,8 +54,7 @@ def _max_check(a: S.Shape, axis: Any = None, keepdims: bool = False) -> None:
     empty = [i for i in S.norm_axes(axis, len(a)) if a[i] == 0]
     if empty:
         raise ValueError(f"cannot take the max over axis {empty[0]} of length 0 (input shape "
-                         f"{tuple(a)}): the max of an empty "
-                         "set is undefined")
+                         f"{tuple(a)}): the max of an empty set is undefined")
 
 
 def _red_cost(a: S.Shape, out: S.Shape, **_: Any) -> int:
