@@ -219,6 +219,68 @@ def bench_compile(rng: np.random.Generator) -> None:
         "gn.run")
 
 
+def _versions() -> str:
+    out = []
+    for mod in ("torch", "jax", "numexpr", "cupy"):
+        try:
+            out.append(f"{mod} {__import__(mod).__version__}")
+        except Exception:  # noqa: BLE001 - not installed (or no GPU for cupy)
+            out.append(f"{mod} not installed")
+    return ", ".join(out)
+
+
+def bench_cupy(rng: np.random.Generator) -> None:
+    """GPU rows (wall time after a device synchronize): the compiled CuPy step vs the same
+    hand-written step on CuPy arrays, and the chain vs unfused CuPy."""
+    try:
+        import cupy as cp
+
+        if not cp.cuda.is_available():
+            raise ImportError("no GPU")
+    except Exception:  # noqa: BLE001 - cupy missing, or no GPU
+        note("CuPy rows (MLP, chain)", "empty: no GPU lent to this session (or no cupy)")
+        return
+
+    def gpu_time(fn: Any, repeat: int = 20) -> float:
+        fn()
+        cp.cuda.Device().synchronize()
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(10):
+                fn()
+            cp.cuda.Device().synchronize()
+            best = min(best, (time.perf_counter() - t0) / 10)
+        return best
+
+    for batch in (64, 1024):
+        g, loss, params = mlp_graph(batch, rng)
+        x = cp.asarray(rng.normal(size=(batch, 784)).astype("float32"))
+        y = cp.asarray(np.eye(10, dtype="float32")[rng.integers(0, 10, batch)])
+        f = gn.compile(g, outputs=[loss], wrt=params, backend="cupy")
+        P = [cp.asarray(g.value_of(p)) for p in params]
+        Q = [p.copy() for p in P]
+        lr = np.float32(0.0)
+
+        def step() -> None:
+            res = f.function(x, y, *P)
+            for p, gr in zip(P, res[1:]):
+                p -= lr * gr
+
+        row(f"GPU MLP step batch {batch}: compiled CuPy vs hand CuPy (wall)", gpu_time(step),
+            gpu_time(lambda: numpy_step(x, y, Q, 0.0)), "hand CuPy")
+    n = 4_000_000
+    with gn.Graph("chain_gpu") as g:
+        xn = gn.input("x", shape=(n,))
+        out = (gn.sigmoid(1.3 * xn - 0.2) * gn.tanh(xn) + gn.exp(-xn * xn)).named("out")
+    f = gn.compile(g, [out], backend="cupy")
+    xv = cp.asarray(rng.normal(size=n))
+    row("GPU chain 4M f64: compiled ElementwiseKernel vs unfused CuPy (wall)",
+        gpu_time(lambda: f.function(xv)),
+        gpu_time(lambda: 1 / (1 + cp.exp(-(1.3 * xv - 0.2))) * cp.tanh(xv) + cp.exp(-xv * xv)),
+        "unfused CuPy")
+
+
 def write(path: str) -> None:
     cpu = platform.processor() or platform.machine()
     lines = [
@@ -227,7 +289,8 @@ def write(path: str) -> None:
         f"NumPy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}, "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
         f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_')}, "
-        f"MALLOC_TRIM_THRESHOLD_={os.environ.get('MALLOC_TRIM_THRESHOLD_')}."
+        f"MALLOC_TRIM_THRESHOLD_={os.environ.get('MALLOC_TRIM_THRESHOLD_')}; "
+        f"{_versions()}."
         " Produced by `bench/codegen.py`: CPU time per call (time.process_time, all threads of the"
         " process), best of interleaved timing loops, all rows from one process.", "",
         "| what | ours | baseline | ratio (ours / baseline) |", "| --- | --- | --- | --- |",
@@ -305,7 +368,7 @@ def main() -> None:
     if "compile" in only:
         bench_compile(rng)
     if "cupy" in only:
-        note("CuPy rows (MLP, chain)", "empty: no GPU lent to this session")
+        bench_cupy(rng)
     if args.out:
         write(args.out)
 

@@ -24,6 +24,8 @@ def test_every_op_compiles_and_matches(name: str, k: int, fused: bool) -> None:
     wrt = [] if case.nondiff else [ins[i] for i in _diff_inputs(case, op)]
     f = gn.compile(g, outputs=[out, loss], wrt=wrt, loss=loss, optimize=fused)
     r = gn.run(g, feeds, outputs=[out, loss], wrt=wrt, loss=loss)
+    assert "graphnn" not in f.source.replace(f"graphnn-compiled graph {g.name!r}", ""), \
+        "generated modules must not import graphnn (helpers must be self-contained)"
     c = f(feeds)
     np.testing.assert_allclose(c[out.name], r.value(out), rtol=1e-10, atol=1e-13)
     assert np.asarray(c[out.name]).dtype == np.asarray(r.value(out)).dtype

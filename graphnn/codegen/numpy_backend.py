@@ -1,10 +1,12 @@
 """NumPy backend: a fused group is one expression (small arrays) or a sequence of ufunc
-calls writing into one reused buffer with ``out=`` (large arrays: no temporaries, no page
-faults for fresh memory). Other ops are one line each, from their templates.
+calls writing into one (reused) buffer with ``out=`` (large arrays: no temporaries), run
+block by block over cache-sized slices when the group is large; optionally numexpr for
+arithmetic-only groups. Other ops are one line each, from their templates.
 
 ``INPLACE`` is the per-op table of in-place forms: a list of steps with ``{0}``, ``{1}``
 (operands) and ``{out}`` (the buffer); ops may bring their own in ``op.meta["inplace"]``.
-Ops without one are evaluated by their template and copied into the buffer.
+A group runs in place only when every member of the root's shape has such a form (members
+of smaller, broadcast shapes are computed by their templates as operands).
 
 >>> import numpy as np, graphnn as gn
 >>> with gn.Graph() as g:
