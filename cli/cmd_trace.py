@@ -167,6 +167,10 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
     """
     from graphnn_cli.loader import load
 
+    for path, suffix, opt in ((html, ".html", "--html"), (gif, ".gif", "--gif")):
+        if path is not None and not path.lower().endswith(suffix):
+            raise click.BadParameter(f"{path!r}: the file name must end in {suffix}",
+                                     param_hint=opt)
     m = load(model, expr, parse_feeds(feeds))
     tr = make_trace(m, seed, split_names(wrt), of)
     wrote = False

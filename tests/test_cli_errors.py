@@ -154,3 +154,8 @@ def test_non_python_model_file(tmp_path) -> None:
     f.write_text("x")
     err = assert_short_error(invoke("summary", f), 1)
     assert "expected a Python model file" in err
+
+
+def test_player_exports_need_the_right_suffix(tmp_path) -> None:
+    assert_short_error(invoke("trace", "--html", tmp_path / "a.gif"), 2)
+    assert_short_error(invoke("trace", "--gif", tmp_path / "a.html"), 2)
