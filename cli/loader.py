@@ -211,7 +211,7 @@ def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
     def visit(node: ast.AST) -> Any:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
                 and not isinstance(node.value, bool):
-            return float(node.value)
+            return g.constant(float(node.value))  # a node: no eager arithmetic on numbers
         if isinstance(node, ast.Name):
             if node.id.startswith("_"):
                 return fail(node, f"the name {node.id!r} (names may not start with '_')")
@@ -232,7 +232,11 @@ def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
                 known = ", ".join(sorted(k for k, o in gn.REGISTRY.items()
                                          if not o.leaf and hasattr(gn, k)))
                 return fail(node, f"unknown op {name!r} (known ops: {known})")
-            args = [visit(a) for a in node.args]
+            # numbers stay numbers in calls (they may be static params: sum(x, 0)),
+            # but at least one argument is a node, so nothing is computed eagerly
+            args = [a.value if _number(a) else visit(a) for a in node.args]
+            if args and not any(isinstance(a, gn.Node) for a in args):
+                args[0] = g.constant(float(args[0]))
             kwargs = {k.arg: const_value(k.value) for k in node.keywords if k.arg}
             return getattr(gn, name)(*args, **kwargs)
         return fail(node, f"{type(node).__name__} is not allowed in an expression "
@@ -255,6 +259,11 @@ def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
     out.named("f" if "f" not in variables else "out")
     g.mark_output(out)
     return g
+
+
+def _number(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool))
 
 
 def _op_fn(name: str) -> Any:

@@ -386,3 +386,13 @@ def test_grad_check_samples_large_tensors(tmp_path) -> None:
                "--feed", f"x={tmp_path / 'x.npy'}", "--max-entries", "8")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert "(200, 300)" in r.stdout and ": ok" in r.stdout
+
+
+@pytest.mark.parametrize("expr,grad", [("sum(x, 0)", "[1., 1.]"),
+                                       ("sum(leaky_relu(x, 0.1))", "[1. , 0.1]"),
+                                       ("sum(leaky_relu(x, negative_slope=0.1), axis=0)",
+                                        "[1. , 0.1]")])
+def test_expr_static_params_positional_and_keyword(expr: str, grad: str) -> None:
+    r = invoke("trace", "--all", "--expr", expr, "--feed", "x=[1,-2]")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.strip().endswith(f"df/dx = {grad}")

@@ -159,3 +159,32 @@ def test_non_python_model_file(tmp_path) -> None:
 def test_player_exports_need_the_right_suffix(tmp_path) -> None:
     assert_short_error(invoke("trace", "--html", tmp_path / "a.gif"), 2)
     assert_short_error(invoke("trace", "--gif", tmp_path / "a.html"), 2)
+
+
+def test_expression_parser_only_raises_graph_errors() -> None:
+    """Arbitrary text never escapes as a non-graphnn exception (or runs anything)."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    import graphnn as gn
+    from graphnn_cli.loader import graph_from_expr
+
+    alphabet = st.sampled_from(list("xyz() +-*/@.,=_01239[]'\"") + ["**", "exp", "sum",
+                                                                  "axis", "lambda", "import"])
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(st.lists(alphabet, max_size=12).map("".join))
+    def check(text: str) -> None:
+        try:
+            g = graph_from_expr(text, {})
+        except gn.GraphError:
+            return
+        assert isinstance(g, gn.Graph)
+
+    check()
+
+
+@pytest.mark.parametrize("text", ["1e", "[1, [2]]", "{}", "true", "'1'", "[]x"])
+def test_feed_values_that_are_not_arrays(text: str) -> None:
+    r = invoke("trace", "--all", "--expr", "sum(x)", "--feed", f"x={text}")
+    assert r.exit_code in (1, 2) and "Traceback" not in r.stderr
