@@ -1,5 +1,5 @@
 """grad-check, jacobian, ops, summary and trace through click's CliRunner, checked against
-hard-coded numbers, except the lecture example's)."""
+the library (not against hard-coded numbers, except the lectures')."""
 
 from __future__ import annotations
 
