@@ -44,6 +44,9 @@ def op_rows(names: list[str] | None = None, latex: bool = False) -> list[dict[st
 def _formulas(op: Any, latex: bool) -> tuple[str, str]:
     import graphnn as gn
 
+    if latex and hasattr(gn, "formula"):  # the same LaTeX the trace and the notebooks show
+        f = gn.formula(op.name)
+        return f.forward, ";  ".join(f.derivatives) or "no gradient"
     if op.formula is not None:
         try:
             return _sympy_formulas(op, latex)
@@ -99,7 +102,7 @@ Examples:
   graphnn ops --markdown > ops.md
 """)
 @click.argument("names", nargs=-1, metavar="[OP]...")
-@click.option("--latex", is_flag=True, help="Formulas as LaTeX.")
+@click.option("--latex", is_flag=True, help="Formulas as LaTeX (gn.formula).")
 @click.option("--markdown", is_flag=True, help="A Markdown table.")
 def ops(names: tuple[str, ...], latex: bool, markdown: bool) -> None:
     """List the registered ops with their forward formula and derivative.
