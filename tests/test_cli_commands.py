@@ -109,7 +109,7 @@ def test_ops_lists_every_registered_op_with_derived_derivatives() -> None:
 
 def test_ops_markdown_latex_and_unknown() -> None:
     r = invoke("ops", "--markdown", "mul")
-    assert r.stdout.startswith("| op |") and "`a*b`" in r.stdout
+    assert r.stdout.startswith("| op |") and "`y = a*b`" in r.stdout
     assert "\\frac" in invoke("ops", "--latex", "div").stdout
     assert invoke("ops", "nosuchop").exit_code == 1
 
