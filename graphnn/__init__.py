@@ -52,10 +52,10 @@ __all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "for
 
 # --- nn ---
 from graphnn import data, nn, optim  # noqa: E402, I001
-from graphnn.saving import load, save  # noqa: E402
+from graphnn.saving import save  # noqa: E402
 from graphnn.train import History, evaluate, fit, predict  # noqa: E402
 
-__all__ += ["History", "data", "evaluate", "fit", "load", "nn", "optim", "predict", "save"]
+__all__ += ["History", "data", "evaluate", "fit", "nn", "optim", "predict", "save"]
 
 # --- render ---
 from graphnn.viz.draw import render  # noqa: E402
@@ -72,6 +72,6 @@ __all__ += ["compile", "CompiledGraph", "CompiledResult"]
 # gn.load(path) -> Graph (saved with g.save); gn.load(path, model_or_graph) reads parameter
 # values in place, as the nn block's gn.load did (graphnn.io.load handles both)
 from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
-from graphnn.io import FormatError, load  # noqa: E402, F811
+from graphnn.io import FormatError, load  # noqa: E402
 
 __all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]

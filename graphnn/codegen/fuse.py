@@ -47,6 +47,12 @@ class Group:
         return list(seen.values())
 
 
+MAX_DEPTH = 32
+"""Longest chain of ops inlined into one expression: deeper chains are split into several
+statements, which keeps the source readable and the emitter's recursion bounded (a
+100,000-node elementwise chain compiles)."""
+
+
 def fusable(n: Node) -> bool:
     """Elementwise ops can join a fused group."""
     return n.op.elementwise and not n.op.leaf
@@ -68,10 +74,13 @@ def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True) -> list[Gr
     out_ids = {o.id for o in outputs}
     inline = [False] * len(graph.nodes)
     if enabled:
+        depth = [0] * len(graph.nodes)  # longest inlined chain ending at each node
         for n in graph.nodes:
             c = consumer[n.id]
+            depth[n.id] = 1 + max((depth[i.id] for i in n.inputs if inline[i.id]), default=0)
             inline[n.id] = (needed[n.id] and fusable(n) and uses[n.id] == 1
-                            and n.id not in out_ids and c is not None and fusable(c))
+                            and n.id not in out_ids and c is not None and fusable(c)
+                            and depth[n.id] < MAX_DEPTH)
     groups: list[Group] = []
     for n in graph.nodes:
         if not needed[n.id] or n.op.leaf or inline[n.id]:
