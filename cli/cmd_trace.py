@@ -13,8 +13,8 @@ from graphnn_cli.common import (
     atomic_path,
     echo,
     model_options,
+    note,
     parse_feeds,
-    progress,
     split_names,
     style,
 )
@@ -176,9 +176,10 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
     wrote = False
     for path in (html, gif):
         if path:
-            with progress(1, f"writing {path}") as bar, atomic_path(path) as tmp:
+            if sys.stderr.isatty():
+                note(f"rendering {len(tr.steps)} steps into {path} ...")
+            with atomic_path(path) as tmp:
                 tr.save(str(tmp))
-                bar.update(1)
             echo(f"wrote {path}")
             wrote = True
     if table or markdown or latex:
