@@ -52,7 +52,7 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     respect to every input and param (--wrt to choose, --wrt params for the params,
     --no-grad for none). One readable line per node, named after the node.
     """
-    from graphnn_cli.cmd_render import need
+    from graphnn_cli.common import need
     from graphnn_cli.loader import load, wrt_nodes
 
     m = load(model, expr, parse_feeds(feeds))

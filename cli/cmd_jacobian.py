@@ -44,7 +44,7 @@ def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     """
     import numpy as np
 
-    from graphnn_cli.cmd_render import need
+    from graphnn_cli.common import need
     from graphnn_cli.loader import complete_feeds, load, output_node, wrt_nodes
 
     m = load(model, expr, parse_feeds(feeds))

@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 from graphnn_cli.common import (
-    CliError,
     atomic_path,
     echo,
     model_options,
+    need,
     output_options,
     parse_feeds,
     split_names,
@@ -40,16 +40,6 @@ def resolve_output(output: str | None, fmt: str | None, stem: str,
                 f"({', '.join('.' + f for f in formats)}) or --format", param_hint="-o")
         fmt = suffix
     return path, fmt
-
-
-def need(name: str, branch: str) -> Any:
-    """``gn.<name>``, or a one-line error saying this graphnn build lacks it."""
-    import graphnn as gn
-
-    fn = getattr(gn, name, None)
-    if fn is None:
-        raise CliError(f"this graphnn build has no gn.{name} ({branch} is not installed)")
-    return fn
 
 
 @click.command(epilog="""\b
@@ -95,7 +85,7 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
     m = load(model, expr, parse_feeds(feeds))
     to_stdout = output == "-"
     if to_stdout:
-        path, fmt = Path(f"{m.stem}.{fmt or 'dot'}"), (fmt or "dot")
+        fmt = (fmt or "dot").lower()
         if fmt not in ("dot", "svg"):
             raise click.BadParameter("only dot or svg can be written to stdout",
                                      param_hint="--format")

@@ -212,7 +212,7 @@ def make_trace(m: Any, seed: int, wrt_names: list[str], of: str | None) -> Any:
     """``gn.trace`` of a loaded model (random values for inputs given none)."""
     import numpy as np
 
-    from graphnn_cli.cmd_render import need
+    from graphnn_cli.common import need
     from graphnn_cli.loader import complete_feeds, output_node, wrt_nodes
 
     tracer = need("trace", "the trace module")
