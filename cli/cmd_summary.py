@@ -153,10 +153,15 @@ def summary(model: str | None, expr: str | None, feeds: tuple[str, ...],
                             else tuple(shape_text))
             echo(s.format(hwc=hwc) if hasattr(s, "format") else str(s))
             return
+        if input_shape is not None:
+            raise click.UsageError("--input-shape is for model files that define a gn.nn "
+                                   "`model`; a built graph has its shapes already")
         table = format_rows(graph_rows(graph_of(module, path)), hwc)
         echo(model)
         echo(table)
         return
+    if input_shape is not None:
+        raise click.UsageError("--input-shape is for model files that define a gn.nn `model`")
     m = load(model, expr, parse_feeds(feeds))
     table = format_rows(graph_rows(m.graph), hwc)
     echo(m.source)

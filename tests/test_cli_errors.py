@@ -188,3 +188,8 @@ def test_expression_parser_only_raises_graph_errors() -> None:
 def test_feed_values_that_are_not_arrays(text: str) -> None:
     r = invoke("trace", "--all", "--expr", "sum(x)", "--feed", f"x={text}")
     assert r.exit_code in (1, 2) and "Traceback" not in r.stderr
+
+
+def test_input_shape_only_for_nn_models() -> None:
+    assert_short_error(invoke("summary", MODELS / "graph_var.py", "--input-shape", "3"), 2)
+    assert_short_error(invoke("summary", "--input-shape", "3"), 2)
