@@ -176,3 +176,18 @@ def test_train_a_hand_built_graph(tmp_path) -> None:
         assert set(f.files) == {"w", "b"}
     r = invoke("train", MODELS / "graph_train.py", "--batch-size", "4")
     assert r.exit_code == 2 and "first axis" in r.stderr
+
+
+@needs_render
+@pytest.mark.parametrize("engine", ["dot", "wasm"])
+def test_render_engines(tmp_path, engine: str) -> None:
+    import shutil
+
+    if engine == "dot" and shutil.which("dot") is None:
+        pytest.skip("no system Graphviz `dot` on PATH")
+    out = tmp_path / "lecture.svg"
+    r = invoke("render", "--engine", engine, "-o", out)
+    if r.exit_code == 1 and engine == "wasm" and "wasm" in r.stderr.lower():
+        pytest.skip(f"in-process Graphviz unavailable: {r.stderr.strip()}")
+    assert r.exit_code == 0, r.stderr
+    assert "<svg" in out.read_text()
