@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,6 +65,7 @@ def main() -> None:
     E._wasm_backend()
     first = time.perf_counter() - t
     rows = []
+    pngs: list[tuple[str, float]] = []
     engines = ["wasm"] + (["dot"] if E.which_dot() else [])
     for view, opts in (("full", {}), ("collapsed", {"collapse": True})):
         t = time.perf_counter()
@@ -71,7 +73,13 @@ def main() -> None:
         build = time.perf_counter() - t
         for eng in engines:
             ts = timed(lambda eng=eng: E.dot_to_svg(src, eng), a.repeat)  # noqa: B008
-            rows.append((view, src.count("\n  \"") , eng, build, statistics.median(ts), min(ts)))
+            rows.append((view, src.count("\n  \""), eng, build, statistics.median(ts), min(ts)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the full view's PNG is scaled to fit the budget
+            svg = E.dot_to_svg(src, "wasm")
+            t = time.perf_counter()
+            E.svg_to_png(svg)
+            pngs.append((view, time.perf_counter() - t))
     lines = [f"# Render benchmark: {len(g.nodes)}-node graph ({a.layers}-layer tanh MLP, width 8, "
              "with its gn.grad backward pass and a run's values and gradients)", "",
              f"Machine: {machine()}", "",
@@ -80,6 +88,9 @@ def main() -> None:
              "|---|---|---|---|---|---|"]
     for view, n, eng, build, med, mn in rows:
         lines.append(f"| {view} | {n} | {eng} | {build:.3f} | {med:.3f} | {mn:.3f} |")
+    lines += ["", "PNG rasterisation of the SVG (resvg, bundled font; pictures over "
+              f"{E.MAX_PIXELS // 1_000_000} megapixels are scaled down): "
+              + ", ".join(f"{v} {t:.2f} s" for v, t in pngs)]
     lines += ["", f"Median of {a.repeat} runs each, one process; `python bench/bench_render.py "
               f"--layers {a.layers} --repeat {a.repeat}`."]
     text = "\n".join(lines) + "\n"

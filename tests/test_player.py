@@ -24,10 +24,7 @@ def make_trace() -> object:
         x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
         d = (x + y).named("d")
         (d * z).named("f")
-    feeds = {"x": 1, "y": -3, "z": 4}
-    if hasattr(gn, "trace"):  # the real tracer, once merged
-        return gn.trace(g, feeds, wrt=[x, y, z])
-    return FakeTrace(g, feeds, [x, y, z])
+    return gn.trace(g, {"x": 1, "y": -3, "z": 4}, wrt=[x, y, z])
 
 
 def node_boxes(svg: str) -> dict[str, str]:
@@ -48,6 +45,17 @@ def test_frames_keep_every_node_in_place() -> None:
     for svg in svgs[1:]:
         assert node_boxes(svg) == first
     assert svgs[0] != svgs[-1]  # the numbers and the highlight change
+
+
+def test_player_needs_only_the_trace_interface(tmp_path: Path) -> None:
+    """Any object with graph, len, [i] (index/phase/node/targets/str) and state_at works."""
+    with gn.Graph("fan") as g:
+        a = gn.input("a")
+        (a * a + a).named("out")
+    fake = FakeTrace(g, {"a": 3.0}, [a])
+    svgs = player.frames(fake)
+    assert len(svgs) == len(fake) and "grad 7" in svgs[-1]  # d(a*a + a)/da = 2a + 1
+    assert player.save(fake, tmp_path / "fan.html").stat().st_size > 0
 
 
 def test_save_frames_numbered(tmp_path: Path) -> None:

@@ -181,8 +181,12 @@ def test_layers_are_clusters_and_collapse_into_boxes(no_dot: None) -> None:
     assert '{rank=same; "[fc2]"; "[∇fc2]"}' in boxed  # ... beside their forward boxes
     one = g.to_dot(collapse=["fc2"])
     assert '"[fc2]"' in one and '"[fc1]"' not in one and "cluster_fc1" in one
-    titles = node_texts(gn.render(g, collapse=True))
+    r = gn.run(g, {"x": np.ones(4)}, wrt=g.params, outputs=[g["loss"]])
+    titles = node_texts(gn.render(g, run=r, collapse=True))
     assert "[fc2]" in titles and any("W2 (4, 4)" in t for t in titles["[fc2]"])
+    out = [n for n in g.nodes if n.group == "fc2"][-1]  # the layer's output (tanh)
+    assert titles["[fc2]"][-2] == "value " + S._num_text(r.value(out), 6)
+    assert titles["[fc2]"][-1] == "grad " + S._num_text(r.grad(out), 6)
 
 
 def test_gradient_health_overlay() -> None:

@@ -183,8 +183,12 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
         node_lines[n.name] = _node_line(n, opt, vals, grd, n.id in outputs, n.id == cur,
                                         n.id in targets)
     for key, members in boxes.items():
-        a = dict(S.ROLE_STYLE["group"], label="\n".join(S.group_lines(key, members,
-                                                                     opt.show_shapes)),
+        lines = S.group_lines(key, members, opt.show_shapes)
+        last = max((m for m in members if not m.op.leaf), key=lambda m: m.id, default=None)
+        if last is not None:  # the layer's output: its value and gradient
+            lines += S.label_lines(last, vals.get(last.id), grd.get(last.id),
+                                   max_inline=opt.max_inline)[2:]
+        a = dict(S.ROLE_STYLE["group"], label="\n".join(lines),
                  tooltip=f"{key}: {len(members)} nodes (collapsed)")
         if cur is not None and any(m.id == cur for m in members):
             a.update(color=S.HIGHLIGHT, penwidth="4")
