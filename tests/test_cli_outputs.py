@@ -65,10 +65,6 @@ def test_render_step_shows_the_state_after_that_step() -> None:
 
 
 # -- compile --------------------------------------------------------------------------
-@pytest.mark.skipif(has("compile"), reason="gn.compile exists: the real tests below run")
-def test_compile_without_codegen_fails_with_one_line() -> None:
-    r = invoke("compile")
-    assert r.exit_code == 1 and "no gn.compile" in r.stderr
 
 
 # -- train ------------------------------------------------------------------------------
