@@ -56,10 +56,12 @@ def _batch_last(xp: Any, x: Any, padding: tuple[int, int]) -> Any:
     n, c, h, w = x.shape
     ph, pw = padding
     xt = xp.transpose(x, (1, 2, 3, 0))
-    if ph == 0 and pw == 0:
-        return xp.ascontiguousarray(xt)
-    xb = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-    xb[:, ph:ph + h, pw:pw + w] = xt
+    xb = (xp.zeros if ph or pw else xp.empty)((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    # images a multiple of 4 KiB apart all map to the same cache sets: gathering one value
+    # from each of 64 of them thrashes the cache (3x slower), so copy 8 images at a time
+    step = 8 if x.strides[0] % 4096 == 0 else n
+    for k in range(0, n, step):
+        xb[:, ph:ph + h, pw:pw + w, k:k + step] = xt[..., k:k + step]
     return xb
 
 
