@@ -48,11 +48,18 @@ def _pad2d(xp: Any, x: Any, padding: tuple[int, int], value: float = 0.0) -> Any
                   constant_values=value)
 
 
-def _batch_last(xp: Any, x: Any, padding: tuple[int, int]) -> Any:
-    """Contiguous (C, H + 2ph, W + 2pw, N) copy of an NCHW array, zero padded.
+def _batch_inner(xp: Any, n: int, ow: int, sw: int) -> bool:
+    """Whether the columns put the batch axis innermost, (C, kH, kW, OH, OW, N), rather
+    than outermost, (C, kH, kW, N, OH, OW): whichever makes the contiguous runs that
+    im2col and col2im copy longer: OW * N (stride 1) or N, against OW."""
+    return sw == 1 or n >= ow
 
-    With the batch axis innermost, every receptive-field row of the columns below is one
-    contiguous run of OW * N values (not OW), so im2col and col2im move long runs."""
+
+def _chwn(xp: Any, x: Any, padding: tuple[int, int], inner: bool) -> Any:
+    """The zero-padded input as a (C, H + 2ph, W + 2pw, N) view: of a batch-innermost copy
+    when ``inner``, else of the padded NCHW array itself."""
+    if not inner:
+        return xp.transpose(_pad2d(xp, x, padding), (1, 2, 3, 0))
     n, c, h, w = x.shape
     ph, pw = padding
     xt = xp.transpose(x, (1, 2, 3, 0))
@@ -68,7 +75,7 @@ def _batch_last(xp: Any, x: Any, padding: tuple[int, int]) -> Any:
 def _windows(xp: Any, xb: Any, kernel: tuple[int, int], stride: tuple[int, int],
              dilation: tuple[int, int]) -> Any:
     """Strided view (C, kH, kW, OH, OW, N) of every receptive field of a padded
-    batch-last input (C, H, W, N)."""
+    (C, H, W, N) view (any strides)."""
     c, h, w, n = xb.shape
     kh, kw = kernel
     sh, sw = stride
@@ -82,12 +89,22 @@ def _windows(xp: Any, xb: Any, kernel: tuple[int, int], stride: tuple[int, int],
 
 
 def _im2col(xp: Any, x: Any, kernel: tuple[int, int], stride: tuple[int, int],
-            padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> Any:
-    """Columns (groups, C/groups * kH * kW, OH * OW * N): one copy of the strided view."""
-    win = _windows(xp, _batch_last(xp, x, padding), kernel, stride, dilation)
+            padding: tuple[int, int], dilation: tuple[int, int], groups: int,
+            inner: bool = True) -> Any:
+    """Columns (groups, C/groups * kH * kW, P): one copy of the strided view, with the
+    P = OH * OW * N positions in (OH, OW, N) order if ``inner`` else (N, OH, OW)."""
+    win = _windows(xp, _chwn(xp, x, padding, inner), kernel, stride, dilation)
     c, kh, kw, oh, ow, n = win.shape
-    cols = xp.ascontiguousarray(win)
+    cols = xp.ascontiguousarray(win if inner else xp.transpose(win, (0, 1, 2, 5, 3, 4)))
     return xp.reshape(cols, (groups, (c // groups) * kh * kw, oh * ow * n))
+
+
+def _grad_cols(xp: Any, g: Any, groups: int, inner: bool) -> Any:
+    """An output gradient (N, C_out, OH, OW) as (groups, C_out/groups, P), P ordered as
+    the columns of ``_im2col``."""
+    n, co, oh, ow = g.shape
+    gg = _chwn(xp, g, (0, 0), True) if inner else xp.transpose(g, (1, 0, 2, 3))
+    return xp.reshape(gg, (groups, co // groups, oh * ow * n))
 
 
 def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, int] = (1, 1),
@@ -96,26 +113,27 @@ def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, int] = (1
     """y[n, o] = sum over c, i, j of w[o, c, i, j] * x[n, c, s*p + d*i, s*q + d*j] (+ b[o])."""
     n = x.shape[0]
     co, cg, kh, kw = w.shape
-    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups)
     hp, wp = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
     oh = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     ow = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    inner = _batch_inner(xp, n, ow, stride[1])
+    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups, inner)
     out = xp.matmul(xp.reshape(w, (groups, co // groups, cg * kh * kw)), cols)
-    out = xp.reshape(out, (co, oh, ow, n))
+    out = xp.reshape(out, (co, oh, ow, n) if inner else (co, n, oh, ow))
     if b is not None:
         bb = xp.reshape(b, (co, 1, 1, 1))
         if xp.result_type(out, b) == out.dtype:
             out += bb  # out is a fresh GEMM result
         else:
             out = out + bb
-    return xp.ascontiguousarray(xp.transpose(out, (3, 0, 1, 2)))
+    return xp.ascontiguousarray(xp.transpose(out, (3, 0, 1, 2) if inner else (1, 0, 2, 3)))
 
 
 def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, int] = (1, 1),
                        stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
                        dilation: tuple[int, int] = (1, 1), groups: int = 1) -> Any:
     """Transposed convolution: dX for y = conv2d(x, w); one GEMM, then col2im (one add
-    of contiguous OW * N runs per kernel offset, batch-last)."""
+    per kernel offset, over the same long runs as im2col)."""
     n, co, oh, ow = g.shape
     _, cg, kh, kw = w.shape
     c = cg * groups
@@ -123,10 +141,16 @@ def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, int] = (1
     ph, pw = padding
     sh, sw = stride
     dh, dw = dilation
+    inner = _batch_inner(xp, n, ow, sw)
     wg = xp.reshape(w, (groups, co // groups, cg * kh * kw))
-    gg = xp.reshape(_batch_last(xp, g, (0, 0)), (groups, co // groups, oh * ow * n))
-    dcols = xp.reshape(xp.matmul(xp.transpose(wg, (0, 2, 1)), gg), (c, kh, kw, oh, ow, n))
-    dx = xp.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=dcols.dtype)
+    dcols = xp.matmul(xp.transpose(wg, (0, 2, 1)), _grad_cols(xp, g, groups, inner))
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    if inner:
+        dcols = xp.reshape(dcols, (c, kh, kw, oh, ow, n))
+        dx = xp.zeros((c, hp, wp, n), dtype=dcols.dtype)
+    else:  # (C, H, W, N) views of (C, N, H, W) buffers
+        dcols = xp.transpose(xp.reshape(dcols, (c, kh, kw, n, oh, ow)), (0, 1, 2, 4, 5, 3))
+        dx = xp.transpose(xp.zeros((c, n, hp, wp), dtype=dcols.dtype), (0, 2, 3, 1))
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
@@ -141,9 +165,9 @@ def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, int] = 
     n, co, oh, ow = g.shape
     c = x.shape[1]
     kh, kw = kernel_size
-    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups)
-    gg = xp.reshape(_batch_last(xp, g, (0, 0)), (groups, co // groups, oh * ow * n))
-    dw = xp.matmul(gg, xp.transpose(cols, (0, 2, 1)))
+    inner = _batch_inner(xp, n, ow, stride[1])
+    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups, inner)
+    dw = xp.matmul(_grad_cols(xp, g, groups, inner), xp.transpose(cols, (0, 2, 1)))
     return xp.reshape(dw, (co, c // groups, kh, kw))
 
 
@@ -262,7 +286,7 @@ CONV2D = register(Op(
     template="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")", label="conv",
     derivative="dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,h,w} dY",
     cost=_conv_cost,
-    meta={"helpers": (_batch_last, _windows, _im2col, _conv2d),
+    meta={"helpers": (_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d),
           "templates": {2: "_conv2d(xp, {0}, {1}, None, " + _ARGS + ")",
                         3: "_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")"}},
 ))
@@ -314,7 +338,7 @@ CONV2D_GRAD_INPUT = register(Op(
     template="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
     label="conv dX", derivative="dX = conv_transpose(dY, W) (a transposed convolution)",
     cost=lambda g, w, out, **p: _conv_cost(out, w, g),
-    meta={"helpers": (_batch_last, _conv2d_grad_input)},
+    meta={"helpers": (_pad2d, _batch_inner, _chwn, _grad_cols, _conv2d_grad_input)},
 ))
 CONV2D_GRAD_WEIGHT = register(Op(
     "conv2d_grad_weight", _conv2d_grad_weight, _gw_shape, check=_gw_check,
@@ -328,7 +352,8 @@ CONV2D_GRAD_WEIGHT = register(Op(
     template="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
     label="conv dW", derivative="dW = X ⋆ dY (correlate the input with the output gradient)",
     cost=lambda x, g, out, **p: _conv_cost(x, out, g),
-    meta={"helpers": (_batch_last, _windows, _im2col, _conv2d_grad_weight)},
+    meta={"helpers": (_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols,
+                     _conv2d_grad_weight)},
 ))
 
 
