@@ -1,0 +1,370 @@
+"""Step-through export of a :class:`~graphnn.passes.trace.Trace`: an offline HTML
+player, an animated GIF, numbered SVG/PNG frames and the notebook display.
+
+Every frame is the graph drawn as by ``gn.render`` (``to_dot`` + an engine) with the
+values and gradients known after that step and the step's node highlighted. Node sizes
+are fixed over the whole trace, so nodes keep their place from frame to frame. Cost:
+one Graphviz run per frame (a few ms for a lecture-sized graph, with ``dot`` or the
+in-process WebAssembly engine); traces longer than ``MAX_STEPS`` need ``steps=`` or
+``max_steps=``.
+
+>>> import os, tempfile, graphnn as gn
+>>> with gn.Graph("lecture") as g:
+...     x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
+...     f = ((x + y).named("d") * z).named("f")
+>>> t = gn.trace(g, {"x": 1, "y": -3, "z": 4})
+>>> folder = tempfile.mkdtemp()
+>>> page = save(t, os.path.join(folder, "backprop.html"))
+>>> [os.path.basename(p) for p in save_frames(t, folder, steps="backward")]
+['frame_000.svg', 'frame_001.svg']
+>>> sorted(mimebundle(t))
+['text/html', 'text/plain']
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from graphnn.core.errors import GraphError
+from graphnn.viz import engine as E
+from graphnn.viz import style as S
+from graphnn.viz.dot import make_options, to_dot
+from graphnn.viz.player_assets import CSS, JS
+from graphnn.viz.style import colorize
+
+MAX_STEPS = 500   # more frames than this need an explicit steps= / max_steps=
+DELAY_MS = 1200   # time per step when playing (HTML) and per GIF frame
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"[^>]*?\bheight="([\d.]+)pt"', re.S)
+
+
+class _State:
+    """A Run look-alike holding the values and gradients known at one step (what
+    ``to_dot`` reads from a run: ``has_value/value/has_grad/grad``)."""
+
+    def __init__(self, values: Mapping[int, Any], grads: Mapping[int, Any]) -> None:
+        self.values, self.grads = values, grads
+
+    def has_value(self, n: Any) -> bool:
+        return n.id in self.values
+
+    def value(self, n: Any) -> Any:
+        return self.values[n.id]
+
+    def has_grad(self, n: Any) -> bool:
+        return n.id in self.grads
+
+    def grad(self, n: Any) -> Any:
+        return self.grads[n.id]
+
+
+def _select(trace: Any, steps: Any, max_steps: int | None) -> list[int]:
+    """Indices of the steps to draw: all, a phase name, or an iterable of indices."""
+    n = len(trace)
+    if steps is None:
+        idx = list(range(n))
+    elif isinstance(steps, str):
+        if steps not in ("forward", "backward"):
+            raise GraphError(f"steps= must be 'forward', 'backward' or step indices, "
+                             f"got {steps!r}")
+        idx = [s.index for s in trace if s.phase == steps]
+    else:
+        try:
+            picked = {int(i) for i in steps}
+        except (TypeError, ValueError):
+            raise GraphError("steps= must be 'forward', 'backward' or an iterable of "
+                             f"step indices, got {steps!r}") from None
+        bad = [i for i in picked if not -n <= i < n]
+        if bad:
+            raise GraphError(f"step {bad[0]} is out of range for a trace of {n} steps")
+        idx = sorted({i % n for i in picked})
+    if not idx:
+        raise GraphError("nothing to draw: the trace (or the steps= selection) is empty")
+    limit = MAX_STEPS if max_steps is None and steps is None else max_steps
+    if limit is not None and len(idx) > limit:
+        raise GraphError(f"the trace has {len(idx)} steps: drawing them costs one Graphviz "
+                         f"run each; pass steps=range(a, b) (or 'forward'/'backward') to pick "
+                         f"some, or max_steps={len(idx)} to draw them all")
+    return idx
+
+
+def fixed_sizes(trace: Any, idx: Iterable[int], **options: Any) -> dict[int, tuple[float, float]]:
+    """Node id -> (width, height) in inches: the largest label each node gets in the
+    selected frames, so that frames share one layout."""
+    opt = make_options(**options)
+    g = trace.graph
+
+    def size(n: Any, v: Any, gr: Any) -> tuple[float, float]:
+        lines = S.label_lines(n, v if opt.show_values else None, gr if opt.show_values
+                              else None, show_shapes=opt.show_shapes, max_inline=opt.max_inline)
+        return S.estimate_size(lines)
+
+    sizes = {n.id: size(n, None, None) for n in g.nodes}
+    seen: dict[int, tuple[int, int]] = {}
+    for i in idx:
+        values, grads = trace.state_at(i)
+        for n in g.nodes:
+            v, gr = values.get(n.id), grads.get(n.id)
+            key = (id(v), id(gr))
+            if (v is None and gr is None) or seen.get(n.id) == key:
+                continue
+            seen[n.id] = key
+            w, h = size(n, v, gr)
+            w0, h0 = sizes[n.id]
+            sizes[n.id] = (max(w, w0), max(h, h0))
+    return sizes
+
+
+def _graph_svgs(trace: Any, idx: list[int], engine: str | None,
+                options: dict[str, Any]) -> list[str]:
+    """The graph at each selected step (current node highlighted), as SVG text."""
+    opts = dict(options)
+    if opts.get("fixed_sizes") is None:
+        opts["fixed_sizes"] = fixed_sizes(trace, idx, **options)
+    out = []
+    for i in idx:
+        values, grads = trace.state_at(i)
+        src = _steady(to_dot(trace.graph, _State(values, grads), step=trace[i], **opts))
+        out.append(E.dot_to(src, "svg", engine, post=colorize).decode("utf-8"))
+    return out
+
+
+def _steady(src: str) -> str:
+    """Keep an output node's double border when it is the current step: one border
+    less would shrink it and move the layout between frames."""
+    return re.sub(r'^(.*class="[^"]*\boutput\b[^"]*\bcurrent\b.*) peripheries="1"',
+                  r'\1 peripheries="2"', src, flags=re.M)
+
+
+def _svg_size(svg: str) -> tuple[float, float]:
+    m = _SVG_SIZE.search(svg)
+    if m is None:
+        raise GraphError("unexpected SVG from Graphviz: no width/height in pt")
+    return float(m.group(1)), float(m.group(2))
+
+
+def _svg_body(svg: str, prefix: str = "") -> str:
+    """The ``<svg>`` element alone (no XML prolog), element ids prefixed."""
+    body = svg[svg.index("<svg"):]
+    return re.sub(r'\bid="', f'id="{prefix}', body) if prefix else body
+
+
+def _place(body: str, x: float, y: float) -> str:
+    """A Graphviz ``<svg>`` element nested at (x, y) of an outer SVG in pt units."""
+    end = body.index(">")
+    tag = re.sub(r'\bwidth="([\d.]+)pt"', rf'x="{x:.2f}" y="{y:.2f}" width="\1"', body[:end],
+                 count=1)
+    tag = re.sub(r'\bheight="([\d.]+)pt"', r'height="\1"', tag, count=1)
+    return tag + body[end:]
+
+
+def _title(step: Any, k: int, n: int) -> str:
+    what = "vjp at" if step.kind == "vjp" else step.kind
+    return f"step {step.index} ({k + 1}/{n}) · {step.phase} · {what} {step.node.name}"
+
+
+def _formula(step: Any) -> list[str]:
+    return [f"local: {loc.text}" for loc in step.local if loc is not None]
+
+
+def _caption(step: Any, k: int, n: int, width: int = 110) -> list[str]:
+    lines = [_title(step, k, n), *step.text.splitlines(), *_formula(step)]
+    return [s if len(s) <= width else s[: width - 1] + "…" for s in lines]
+
+
+def _framed(svgs: list[str], captions: list[list[str]]) -> list[str]:
+    """Standalone SVG frames of one common size: the graph above its caption."""
+    sizes = [_svg_size(s) for s in svgs]
+    nlines = max(len(c) for c in captions)
+    text_w = max(len(line) for c in captions for line in c) * 6.7 + 16
+    gw, gh = max(w for w, _ in sizes), max(h for _, h in sizes)
+    width, height = max(gw, text_w), gh + 12 + 15 * nlines
+    out = []
+    for svg, (w, _), cap in zip(svgs, sizes, captions):
+        inner = _place(_svg_body(svg), (width - w) / 2, 0.0)
+        text = "".join(
+            f'<text x="8" y="{gh + 20 + 15 * k:.0f}"'
+            + (' font-weight="bold"' if k == 0 else "") + f">{html.escape(line)}</text>"
+            for k, line in enumerate(cap))
+        out.append('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+                   f'<svg xmlns="http://www.w3.org/2000/svg" '
+                   f'xmlns:xlink="http://www.w3.org/1999/xlink" width="{width:.0f}pt" '
+                   f'height="{height:.0f}pt" viewBox="0 0 {width:.0f} {height:.0f}">\n'
+                   f'<rect width="100%" height="100%" fill="white"/>\n{inner}\n'
+                   f'<g class="caption" font-family="{S.FONT}" font-size="11" '
+                   f'fill="#111827">{text}</g>\n</svg>\n')
+    return out
+
+
+def frames(trace: Any, *, steps: Any = None, max_steps: int | None = None,
+           engine: str | None = None, **options: Any) -> list[str]:
+    """Standalone SVG frames (graph + step caption, all one size), one per step."""
+    idx = _select(trace, steps, max_steps)
+    svgs = _graph_svgs(trace, idx, engine, options)
+    return _framed(svgs, [_caption(trace[i], k, len(idx)) for k, i in enumerate(idx)])
+
+
+def save_frames(trace: Any, folder: str | os.PathLike[str], *, format: str = "svg",
+                steps: Any = None, max_steps: int | None = None, engine: str | None = None,
+                **options: Any) -> list[str]:
+    """Write ``frame_000.svg``, ``frame_001.svg``, ... (or ``.png``) into ``folder``.
+
+    The folder is created if needed; stale ``frame_NNN`` files of the same format
+    from an earlier, longer export are removed. Returns the paths, in step order.
+    """
+    if format not in ("svg", "png"):
+        raise GraphError(f"save_frames writes svg or png frames, not {format!r}")
+    svgs = frames(trace, steps=steps, max_steps=max_steps, engine=engine, **options)
+    d = Path(folder)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GraphError(f"cannot create the frame folder {d}: {e}") from None
+    digits = max(3, len(str(len(svgs) - 1)))
+    paths = []
+    for k, svg in enumerate(svgs):
+        p = d / f"frame_{k:0{digits}d}.{format}"
+        E.write(p, svg if format == "svg" else E.svg_to_png(svg))
+        paths.append(str(p))
+    keep = set(paths)
+    for old in d.glob(f"frame_*.{format}"):
+        if re.fullmatch(rf"frame_\d+\.{format}", old.name) and str(old) not in keep:
+            old.unlink()
+    return paths
+
+
+def gif(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
+        max_steps: int | None = None, engine: str | None = None, **options: Any) -> bytes:
+    """The step-through as an animated GIF (one frame per step, looping)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise GraphError("GIF export needs Pillow: pip install Pillow") from None
+    svgs = frames(trace, steps=steps, max_steps=max_steps, engine=engine, **options)
+    imgs = [Image.open(io.BytesIO(E.svg_to_png(s))).convert("RGB") for s in svgs]
+    w, h = max(i.width for i in imgs), max(i.height for i in imgs)
+    pal = []
+    for im in imgs:
+        if im.size != (w, h):  # pad to one size (frames are built equal; be safe)
+            canvas = Image.new("RGB", (w, h), "white")
+            canvas.paste(im, (0, 0))
+            im = canvas
+        pal.append(im.quantize(colors=255, method=Image.Quantize.MEDIANCUT))
+    buf = io.BytesIO()
+    durations = [delay_ms] * (len(pal) - 1) + [delay_ms * 3]
+    pal[0].save(buf, format="GIF", save_all=True, append_images=pal[1:], loop=0,
+                duration=durations, disposal=1, optimize=False)
+    return buf.getvalue()
+
+
+# -- the HTML player ------------------------------------------------------------------
+def _step_data(step: Any, k: int, n: int) -> dict[str, Any]:
+    return {"i": step.index, "node": step.node.name, "title": _title(step, k, n),
+            "text": step.text, "formula": "\n".join(_formula(step)), "latex": step.latex}
+
+
+def page(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
+         max_steps: int | None = None, engine: str | None = None, **options: Any) -> str:
+    """The self-contained HTML player (inline SVG frames and plain JavaScript)."""
+    return _page(trace, delay_ms, steps, max_steps, engine, options)[0]
+
+
+def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: str | None,
+          options: dict[str, Any]) -> tuple[str, float]:
+    idx = _select(trace, steps, max_steps)
+    svgs = _graph_svgs(trace, idx, engine, options)
+    n, esc = len(idx), html.escape
+    data = [_step_data(trace[i], k, n) for k, i in enumerate(idx)]
+    height = max(_svg_size(s)[1] for s in svgs) * 4 / 3
+    frames_html = "\n".join(
+        f'<div class="frame{" active" if k == 0 else ""}" id="frame-{k}" '
+        f'data-step="{trace[i].index}" data-node="{esc(trace[i].node.name)}" '
+        f'data-phase="{trace[i].phase}" data-kind="{trace[i].kind}"'
+        f'{"" if k == 0 else " hidden"}>{_svg_body(svg, f"f{k}-")}</div>'
+        for k, (i, svg) in enumerate(zip(idx, svgs)))
+    links = "\n".join(
+        f'<li value="{d["i"]}"><a href="#{d["i"]}" data-k="{k}">{esc(trace[i].phase)} '
+        f'{esc(trace[i].kind)} {esc(d["node"])}</a></li>'
+        for k, (i, d) in enumerate(zip(idx, data)))
+    blob = json.dumps(data, ensure_ascii=True).replace("</", "<\\/")
+    first = data[0]
+    title = f"{trace.graph.name}: step-through ({trace.mode} mode)"
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="graphnn">
+<title>{esc(title)}</title>
+<style>{CSS}</style></head>
+<body>
+<div id="player" data-steps="{n}" data-delay="{int(delay_ms)}">
+<div id="controls">
+<button id="prev" type="button" title="previous step (ArrowLeft)">&#9664; Prev</button>
+<button id="play" type="button" title="play / pause">&#9654; Play</button>
+<button id="next" type="button" title="next step (ArrowRight)">Next &#9654;</button>
+<input id="slider" type="range" min="0" max="{n - 1}" value="0" step="1" aria-label="step">
+<span id="counter">1 / {n}</span>
+</div>
+<div id="main">
+<div id="graph" style="min-height:{height:.0f}px">
+{frames_html}
+</div>
+<div id="side">
+<div id="step-title">{esc(first["title"])}</div>
+<pre id="step-text">{esc(first["text"])}</pre>
+<pre id="step-formula">{esc(first["formula"])}</pre>
+<details><summary>LaTeX</summary><code id="step-latex">{esc(first["latex"])}</code></details>
+<ol id="steps">
+{links}
+</ol>
+</div>
+</div>
+</div>
+<script type="application/json" id="steps-data">{blob}</script>
+<script>{JS}</script>
+</body></html>
+"""
+    return doc, height
+
+
+def save(trace: Any, path: str | os.PathLike[str], **kwargs: Any) -> str:
+    """Write the step-through to ``path``: ``.html`` (offline player) or ``.gif``.
+
+    Keyword arguments: ``steps`` ("forward", "backward" or step indices),
+    ``max_steps``, ``delay_ms``, ``engine`` and the ``gn.render`` options. The file is
+    written atomically. Returns the path.
+    """
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix in (".html", ".htm"):
+        data: str | bytes = page(trace, **kwargs)
+    elif suffix == ".gif":
+        data = gif(trace, **kwargs)
+    elif suffix in (".svg", ".png"):
+        raise GraphError(f"{os.fspath(path)!r}: a step-through has one picture per step; "
+                         "use trace.save_frames(folder) for numbered SVG frames (format='png' "
+                         "for PNG), or gn.render(graph, run=trace.run, path=...) for one image")
+    else:
+        raise GraphError(f"cannot tell the export format of {os.fspath(path)!r}: use .html "
+                         "(interactive player) or .gif (animation)")
+    E.write(path, data)
+    return os.fspath(path)
+
+
+def mimebundle(trace: Any, **kwargs: Any) -> dict[str, str]:
+    """Notebook display: the player in a sandboxed ``<iframe srcdoc>`` + the text table."""
+    text = trace.to_table()
+    try:
+        doc, h = _page(trace, kwargs.pop("delay_ms", DELAY_MS), kwargs.pop("steps", None),
+                       kwargs.pop("max_steps", None), kwargs.pop("engine", None), kwargs)
+    except GraphError as e:
+        return {"text/plain": f"{text}\n(cannot draw the player: {e})"}
+    frame = (f'<iframe srcdoc="{html.escape(doc, quote=True)}" sandbox="allow-scripts" '
+             f'title="{html.escape(trace.graph.name)} step-through" '
+             f'style="width:100%;height:{max(h, 260) + 90:.0f}px;border:1px solid #e5e7eb">'
+             "</iframe>")
+    return {"text/html": frame, "text/plain": text}
