@@ -311,7 +311,7 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
 <span id="counter">1 / {n}</span>
 </div>
 <div id="main">
-<div id="graph" style="min-height:{height:.0f}px">
+<div id="graph">
 {frames_html}
 </div>
 <div id="side">

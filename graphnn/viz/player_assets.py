@@ -11,8 +11,8 @@ body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:12px;color:#111827;ba
 #slider{flex:1 1 200px}
 #counter{font-variant-numeric:tabular-nums;min-width:6em}
 #main{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
-#graph{flex:1 1 auto;overflow:auto;max-width:100%}
-#graph svg{max-width:100%;height:auto}
+#graph{flex:1 1 560px;min-width:280px;overflow:auto}
+#graph svg{width:100%;height:auto;max-height:78vh}
 #side{flex:0 1 30em;min-width:18em}
 #step-title{font-weight:bold;margin-bottom:6px}
 #step-text,#step-formula{font-family:"DejaVu Sans Mono",monospace;font-size:15px;
