@@ -152,7 +152,7 @@ def _svg_size(svg: str) -> tuple[float, float]:
 def _svg_body(svg: str, prefix: str = "") -> str:
     """The ``<svg>`` element alone (no XML prolog), element ids prefixed."""
     body = svg[svg.index("<svg"):]
-    return re.sub(r'\bid="', f'id="{prefix}', body) if prefix else body
+    return body.replace(' id="', f' id="{prefix}') if prefix else body
 
 
 def _place(body: str, x: float, y: float) -> str:
@@ -239,15 +239,17 @@ def save_frames(trace: Any, folder: str | os.PathLike[str], *, format: str = "sv
     return paths
 
 
-def gif(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
+def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: Any = None,
         max_steps: int | None = None, engine: str | None = None, **options: Any) -> bytes:
-    """The step-through as an animated GIF (one frame per step, looping)."""
+    """The step-through as an animated GIF (one frame per step, looping); frames wider
+    than ``max_width`` pixels are scaled down."""
     try:
         from PIL import Image
     except ImportError:
         raise GraphError("GIF export needs Pillow: pip install Pillow") from None
     svgs = frames(trace, steps=steps, max_steps=max_steps, engine=engine, **options)
-    imgs = [Image.open(io.BytesIO(E.svg_to_png(s))).convert("RGB") for s in svgs]
+    zoom = min(1.0, max_width / (max(_svg_size(s)[0] for s in svgs) * 4 / 3))
+    imgs = [Image.open(io.BytesIO(E.svg_to_png(s, zoom=zoom))).convert("RGB") for s in svgs]
     w, h = max(i.width for i in imgs), max(i.height for i in imgs)
     pal = []
     for im in imgs:
@@ -255,7 +257,7 @@ def gif(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
             canvas = Image.new("RGB", (w, h), "white")
             canvas.paste(im, (0, 0))
             im = canvas
-        pal.append(im.quantize(colors=255, method=Image.Quantize.MEDIANCUT))
+        pal.append(im.quantize(colors=255, method=Image.Quantize.FASTOCTREE))
     buf = io.BytesIO()
     durations = [delay_ms] * (len(pal) - 1) + [delay_ms * 3]
     pal[0].save(buf, format="GIF", save_all=True, append_images=pal[1:], loop=0,
