@@ -138,9 +138,15 @@ def test_mimebundle_is_an_escaped_sandboxed_iframe(trace):
     assert 'style="width:100%;height:' in frame
 
 
-def test_page_is_self_contained(trace):
-    doc = player.page(trace)
-    assert doc.count('class="frame') == len(trace)
+@pytest.mark.parametrize("compact", [True, False])
+def test_page_is_self_contained(trace, compact):
+    doc = player.page(trace, compact=compact)
+    groups = {int(c) for c in re.findall(r'data-c="(\d+)"', doc)}
+    if compact:  # one group per node and edge, a few versions each
+        assert len(groups) == len(trace.graph.nodes) + 4
+        assert len(doc) < 0.7 * len(player.page(trace, compact=False))
+    else:  # one whole SVG per step
+        assert groups == {0} and doc.count("<svg") == len(trace)
     assert not re.search(r'(?:src|href)="(?:https?:)?//', doc)
     assert "http" not in re.sub(r'xmlns(?::\w+)?="[^"]*"|"-//W3C[^"]*"|'
                                 r'"http://www.w3.org/[^"]*"', "", doc)
@@ -172,10 +178,10 @@ def browser():
     pw.stop()
 
 
-@pytest.fixture(scope="module")
-def player_file(tmp_path_factory, trace):
+@pytest.fixture(scope="module", params=[True, False], ids=["compact", "full-frames"])
+def player_file(request, tmp_path_factory, trace):
     path = tmp_path_factory.mktemp("player") / "backprop.html"
-    trace.save(str(path))
+    trace.save(str(path), compact=request.param)
     return path
 
 
@@ -201,11 +207,12 @@ def open_offline(browser, path, fragment=""):
 
 
 def state(page) -> tuple[str, str, str]:
-    """(data-node of the visible frame, its highlighted node, the step text)."""
-    active = page.locator("#graph .frame.active")
-    assert page.locator("#graph .frame:not([hidden])").count() == 1
-    return (active.get_attribute("data-node"),
-            active.locator("g.node.current title").text_content(),
+    """(the step's node, the node highlighted in the visible drawing, the step text)."""
+    current = page.locator("#graph .v:not(.off) g.node.current")
+    assert current.count() == 1 and current.is_visible()
+    assert page.locator("#graph svg:visible").count() == 1
+    return (page.locator("#graph").get_attribute("data-node"),
+            current.locator("title").text_content(),
             page.locator("#step-text").text_content())
 
 
@@ -256,7 +263,8 @@ def test_player_hash_opens_a_step_and_loads_offline(browser, player_file):
         assert (node, hi) == ("d", "d") and EXPECTED_TEXT[3] in text
         assert page.locator("#slider").input_value() == "3"
         page.evaluate("location.hash = '#4'")
-        page.wait_for_function("document.querySelector('.frame.active').dataset.node === 'f'")
+        page.wait_for_function("document.getElementById('graph').dataset.node === 'f'")
+        assert state(page)[:2] == ("f", "f")
         assert page.evaluate("document.readyState") == "complete"
         assert errors == [] and requests == []
     finally:
@@ -270,11 +278,12 @@ def test_notebook_iframe_stays_interactive(browser, tmp_path, trace):
     ctx, page, requests, errors = open_offline(browser, nb)
     try:
         frame = page.frame_locator("iframe")
-        assert frame.locator(".frame.active").get_attribute("data-node") == "x"
+        assert frame.locator("#graph").get_attribute("data-node") == "x"
         frame.locator("#next").click()
         frame.locator("#next").click()
         frame.locator("#next").click()
-        assert frame.locator(".frame.active").get_attribute("data-node") == "d"
+        assert frame.locator("#graph").get_attribute("data-node") == "d"
+        assert frame.locator("#graph .v:not(.off) g.node.current title").text_content() == "d"
         assert EXPECTED_TEXT[3] in frame.locator("#step-text").text_content()
         assert errors == [] and requests == []
     finally:

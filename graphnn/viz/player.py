@@ -38,6 +38,7 @@ from graphnn.viz import style as S
 from graphnn.viz.dot import make_options, to_dot
 from graphnn.viz.player_assets import CSS, JS
 from graphnn.viz.style import colorize
+from graphnn.viz.svgdiff import layers
 
 MAX_STEPS = 500   # more frames than this need an explicit steps= / max_steps=
 DELAY_MS = 1200   # time per step when playing (HTML) and per GIF frame
@@ -150,8 +151,9 @@ def _svg_size(svg: str) -> tuple[float, float]:
 
 
 def _svg_body(svg: str, prefix: str = "") -> str:
-    """The ``<svg>`` element alone (no XML prolog), element ids prefixed."""
-    body = svg[svg.index("<svg"):]
+    """The ``<svg>`` element alone (no XML prolog), element ids prefixed (also for a
+    fragment without ``<svg>``)."""
+    body = svg[svg.find("<svg"):] if "<svg" in svg else svg
     return body.replace(' id="', f' id="{prefix}') if prefix else body
 
 
@@ -267,29 +269,59 @@ def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: A
 
 # -- the HTML player ------------------------------------------------------------------
 def _step_data(step: Any, k: int, n: int) -> dict[str, Any]:
-    return {"i": step.index, "node": step.node.name, "title": _title(step, k, n),
+    return {"i": step.index, "node": step.node.name, "phase": step.phase, "kind": step.kind,
+            "title": _title(step, k, n),
             "text": step.text, "formula": "\n".join(_formula(step)), "latex": step.latex}
 
 
 def page(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
-         max_steps: int | None = None, engine: str | None = None, **options: Any) -> str:
-    """The self-contained HTML player (inline SVG frames and plain JavaScript)."""
-    return _page(trace, delay_ms, steps, max_steps, engine, options)[0]
+         max_steps: int | None = None, engine: str | None = None, compact: bool = True,
+         **options: Any) -> str:
+    """The self-contained HTML player (inline SVG and plain JavaScript).
+
+    ``compact``: store each distinct version of a node once (the frames share one
+    layout); False stores one whole SVG per step (a larger file).
+    """
+    return _page(trace, delay_ms, steps, max_steps, engine, options, compact)[0]
+
+
+def _frames_html(svgs: list[str], compact: bool) -> tuple[str, list[list[int]]]:
+    """The drawing: every version of every group, those of the first frame shown."""
+    head, versions, tail, table = (layers(svgs) if compact else
+                                   ("", [[s[s.find("<svg"):] for s in svgs]], "",
+                                    [[k] for k in range(len(svgs))]))
+    tag = "g" if head else "div"
+    out = [_svg_body(head, "h-") if head else ""]
+    for j, vers in enumerate(versions):
+        for v, chunk in enumerate(vers):
+            off = "" if table[0][j] == v else " off"
+            out.append(f'<{tag} class="v{off}" data-c="{j}" data-v="{v}">'
+                       f"{_svg_body(chunk, f'c{j}v{v}-') if head else _svg_body(chunk, f'v{v}-')}"
+                       f"</{tag}>")
+    out.append(tail)
+    return "\n".join(out), table
+
+
+def _diffs(table: list[list[int]]) -> list[list[list[int]]]:
+    """Per frame, the [group, version] pairs that change from the frame before."""
+    prev: list[int] = []
+    out = []
+    for row in table:
+        out.append([[j, v] for j, v in enumerate(row) if j >= len(prev) or prev[j] != v])
+        prev = row
+    return out
 
 
 def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: str | None,
-          options: dict[str, Any]) -> tuple[str, float]:
+          options: dict[str, Any], compact: bool = True) -> tuple[str, float]:
     idx = _select(trace, steps, max_steps)
     svgs = _graph_svgs(trace, idx, engine, options)
     n, esc = len(idx), html.escape
     data = [_step_data(trace[i], k, n) for k, i in enumerate(idx)]
     height = max(_svg_size(s)[1] for s in svgs) * 4 / 3
-    frames_html = "\n".join(
-        f'<div class="frame{" active" if k == 0 else ""}" id="frame-{k}" '
-        f'data-step="{trace[i].index}" data-node="{esc(trace[i].node.name)}" '
-        f'data-phase="{trace[i].phase}" data-kind="{trace[i].kind}"'
-        f'{"" if k == 0 else " hidden"}>{_svg_body(svg, f"f{k}-")}</div>'
-        for k, (i, svg) in enumerate(zip(idx, svgs)))
+    frames_html = _frames_html(svgs, compact)
+    for d, row in zip(data, _diffs(frames_html[1])):
+        d["d"] = row
     links = "\n".join(
         f'<li value="{d["i"]}"><a href="#{d["i"]}" data-k="{k}">{esc(trace[i].phase)} '
         f'{esc(trace[i].kind)} {esc(d["node"])}</a></li>'
@@ -313,8 +345,9 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
 <span id="counter">1 / {n}</span>
 </div>
 <div id="main">
-<div id="graph">
-{frames_html}
+<div id="graph" data-step="{first["i"]}" data-node="{esc(first["node"])}" \
+data-phase="{trace[idx[0]].phase}" data-kind="{trace[idx[0]].kind}">
+{frames_html[0]}
 </div>
 <div id="side">
 <div id="step-title">{esc(first["title"])}</div>
@@ -361,8 +394,10 @@ def mimebundle(trace: Any, **kwargs: Any) -> dict[str, str]:
     """Notebook display: the player in a sandboxed ``<iframe srcdoc>`` + the text table."""
     text = trace.to_table()
     try:
-        doc, h = _page(trace, kwargs.pop("delay_ms", DELAY_MS), kwargs.pop("steps", None),
-                       kwargs.pop("max_steps", None), kwargs.pop("engine", None), kwargs)
+        opts = dict(kwargs)
+        args = [opts.pop(k, d) for k, d in (("delay_ms", DELAY_MS), ("steps", None),
+                                             ("max_steps", None), ("engine", None))]
+        doc, h = _page(trace, *args, options=opts, compact=opts.pop("compact", True))
     except GraphError as e:
         return {"text/plain": f"{text}\n(cannot draw the player: {e})"}
     frame = (f'<iframe srcdoc="{html.escape(doc, quote=True)}" sandbox="allow-scripts" '

@@ -13,6 +13,7 @@ body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:12px;color:#111827;ba
 #main{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
 #graph{flex:1 1 560px;min-width:280px;overflow:auto}
 #graph svg{width:100%;height:auto;max-height:78vh}
+#graph .off{display:none}
 #side{flex:0 1 30em;min-width:18em}
 #step-title{font-weight:bold;margin-bottom:6px}
 #step-text,#step-formula{font-family:"DejaVu Sans Mono",monospace;font-size:15px;
@@ -27,7 +28,15 @@ JS = """
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("steps-data").textContent);
-  var frames = document.querySelectorAll("#graph .frame");
+  var graph = document.getElementById("graph"), els = {}, table = [], row = [];
+  data.forEach(function (s) {
+    s.d.forEach(function (cv) { row[cv[0]] = cv[1]; });
+    table.push(row.slice());
+  });
+  var shown = table[0].slice();
+  document.querySelectorAll("#graph .v").forEach(function (e) {
+    els[e.dataset.c + "," + e.dataset.v] = e;
+  });
   var links = document.querySelectorAll("#steps a");
   var slider = document.getElementById("slider"), playBtn = document.getElementById("play");
   var delay = +document.getElementById("player").dataset.delay, cur = -1, timer = null;
@@ -37,11 +46,18 @@ JS = """
     if (k === cur) return;
     cur = k;
     var s = data[k];
-    for (var j = 0; j < frames.length; j++) {
-      frames[j].hidden = j !== k;
-      frames[j].classList.toggle("active", j === k);
-      links[j].classList.toggle("here", j === k);
+    for (var j = 0; j < shown.length; j++) {
+      if (shown[j] !== table[k][j]) {
+        els[j + "," + shown[j]].classList.add("off");
+        els[j + "," + table[k][j]].classList.remove("off");
+        shown[j] = table[k][j];
+      }
     }
+    for (j = 0; j < links.length; j++) links[j].classList.toggle("here", j === k);
+    graph.dataset.step = s.i;
+    graph.dataset.node = s.node;
+    graph.dataset.phase = s.phase;
+    graph.dataset.kind = s.kind;
     el("step-title").textContent = s.title;
     el("step-text").textContent = s.text;
     el("step-formula").textContent = s.formula;
