@@ -318,7 +318,7 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
     svgs = _graph_svgs(trace, idx, engine, options)
     n, esc = len(idx), html.escape
     data = [_step_data(trace[i], k, n) for k, i in enumerate(idx)]
-    height = max(_svg_size(s)[1] for s in svgs) * 4 / 3
+    width, height = (max(_svg_size(s)[k] for s in svgs) * 4 / 3 for k in (0, 1))
     frames_html = _frames_html(svgs, compact)
     for d, row in zip(data, _diffs(frames_html[1])):
         d["d"] = row
@@ -344,7 +344,7 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
 <input id="slider" type="range" min="0" max="{n - 1}" value="0" step="1" aria-label="step">
 <span id="counter">1 / {n}</span>
 </div>
-<div id="main">
+<div id="main"{' class="wide"' if width > 2.2 * height else ""}>
 <div id="graph" data-step="{first["i"]}" data-node="{esc(first["node"])}" \
 data-phase="{trace[idx[0]].phase}" data-kind="{trace[idx[0]].kind}">
 {frames_html[0]}

@@ -14,6 +14,8 @@ body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:12px;color:#111827;ba
 #graph{flex:1 1 560px;min-width:280px;overflow:auto}
 #graph svg{width:100%;height:auto;max-height:78vh}
 #graph .off{display:none}
+#main.wide{flex-direction:column}#main.wide #graph{flex-basis:auto;width:100%}
+#main.wide #side{flex-basis:auto}
 #side{flex:0 1 30em;min-width:18em}
 #step-title{font-weight:bold;margin-bottom:6px}
 #step-text,#step-formula{font-family:"DejaVu Sans Mono",monospace;font-size:15px;
