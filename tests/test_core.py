@@ -94,8 +94,7 @@ def test_symbolic_grad_and_grad_of_grad() -> None:
     r = gn.run(g, {"x": 0.7}, outputs=[dy, d2y])
     np.testing.assert_allclose(r.value(dy), 3 * 0.7 ** 2 + np.exp(0.7))
     np.testing.assert_allclose(r.value(d2y), 6 * 0.7 + np.exp(0.7))
-    assert y not in g.sinks() or True  # grad nodes are not default outputs
-    assert all(n.role != "grad" for n in g.default_outputs())
+    assert g.default_outputs() == [y]  # gradient nodes read y but y stays the output
 
 
 def test_hessian_vector_product_of_matmul_graph() -> None:
@@ -278,3 +277,5 @@ def test_params_store_and_feed_override() -> None:
     with pytest.raises(gn.FeedError, match="shape"):
         g.set_value(w, [1.0])
     assert g.param_values()["w"].tolist() == [2.0, 2.0]
+    r = gn.run(g, {"x": [3.0, 4.0]}, wrt="params")
+    assert r.grad(w).tolist() == [3.0, 4.0]

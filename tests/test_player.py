@@ -111,7 +111,7 @@ def test_gif_has_one_frame_per_step(trace, tmp_path):
     from PIL import Image
 
     path = tmp_path / "backprop.gif"
-    assert trace.save(str(path)) == str(path)
+    assert trace.save(str(path)) == path
     with Image.open(path) as im:
         assert im.format == "GIF" and im.is_animated
         assert im.n_frames == len(trace)
@@ -124,6 +124,20 @@ def test_gif_has_one_frame_per_step(trace, tmp_path):
             crops.append(im.convert("RGB").tobytes())
         assert len(set(crops)) == len(trace)  # every frame differs
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # atomic write
+
+
+def test_player_needs_only_the_trace_interface(tmp_path):
+    """Any object with graph, len, [i] (index/phase/node/targets/str) and state_at works."""
+    from ._trace_fake import FakeTrace
+
+    with gn.Graph("fan") as g:
+        a = gn.input("a")
+        (a * a + a).named("out")
+    fake = FakeTrace(g, {"a": 3.0}, [a])
+    svgs = player.frames(fake)
+    assert len(svgs) == len(fake) and "grad 7" in svgs[-1]  # d(a*a + a)/da = 2a + 1
+    assert player.save(fake, tmp_path / "fan.html").stat().st_size > 0
+    assert "text/html" in player.mimebundle(fake)
 
 
 def test_mimebundle_is_an_escaped_sandboxed_iframe(trace):

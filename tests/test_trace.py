@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import runpy
 
@@ -172,17 +171,14 @@ def test_forward_only_and_errors() -> None:
         gn.trace(g, {"x": 1, "y": -3})
 
 
-def test_rendering_is_delegated_to_the_player(tmp_path: pathlib.Path) -> None:
+def test_trace_saves_through_the_player(tmp_path: pathlib.Path) -> None:
     g, *_ = lecture_graph()
     t = gn.trace(g, {"x": 1, "y": -3, "z": 4})
-    if importlib.util.find_spec("graphnn.viz") is not None and importlib.util.find_spec(
-            "graphnn.viz.player") is not None:
-        pytest.skip("graphnn.viz.player is present: its own tests cover saving")
-    with pytest.raises(gn.GraphError, match="rendering is unavailable"):
-        t.save(str(tmp_path / "x.html"))
-    with pytest.raises(gn.GraphError, match="rendering is unavailable"):
-        t.save_frames(str(tmp_path))
-    assert "text/plain" in t._repr_mimebundle_()
+    t.save(str(tmp_path / "x.html"))
+    assert (tmp_path / "x.html").read_text().count('"title": "step ') == len(t)
+    frames = t.save_frames(str(tmp_path / "frames"))
+    assert len(frames) == len(t)
+    assert "text/html" in t._repr_mimebundle_()
 
 
 EXAMPLES = ["trace_lecture.py", "trace_neuron.py", "trace_mlp_342.py", "trace_toy_net.py"]

@@ -388,8 +388,10 @@ class Graph:
         return [n for n in self.nodes if n.op is CONST]
 
     def sinks(self) -> list[Node]:
-        """Non-gradient nodes that no other node consumes (the default outputs)."""
-        used = {i.id for n in self.nodes for i in n.inputs}
+        """Non-gradient nodes that no other non-gradient node consumes (the default
+        outputs; gradient nodes added by ``gn.grad`` read the forward nodes but do not
+        change what the forward graph's outputs are)."""
+        used = {i.id for n in self.nodes if n.role != "grad" for i in n.inputs}
         return [n for n in self.nodes if n.id not in used and not n.op.leaf and n.role != "grad"]
 
     def default_outputs(self) -> list[Node]:

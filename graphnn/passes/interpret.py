@@ -103,10 +103,10 @@ def _short(v: Any) -> str:
 def _as_nodes(graph: Graph, refs: Any) -> list[Node]:
     if refs is None:
         return []
+    if isinstance(refs, str) and refs == "params":
+        return graph.params
     if isinstance(refs, (str, Node)):
         refs = [refs]
-    if refs == "params":
-        return graph.params
     return [graph.node(r) for r in refs]
 
 

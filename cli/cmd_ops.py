@@ -1,0 +1,94 @@
+"""``graphnn ops``: the op table with forward and derivative formulas."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import click
+
+from graphnn_cli.common import CliError, echo, style
+
+
+def op_rows(names: list[str] | None = None, latex: bool = False) -> list[dict[str, str]]:
+    """One row per registered (non-leaf) op: name, label, kind, forward, derivative.
+
+    The formulas come from ``gn.formula``: derived with sympy from the op's own formula
+    for elementwise ops (shown in terms of the output y where that is shorter), the
+    recorded derivative rule for the others.
+
+    >>> row = op_rows(["mul"])[0]
+    >>> row["forward"], row["derivative"]
+    ('y = a*b', 'dy/da = b;  dy/db = a')
+    """
+    import graphnn as gn
+
+    reg = gn.REGISTRY
+    if names:
+        unknown = [n for n in names if n not in reg or reg[n].leaf]
+        if unknown:
+            raise CliError(f"unknown op {unknown[0]!r}; `graphnn ops` lists them all")
+        ops = [reg[n] for n in names]
+    else:
+        ops = [reg[k] for k in sorted(reg) if not reg[k].leaf]
+    rows = []
+    for op in ops:
+        fwd, der = _formulas(op, latex)
+        kind = "elementwise" if op.elementwise else "structural"
+        rows.append({"name": op.name, "label": op.display, "kind": kind, "forward": fwd,
+                     "derivative": der})
+    return rows
+
+
+def _formulas(op: Any, latex: bool) -> tuple[str, str]:
+    import graphnn as gn
+
+    f = gn.formula(op.name) if hasattr(gn, "formula") else None
+    if f is not None and latex:
+        return f.forward, ";  ".join(f.derivatives) or "no gradient"
+    if f is not None and op.formula is not None:  # "y = ...; dy/da = ...; dy/db = ..."
+        forward, *ders = [p.strip().replace("**", "^") for p in f.text.split("; ")]
+        return forward, ";  ".join(ders) or "no gradient"
+    fn = getattr(gn, op.name, None)
+    doc = (inspect.getdoc(fn) or "").strip() if fn is not None else ""
+    forward = doc.splitlines()[0] if doc else (op.template or op.name)
+    if f is not None:
+        derivative = ";  ".join(f.derivatives)
+    else:
+        derivative = op.derivative or ""
+    return forward, derivative or ("none" if op.vjp is None else "see the vjp rule")
+
+
+@click.command(epilog="""\b
+Examples:
+  graphnn ops                      # every op
+  graphnn ops sigmoid tanh relu    # just these
+  graphnn ops --latex sigmoid      # LaTeX formulas (for slides)
+  graphnn ops --markdown > ops.md
+""")
+@click.argument("names", nargs=-1, metavar="[OP]...")
+@click.option("--latex", is_flag=True, help="Formulas as LaTeX (gn.formula).")
+@click.option("--markdown", is_flag=True, help="A Markdown table.")
+def ops(names: tuple[str, ...], latex: bool, markdown: bool) -> None:
+    """List the registered ops with their forward formula and derivative.
+
+    Elementwise derivatives are derived with sympy from each op's own formula (and
+    shown in terms of the output y where the lectures do so); the other ops show the
+    derivative rule recorded with them.
+    """
+    rows = op_rows(list(names), latex)
+    if markdown:
+        echo("| op | label | kind | forward | derivative |")
+        echo("|---|---|---|---|---|")
+        for r in rows:
+            cells = [r[k].replace("|", "\\|") for k in ("name", "label", "kind", "forward",
+                                                        "derivative")]
+            echo("| " + " | ".join(f"`{c}`" if i in (0, 3, 4) else c
+                                   for i, c in enumerate(cells)) + " |")
+        return
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        head = style(f"{r['name']:<{width}}", None, bold=True)
+        echo(f"{head}  {r['label']:<8} {r['kind']}")
+        echo(f"{'':<{width}}  forward:    {r['forward']}")
+        echo(f"{'':<{width}}  derivative: {r['derivative']}")

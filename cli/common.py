@@ -1,0 +1,243 @@
+"""Shared pieces of the ``graphnn`` command line: errors, colour, atomic output files,
+``--feed`` parsing and the options every graph command takes.
+
+Only click and the standard library are imported here: graphnn (and numpy with it) is
+imported inside the functions that need it, so ``graphnn --help`` stays fast.
+
+>>> parse_feed_text("[1, 2.5]")
+[1.0, 2.5]
+>>> parse_feed_text("-3")
+-3.0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+class CliError(click.ClickException):
+    """A model or runtime problem: printed as ``error: ...`` on stderr, exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        err(self.format_message())
+
+
+# -- colour and output ---------------------------------------------------------------
+def use_color(stream: Any = None) -> bool:
+    """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream if stream is not None else sys.stdout
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def style(text: str, stream: Any = None, **kw: Any) -> str:
+    """``click.style`` when colour is allowed on ``stream``, else the plain text."""
+    return click.style(text, **kw) if use_color(stream) else text
+
+
+def echo(msg: str = "", nl: bool = True) -> None:
+    click.echo(msg, nl=nl, color=use_color())
+
+
+def err(msg: str) -> None:
+    """An error on stderr in at most two lines, ``error:`` in red on a terminal."""
+    head, _, rest = msg.partition("\n")
+    rest = "; ".join(ln.strip() for ln in rest.splitlines() if ln.strip())
+    prefix = style("error:", sys.stderr, fg="red", bold=True)
+    click.echo(f"{prefix} {head}", err=True, color=use_color(sys.stderr))
+    if rest:
+        click.echo("  " + rest, err=True, color=use_color(sys.stderr))
+
+
+def note(msg: str) -> None:
+    """An informational line on stderr (so stdout stays clean for pipes)."""
+    click.echo(style("note:", sys.stderr, fg="cyan") + " " + msg, err=True,
+               color=use_color(sys.stderr))
+
+
+def short_error(exc: BaseException) -> str:
+    """At most two lines: the message's first line, then its details joined by '; '."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) == 1:
+        return lines[0]
+    return lines[0] + "\n" + "; ".join(lines[1:])
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def progress(length: int, label: str) -> Any:
+    """A click progress bar on stderr when it is a terminal; silent otherwise."""
+    if not _isatty(sys.stderr):
+        return _NoBar()
+    return click.progressbar(length=length, label=label, file=sys.stderr)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def need(name: str, what: str) -> Any:
+    """``gn.<name>``, or a one-line error saying this graphnn build lacks it."""
+    import graphnn as gn
+
+    fn = getattr(gn, name, None)
+    if fn is None:
+        raise CliError(f"this graphnn build has no gn.{name} ({what} is not installed)")
+    return fn
+
+
+# -- atomic output files ---------------------------------------------------------------
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix); move it into place on success.
+
+    On an error or Ctrl-C the temporary file is removed and ``path`` is left untouched:
+    nothing is ever half-written.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "a.txt") as tmp:
+    ...     _ = tmp.write_text("hi")
+    >>> (d / "a.txt").read_text(), sorted(p.name for p in d.iterdir())
+    ('hi', ['a.txt'])
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CliError(f"cannot write {target}: folder {folder} does not exist")
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp",
+                               dir=folder)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+# -- feeds ----------------------------------------------------------------------------
+def parse_feed_text(text: str) -> Any:
+    """A ``--feed`` value: a number, a JSON-like (nested) list, or a ``.npy`` file."""
+    text = text.strip()
+    if text.endswith(".npy") or text.startswith("@"):
+        import numpy as np
+
+        path = Path(text.lstrip("@"))
+        if not path.is_file():
+            raise ValueError(f"no such .npy file: {path}")
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise ValueError(f"cannot read {path}: {e}") from None
+    if text.lower() in ("nan", "inf", "-inf", "+inf"):
+        return float(text)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise ValueError(f"{text!r} is not a number, a list like [1, 2, 3] or a .npy "
+                         "file") from None
+    if not _numeric(value):
+        raise ValueError(f"{text!r} is not a number, a list like [1, 2, 3] or a .npy file")
+    return _floats(value)
+
+
+def _numeric(v: Any) -> bool:
+    if isinstance(v, list):
+        return all(_numeric(x) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _floats(v: Any) -> Any:
+    return [_floats(x) for x in v] if isinstance(v, list) else float(v)
+
+
+def parse_feeds(items: tuple[str, ...]) -> dict[str, Any]:
+    """``("x=1", "w=[1,2]")`` -> ``{"x": 1.0, "w": [1.0, 2.0]}``; usage errors exit 2."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name or not text.strip():
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE, e.g. --feed x=1",
+                                     param_hint="--feed")
+        try:
+            out[name] = parse_feed_text(text)
+        except ValueError as e:
+            raise click.BadParameter(f"{name}: {e}", param_hint="--feed") from None
+    return out
+
+
+def split_names(items: tuple[str, ...]) -> list[str]:
+    """``--wrt x,y --wrt z`` -> ``["x", "y", "z"]``."""
+    return [s.strip() for it in items for s in it.split(",") if s.strip()]
+
+
+# -- shared options -----------------------------------------------------------------------
+def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """MODEL argument, --expr, --feed, --wrt and --seed (in that order on ``--help``)."""
+    opts = [
+        click.argument("model", required=False, type=click.Path(dir_okay=False)),
+        click.option("--expr", "-e", metavar="EXPR",
+                     help='Build the graph from an expression, e.g. "(x + y) * z".'),
+        click.option("--feed", "-f", "feeds", multiple=True, metavar="NAME=VALUE",
+                     help="Input value: a number, a list like [1,2,3], or a .npy file. "
+                          "Repeat for several inputs."),
+        click.option("--wrt", "wrt", multiple=True, metavar="NAMES",
+                     help="Differentiate with respect to these nodes (comma separated; "
+                          "default: every input and param)."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Random seed for inputs given no value."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def output_options(default_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """-o/--output and --format (the format defaults to the output file's suffix)."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--format", "fmt", metavar="FMT",
+                          help="Output format (default: from the file suffix).")(fn)
+        return click.option("-o", "--output", type=click.Path(dir_okay=False),
+                            help=default_help)(fn)
+
+    return deco

@@ -1,0 +1,3 @@
+"""A model file that forgets to define build()."""
+
+X = 1

@@ -1,0 +1,5 @@
+"""build() returns something that is not a graph."""
+
+
+def build():
+    return 42

@@ -1,0 +1,189 @@
+"""render, compile and train through click's CliRunner (checked against the library)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphnn as gn
+from tests.cli_util import EXAMPLES, MODELS, has, invoke
+
+NEURON = EXAMPLES / "models" / "neuron.py"
+MLP = EXAMPLES / "models" / "mlp_342.py"
+
+
+# -- render -------------------------------------------------------------------------
+needs_render = pytest.mark.skipif(not has("render"),
+                                  reason="gn.render (render branch) not in this build")
+
+
+@needs_render
+@pytest.mark.parametrize("suffix,magic", [("svg", b"<"), ("png", b"\x89PNG"), ("pdf", b"%PDF"),
+                                          ("dot", b"digraph")])
+def test_render_formats_from_suffix(tmp_path, suffix: str, magic: bytes) -> None:
+    out = tmp_path / f"g.{suffix}"
+    r = invoke("render", NEURON, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert out.read_bytes().lstrip()[: len(magic)] == magic
+    assert r.stdout.startswith(f"wrote {out}")
+
+
+@needs_render
+def test_render_dot_to_stdout_shows_lecture_values_and_gradients() -> None:
+    r = invoke("render", "--format", "dot", "-o", "-")
+    assert r.exit_code == 0
+    dot = r.stdout
+    assert dot.startswith("digraph") and "value -8" in dot and "grad -2" in dot
+
+
+@needs_render
+def test_render_format_overrides_suffix_and_bad_suffix(tmp_path) -> None:
+    out = tmp_path / "picture.img"
+    assert invoke("render", "-o", out).exit_code == 2
+    r = invoke("render", "-o", out, "--format", "svg")
+    assert r.exit_code == 0 and out.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert invoke("render", "--format", "jpg").exit_code == 2
+
+
+@needs_render
+def test_render_without_values_and_without_grads(tmp_path) -> None:
+    r = invoke("render", "--no-values", "--format", "dot", "-o", "-")
+    assert "value" not in r.stdout
+    r = invoke("render", "--no-grads", "--format", "dot", "-o", "-")
+    assert "value -8" in r.stdout and "grad " not in r.stdout
+
+
+@needs_render
+def test_render_step_shows_the_state_after_that_step() -> None:
+    r = invoke("render", "--step", "6", "--format", "dot", "-o", "-")
+    assert r.exit_code == 0, r.stderr
+    dot = r.stdout
+    # after the first backward step: d and z have gradients, x and y not yet
+    assert "value -2\\ngrad 4" in dot and "value 4\\ngrad -2" in dot
+    assert "value 1\\ngrad" not in dot
+    assert invoke("render", "--step", "99").exit_code == 2
+
+
+# -- compile --------------------------------------------------------------------------
+
+
+# -- train ------------------------------------------------------------------------------
+XOR = EXAMPLES / "models" / "xor_mlp.py"
+needs_fit = pytest.mark.skipif(not (has("fit") and has("nn")),
+                               reason="gn.fit / gn.nn (nn branch) not in this build")
+
+
+@needs_fit
+def test_train_writes_checkpoint_and_history(tmp_path) -> None:
+    import json
+
+    ckpt, hist = tmp_path / "xor.npz", tmp_path / "h.json"
+    r = invoke("train", XOR, "--epochs", "4", "-o", ckpt, "--history", hist)
+    assert r.exit_code == 0, r.stderr
+    h = json.loads(hist.read_text())
+    assert len(h["train_loss"]) == 4 and h["train_loss"][-1] < h["train_loss"][0]
+    assert r.stdout.splitlines()[0].split()[:2] == ["epoch", "loss"]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("xor_mlp_t", XOR)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with np.load(ckpt) as f:
+        assert set(f.files) == set(mod.model().named_values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.json", "xor.npz"]
+    again = invoke("train", XOR, "--epochs", "1", "-o", ckpt, "--resume", "-q")
+    assert again.exit_code == 0 and "resumed" in again.stderr
+
+
+@needs_fit
+def test_train_errors() -> None:
+    r = invoke("train", MODELS / "graph_var.py")
+    assert r.exit_code == 1 and "model()" in r.stderr
+    assert invoke("train", XOR, "--epochs", "0").exit_code == 2
+    assert invoke("train", XOR, "-o", "x.txt").exit_code == 2
+
+
+needs_compile = pytest.mark.skipif(not has("compile"),
+                                   reason="gn.compile (codegen branch) not in this build")
+
+
+@needs_compile
+def test_compile_source_to_stdout_and_check() -> None:
+    r = invoke("compile")
+    assert r.exit_code == 0 and "def compute(x, y, z)" in r.stdout
+    r = invoke("compile", MLP, "--check")
+    assert r.exit_code == 0 and "agree" in r.stdout
+
+
+@needs_compile
+def test_compile_saved_module_matches_the_interpreter(tmp_path) -> None:
+    import importlib.util
+
+    out = tmp_path / "mlp_gen.py"
+    r = invoke("compile", MLP, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    spec = importlib.util.spec_from_file_location("mlp_gen", out)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    spec2 = importlib.util.spec_from_file_location("mlp_src", MLP)
+    src = importlib.util.module_from_spec(spec2)
+    spec2.loader.exec_module(src)
+    g = src.build()
+    ref = gn.run(g, src.feeds(), wrt=["W1", "x"])
+    values, grads = mod.run(src.feeds())
+    np.testing.assert_allclose(values["L"], ref.value("L"))
+    np.testing.assert_allclose(grads["W1"], ref.grad("W1"))
+    np.testing.assert_allclose(grads["x"], ref.grad("x"))
+
+
+@needs_compile
+def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
+    r = invoke("compile", "--expr", "sigmoid(w * x + b)", "--show-passes")
+    assert r.exit_code == 0 and "== cse" in r.stdout
+    out = tmp_path / "gen_cupy.py"
+    r = invoke("compile", MLP, "--backend", "cupy", "--wrt", "params", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert "cupy" in out.read_text()
+    r = invoke("compile", "--no-grad", "--no-optimize", "--passes", "cse")
+    assert r.exit_code == 0 and "def compute(x, y, z)" in r.stdout
+    r = invoke("compile", "--passes", "nosuchpass")
+    assert r.exit_code == 1 and "unknown pass" in r.stderr
+
+
+@needs_render
+def test_render_graph_with_two_outputs() -> None:
+    two = MODELS / "two_outputs.py"
+    r = invoke("render", two, "--format", "dot", "-o", "-")
+    assert r.exit_code == 0 and "2 outputs" in r.stderr and "grad " not in r.stdout
+    r = invoke("render", two, "--of", "ex", "--format", "dot", "-o", "-")
+    assert r.exit_code == 0 and "grad " in r.stdout
+    assert invoke("grad-check", two).exit_code == 2  # several outputs: say which with --of
+    assert invoke("grad-check", two, "--of", "sq").exit_code == 0
+
+
+@needs_fit
+def test_train_a_hand_built_graph(tmp_path) -> None:
+    ckpt = tmp_path / "logreg.npz"
+    r = invoke("train", MODELS / "graph_train.py", "-o", ckpt)
+    assert r.exit_code == 0, r.stderr
+    losses = [float(ln.split()[1]) for ln in r.stdout.splitlines()[1:6]]
+    assert len(losses) == 5 and losses[-1] < losses[0]
+    with np.load(ckpt) as f:
+        assert set(f.files) == {"w", "b"}
+    r = invoke("train", MODELS / "graph_train.py", "--batch-size", "4")
+    assert r.exit_code == 2 and "first axis" in r.stderr
+
+
+@needs_render
+@pytest.mark.parametrize("engine", ["dot", "wasm"])
+def test_render_engines(tmp_path, engine: str) -> None:
+    import shutil
+
+    if engine == "dot" and shutil.which("dot") is None:
+        pytest.skip("no system Graphviz `dot` on PATH")
+    out = tmp_path / "lecture.svg"
+    r = invoke("render", "--engine", engine, "-o", out)
+    if r.exit_code == 1 and engine == "wasm" and "wasm" in r.stderr.lower():
+        pytest.skip(f"in-process Graphviz unavailable: {r.stderr.strip()}")
+    assert r.exit_code == 0, r.stderr
+    assert "<svg" in out.read_text()
