@@ -338,6 +338,8 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="graphnn">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; \
+style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>{esc(title)}</title>
 <style>{CSS}</style></head>
 <body>

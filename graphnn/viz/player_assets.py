@@ -96,6 +96,7 @@ JS = """
     if (e.altKey || e.ctrlKey || e.metaKey || e.target === slider) return;
     var go = {ArrowRight: cur + 1, ArrowLeft: cur - 1, Home: 0, End: data.length - 1}[e.key];
     if (go !== undefined) { stop(); show(go); e.preventDefault(); }
+    else if (e.key === " " && e.target.tagName !== "BUTTON") { play(); e.preventDefault(); }
   });
   window.addEventListener("hashchange", function () {
     var k = fromHash();
