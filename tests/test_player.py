@@ -88,6 +88,21 @@ def test_frames_show_state_so_far_and_nodes_keep_their_place(trace):
     assert "grad" not in svgs[4] and "grad &#45;2" in svgs[5] and "grad &#45;2" in svgs[6]
 
 
+def test_collapsed_layers_keep_their_place():
+    with gn.Graph("layers") as g:
+        x = gn.input("x")
+        with g.scope("layer1"):
+            h = gn.tanh(x * 2.0 + 1.0).named("h")
+        with g.scope("layer2"):
+            (h * h).named("y")
+    t = gn.trace(g, {"x": 0.5})
+    svgs = player._graph_svgs(t, list(range(len(t))), None, {"collapse": True})
+    boxes = [node_boxes(s) for s in svgs]
+    assert "[layer1]" in boxes[0] and all(b == boxes[0] for b in boxes)
+    doc = player.page(t, collapse=True)
+    assert len(set(re.findall(r'data-c="(\d+)"', doc))) > 1  # compact: one shared layout
+
+
 def test_frame_selection_and_clear_errors(trace, tmp_path):
     folder = tmp_path / "f"
     assert len(player.save_frames(trace, folder)) == len(trace)

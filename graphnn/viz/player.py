@@ -128,12 +128,36 @@ def _graph_svgs(trace: Any, idx: list[int], engine: str | None,
     opts = dict(options)
     if opts.get("fixed_sizes") is None:
         opts["fixed_sizes"] = fixed_sizes(trace, idx, **options)
-    out = []
+    srcs = []
     for i in idx:
         values, grads = trace.state_at(i)
-        src = to_dot(trace.graph, _State(values, grads), step=trace[i], **opts)
-        out.append(E.dot_to(src, "svg", engine, post=colorize).decode("utf-8"))
-    return out
+        srcs.append(to_dot(trace.graph, _State(values, grads), step=trace[i], **opts))
+    return [E.dot_to(src, "svg", engine, post=colorize).decode("utf-8")
+            for src in _fixed_boxes(srcs)]
+
+
+_BOX = re.compile(r'^(  "\[(?:[^"\\]|\\.)*\]" \[)(.*)\]$', re.M)
+_LABEL = re.compile(r'\blabel="((?:[^"\\]|\\.)*)"')
+
+
+def _fixed_boxes(srcs: list[str]) -> list[str]:
+    """Give collapsed layer boxes (whose labels show changing numbers) one fixed size
+    over all frames, as ``fixed_sizes`` does for nodes."""
+    sizes: dict[str, tuple[float, float]] = {}
+    for src in srcs:
+        for m in _BOX.finditer(src):
+            lab = _LABEL.search(m.group(2))
+            w, h = S.estimate_size(lab.group(1).split("\\n") if lab else [""])
+            w0, h0 = sizes.get(m.group(1), (0.0, 0.0))
+            sizes[m.group(1)] = (max(w, w0), max(h, h0))
+    if not sizes:
+        return srcs
+
+    def fix(m: re.Match[str]) -> str:
+        w, h = sizes[m.group(1)]
+        return f'{m.group(1)}{m.group(2)} fixedsize="true" width="{w:g}" height="{h:g}"]'
+
+    return [_BOX.sub(fix, src) for src in srcs]
 
 
 def _svg_size(svg: str) -> tuple[float, float]:
