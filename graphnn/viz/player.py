@@ -38,11 +38,14 @@ from graphnn.viz import style as S
 from graphnn.viz.dot import make_options, to_dot
 from graphnn.viz.player_assets import CSS, JS
 from graphnn.viz.style import colorize
-from graphnn.viz.svgdiff import layers
+from graphnn.viz.svgframes import fixed_boxes as _fixed_boxes
+from graphnn.viz.svgframes import framed as _framed
+from graphnn.viz.svgframes import layers
+from graphnn.viz.svgframes import svg_body as _svg_body
+from graphnn.viz.svgframes import svg_size as _svg_size
 
 MAX_STEPS = 500   # more frames than this need an explicit steps= / max_steps=
 DELAY_MS = 1200   # time per step when playing (HTML) and per GIF frame
-_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"[^>]*?\bheight="([\d.]+)pt"', re.S)
 
 
 class _State:
@@ -136,53 +139,6 @@ def _graph_svgs(trace: Any, idx: list[int], engine: str | None,
             for src in _fixed_boxes(srcs)]
 
 
-_BOX = re.compile(r'^(  "\[(?:[^"\\]|\\.)*\]" \[)(.*)\]$', re.M)
-_LABEL = re.compile(r'\blabel="((?:[^"\\]|\\.)*)"')
-
-
-def _fixed_boxes(srcs: list[str]) -> list[str]:
-    """Give collapsed layer boxes (whose labels show changing numbers) one fixed size
-    over all frames, as ``fixed_sizes`` does for nodes."""
-    sizes: dict[str, tuple[float, float]] = {}
-    for src in srcs:
-        for m in _BOX.finditer(src):
-            lab = _LABEL.search(m.group(2))
-            w, h = S.estimate_size(lab.group(1).split("\\n") if lab else [""])
-            w0, h0 = sizes.get(m.group(1), (0.0, 0.0))
-            sizes[m.group(1)] = (max(w, w0), max(h, h0))
-    if not sizes:
-        return srcs
-
-    def fix(m: re.Match[str]) -> str:
-        w, h = sizes[m.group(1)]
-        return f'{m.group(1)}{m.group(2)} fixedsize="true" width="{w:g}" height="{h:g}"]'
-
-    return [_BOX.sub(fix, src) for src in srcs]
-
-
-def _svg_size(svg: str) -> tuple[float, float]:
-    m = _SVG_SIZE.search(svg)
-    if m is None:
-        raise GraphError("unexpected SVG from Graphviz: no width/height in pt")
-    return float(m.group(1)), float(m.group(2))
-
-
-def _svg_body(svg: str, prefix: str = "") -> str:
-    """The ``<svg>`` element alone (no XML prolog), element ids prefixed (also for a
-    fragment without ``<svg>``)."""
-    body = svg[svg.find("<svg"):] if "<svg" in svg else svg
-    return body.replace(' id="', f' id="{prefix}') if prefix else body
-
-
-def _place(body: str, x: float, y: float) -> str:
-    """A Graphviz ``<svg>`` element nested at (x, y) of an outer SVG in pt units."""
-    end = body.index(">")
-    tag = re.sub(r'\bwidth="([\d.]+)pt"', rf'x="{x:.2f}" y="{y:.2f}" width="\1"', body[:end],
-                 count=1)
-    tag = re.sub(r'\bheight="([\d.]+)pt"', r'height="\1"', tag, count=1)
-    return tag + body[end:]
-
-
 def _kind(step: Any) -> str:
     """The step's kind ("eval", "vjp", "accumulate"); the phase for minimal steps."""
     return str(getattr(step, "kind", step.phase))
@@ -206,30 +162,6 @@ def _formula(step: Any) -> list[str]:
 def _caption(step: Any, k: int, n: int, width: int = 110) -> list[str]:
     lines = [_title(step, k, n), *_text(step).splitlines(), *_formula(step)]
     return [s if len(s) <= width else s[: width - 1] + "…" for s in lines]
-
-
-def _framed(svgs: list[str], captions: list[list[str]]) -> list[str]:
-    """Standalone SVG frames of one common size: the graph above its caption."""
-    sizes = [_svg_size(s) for s in svgs]
-    nlines = max(len(c) for c in captions)
-    text_w = max(len(line) for c in captions for line in c) * 6.7 + 16
-    gw, gh = max(w for w, _ in sizes), max(h for _, h in sizes)
-    width, height = max(gw, text_w), gh + 12 + 15 * nlines
-    out = []
-    for svg, (w, _), cap in zip(svgs, sizes, captions):
-        inner = _place(_svg_body(svg), (width - w) / 2, 0.0)
-        text = "".join(
-            f'<text x="8" y="{gh + 20 + 15 * k:.0f}"'
-            + (' font-weight="bold"' if k == 0 else "") + f">{html.escape(line)}</text>"
-            for k, line in enumerate(cap))
-        out.append('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
-                   f'<svg xmlns="http://www.w3.org/2000/svg" '
-                   f'xmlns:xlink="http://www.w3.org/1999/xlink" width="{width:.0f}pt" '
-                   f'height="{height:.0f}pt" viewBox="0 0 {width:.0f} {height:.0f}">\n'
-                   f'<rect width="100%" height="100%" fill="white"/>\n{inner}\n'
-                   f'<g class="caption" font-family="{S.FONT}" font-size="11" '
-                   f'fill="#111827">{text}</g>\n</svg>\n')
-    return out
 
 
 def frames(trace: Any, *, steps: Any = None, max_steps: int | None = None,
