@@ -3,8 +3,10 @@ by the interpreter) against PyTorch eager when it is installed, in one process.
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_conv.py [--repeat 20]
 
-Prints the best time (min over repeats: the machine is shared) for each case.
-Results: bench/results_convloss.md.
+Prints the best CPU time (time.process_time, min over repeats: the machine is shared and
+CPU time does not count waiting for a core) for each case. To compare with the helpers of
+another revision, run this same script with PYTHONPATH pointing at that revision's tree
+(the header names the graphnn it imported). Results: bench/results_convloss.md.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def best_ms(fn, repeat: int) -> float:
     fn()  # warm up
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return 1e3 * min(times)  # best of: the machine is shared, noise only adds time
 
 
@@ -102,7 +104,8 @@ def main() -> None:
         torch = None
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "")
-          + f", BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
+          + f", BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}"
+          + f"\ngraphnn from {os.path.dirname(gn.__file__)}")
     for dtype in ("float32", "float64"):
         print(f"\n== {dtype} (best of {args.repeat}, ms)")
         for label, xs, ws, pad in CASES:

@@ -318,11 +318,10 @@ TARGETS = [
      "MLP step batch 1024: compiled vs hand NumPy", 1.1, ""),
     ("LeNet step batch 64 within 1.5x of PyTorch eager",
      "LeNet step batch 64: compiled vs torch eager", 1.5,
-     "What limits it: the conv/pool helpers the compiled code calls (branch convloss): "
-     "max_pool2d's backward (argmax recomputed, one masked pass per kernel tap) and the "
-     "im2col + GEMM / col2im convolutions take ~5 ms of CPU time per step, against oneDNN's "
-     "direct kernels in torch; the generated code around them (fused masks, buffer reuse) "
-     "is a small share (per-statement profile in docs/codegen.md)."),
+     "What limits it: the conv/pool helpers the compiled code calls (graphnn/ops/conv.py, "
+     "pool.py; docs/perf.md): the im2col + GEMM / col2im convolutions and their layout "
+     "copies, against oneDNN's direct kernels in torch; with the system allocator "
+     "(--system-malloc) also page faults on the multi-MB temporaries (~2.9 ms per step)."),
     ("elementwise chain at least 1.4x faster than unfused NumPy",
      "chain 4M f64: compiled (in-place) vs unfused NumPy", 1 / 1.4, ""),
     ("elementwise chain within 1.5x of jax.jit",
@@ -339,6 +338,8 @@ NOTES = """## Notes
   every contestant (torch has its own caching allocator); `--system-malloc` turns it off.
   Without it, each multi-MB allocation pays page faults: the LeNet step costs ~2x more and
   the 4M chains ~10-20% more, for hand-written NumPy and compiled code alike.
+  `MALLOC_TOP_PAD_=67108864` alone, or `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, removes
+  the LeNet penalty too (docs/perf.md).
 - The "one expression" chain row is the fused group as one NumPy expression (the stable
   two-sided sigmoid helper of the interpreter, with `where`): fusion alone does not speed
   NumPy up; the blocked in-place form (cache-sized 64K-element blocks, ufuncs with `out=`)

@@ -2,11 +2,13 @@
 gradients as registered ops (so the backward graph can be drawn, compiled and
 differentiated again).
 
-The forward builds a strided *view* of every receptive field (no copy), copies it once
-into a ``(groups, C_in/groups * kH * kW, N * OH * OW)`` column matrix and multiplies it
-by the weights in a single (batched over groups) GEMM. The input gradient is the
-transposed convolution: one GEMM, then a scatter-add over the kH*kW kernel offsets
-(col2im); the weight gradient is one GEMM against the same columns.
+The forward copies the input once to a batch-last layout (C, H, W, N), takes a strided
+*view* of every receptive field (no copy), copies it once into a
+``(groups, C_in/groups * kH * kW, OH * OW * N)`` column matrix (batch innermost, so each
+copied run is OW * N values long) and multiplies it by the weights in a single (batched
+over groups) GEMM. The input gradient is the transposed convolution: one GEMM, then a
+scatter-add over the kH*kW kernel offsets (col2im, again on long batch-last runs); the
+weight gradient is one GEMM against the same columns.
 
 >>> import numpy as np, graphnn as gn
 >>> with gn.Graph():
@@ -42,32 +44,70 @@ def _pad2d(xp: Any, x: Any, padding: tuple[int, int], value: float = 0.0) -> Any
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
-    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), mode="constant",
-                  constant_values=value)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)  # xp.pad: 3x slower
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
 
 
-def _windows(xp: Any, xpad: Any, kernel: tuple[int, int], stride: tuple[int, int],
+def _batch_inner(xp: Any, n: int, ow: int, sw: int) -> bool:
+    """Whether the columns put the batch axis innermost, (C, kH, kW, OH, OW, N), rather
+    than outermost, (C, kH, kW, N, OH, OW): whichever makes the contiguous runs that
+    im2col and col2im copy longer: OW * N (stride 1) or N, against OW. (One image: the
+    same memory either way, and batch-outermost needs no layout copies.)"""
+    return n > 1 and (sw == 1 or n >= ow)
+
+
+def _chwn(xp: Any, x: Any, padding: tuple[int, int], inner: bool) -> Any:
+    """The zero-padded input as a (C, H + 2ph, W + 2pw, N) view: of a batch-innermost copy
+    when ``inner``, else of the padded NCHW array itself."""
+    if not inner:
+        return xp.transpose(_pad2d(xp, x, padding), (1, 2, 3, 0))
+    n, c, h, w = x.shape
+    ph, pw = padding
+    xt = xp.transpose(x, (1, 2, 3, 0))
+    xb = (xp.zeros if ph or pw else xp.empty)((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    # images a multiple of 4 KiB apart all map to the same cache sets: gathering one value
+    # from each of 64 of them thrashes the cache (3x slower), so copy 8 images at a time
+    step = 8 if x.strides[0] % 4096 == 0 else n
+    for k in range(0, n, step):
+        xb[:, ph:ph + h, pw:pw + w, k:k + step] = xt[..., k:k + step]
+    return xb
+
+
+def _windows(xp: Any, xb: Any, kernel: tuple[int, int], stride: tuple[int, int],
              dilation: tuple[int, int]) -> Any:
-    """Strided view (N, C, OH, OW, kH, kW) of every receptive field of a padded input."""
-    n, c, h, w = xpad.shape
+    """Strided view (C, kH, kW, OH, OW, N) of every receptive field of a padded
+    (C, H, W, N) view (any strides)."""
+    c, h, w, n = xb.shape
     kh, kw = kernel
     sh, sw = stride
     dh, dw = dilation
     oh = (h - dh * (kh - 1) - 1) // sh + 1
     ow = (w - dw * (kw - 1) - 1) // sw + 1
-    s0, s1, s2, s3 = xpad.strides
+    s0, s1, s2, s3 = xb.strides
     return xp.lib.stride_tricks.as_strided(
-        xpad, shape=(n, c, oh, ow, kh, kw),
-        strides=(s0, s1, s2 * sh, s3 * sw, s2 * dh, s3 * dw))
+        xb, shape=(c, kh, kw, oh, ow, n),
+        strides=(s0, s1 * dh, s2 * dw, s1 * sh, s2 * sw, s3))
 
 
 def _im2col(xp: Any, x: Any, kernel: tuple[int, int], stride: tuple[int, int],
-            padding: tuple[int, int], dilation: tuple[int, int], groups: int) -> Any:
-    """Columns (groups, C/groups * kH * kW, N * OH * OW): one copy of the strided view."""
-    win = _windows(xp, _pad2d(xp, x, padding), kernel, stride, dilation)
-    n, c, oh, ow, kh, kw = win.shape
-    cols = xp.transpose(win, (1, 4, 5, 0, 2, 3))
-    return xp.reshape(cols, (groups, (c // groups) * kh * kw, n * oh * ow))
+            padding: tuple[int, int], dilation: tuple[int, int], groups: int,
+            inner: bool = True) -> Any:
+    """Columns (groups, C/groups * kH * kW, P): one copy of the strided view, with the
+    P = OH * OW * N positions in (OH, OW, N) order if ``inner`` else (N, OH, OW)."""
+    win = _windows(xp, _chwn(xp, x, padding, inner), kernel, stride, dilation)
+    c, kh, kw, oh, ow, n = win.shape
+    cols = xp.ascontiguousarray(win if inner else xp.transpose(win, (0, 1, 2, 5, 3, 4)))
+    return xp.reshape(cols, (groups, (c // groups) * kh * kw, oh * ow * n))
+
+
+def _grad_cols(xp: Any, g: Any, groups: int, inner: bool) -> Any:
+    """An output gradient (N, C_out, OH, OW) as (groups, C_out/groups, P), P ordered as
+    the columns of ``_im2col``."""
+    n, co, oh, ow = g.shape
+    gg = _chwn(xp, g, (0, 0), True) if inner else xp.transpose(g, (1, 0, 2, 3))
+    return xp.reshape(gg, (groups, co // groups, oh * ow * n))
 
 
 def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, int] = (1, 1),
@@ -76,22 +116,32 @@ def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, int] = (1
     """y[n, o] = sum over c, i, j of w[o, c, i, j] * x[n, c, s*p + d*i, s*q + d*j] (+ b[o])."""
     n = x.shape[0]
     co, cg, kh, kw = w.shape
-    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups)
     hp, wp = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
     oh = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     ow = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    # batch-innermost columns also cost a copy of the (C_out, OH, OW, N) result back to
+    # NCHW, reading a new cache line per value once N values span one: then worth it only
+    # when the columns are much taller than the output (measured on the LeNet and 3x3
+    # layers: K >= 4 C_out in float32, K >= 8 C_out in float64)
+    inner = _batch_inner(xp, n, ow, stride[1]) and (
+        n * x.itemsize < 64 or cg * groups * kh * kw >= co * x.itemsize)
+    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups, inner)
     out = xp.matmul(xp.reshape(w, (groups, co // groups, cg * kh * kw)), cols)
-    out = xp.reshape(out, (co, n * oh * ow))
+    out = xp.reshape(out, (co, oh, ow, n) if inner else (co, n, oh, ow))
     if b is not None:
-        out = out + xp.reshape(b, (co, 1))
-    out = xp.transpose(xp.reshape(out, (co, n, oh, ow)), (1, 0, 2, 3))
-    return xp.ascontiguousarray(out)
+        bb = xp.reshape(b, (co, 1, 1, 1))
+        if xp.result_type(out, b) == out.dtype:
+            out += bb  # out is a fresh GEMM result
+        else:
+            out = out + bb
+    return xp.ascontiguousarray(xp.transpose(out, (3, 0, 1, 2) if inner else (1, 0, 2, 3)))
 
 
 def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, int] = (1, 1),
                        stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
                        dilation: tuple[int, int] = (1, 1), groups: int = 1) -> Any:
-    """Transposed convolution: dX for y = conv2d(x, w); one GEMM, then col2im."""
+    """Transposed convolution: dX for y = conv2d(x, w); one GEMM, then col2im (one add
+    per kernel offset, over the same long runs as im2col)."""
     n, co, oh, ow = g.shape
     _, cg, kh, kw = w.shape
     c = cg * groups
@@ -99,27 +149,33 @@ def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, int] = (1
     ph, pw = padding
     sh, sw = stride
     dh, dw = dilation
+    inner = _batch_inner(xp, n, ow, sw)
     wg = xp.reshape(w, (groups, co // groups, cg * kh * kw))
-    gg = xp.reshape(xp.transpose(g, (1, 0, 2, 3)), (groups, co // groups, n * oh * ow))
-    dcols = xp.reshape(xp.matmul(xp.transpose(wg, (0, 2, 1)), gg), (c, kh, kw, n, oh, ow))
-    dx = xp.zeros((c, n, h + 2 * ph, wd + 2 * pw), dtype=dcols.dtype)  # (C, N): as dcols
+    dcols = xp.matmul(xp.transpose(wg, (0, 2, 1)), _grad_cols(xp, g, groups, inner))
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    if inner:
+        dcols = xp.reshape(dcols, (c, kh, kw, oh, ow, n))
+        dx = xp.zeros((c, hp, wp, n), dtype=dcols.dtype)
+    else:  # (C, H, W, N) views of (C, N, H, W) buffers
+        dcols = xp.transpose(xp.reshape(dcols, (c, kh, kw, n, oh, ow)), (0, 1, 2, 4, 5, 3))
+        dx = xp.transpose(xp.zeros((c, n, hp, wp), dtype=dcols.dtype), (0, 2, 3, 1))
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dcols[:, i, j]
-    return xp.ascontiguousarray(xp.transpose(dx[:, :, ph:ph + h, pw:pw + wd], (1, 0, 2, 3)))
+            dx[:, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dcols[:, i, j]
+    return xp.ascontiguousarray(xp.transpose(dx[:, ph:ph + h, pw:pw + wd], (3, 0, 1, 2)))
 
 
 def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, int] = (1, 1),
                         stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
                         dilation: tuple[int, int] = (1, 1), groups: int = 1) -> Any:
-    """dW for y = conv2d(x, w): the columns of x times dY, one GEMM per call."""
+    """dW for y = conv2d(x, w): dY times the columns of x, one GEMM per call."""
     n, co, oh, ow = g.shape
     c = x.shape[1]
     kh, kw = kernel_size
-    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups)
-    gg = xp.reshape(xp.transpose(g, (1, 0, 2, 3)), (groups, co // groups, n * oh * ow))
-    dw = xp.matmul(gg, xp.transpose(cols, (0, 2, 1)))
+    inner = _batch_inner(xp, n, ow, stride[1])
+    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups, inner)
+    dw = xp.matmul(_grad_cols(xp, g, groups, inner), xp.transpose(cols, (0, 2, 1)))
     return xp.reshape(dw, (co, c // groups, kh, kw))
 
 
@@ -238,7 +294,7 @@ CONV2D = register(Op(
     template="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")", label="conv",
     derivative="dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,h,w} dY",
     cost=_conv_cost,
-    meta={"helpers": (_pad2d, _windows, _im2col, _conv2d),
+    meta={"helpers": (_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d),
           "templates": {2: "_conv2d(xp, {0}, {1}, None, " + _ARGS + ")",
                         3: "_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")"}},
 ))
@@ -290,7 +346,7 @@ CONV2D_GRAD_INPUT = register(Op(
     template="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
     label="conv dX", derivative="dX = conv_transpose(dY, W) (a transposed convolution)",
     cost=lambda g, w, out, **p: _conv_cost(out, w, g),
-    meta={"helpers": (_conv2d_grad_input,)},
+    meta={"helpers": (_pad2d, _batch_inner, _chwn, _grad_cols, _conv2d_grad_input)},
 ))
 CONV2D_GRAD_WEIGHT = register(Op(
     "conv2d_grad_weight", _conv2d_grad_weight, _gw_shape, check=_gw_check,
@@ -304,7 +360,8 @@ CONV2D_GRAD_WEIGHT = register(Op(
     template="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
     label="conv dW", derivative="dW = X ⋆ dY (correlate the input with the output gradient)",
     cost=lambda x, g, out, **p: _conv_cost(x, out, g),
-    meta={"helpers": (_pad2d, _windows, _im2col, _conv2d_grad_weight)},
+    meta={"helpers": (_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols,
+                     _conv2d_grad_weight)},
 ))
 
 
