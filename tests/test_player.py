@@ -1,54 +1,150 @@
-"""Step-through export: stable frames, numbered SVGs, GIF, and the offline HTML player
-driven in real headless Chromium (skipped with a reason when it is not installed)."""
+"""Step-through export (graphnn.viz.player): SVG frames, GIF, notebook display, and the
+HTML player driven in real headless Chromium."""
 
 from __future__ import annotations
 
+import html
+import io
 import os
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 import graphnn as gn
+from graphnn.core.errors import GraphError
 from graphnn.viz import player
 
-from ._trace_fake import FakeTrace
-
 CHROMIUM = "/usr/bin/chromium"
-SVG = "{http://www.w3.org/2000/svg}"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+SVG_NS = "{http://www.w3.org/2000/svg}"
+# the lecture numbers: d = -2, f = -8, df/dd = 4, df/dx = df/dy = 4, df/dz = -2
+EXPECTED_TEXT = {3: "= -2", 4: "= -8", 5: "= 1 * 4 = 4", 6: "= 4 * 1 = 4"}
 
 
-def make_trace() -> object:
+def lecture_trace() -> gn.Trace:
     with gn.Graph("lecture") as g:
         x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
         d = (x + y).named("d")
         (d * z).named("f")
-    return gn.trace(g, {"x": 1, "y": -3, "z": 4}, wrt=[x, y, z])
+    return gn.trace(g, {"x": 1, "y": -3, "z": 4})
 
 
-def node_boxes(svg: str) -> dict[str, str]:
-    """Node title -> the outline geometry (path d / polygon points) of its shape."""
-    out = {}
-    for g in ET.fromstring(svg).iter(f"{SVG}g"):
-        if "node" in (g.get("class") or "").split():
-            shape = next(e for e in g.iter() if e.tag in (f"{SVG}path", f"{SVG}polygon"))
-            out[g.find(f"{SVG}title").text] = shape.get("d") or shape.get("points")
+@pytest.fixture(scope="module")
+def trace() -> gn.Trace:
+    return lecture_trace()
+
+
+def current_nodes(svg: str) -> list[str]:
+    """Names of the nodes drawn as the current step (class "current", highlight colour)."""
+    root = ET.fromstring(svg.encode())
+    out = []
+    for g in root.iter(f"{SVG_NS}g"):
+        if "current" in g.get("class", "").split():
+            out.append(g.find(f"{SVG_NS}title").text)
+            strokes = {e.get("stroke") for e in g.iter() if e.get("stroke")}
+            assert gn.viz.style.HIGHLIGHT in strokes
     return out
 
 
-def test_frames_keep_every_node_in_place() -> None:
-    tr = make_trace()
-    svgs = player.frames(tr)
-    assert len(svgs) == len(tr) >= 7
-    first = node_boxes(svgs[0])
-    for svg in svgs[1:]:
-        assert node_boxes(svg) == first
-    assert svgs[0] != svgs[-1]  # the numbers and the highlight change
+def node_boxes(svg: str) -> dict[str, tuple[float, float, float, float]]:
+    """Node name -> bounding box of its first shape, from Graphviz SVG."""
+    out = {}
+    for m in re.finditer(r'class="node[^"]*">\s*<title>([^<]*)</title>.*?(?:points|\bd)="([^"]*)"',
+                         svg, re.S):
+        nums = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", m.group(2))]
+        xs, ys = nums[0::2], nums[1::2]
+        out[m.group(1)] = (min(xs), min(ys), max(xs), max(ys))
+    return out
 
 
-def test_player_needs_only_the_trace_interface(tmp_path: Path) -> None:
+# -- frames, GIF, notebook ----------------------------------------------------------
+@pytest.mark.parametrize("engine", ["auto", "wasm"])
+def test_frames_one_valid_svg_per_step_highlighting_its_node(trace, tmp_path, engine):
+    paths = trace.save_frames(tmp_path / "frames", engine=engine)
+    assert [os.path.basename(p) for p in paths] == [f"frame_{k:03d}.svg" for k in range(len(trace))]
+    sizes = set()
+    for step, p in zip(trace, paths):
+        svg = open(p, encoding="utf-8").read()
+        root = ET.fromstring(svg.encode())  # well-formed XML with an <svg> root
+        assert root.tag == f"{SVG_NS}svg"
+        sizes.add((root.get("width"), root.get("height")))
+        assert current_nodes(svg) == [step.node.name]
+        caption = "".join(t.text or "" for t in root.iter(f"{SVG_NS}text")
+                          if t.get("font-size") is None)
+        assert step.text.splitlines()[0] in caption
+    assert len(sizes) == 1  # every frame has the same size
+
+
+def test_frames_show_state_so_far_and_nodes_keep_their_place(trace):
+    idx = list(range(len(trace)))
+    svgs = player._graph_svgs(trace, idx, None, {})
+    boxes = [node_boxes(s) for s in svgs]
+    assert set(boxes[0]) == {"x", "y", "z", "d", "f"}
+    assert all(b == boxes[0] for b in boxes)  # fixed sizes: no jumping between frames
+    assert "value &#45;8" not in svgs[3] and "value &#45;8" in svgs[4]  # f known at step 4
+    assert "grad" not in svgs[4] and "grad &#45;2" in svgs[5] and "grad &#45;2" in svgs[6]
+
+
+def test_collapsed_layers_keep_their_place():
+    with gn.Graph("layers") as g:
+        x = gn.input("x")
+        with g.scope("layer1"):
+            h = gn.tanh(x * 2.0 + 1.0).named("h")
+        with g.scope("layer2"):
+            (h * h).named("y")
+    t = gn.trace(g, {"x": 0.5})
+    svgs = player._graph_svgs(t, list(range(len(t))), None, {"collapse": True})
+    boxes = [node_boxes(s) for s in svgs]
+    assert "[layer1]" in boxes[0] and all(b == boxes[0] for b in boxes)
+    doc = player.page(t, collapse=True)
+    assert len(set(re.findall(r'data-c="(\d+)"', doc))) > 1  # compact: one shared layout
+
+
+def test_frame_selection_and_clear_errors(trace, tmp_path):
+    folder = tmp_path / "f"
+    assert len(player.save_frames(trace, folder)) == len(trace)
+    paths = player.save_frames(trace, folder, steps="backward")
+    assert sorted(os.listdir(folder)) == ["frame_000.svg", "frame_001.svg"]  # stale removed
+    assert current_nodes(open(paths[0], encoding="utf-8").read()) == ["f"]
+    assert len(player.frames(trace, steps=[-1, 3])) == 2
+    with pytest.raises(GraphError, match="max_steps=7"):
+        player.frames(trace, max_steps=3)
+    with pytest.raises(GraphError, match="out of range"):
+        player.frames(trace, steps=[99])
+    with pytest.raises(GraphError, match="save_frames"):
+        trace.save(str(tmp_path / "x.svg"))
+    with pytest.raises(GraphError, match=r"\.html"):
+        trace.save(str(tmp_path / "x.mp4"))
+    pngs = player.save_frames(trace, tmp_path / "p", format="png", steps=[0])
+    assert open(pngs[0], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gif_has_one_frame_per_step(trace, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "backprop.gif"
+    assert trace.save(str(path)) == path
+    with Image.open(path) as im:
+        assert im.format == "GIF" and im.is_animated
+        assert im.n_frames == len(trace)
+        size = im.size
+        assert size[0] > 100 and size[1] > 100
+        crops = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            assert im.size == size
+            crops.append(im.convert("RGB").tobytes())
+        assert len(set(crops)) == len(trace)  # every frame differs
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # atomic write
+
+
+def test_player_needs_only_the_trace_interface(tmp_path):
     """Any object with graph, len, [i] (index/phase/node/targets/str) and state_at works."""
+    from ._trace_fake import FakeTrace
+
     with gn.Graph("fan") as g:
         a = gn.input("a")
         (a * a + a).named("out")
@@ -56,88 +152,194 @@ def test_player_needs_only_the_trace_interface(tmp_path: Path) -> None:
     svgs = player.frames(fake)
     assert len(svgs) == len(fake) and "grad 7" in svgs[-1]  # d(a*a + a)/da = 2a + 1
     assert player.save(fake, tmp_path / "fan.html").stat().st_size > 0
+    assert "text/html" in player.mimebundle(fake)
 
 
-def test_save_frames_numbered(tmp_path: Path) -> None:
-    tr = make_trace()
-    paths = player.save_frames(tr, tmp_path / "frames")
-    assert [p.name for p in paths[:2]] == ["frame_000.svg", "frame_001.svg"]
-    assert len(paths) == len(tr) and all(p.read_text().lstrip().startswith("<?xml")
-                                         for p in paths)
+def test_mimebundle_is_an_escaped_sandboxed_iframe(trace):
+    b = trace._repr_mimebundle_()
+    assert set(b) == {"text/html", "text/plain"}
+    assert b["text/plain"] == trace.to_table()
+    frame = b["text/html"]
+    m = re.fullmatch(r'<iframe srcdoc="([^"]*)" sandbox="allow-scripts" [^<>]*></iframe>', frame)
+    assert m, frame[:200]
+    assert "<" not in m.group(1) and ">" not in m.group(1)  # everything escaped
+    assert html.unescape(m.group(1)) == player.page(trace)
+    assert 'style="width:100%;height:' in frame
 
 
-def test_gif(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compact", [True, False])
+def test_page_is_self_contained(trace, compact):
+    doc = player.page(trace, compact=compact)
+    groups = {int(c) for c in re.findall(r'data-c="(\d+)"', doc)}
+    if compact:  # one group per node and edge, a few versions each
+        assert len(groups) == len(trace.graph.nodes) + 4
+        assert len(doc) < 0.7 * len(player.page(trace, compact=False))
+    else:  # one whole SVG per step
+        assert groups == {0} and doc.count("<svg") == len(trace)
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', doc)
+    assert not re.search(r"(?:https?|ftp|wss?):(?!//www\.w3\.org/)", doc)  # SVG namespaces only
+    assert "default-src 'none'" in doc  # the Content-Security-Policy forbids requests
+    ids = re.findall(r'\bid="([^"]*)"', doc)
+    assert len(ids) == len(set(ids))  # frame-local Graphviz ids are prefixed
+
+
+# -- the HTML player in real headless Chromium ---------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright Python package is missing: pip install playwright "
+                    "(it drives the system chromium; no browser download needed)")
+    try:
+        pw = sync_playwright().start()
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"playwright could not start: {type(e).__name__}: {e}")
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception as e:  # noqa: BLE001
+        pw.stop()
+        pytest.skip(f"launching {CHROMIUM} failed: {str(e).strip().splitlines()[0]}")
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["compact", "full-frames"])
+def player_file(request, tmp_path_factory, trace):
+    path = tmp_path_factory.mktemp("player") / "backprop.html"
+    trace.save(str(path), compact=request.param)
+    return path
+
+
+def expect(locator):
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator)
+
+
+def open_offline(browser, path, fragment=""):
+    """A page with the network off; every request other than the file is recorded."""
+    ctx = browser.new_context(offline=True)
+    url = path.as_uri()
+    requests, errors = [], []
+
+    def route(r):
+        if r.request.url.split("#")[0] == url:
+            r.continue_()
+        else:
+            requests.append(r.request.url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    page = ctx.new_page()
+    page.on("request", lambda r: r.url.split("#")[0] != url and requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url + fragment)
+    return ctx, page, requests, errors
+
+
+def state(page) -> tuple[str, str, str]:
+    """(the step's node, the node highlighted in the visible drawing, the step text)."""
+    current = page.locator("#graph .v:not(.off) g.node.current")
+    assert current.count() == 1 and current.is_visible()
+    assert page.locator("#graph svg:visible").count() == 1
+    return (page.locator("#graph").get_attribute("data-node"),
+            current.locator("title").text_content(),
+            page.locator("#step-text").text_content())
+
+
+def test_player_buttons_keys_and_slider(browser, player_file, trace):
+    ctx, page, requests, errors = open_offline(browser, player_file)
+    try:
+        assert state(page) == ("x", "x", trace[0].text)
+        page.click("#next")
+        assert state(page) == ("y", "y", trace[1].text)
+        page.keyboard.press("ArrowRight")
+        assert state(page) == ("z", "z", trace[2].text)
+        page.click("#next")
+        node, hi, text = state(page)
+        assert (node, hi) == ("d", "d") and EXPECTED_TEXT[3] in text
+        assert page.evaluate("location.hash") == "#3"
+        page.keyboard.press("ArrowRight")
+        node, hi, text = state(page)
+        assert (node, hi) == ("f", "f") and EXPECTED_TEXT[4] in text
+        page.click("#prev")
+        assert state(page)[:2] == ("d", "d")
+        page.keyboard.press("ArrowLeft")
+        assert state(page)[:2] == ("z", "z")
+        page.locator("#slider").fill("6")  # jump with the slider
+        node, hi, text = state(page)
+        assert (node, hi) == ("d", "d") and EXPECTED_TEXT[6] in text
+        assert "df/dy = df/dd * dd/dy = 4 * 1 = 4" in text
+        assert "∂d/∂x = 1" in page.locator("#step-formula").text_content()
+        assert page.locator("#counter").text_content() == "7 / 7"
+        assert page.evaluate("location.hash") == "#6"
+        page.click("#next")  # stays on the last step
+        assert state(page)[0] == "d"
+        page.click("#steps a[href='#5']")  # the step list links
+        node, _, text = state(page)
+        assert node == "f" and EXPECTED_TEXT[5] in text and "= 1 * (-2) = -2" in text
+        page.keyboard.press("Home")
+        assert state(page)[0] == "x"
+        page.keyboard.press("End")
+        assert state(page)[0] == "d"
+        page.locator("#slider").fill("4")
+        page.click("#play")  # plays on to the last step, then stops
+        expect(page.locator("#play")).to_contain_text("Pause")
+        expect(page.locator("#counter")).to_have_text("7 / 7", timeout=10_000)
+        expect(page.locator("#play")).to_contain_text("Play")
+        assert errors == []
+        assert requests == []
+    finally:
+        ctx.close()
+
+
+def test_player_hash_opens_a_step_and_loads_offline(browser, player_file):
+    ctx, page, requests, errors = open_offline(browser, player_file, "#3")
+    try:
+        node, hi, text = state(page)
+        assert (node, hi) == ("d", "d") and EXPECTED_TEXT[3] in text
+        assert page.locator("#slider").input_value() == "3"
+        page.evaluate("location.hash = '#4'")
+        expect(page.locator("#graph")).to_have_attribute("data-node", "f")
+        assert state(page)[:2] == ("f", "f")
+        assert page.evaluate("document.readyState") == "complete"
+        assert errors == [] and requests == []
+    finally:
+        ctx.close()
+
+
+def test_notebook_iframe_stays_interactive(browser, tmp_path, trace):
+    nb = tmp_path / "notebook.html"
+    nb.write_text("<!DOCTYPE html><html><body>" + player.mimebundle(trace)["text/html"]
+                  + "</body></html>", encoding="utf-8")
+    ctx, page, requests, errors = open_offline(browser, nb)
+    try:
+        frame = page.frame_locator("iframe")
+        assert frame.locator("#graph").get_attribute("data-node") == "x"
+        frame.locator("#next").click()
+        frame.locator("#next").click()
+        frame.locator("#next").click()
+        assert frame.locator("#graph").get_attribute("data-node") == "d"
+        assert frame.locator("#graph .v:not(.off) g.node.current title").text_content() == "d"
+        assert EXPECTED_TEXT[3] in frame.locator("#step-text").text_content()
+        assert errors == [] and requests == []
+    finally:
+        ctx.close()
+
+
+def test_player_example_writes_html_and_gif(tmp_path, monkeypatch):
+    import runpy
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    monkeypatch.setattr(sys, "argv", ["player_lecture.py", str(tmp_path)])
+    runpy.run_path(os.path.join(root, "examples", "player_lecture.py"), run_name="__main__")
+    assert (tmp_path / "backprop.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     from PIL import Image
 
-    tr = make_trace()
-    out = player.save(tr, tmp_path / "backprop.gif")
-    with Image.open(out) as im:
-        assert im.format == "GIF" and im.n_frames == len(tr)
-
-
-def test_save_rejects_single_svg_and_unknown_suffix(tmp_path: Path) -> None:
-    tr = make_trace()
-    with pytest.raises(gn.GraphError, match="save_frames"):
-        player.save(tr, tmp_path / "x.svg")
-    with pytest.raises(gn.GraphError, match=".html or .gif"):
-        player.save(tr, tmp_path / "x.mp4")
-
-
-def test_html_is_self_contained(tmp_path: Path) -> None:
-    tr = make_trace()
-    page = player.save(tr, tmp_path / "p.html").read_text()
-    assert page.count("<script") == 1 and "src=" not in page.split("<script")[1][:20]
-    assert not re.search(r"https?://(?!www\.w3\.org)", page)  # only SVG namespaces
-    bundle = player.mimebundle(tr)
-    assert bundle["text/html"].startswith("<iframe srcdoc=")
-    assert 'sandbox="allow-scripts"' in bundle["text/html"]
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium: apt-get install -y "
-                    "chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync",
-            "--disable-quic"])
-        yield b
-        b.close()
-
-
-def test_html_player_in_headless_chromium(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
-    tr = make_trace()
-    path = player.save(tr, tmp_path / "backprop.html")
-    ctx = browser.new_context(offline=True)
-    page = ctx.new_page()
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    ctx.route("**/*", lambda route: route.abort() if not route.request.url.startswith(
-        "file:") else route.continue_())
-    page.goto(path.resolve().as_uri())
-
-    def state() -> tuple[str, str, str]:
-        return (page.locator("#graph g.node.current title").text_content(),
-                page.locator("#text").text_content(),
-                page.locator("#counter").text_content())
-
-    s0 = state()
-    assert s0[0] == tr[0].node.name and s0[1] == str(tr[0]) and s0[2] == f"1 / {len(tr)}"
-    page.click("#next")
-    s1 = state()
-    assert s1[0] == tr[1].node.name != s0[0] and s1[1] == str(tr[1]) != s0[1]
-    page.keyboard.press("ArrowRight")
-    s2 = state()
-    assert s2[1] == str(tr[2]) and s2[2] == f"3 / {len(tr)}"
-    page.keyboard.press("ArrowLeft")
-    assert state() == s1
-    page.locator("#slider").fill(str(len(tr) - 1))
-    assert state()[1] == str(tr[len(tr) - 1])
-    page.goto(path.resolve().as_uri() + "#5")
-    assert state()[2] == f"5 / {len(tr)}"
-    assert [u for u in requests if not u.startswith("file:")] == []
-    ctx.close()
+    with Image.open(io.BytesIO((tmp_path / "backprop.gif").read_bytes())) as im:
+        assert im.n_frames == 7

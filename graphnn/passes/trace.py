@@ -274,13 +274,14 @@ class Trace:
                              "to_latex) still work") from None
         return player
 
-    def save(self, path: str) -> Any:
-        """Write the step-through as an HTML player or an animated GIF (by suffix)."""
-        return self._player().save(self, path)
+    def save(self, path: str, **options: Any) -> Any:
+        """Write the step-through as an HTML player or an animated GIF (by suffix);
+        ``options``: see :func:`graphnn.viz.player.save`."""
+        return self._player().save(self, path, **options)
 
-    def save_frames(self, folder: str) -> Any:
-        """Write one numbered SVG per step into ``folder``."""
-        return self._player().save_frames(self, folder)
+    def save_frames(self, folder: str, **options: Any) -> Any:
+        """Write one numbered SVG per step into ``folder`` (``format="png"`` for PNG)."""
+        return self._player().save_frames(self, folder, **options)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         try:

@@ -1,20 +1,24 @@
-"""Step-through export of a trace: SVG frames, an animated GIF, and ONE self-contained
-offline HTML player (inline SVG frames, Prev / Next / Play, a slider, arrow keys,
-``#N`` links, the step text and formula beside the graph).
+"""Step-through export of a :class:`~graphnn.passes.trace.Trace`: an offline HTML
+player, an animated GIF, numbered SVG/PNG frames and the notebook display.
 
-The trace interface used: ``trace.graph``, ``len(trace)``, ``trace[i]`` (a step with
-``.index``, ``.phase``, ``.node``, ``.targets`` and ``str(step)``; optional ``.latex``
-or ``.local``) and ``trace.state_at(i) -> (values, grads)`` keyed by node id. Nodes get
-fixed sizes (from the final state), so every node stays in place from frame to frame.
+Every frame is the graph drawn as by ``gn.render`` (``to_dot`` + an engine) with the
+values and gradients known after that step and the step's node highlighted. Node sizes
+are fixed over the whole trace, so nodes keep their place from frame to frame. Cost:
+one Graphviz run per frame (a few ms for a lecture-sized graph, with ``dot`` or the
+in-process WebAssembly engine); traces longer than ``MAX_STEPS`` need ``steps=`` or
+``max_steps=``.
 
->>> import graphnn as gn
+>>> import os, tempfile, graphnn as gn
 >>> with gn.Graph("lecture") as g:
 ...     x, y, z = gn.input("x"), gn.input("y"), gn.input("z")
 ...     f = ((x + y).named("d") * z).named("f")
->>> t = gn.trace(g, {"x": 1, "y": -3, "z": 4}, wrt=[x, y, z])
->>> svgs = frames(t, engine="wasm")
->>> len(svgs) == len(t), "value &#45;8" in svgs[-1]
-(True, True)
+>>> t = gn.trace(g, {"x": 1, "y": -3, "z": 4})
+>>> folder = tempfile.mkdtemp()
+>>> page = save(t, os.path.join(folder, "backprop.html"))
+>>> [os.path.basename(p) for p in save_frames(t, folder, steps="backward")]
+['frame_000.svg', 'frame_001.svg']
+>>> sorted(mimebundle(t))
+['text/html', 'text/plain']
 """
 
 from __future__ import annotations
@@ -23,228 +27,344 @@ import html
 import io
 import json
 import os
-import textwrap
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from graphnn.core.errors import GraphError
 from graphnn.viz import engine as E
 from graphnn.viz import style as S
-from graphnn.viz.dot import to_dot
+from graphnn.viz.dot import make_options, to_dot
+from graphnn.viz.player_assets import CSS, JS
+from graphnn.viz.style import colorize
+from graphnn.viz.svgframes import fixed_boxes as _fixed_boxes
+from graphnn.viz.svgframes import framed as _framed
+from graphnn.viz.svgframes import layers
+from graphnn.viz.svgframes import svg_body as _svg_body
+from graphnn.viz.svgframes import svg_size as _svg_size
 
-FRAME_MS = 900  # GIF frame duration and play speed
+MAX_STEPS = 500   # more frames than this need an explicit steps= / max_steps=
+DELAY_MS = 1200   # time per step when playing (HTML) and per GIF frame
 
 
-def _formula(step: Any) -> str:
-    """The step's formula text: ``.latex`` or ``.local`` when present."""
-    for attr in ("latex", "local"):
+class _State:
+    """A Run look-alike holding the values and gradients known at one step (what
+    ``to_dot`` reads from a run: ``has_value/value/has_grad/grad``)."""
+
+    def __init__(self, values: Mapping[int, Any], grads: Mapping[int, Any]) -> None:
+        self.values, self.grads = values, grads
+
+    def has_value(self, n: Any) -> bool:
+        return n.id in self.values
+
+    def value(self, n: Any) -> Any:
+        return self.values[n.id]
+
+    def has_grad(self, n: Any) -> bool:
+        return n.id in self.grads
+
+    def grad(self, n: Any) -> Any:
+        return self.grads[n.id]
+
+
+def _select(trace: Any, steps: Any, max_steps: int | None) -> list[int]:
+    """Indices of the steps to draw: all, a phase name, or an iterable of indices."""
+    n = len(trace)
+    if steps is None:
+        idx = list(range(n))
+    elif isinstance(steps, str):
+        if steps not in ("forward", "backward"):
+            raise GraphError(f"steps= must be 'forward', 'backward' or step indices, "
+                             f"got {steps!r}")
+        idx = [s.index for s in trace if s.phase == steps]
+    else:
         try:
-            v = getattr(step, attr, None)
-        except Exception:  # noqa: BLE001 - a formula that cannot be built is left out
-            continue
-        if isinstance(v, str) and v:
-            return v
-        if isinstance(v, (tuple, list)):
-            parts = [str(x) for x in v if x is not None]
-            if parts:
-                return "\n".join(parts)
-    return ""
+            picked = {int(i) for i in steps}
+        except (TypeError, ValueError):
+            raise GraphError("steps= must be 'forward', 'backward' or an iterable of "
+                             f"step indices, got {steps!r}") from None
+        bad = [i for i in picked if not -n <= i < n]
+        if bad:
+            raise GraphError(f"step {bad[0]} is out of range for a trace of {n} steps")
+        idx = sorted({i % n for i in picked})
+    if not idx:
+        raise GraphError("nothing to draw: the trace (or the steps= selection) is empty")
+    limit = MAX_STEPS if max_steps is None and steps is None else max_steps
+    if limit is not None and len(idx) > limit:
+        raise GraphError(f"the trace has {len(idx)} steps: drawing them costs one Graphviz "
+                         f"run each; pass steps=range(a, b) (or 'forward'/'backward') to pick "
+                         f"some, or max_steps={len(idx)} to draw them all")
+    return idx
 
 
-def fixed_sizes(trace: Any, show_shapes: bool = True, max_inline: int = 6) -> dict[int, Any]:
-    """Node id -> (width, height) in inches, large enough for every frame's label."""
-    graph = trace.graph
-    sizes: dict[int, tuple[float, float]] = {}
-    for k in {0, len(trace) - 1} if len(trace) else ():
-        vals, grads = trace.state_at(k)
-        for n in graph.nodes:
-            w, h = S.estimate_size(S.label_lines(n, vals.get(n.id), grads.get(n.id),
-                                                 show_shapes=show_shapes,
-                                                 max_inline=max_inline))
-            ow, oh = sizes.get(n.id, (0.0, 0.0))
-            sizes[n.id] = (max(w, ow), max(h, oh))
+def fixed_sizes(trace: Any, idx: Iterable[int], **options: Any) -> dict[int, tuple[float, float]]:
+    """Node id -> (width, height) in inches: the largest label each node gets in the
+    selected frames, so that frames share one layout."""
+    opt = make_options(**options)
+    g = trace.graph
+
+    def size(n: Any, v: Any, gr: Any) -> tuple[float, float]:
+        lines = S.label_lines(n, v if opt.show_values else None, gr if opt.show_values
+                              else None, show_shapes=opt.show_shapes, max_inline=opt.max_inline)
+        return S.estimate_size(lines)
+
+    sizes = {n.id: size(n, None, None) for n in g.nodes}
+    seen: dict[int, tuple[int, int]] = {}
+    for i in idx:
+        values, grads = trace.state_at(i)
+        for n in g.nodes:
+            v, gr = values.get(n.id), grads.get(n.id)
+            key = (id(v), id(gr))
+            if (v is None and gr is None) or seen.get(n.id) == key:
+                continue
+            seen[n.id] = key
+            w, h = size(n, v, gr)
+            w0, h0 = sizes[n.id]
+            sizes[n.id] = (max(w, w0), max(h, h0))
     return sizes
 
 
-def frame_dots(trace: Any, **options: Any) -> list[str]:
-    """The DOT source of every frame (the step highlighted, numbers of that moment)."""
-    if len(trace) == 0:
-        raise GraphError("the trace has no steps to draw")
-    sizes = fixed_sizes(trace, options.get("show_shapes", True), options.get("max_inline", 6))
-    out = []
-    for i in range(len(trace)):
-        vals, grads = trace.state_at(i)
-        out.append(to_dot(trace.graph, step=trace[i], values=vals, grads=grads,
-                          fixed_sizes=sizes, **options))
-    return out
+def _graph_svgs(trace: Any, idx: list[int], engine: str | None,
+                options: dict[str, Any]) -> list[str]:
+    """The graph at each selected step (current node highlighted), as SVG text."""
+    opts = dict(options)
+    if opts.get("fixed_sizes") is None:
+        opts["fixed_sizes"] = fixed_sizes(trace, idx, **options)
+    srcs = []
+    for i in idx:
+        values, grads = trace.state_at(i)
+        srcs.append(to_dot(trace.graph, _State(values, grads), step=trace[i], **opts))
+    return [E.dot_to(src, "svg", engine, post=colorize).decode("utf-8")
+            for src in _fixed_boxes(srcs)]
 
 
-def frames(trace: Any, engine: str | None = None, **options: Any) -> list[str]:
-    """One SVG per step."""
-    return [S.colorize(E.dot_to_svg(src, engine)) for src in frame_dots(trace, **options)]
+def _kind(step: Any) -> str:
+    """The step's kind ("eval", "vjp", "accumulate"); the phase for minimal steps."""
+    return str(getattr(step, "kind", step.phase))
 
 
-def _steps_json(trace: Any) -> list[dict[str, Any]]:
-    out = []
-    for i in range(len(trace)):
-        st = trace[i]
-        node = getattr(st, "node", None)
-        out.append({"index": getattr(st, "index", i), "phase": getattr(st, "phase", ""),
-                    "node": getattr(node, "name", ""), "text": str(st),
-                    "formula": _formula(st)})
-    return out
+def _text(step: Any) -> str:
+    return str(getattr(step, "text", step))
 
 
-def save_frames(trace: Any, folder: str | os.PathLike[str], format: str = "svg",
-                engine: str | None = None, **options: Any) -> list[Path]:
-    """Write ``frame_000.svg``, ``frame_001.svg``, ... (or .png) into ``folder``."""
+def _title(step: Any, k: int, n: int) -> str:
+    what = "vjp at" if _kind(step) == "vjp" else _kind(step)
+    return f"step {step.index} ({k + 1}/{n}) · {step.phase} · {what} {step.node.name}"
+
+
+def _formula(step: Any) -> list[str]:
+    local = getattr(step, "local", None) or ()
+    local = [local] if isinstance(local, str) else local
+    return [f"local: {getattr(loc, 'text', loc)}" for loc in local if loc is not None]
+
+
+def _caption(step: Any, k: int, n: int, width: int = 110) -> list[str]:
+    lines = [_title(step, k, n), *_text(step).splitlines(), *_formula(step)]
+    return [s if len(s) <= width else s[: width - 1] + "…" for s in lines]
+
+
+def frames(trace: Any, *, steps: Any = None, max_steps: int | None = None,
+           engine: str | None = None, **options: Any) -> list[str]:
+    """Standalone SVG frames (graph + step caption, all one size), one per step."""
+    idx = _select(trace, steps, max_steps)
+    svgs = _graph_svgs(trace, idx, engine, options)
+    return _framed(svgs, [_caption(trace[i], k, len(idx)) for k, i in enumerate(idx)])
+
+
+def save_frames(trace: Any, folder: str | os.PathLike[str], *, format: str = "svg",
+                steps: Any = None, max_steps: int | None = None, engine: str | None = None,
+                **options: Any) -> list[Path]:
+    """Write ``frame_000.svg``, ``frame_001.svg``, ... (or ``.png``) into ``folder``.
+
+    The folder is created if needed; stale ``frame_NNN`` files of the same format
+    from an earlier, longer export are removed. Returns the paths, in step order.
+    """
     if format not in ("svg", "png"):
         raise GraphError(f"save_frames writes svg or png frames, not {format!r}")
-    root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
+    svgs = frames(trace, steps=steps, max_steps=max_steps, engine=engine, **options)
+    d = Path(folder)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GraphError(f"cannot create the frame folder {d}: {e}") from None
+    digits = max(3, len(str(len(svgs) - 1)))
     paths = []
-    for i, svg in enumerate(frames(trace, engine, **options)):
-        p = root / f"frame_{i:03d}.{format}"
+    for k, svg in enumerate(svgs):
+        p = d / f"frame_{k:0{digits}d}.{format}"
         E.write(p, svg if format == "svg" else E.svg_to_png(svg))
         paths.append(p)
+    keep = {str(p) for p in paths}
+    for old in d.glob(f"frame_*.{format}"):
+        if re.fullmatch(rf"frame_\d+\.{format}", old.name) and str(old) not in keep:
+            old.unlink()
     return paths
 
 
-def gif_bytes(trace: Any, engine: str | None = None, frame_ms: int = FRAME_MS,
-              **options: Any) -> bytes:
-    """An animated GIF: each frame the graph with the step text underneath."""
+def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: Any = None,
+        max_steps: int | None = None, engine: str | None = None, **options: Any) -> bytes:
+    """The step-through as an animated GIF (one frame per step, looping); frames wider
+    than ``max_width`` pixels are scaled down."""
     try:
-        from PIL import Image, ImageDraw, ImageFont
+        from PIL import Image
     except ImportError:
-        raise GraphError("GIF output needs Pillow: pip install Pillow") from None
-    steps = _steps_json(trace)
-    imgs = [Image.open(io.BytesIO(E.svg_to_png(svg))).convert("RGB")
-            for svg in frames(trace, engine, **options)]
-    font = ImageFont.truetype(str(E.FONT_FILES[0]), 13)
-    w = max(max(im.width for im in imgs), 480)
-    width_chars = max(40, int(w / 7.6))
-    texts = [textwrap.wrap(s["text"], width_chars)[:4] for s in steps]
-    text_h = 12 + 18 * (1 + max(len(t) for t in texts))
-    h = max(im.height for im in imgs) + text_h
-    out = []
-    for im, st, wrapped in zip(imgs, steps, texts):
-        canvas = Image.new("RGB", (w, h), "white")
-        canvas.paste(im, (0, 0))
-        draw = ImageDraw.Draw(canvas)
-        lines = [f"{st['index'] + 1 if isinstance(st['index'], int) else st['index']}/"
-                 f"{len(steps)} {st['phase']}"] + wrapped
-        draw.text((8, h - text_h + 4), "\n".join(lines), fill="black", font=font, spacing=4)
-        out.append(canvas.quantize(colors=128, dither=Image.Dither.NONE))
+        raise GraphError("GIF export needs Pillow: pip install Pillow") from None
+    svgs = frames(trace, steps=steps, max_steps=max_steps, engine=engine, **options)
+    zoom = min(1.0, max_width / (max(_svg_size(s)[0] for s in svgs) * 4 / 3))
+    imgs = [Image.open(io.BytesIO(E.svg_to_png(s, zoom=zoom))).convert("RGB") for s in svgs]
+    w, h = max(i.width for i in imgs), max(i.height for i in imgs)
+    pal = []
+    for im in imgs:
+        if im.size != (w, h):  # pad to one size (frames are built equal; be safe)
+            canvas = Image.new("RGB", (w, h), "white")
+            canvas.paste(im, (0, 0))
+            im = canvas
+        pal.append(im.quantize(colors=255, method=Image.Quantize.FASTOCTREE))
     buf = io.BytesIO()
-    out[0].save(buf, format="GIF", save_all=True, append_images=out[1:], duration=frame_ms,
-                loop=0, optimize=False)
+    durations = [delay_ms] * (len(pal) - 1) + [delay_ms * 3]
+    pal[0].save(buf, format="GIF", save_all=True, append_images=pal[1:], loop=0,
+                duration=durations, disposal=1, optimize=False)
     return buf.getvalue()
 
 
-_CSS = """
-body{font-family:"DejaVu Sans",Verdana,sans-serif;margin:0;background:#fafafa;color:#111}
-#bar{display:flex;gap:.5em;align-items:center;padding:.5em;background:#f1f5f9;
-border-bottom:1px solid #cbd5e1;position:sticky;top:0}
-#bar button{font-size:1em;padding:.2em .8em}#slider{flex:1}
-#main{display:flex;gap:1em;padding:.5em;align-items:flex-start}
-#graph{flex:3;overflow:auto}#graph svg{max-width:100%;height:auto}
-#side{flex:1;min-width:16em}#phase{font-weight:bold;text-transform:uppercase}
-#text,#formula{white-space:pre-wrap;font-family:"DejaVu Sans Mono",monospace;
-background:white;border:1px solid #e2e8f0;padding:.5em}#formula:empty{display:none}
-g.node.current>path,g.node.current>polygon,g.node.current a>path,
-g.node.current a>polygon{filter:drop-shadow(0 0 4px #f59e0b)}
+# -- the HTML player ------------------------------------------------------------------
+def _step_data(step: Any, k: int, n: int) -> dict[str, Any]:
+    return {"i": step.index, "node": step.node.name, "phase": step.phase, "kind": _kind(step),
+            "title": _title(step, k, n),
+            "text": _text(step), "formula": "\n".join(_formula(step)),
+            "latex": str(getattr(step, "latex", ""))}
+
+
+def page(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
+         max_steps: int | None = None, engine: str | None = None, compact: bool = True,
+         **options: Any) -> str:
+    """The self-contained HTML player (inline SVG and plain JavaScript).
+
+    ``compact``: store each distinct version of a node once (the frames share one
+    layout); False stores one whole SVG per step (a larger file).
+    """
+    return _page(trace, delay_ms, steps, max_steps, engine, options, compact)[0]
+
+
+def _frames_html(svgs: list[str], compact: bool) -> tuple[str, list[list[int]]]:
+    """The drawing: every version of every group, those of the first frame shown."""
+    head, versions, tail, table = (layers(svgs) if compact else
+                                   ("", [[s[s.find("<svg"):] for s in svgs]], "",
+                                    [[k] for k in range(len(svgs))]))
+    tag = "g" if head else "div"
+    out = [_svg_body(head, "h-") if head else ""]
+    for j, vers in enumerate(versions):
+        for v, chunk in enumerate(vers):
+            off = "" if table[0][j] == v else " off"
+            out.append(f'<{tag} class="v{off}" data-c="{j}" data-v="{v}">'
+                       f"{_svg_body(chunk, f'c{j}v{v}-') if head else _svg_body(chunk, f'v{v}-')}"
+                       f"</{tag}>")
+    out.append(tail)
+    return "\n".join(out), table
+
+
+def _diffs(table: list[list[int]]) -> list[list[list[int]]]:
+    """Per frame, the [group, version] pairs that change from the frame before."""
+    prev: list[int] = []
+    out = []
+    for row in table:
+        out.append([[j, v] for j, v in enumerate(row) if j >= len(prev) or prev[j] != v])
+        prev = row
+    return out
+
+
+def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: str | None,
+          options: dict[str, Any], compact: bool = True) -> tuple[str, float]:
+    idx = _select(trace, steps, max_steps)
+    svgs = _graph_svgs(trace, idx, engine, options)
+    n, esc = len(idx), html.escape
+    data = [_step_data(trace[i], k, n) for k, i in enumerate(idx)]
+    width, height = (max(_svg_size(s)[k] for s in svgs) * 4 / 3 for k in (0, 1))
+    frames_html = _frames_html(svgs, compact)
+    for d, row in zip(data, _diffs(frames_html[1])):
+        d["d"] = row
+    links = "\n".join(
+        f'<li value="{d["i"]}"><a href="#{d["i"]}" data-k="{k}">{esc(trace[i].phase)} '
+        f'{esc(d["kind"])} {esc(d["node"])}</a></li>'
+        for k, (i, d) in enumerate(zip(idx, data)))
+    blob = json.dumps(data, ensure_ascii=True).replace("</", "<\\/")
+    first = data[0]
+    title = f"{trace.graph.name}: step-through ({getattr(trace, 'mode', 'reverse')} mode)"
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="graphnn">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; \
+style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>{esc(title)}</title>
+<style>{CSS}</style></head>
+<body>
+<div id="player" data-steps="{n}" data-delay="{int(delay_ms)}">
+<div id="controls">
+<button id="prev" type="button" title="previous step (ArrowLeft)">&#9664; Prev</button>
+<button id="play" type="button" title="play / pause">&#9654; Play</button>
+<button id="next" type="button" title="next step (ArrowRight)">Next &#9654;</button>
+<input id="slider" type="range" min="0" max="{n - 1}" value="0" step="1" aria-label="step">
+<span id="counter">1 / {n}</span>
+</div>
+<div id="main"{' class="wide"' if width > 2.2 * height else ""}>
+<div id="graph" data-step="{first["i"]}" data-node="{esc(first["node"])}" \
+data-phase="{trace[idx[0]].phase}" data-kind="{first["kind"]}">
+{frames_html[0]}
+</div>
+<div id="side">
+<div id="step-title">{esc(first["title"])}</div>
+<pre id="step-text">{esc(first["text"])}</pre>
+<pre id="step-formula">{esc(first["formula"])}</pre>
+<details><summary>LaTeX</summary><code id="step-latex">{esc(first["latex"])}</code></details>
+<ol id="steps">
+{links}
+</ol>
+</div>
+</div>
+</div>
+<script type="application/json" id="steps-data">{blob}</script>
+<script>{JS}</script>
+</body></html>
 """
-
-_JS = """
-const F=%(frames)s, S=%(steps)s, n=F.length;
-const $=id=>document.getElementById(id);
-let i=0, timer=null;
-function show(k){
-  i=Math.max(0,Math.min(n-1,k|0));
-  $('graph').innerHTML=F[i];
-  const s=S[i];
-  $('phase').textContent=s.phase; $('text').textContent=s.text;
-  $('formula').textContent=s.formula; $('slider').value=i;
-  $('counter').textContent=(i+1)+' / '+n;
-  for(const g of document.querySelectorAll('#graph g.node')){
-    const t=g.querySelector('title');
-    g.classList.toggle('current', !!t && t.textContent===s.node);
-  }
-  try{history.replaceState(null,'','#'+(i+1));}catch(e){}
-}
-function play(){
-  if(timer){clearInterval(timer);timer=null;$('play').textContent='Play';return;}
-  if(i>=n-1)show(0);
-  $('play').textContent='Pause';
-  timer=setInterval(()=>{if(i>=n-1){play();}else{show(i+1);}},%(ms)d);
-}
-$('prev').onclick=()=>show(i-1); $('next').onclick=()=>show(i+1); $('play').onclick=play;
-$('slider').oninput=e=>show(+e.target.value);
-document.addEventListener('keydown',e=>{
-  if(e.key==='ArrowRight'){show(i+1);e.preventDefault();}
-  else if(e.key==='ArrowLeft'){show(i-1);e.preventDefault();}
-  else if(e.key==='Home'){show(0);}else if(e.key==='End'){show(n-1);}
-  else if(e.key===' '){play();e.preventDefault();}
-});
-function fromHash(){const m=/^#(\\d+)$/.exec(location.hash);return m?(+m[1])-1:0;}
-window.addEventListener('hashchange',()=>show(fromHash()));
-show(fromHash());
-"""
+    return doc, height
 
 
-def _js_literal(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=True).replace("</", "<\\/")
+def save(trace: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Write the step-through to ``path``: ``.html`` (offline player) or ``.gif``.
 
-
-def html_text(trace: Any, engine: str | None = None, title: str | None = None,
-              **options: Any) -> str:
-    """The self-contained player page (no network access: everything is inline)."""
-    svgs = frames(trace, engine, **options)
-    steps = _steps_json(trace)
-    name = title or f"{trace.graph.name}: step through"
-    js = _JS % {"frames": _js_literal(svgs), "steps": _js_literal(steps), "ms": FRAME_MS}
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{html.escape(name)}</title><style>{_CSS}</style></head><body>"
-        '<div id="bar"><button id="prev" title="previous step (Left arrow)">Prev</button>'
-        '<button id="play" title="play / pause (Space)">Play</button>'
-        '<button id="next" title="next step (Right arrow)">Next</button>'
-        f'<input id="slider" type="range" min="0" max="{len(svgs) - 1}" value="0">'
-        '<span id="counter"></span></div>'
-        '<div id="main"><div id="graph"></div><div id="side"><div id="phase"></div>'
-        '<div id="text"></div><div id="formula"></div></div></div>'
-        f"<script>{js}</script></body></html>\n")
-
-
-def save(trace: Any, path: str | os.PathLike[str], **options: Any) -> Path:
-    """Write the step-through: ``.html`` (offline player) or ``.gif`` (animation)."""
-    p = Path(path)
-    suffix = p.suffix.lower()
+    Keyword arguments: ``steps`` ("forward", "backward" or step indices),
+    ``max_steps``, ``delay_ms``, ``engine`` and the ``gn.render`` options. The file is
+    written atomically. Returns the path (a ``pathlib.Path``).
+    """
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix in (".html", ".htm"):
-        E.write(p, html_text(trace, **options))
+        data: str | bytes = page(trace, **kwargs)
     elif suffix == ".gif":
-        E.write(p, gif_bytes(trace, **options))
+        data = gif(trace, **kwargs)
     elif suffix in (".svg", ".png"):
-        raise GraphError(f"{p.name}: one file cannot hold every step as {suffix}; use "
-                         "trace.save_frames(folder) for numbered frames, or a .html / .gif path")
+        raise GraphError(f"{os.fspath(path)!r}: a step-through has one picture per step; "
+                         "use trace.save_frames(folder) for numbered SVG frames (format='png' "
+                         "for PNG), or gn.render(graph, run=trace.run, path=...) for one image")
     else:
-        raise GraphError(f"cannot tell what to write for {os.fspath(path)!r}: use .html or .gif")
-    return p
+        raise GraphError(f"cannot tell the export format of {os.fspath(path)!r}: use .html "
+                         "(interactive player) or .gif (animation)")
+    E.write(path, data)
+    return Path(path)
 
 
-def mimebundle(trace: Any, **options: Any) -> dict[str, Any]:
-    """Jupyter display: the player inside ``<iframe srcdoc sandbox="allow-scripts">``."""
-    page = html_text(trace, **options)
-    height = 160 + max(int(float(s)) for s in _svg_heights(page))
-    iframe = (f'<iframe srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" '
-              f'style="width:100%;height:{min(height, 900)}px;border:0"></iframe>')
-    return {"text/html": iframe, "text/plain": repr(trace)}
-
-
-def _svg_heights(page: str) -> list[str]:
-    import re
-
-    found = re.findall(r'<svg width=\\"[\d.]+pt\\" height=\\"([\d.]+)pt\\"', page)
-    return found or ["400"]
+def mimebundle(trace: Any, **kwargs: Any) -> dict[str, str]:
+    """Notebook display: the player in a sandboxed ``<iframe srcdoc>`` + the text table."""
+    text = trace.to_table() if hasattr(trace, "to_table") else repr(trace)
+    try:
+        opts = dict(kwargs)
+        args = [opts.pop(k, d) for k, d in (("delay_ms", DELAY_MS), ("steps", None),
+                                             ("max_steps", None), ("engine", None))]
+        doc, h = _page(trace, *args, options=opts, compact=opts.pop("compact", True))
+    except GraphError as e:
+        return {"text/plain": f"{text}\n(cannot draw the player: {e})"}
+    frame = (f'<iframe srcdoc="{html.escape(doc, quote=True)}" sandbox="allow-scripts" '
+             f'title="{html.escape(trace.graph.name)} step-through" '
+             f'style="width:100%;height:{max(h, 260) + 90:.0f}px;border:1px solid #e5e7eb">'
+             "</iframe>")
+    return {"text/html": frame, "text/plain": text}
