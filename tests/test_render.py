@@ -83,7 +83,8 @@ def test_render_to_files_by_suffix(tmp_path: Path, no_dot: None) -> None:
             out.encode() if isinstance(out, str) else out)
     png = (tmp_path / "lec.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
-    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files
+    # atomic writes leave no temporary files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lec.dot", "lec.png", "lec.svg"]
 
 
 def test_png_is_identical_on_every_call(no_dot: None) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from graphnn.codegen.emit import Emitter
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.core.errors import FeedError, GradError, GraphError
+from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.autodiff import grad as symbolic_grad
 from graphnn.passes.cse import cse
@@ -197,16 +197,7 @@ class CompiledGraph:
     def save(self, path: str | os.PathLike[str], params: bool = True) -> str:
         """Write the standalone module (imports only numpy or cupy) atomically; returns path."""
         path = os.fspath(path)
-        d = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".graphnn-", suffix=".py.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.module_source(params))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, self.module_source(params))
         return path
 
     def __repr__(self) -> str:

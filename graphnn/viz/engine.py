@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from graphnn.core.errors import GraphError
+from graphnn.core.fileio import atomic_write
 
 ENGINES = ("auto", "dot", "wasm")
 FONT_DIR = Path(__file__).with_name("fonts")
@@ -131,7 +131,7 @@ def _load_module(wasmtime: Any, engine: Any, wasm_path: Path) -> Any:
     module = wasmtime.Module(engine, data)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(cached, module.serialize())
+        atomic_write(cached, module.serialize())
     except OSError:  # read-only home: just don't cache
         pass
     return module
@@ -241,30 +241,9 @@ def png_to_pdf(png: bytes) -> bytes:
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder + os.replace)."""
     p = Path(path)
     if p.parent and not p.parent.exists():
         raise GraphError(f"cannot write {p}: folder {p.parent} does not exist")
-    _atomic_write(p, data.encode() if isinstance(data, str) else data)
+    atomic_write(p, data)
