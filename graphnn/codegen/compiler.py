@@ -33,7 +33,7 @@ from graphnn.passes.autodiff import grad as symbolic_grad
 from graphnn.passes.cse import cse
 from graphnn.passes.dce import dce
 from graphnn.passes.fold import fold
-from graphnn.passes.interpret import convert_feed
+from graphnn.passes.interpret import convert_feed, resolve_nodes
 from graphnn.passes.rewrite import PassRecord, copy_graph, listing
 from graphnn.passes.simplify import simplify
 
@@ -214,16 +214,6 @@ def _have_cupy() -> bool:
         return False
 
 
-def _refs(graph: Graph, refs: Any) -> list[Node]:
-    if refs is None:
-        return []
-    if isinstance(refs, str) and refs == "params":
-        return graph.params
-    if isinstance(refs, (str, Node)):
-        refs = [refs]
-    return [graph.node(r) for r in refs]
-
-
 def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "numpy",  # noqa: A001
             optimize: bool = True, passes: Sequence[str] | None = None,
             loss: str | Node | None = None, fuse_elementwise: bool | None = None,
@@ -244,8 +234,8 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
         numexpr: evaluate large arithmetic-only fused groups with numexpr (the module then
             imports numexpr; measured slower than blocked in-place NumPy on 2 cores).
     """
-    outs = _refs(graph, outputs) or graph.default_outputs()
-    wrt_nodes = _refs(graph, wrt)
+    outs = resolve_nodes(graph, outputs) or graph.default_outputs()
+    wrt_nodes = resolve_nodes(graph, wrt)
     loss_node = graph.node(loss) if loss is not None else None
     if wrt_nodes and loss_node is None:
         if len(outs) != 1:

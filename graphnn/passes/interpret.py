@@ -100,7 +100,17 @@ def _short(v: Any) -> str:
     return f"{a.item():.4g}" if a.size == 1 else f"array{fmt_shape(a.shape)}"
 
 
-def _as_nodes(graph: Graph, refs: Any) -> list[Node]:
+def resolve_nodes(graph: Graph, refs: Any) -> list[Node]:
+    """The nodes of ``graph`` that ``refs`` names: None (none), a node or a name, a list of
+    them, or the string ``"params"`` (every param).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     w = gn.param("w", 1.0)
+    ...     y = (w * 2.0).named("y")
+    >>> [n.name for n in resolve_nodes(g, "y")], resolve_nodes(g, "params") == [w]
+    (['y'], True)
+    """
     if refs is None:
         return []
     if isinstance(refs, str) and refs == "params":
@@ -208,8 +218,8 @@ def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
         anomaly: stop at the first NaN/Inf value or gradient, naming its node.
         on_forward / on_backward / on_accumulate: step hooks (used by ``gn.trace``).
     """
-    outs = _as_nodes(graph, outputs) or graph.default_outputs()
-    wrt_nodes = _as_nodes(graph, wrt)
+    outs = resolve_nodes(graph, outputs) or graph.default_outputs()
+    wrt_nodes = resolve_nodes(graph, wrt)
     loss_node = graph.node(loss) if loss is not None else None
     if wrt_nodes and loss_node is None:
         if len(outs) != 1:
