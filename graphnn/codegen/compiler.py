@@ -26,14 +26,14 @@ from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import Emitter
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
-from graphnn.core.errors import FeedError, GradError, GraphError
+from graphnn.core.errors import FeedError, GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.autodiff import grad as symbolic_grad
 from graphnn.passes.cse import cse
 from graphnn.passes.dce import dce
 from graphnn.passes.fold import fold
-from graphnn.passes.interpret import convert_feed, resolve_nodes
+from graphnn.passes.interpret import convert_feed, resolve_targets
 from graphnn.passes.rewrite import PassRecord, copy_graph, listing
 from graphnn.passes.simplify import simplify
 
@@ -234,14 +234,7 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
         numexpr: evaluate large arithmetic-only fused groups with numexpr (the module then
             imports numexpr; measured slower than blocked in-place NumPy on 2 cores).
     """
-    outs = resolve_nodes(graph, outputs) or graph.default_outputs()
-    wrt_nodes = resolve_nodes(graph, wrt)
-    loss_node = graph.node(loss) if loss is not None else None
-    if wrt_nodes and loss_node is None:
-        if len(outs) != 1:
-            raise GradError(f"compile: {len(outs)} outputs ({', '.join(o.name for o in outs)});"
-                            " say which one to differentiate with loss=")
-        loss_node = outs[0]
+    outs, wrt_nodes, loss_node = resolve_targets(graph, outputs, wrt, loss, "compile")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; backends: {sorted(BACKENDS)}")
     work, mapped = copy_graph(graph, outs + ([loss_node] if loss_node is not None else []))
