@@ -104,16 +104,6 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def need(name: str, what: str) -> Any:
-    """``gn.<name>``, or a one-line error saying this graphnn build lacks it."""
-    import graphnn as gn
-
-    fn = getattr(gn, name, None)
-    if fn is None:
-        raise CliError(f"this graphnn build has no gn.{name} ({what} is not installed)")
-    return fn
-
-
 # -- atomic output files ---------------------------------------------------------------
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
