@@ -52,11 +52,10 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     respect to every input and param (--wrt to choose, --wrt params for the params,
     --no-grad for none). One readable line per node, named after the node.
     """
-    from graphnn_cli.common import need
+    import graphnn as gn
     from graphnn_cli.loader import load, wrt_nodes
 
     m = load(model, expr, parse_feeds(feeds))
-    comp = need("compile", "the codegen module")
     g = m.graph
     outs = [g.node(n) for n in split_names(of)] or g.default_outputs()
     names = split_names(wrt)
@@ -67,8 +66,6 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     else:
         nodes = wrt_nodes(m, names)
     if nodes and len(outs) == 1 and outs[0].shape != ():
-        import graphnn as gn
-
         note(f"output '{outs[0].name}' has shape {outs[0].shape}: gradients are of its sum")
         loss = gn.sum(outs[0], name=f"sum_{outs[0].name}")
         kw: dict[str, Any] = {"loss": loss}
@@ -76,8 +73,8 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
         kw = {}
     if passes is not None:
         kw["passes"] = split_names((passes,))
-    cg = comp(g, outputs=outs, wrt=nodes or None, backend=backend, optimize=not no_optimize,
-              **kw)
+    cg = gn.compile(g, outputs=outs, wrt=nodes or None, backend=backend, optimize=not no_optimize,
+                    **kw)
     if show_passes:
         echo(pass_views(cg))
     if check:

@@ -44,11 +44,10 @@ def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     """
     import numpy as np
 
-    from graphnn_cli.common import need
+    import graphnn as gn
     from graphnn_cli.loader import complete_feeds, load, output_node, wrt_nodes
 
     m = load(model, expr, parse_feeds(feeds))
-    jac = need("jacobian", "the jacobian pass")
     if output is not None and not output.endswith((".npy", ".txt", ".csv")):
         raise click.BadParameter(f"{output!r}: use a .npy, .txt or .csv file", param_hint="-o")
     out = output_node(m, of)
@@ -65,7 +64,7 @@ def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     w = nodes[0]
     fed = complete_feeds(m, seed)
     modes = ["forward", "reverse"] if mode == "both" else [mode]
-    results = {md: jac(m.graph, of=out, wrt=w, feeds=fed, mode=md) for md in modes}
+    results = {md: gn.jacobian(m.graph, of=out, wrt=w, feeds=fed, mode=md) for md in modes}
     mats = {md: _matrix(r, out, w) for md, r in results.items()}
     J = mats[modes[-1]]
     if output is not None:

@@ -43,7 +43,7 @@ def op_rows(names: list[str] | None = None, latex: bool = False) -> list[dict[st
 def _formulas(op: Any, latex: bool) -> tuple[str, str]:
     import graphnn as gn
 
-    f = gn.formula(op.name) if hasattr(gn, "formula") else None
+    f = gn.formula(op.name)
     if f is not None and latex:
         return f.forward, ";  ".join(f.derivatives) or "no gradient"
     if f is not None and op.formula is not None:  # "y = ...; dy/da = ...; dy/db = ..."

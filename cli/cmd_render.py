@@ -11,7 +11,6 @@ from graphnn_cli.common import (
     atomic_path,
     echo,
     model_options,
-    need,
     output_options,
     parse_feeds,
     split_names,
@@ -91,7 +90,8 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
                                      param_hint="--format")
     else:
         path, fmt = resolve_output(output, fmt, m.stem)
-    draw = need("render", "the render module")
+    from graphnn import render as draw
+
     run = None
     options: dict[str, Any] = {"engine": engine}
     if step is not None:

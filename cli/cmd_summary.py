@@ -91,10 +91,9 @@ def _module_model(module: Any) -> Any:
     """A gn.nn Module the model file defines as ``model`` (object or factory), or None."""
     import graphnn as gn
 
-    nn = getattr(gn, "nn", None)
-    base = getattr(nn, "Module", None) if nn is not None else None
+    base = gn.nn.Module
     obj = getattr(module, "model", None) if module is not None else None
-    if base is None or obj is None:
+    if obj is None:
         return None
     if callable(obj) and not isinstance(obj, base):
         obj = obj()

@@ -212,10 +212,9 @@ def make_trace(m: Any, seed: int, wrt_names: list[str], of: str | None) -> Any:
     """``gn.trace`` of a loaded model (random values for inputs given none)."""
     import numpy as np
 
-    from graphnn_cli.common import need
+    import graphnn as gn
     from graphnn_cli.loader import complete_feeds, output_node, wrt_nodes
 
-    tracer = need("trace", "the trace module")
     feeds = complete_feeds(m, seed)
     out = output_node(m, of)
     wrt = wrt_nodes(m, wrt_names)
@@ -225,7 +224,7 @@ def make_trace(m: Any, seed: int, wrt_names: list[str], of: str | None) -> Any:
         kw["seed"] = np.ones(out.shape, dtype=out.dtype)
     if graph.default_outputs() != [out]:
         kw["outputs"] = [out]
-    return tracer(graph, feeds, **kw)
+    return gn.trace(graph, feeds, **kw)
 
 
 @contextmanager

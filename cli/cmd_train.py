@@ -101,8 +101,6 @@ def train(model: str, epochs: int | None, batch_size: int | None, lr: float | No
     path = Path(model)
     if not path.exists():
         raise CliError(f"no such model file: {model}")
-    if getattr(gn, "fit", None) is None or getattr(gn, "nn", None) is None:
-        raise CliError("this graphnn build has no gn.fit / gn.nn (the nn module is missing)")
     module = import_model(path)
     net, data, opts = training_setup(module, path)
     for key, val in zip(FIT_KEYS, (loss, optimizer, lr, epochs, batch_size, None)):

@@ -104,16 +104,6 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def need(name: str, what: str) -> Any:
-    """``gn.<name>``, or a one-line error saying this graphnn build lacks it."""
-    import graphnn as gn
-
-    fn = getattr(gn, name, None)
-    if fn is None:
-        raise CliError(f"this graphnn build has no gn.{name} ({what} is not installed)")
-    return fn
-
-
 # -- atomic output files ---------------------------------------------------------------
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -129,22 +119,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     >>> (d / "a.txt").read_text(), sorted(p.name for p in d.iterdir())
     ('hi', ['a.txt'])
     """
+    from graphnn.core.fileio import atomic_path as _atomic_path
+
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise CliError(f"cannot write {target}: folder {folder} does not exist")
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp",
-                               dir=folder)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with _atomic_path(target) as tmp:
+        yield tmp
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

@@ -26,10 +26,9 @@ check("df/dx = df/dd * dd/dx", r.grad(x), 4)
 check("df/dy = df/dd * dd/dy", r.grad(y), 4)
 render(g, args.out, "01_graph_basics", run=r)
 
-if hasattr(gn, "trace"):
-    print("\nstep by step (gn.trace):")
-    for step in gn.trace(g, {"x": 1.0, "y": -3.0, "z": 4.0}, wrt=[x, y, z]):
-        print("  ", step)
+print("\nstep by step (gn.trace):")
+for step in gn.trace(g, {"x": 1.0, "y": -3.0, "z": 4.0}, wrt=[x, y, z]):
+    print("  ", step)
 
 print("\nfan-out: q = x * x + 3 x uses x three times; dq/dx = 2x + 3")
 with gn.Graph("fanout") as g2:

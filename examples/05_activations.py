@@ -34,7 +34,7 @@ for name, (fn, want, dwant) in LECTURE.items():
         y = fn(z).named("y")
     # elementwise: the gradient of sum(y) is the derivative at every point
     r = gn.run(g, {"z": zs}, wrt=[z], seed=np.ones(zs.shape))
-    text = str(gn.formula(name)) if hasattr(gn, "formula") else ""
+    text = str(gn.formula(name))
     print(f"\n{name}: {text}")
     check(f"{name}(z)", r.value(y), want)
     check(f"{name}'(z) autodiff == formula", r.grad(z), dwant)

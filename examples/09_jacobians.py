@@ -32,19 +32,12 @@ reverse_order = (J_lin2 @ J_act) @ J_lin1   # output side first
 print(f"f: R^{n} -> R^{m}, J is {m} x {n}")
 check("both multiplication orders agree", forward_order, reverse_order)
 
-if hasattr(gn, "jacobian"):
-    Jf = gn.jacobian(g, of=f, wrt=x, feeds={"x": xv}, mode="forward")
-    Jr = gn.jacobian(g, of=f, wrt=x, feeds={"x": xv}, mode="reverse")
-    check(f"forward mode ({Jf.sweeps} JVP sweeps)", Jf, forward_order)
-    check(f"reverse mode ({Jr.sweeps} VJP sweeps)", Jr, forward_order)
-    print(gn.jacobian_cost(g, f, x))
-else:  # columns by forward mode (JVP with e_j), rows by reverse mode (VJP with e_i)
-    cols = [gn.jvp(g, {"x": xv}, {"x": np.eye(n)[j]}, outputs=[f]) for j in range(n)]
-    Jf = np.stack([np.asarray(c[0] if isinstance(c, (list, tuple)) else c) for c in cols], 1)
-    Jr = np.stack([gn.run(g, {"x": xv}, wrt=[x], loss=f, seed=np.eye(m)[i]).grad(x)
-                   for i in range(m)])
-    check("forward mode (n JVP columns)", Jf, forward_order)
-    check("reverse mode (m VJP rows)", Jr, forward_order)
+# forward mode builds J column by column (JVP with e_j), reverse mode row by row (VJP with e_i)
+Jf = gn.jacobian(g, of=f, wrt=x, feeds={"x": xv}, mode="forward")
+Jr = gn.jacobian(g, of=f, wrt=x, feeds={"x": xv}, mode="reverse")
+check(f"forward mode ({Jf.sweeps} JVP sweeps)", Jf, forward_order)
+check(f"reverse mode ({Jr.sweeps} VJP sweeps)", Jr, forward_order)
+print(gn.jacobian_cost(g, f, x))
 
 print("\nbackprop propagates a vector, never the matrices: v^T J with v = (1, -2)")
 v = np.array([1.0, -2.0])
@@ -61,16 +54,14 @@ big = 200 if args.fast else 2000
 with gn.Graph("scalar_loss") as g2:
     x2 = gn.input("x", shape=(big,))
     loss = gn.sum(gn.tanh(gn.param("W", rng.normal(size=(8, big)) / big) @ x2))
-if hasattr(gn, "jacobian_cost"):
-    cost = gn.jacobian_cost(g2, loss, x2)
-    print(f"  forward: {cost.forward_sweeps} sweeps, reverse: {cost.reverse_sweeps} sweep")
-    assert cost.reverse_sweeps == 1 and cost.forward_sweeps == big
+cost = gn.jacobian_cost(g2, loss, x2)
+print(f"  forward: {cost.forward_sweeps} sweeps, reverse: {cost.reverse_sweeps} sweep")
+assert cost.reverse_sweeps == 1 and cost.forward_sweeps == big
 
 print("few inputs, many outputs: forward mode wins")
 with gn.Graph("wide") as g3:
     x3 = gn.input("x", shape=(2,))
     y3 = gn.tanh(gn.param("W", rng.normal(size=(big, 2))) @ x3)
-if hasattr(gn, "jacobian_cost"):
-    cost = gn.jacobian_cost(g3, y3, x3)
-    print(f"  forward: {cost.forward_sweeps} sweeps, reverse: {cost.reverse_sweeps} sweeps")
-    assert cost.forward_sweeps == 2 and cost.reverse_sweeps == big
+cost = gn.jacobian_cost(g3, y3, x3)
+print(f"  forward: {cost.forward_sweeps} sweeps, reverse: {cost.reverse_sweeps} sweeps")
+assert cost.forward_sweeps == 2 and cost.reverse_sweeps == big

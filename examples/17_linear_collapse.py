@@ -26,10 +26,9 @@ J = np.stack([gn.run(g, {"x": rng.normal(size=3)}, wrt=[x], seed=e).grad(x)
 check("the Jacobian is that matrix, at any x", J, M)
 render(g, args.out, "17_deep_linear", run=r)
 
-if hasattr(gn, "collapse_linear"):
-    lc = gn.collapse_linear(g, y, x)
-    print("  symbolically:", lc.matrix_form, "| linear:", lc.is_linear)
-    assert lc.is_linear
+lc = gn.collapse_linear(g, y, x)
+print("  symbolically:", lc.matrix_form, "| linear:", lc.is_linear)
+assert lc.is_linear
 
 print("\nwith biases it is still one affine map: A x + c, A = W3 W2 W1")
 with gn.Graph("deep_affine") as g2:
@@ -39,8 +38,7 @@ with gn.Graph("deep_affine") as g2:
         h = gn.param(f"W{i + 1}", Ws[i]) @ h + gn.param(f"b{i + 1}", bs[i])
 c = Ws[2] @ (Ws[1] @ bs[0] + bs[1]) + bs[2]
 check("A x + c", gn.run(g2, {"x": xv}).value(h), M @ xv + c)
-if hasattr(gn, "collapse_linear"):
-    print("  symbolically:", gn.collapse_linear(g2, h, x2).matrix_form)
+print("  symbolically:", gn.collapse_linear(g2, h, x2).matrix_form)
 
 print("\nwith a ReLU between the layers the map depends on x: no single matrix")
 with gn.Graph("with_relu") as g3:
@@ -50,5 +48,4 @@ J1 = gn.run(g3, {"x": xv}, wrt=[x3], seed=np.eye(5)[0]).grad(x3)
 J2 = gn.run(g3, {"x": -xv}, wrt=[x3], seed=np.eye(5)[0]).grad(x3)
 print(f"  row 1 of the Jacobian at x and at -x: {np.round(J1, 3)} vs {np.round(J2, 3)}")
 assert not np.allclose(J1, J2)
-if hasattr(gn, "collapse_linear"):
-    assert not gn.collapse_linear(g3, y3, x3).is_linear
+assert not gn.collapse_linear(g3, y3, x3).is_linear

@@ -46,7 +46,7 @@ def _formula(op: Any) -> tuple[str, str]:
     import graphnn as gn
 
     fwd, der = "", op.derivative or ""
-    if hasattr(gn, "formula") and not op.leaf:
+    if not op.leaf:
         try:
             f = gn.formula(op)
             text = str(f.text)

@@ -28,7 +28,6 @@ import gc
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core.errors import FeedError, GraphError
+from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import PARAM, Graph, Node
 
 FORMAT = "graphnn"
@@ -157,29 +157,6 @@ def _layout(doc: dict[str, Any]) -> str:
     body = ",\n".join(json.dumps(n, allow_nan=False) for n in doc["graph"]["nodes"])
     return json.dumps(head, allow_nan=False).replace(
         '"nodes": []', '"nodes": [\n' + body + "\n]", 1)
-
-
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, fsync, replace.
-
-    On any failure the previous file (if any) is untouched and the temp file removed.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> None:

@@ -43,9 +43,7 @@ def _call_compiled(fn: Any, runner: Runner, feeds: dict[str, Any]) -> Any:
 
 def pick_engine(engine: str) -> str:
     if engine == "auto":
-        return "compiled" if hasattr(gn, "compile") else "interpret"
-    if engine == "compiled" and not hasattr(gn, "compile"):
-        raise ValueError("engine='compiled' needs gn.compile (the codegen package)")
+        return "compiled"
     if engine not in ("compiled", "interpret"):
         raise ValueError(f"engine must be 'auto', 'compiled' or 'interpret', not {engine!r}")
     return engine

@@ -13,11 +13,11 @@ array([1., 2.])
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
 from graphnn.core.errors import FeedError, GraphError
+from graphnn.core.fileio import atomic_file
 from graphnn.core.ir import Graph
 from graphnn.nn.module import Module
 
@@ -34,19 +34,8 @@ def save(path: str | os.PathLike[str], target: Module | Graph) -> str:
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".graphnn-", suffix=".npz", dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is a normal file
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **_values_of(target))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as f:
+        np.savez(f, **_values_of(target))
     return path
 
 

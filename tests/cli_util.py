@@ -20,8 +20,3 @@ def invoke(*args: Any, env: dict[str, str] | None = None, input: str | None = No
     return runner.invoke(cli, [str(a) for a in args], env=env, input=input,
                          catch_exceptions=False)
 
-
-def has(name: str) -> bool:
-    import graphnn as gn
-
-    return hasattr(gn, name)

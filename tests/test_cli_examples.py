@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_util import EXAMPLES, has, invoke
+from tests.cli_util import EXAMPLES, invoke
 
 MODEL_FILES = sorted(p for p in EXAMPLES.rglob("*.py")
                      if re.search(r"^def build\(", p.read_text(), re.M))
@@ -47,7 +47,6 @@ def test_jacobian(path: Path) -> None:
     assert "agree" in r.stdout
 
 
-@pytest.mark.skipif(not has("render"), reason="gn.render (render branch) not in this build")
 @pytest.mark.parametrize("path", MODEL_FILES, ids=IDS)
 def test_render(path: Path, tmp_path: Path) -> None:
     out = tmp_path / f"{path.stem}.svg"
@@ -56,7 +55,6 @@ def test_render(path: Path, tmp_path: Path) -> None:
     assert out.read_text().lstrip().startswith(("<?xml", "<svg"))
 
 
-@pytest.mark.skipif(not has("compile"), reason="gn.compile (codegen branch) not in this build")
 @pytest.mark.parametrize("path", MODEL_FILES, ids=IDS)
 def test_compile(path: Path, tmp_path: Path) -> None:
     out = tmp_path / f"{path.stem}_gen.py"

@@ -6,18 +6,13 @@ import numpy as np
 import pytest
 
 import graphnn as gn
-from tests.cli_util import EXAMPLES, MODELS, has, invoke
+from tests.cli_util import EXAMPLES, MODELS, invoke
 
 NEURON = EXAMPLES / "models" / "neuron.py"
 MLP = EXAMPLES / "models" / "mlp_342.py"
 
 
 # -- render -------------------------------------------------------------------------
-needs_render = pytest.mark.skipif(not has("render"),
-                                  reason="gn.render (render branch) not in this build")
-
-
-@needs_render
 @pytest.mark.parametrize("suffix,magic", [("svg", b"<"), ("png", b"\x89PNG"), ("pdf", b"%PDF"),
                                           ("dot", b"digraph")])
 def test_render_formats_from_suffix(tmp_path, suffix: str, magic: bytes) -> None:
@@ -28,7 +23,6 @@ def test_render_formats_from_suffix(tmp_path, suffix: str, magic: bytes) -> None
     assert r.stdout.startswith(f"wrote {out}")
 
 
-@needs_render
 def test_render_dot_to_stdout_shows_lecture_values_and_gradients() -> None:
     r = invoke("render", "--format", "dot", "-o", "-")
     assert r.exit_code == 0
@@ -36,7 +30,6 @@ def test_render_dot_to_stdout_shows_lecture_values_and_gradients() -> None:
     assert dot.startswith("digraph") and "value -8" in dot and "grad -2" in dot
 
 
-@needs_render
 def test_render_format_overrides_suffix_and_bad_suffix(tmp_path) -> None:
     out = tmp_path / "picture.img"
     assert invoke("render", "-o", out).exit_code == 2
@@ -45,7 +38,6 @@ def test_render_format_overrides_suffix_and_bad_suffix(tmp_path) -> None:
     assert invoke("render", "--format", "jpg").exit_code == 2
 
 
-@needs_render
 def test_render_without_values_and_without_grads(tmp_path) -> None:
     r = invoke("render", "--no-values", "--format", "dot", "-o", "-")
     assert "value" not in r.stdout
@@ -53,7 +45,6 @@ def test_render_without_values_and_without_grads(tmp_path) -> None:
     assert "value -8" in r.stdout and "grad " not in r.stdout
 
 
-@needs_render
 def test_render_step_shows_the_state_after_that_step() -> None:
     r = invoke("render", "--step", "6", "--format", "dot", "-o", "-")
     assert r.exit_code == 0, r.stderr
@@ -64,16 +55,10 @@ def test_render_step_shows_the_state_after_that_step() -> None:
     assert invoke("render", "--step", "99").exit_code == 2
 
 
-# -- compile --------------------------------------------------------------------------
-
-
 # -- train ------------------------------------------------------------------------------
 XOR = EXAMPLES / "models" / "xor_mlp.py"
-needs_fit = pytest.mark.skipif(not (has("fit") and has("nn")),
-                               reason="gn.fit / gn.nn (nn branch) not in this build")
 
 
-@needs_fit
 def test_train_writes_checkpoint_and_history(tmp_path) -> None:
     import json
 
@@ -95,19 +80,13 @@ def test_train_writes_checkpoint_and_history(tmp_path) -> None:
     assert again.exit_code == 0 and "resumed" in again.stderr
 
 
-@needs_fit
 def test_train_errors() -> None:
     r = invoke("train", MODELS / "graph_var.py")
     assert r.exit_code == 1 and "model()" in r.stderr
     assert invoke("train", XOR, "--epochs", "0").exit_code == 2
     assert invoke("train", XOR, "-o", "x.txt").exit_code == 2
 
-
-needs_compile = pytest.mark.skipif(not has("compile"),
-                                   reason="gn.compile (codegen branch) not in this build")
-
-
-@needs_compile
+# -- compile --------------------------------------------------------------------------
 def test_compile_source_to_stdout_and_check() -> None:
     r = invoke("compile")
     assert r.exit_code == 0 and "def compute(x, y, z)" in r.stdout
@@ -115,7 +94,6 @@ def test_compile_source_to_stdout_and_check() -> None:
     assert r.exit_code == 0 and "agree" in r.stdout
 
 
-@needs_compile
 def test_compile_saved_module_matches_the_interpreter(tmp_path) -> None:
     import importlib.util
 
@@ -136,7 +114,6 @@ def test_compile_saved_module_matches_the_interpreter(tmp_path) -> None:
     np.testing.assert_allclose(grads["x"], ref.grad("x"))
 
 
-@needs_compile
 def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
     r = invoke("compile", "--expr", "sigmoid(w * x + b)", "--show-passes")
     assert r.exit_code == 0 and "== cse" in r.stdout
@@ -150,7 +127,6 @@ def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
     assert r.exit_code == 1 and "unknown pass" in r.stderr
 
 
-@needs_render
 def test_render_graph_with_two_outputs() -> None:
     two = MODELS / "two_outputs.py"
     r = invoke("render", two, "--format", "dot", "-o", "-")
@@ -161,7 +137,6 @@ def test_render_graph_with_two_outputs() -> None:
     assert invoke("grad-check", two, "--of", "sq").exit_code == 0
 
 
-@needs_fit
 def test_train_a_hand_built_graph(tmp_path) -> None:
     ckpt = tmp_path / "logreg.npz"
     r = invoke("train", MODELS / "graph_train.py", "-o", ckpt)
@@ -174,7 +149,6 @@ def test_train_a_hand_built_graph(tmp_path) -> None:
     assert r.exit_code == 2 and "first axis" in r.stderr
 
 
-@needs_render
 @pytest.mark.parametrize("engine", ["dot", "wasm"])
 def test_render_engines(tmp_path, engine: str) -> None:
     import shutil

@@ -330,7 +330,6 @@ def lenet(batch: int = 3, dtype: str = "float64") -> tuple[gn.Graph, dict[str, A
     return g, feeds, [loss], [w1, b1, w2, b2, W, x]
 
 
-@pytest.mark.skipif(not hasattr(gn, "conv2d"), reason="conv ops not on this branch")
 @pytest.mark.parametrize("cfg", CONFIGS[:4], ids=CONFIG_IDS[:4])
 def test_lenet_conv_pool_loss_match_interpreter(cfg: dict[str, Any]) -> None:
     g, feeds, outs, wrt = lenet()
@@ -338,7 +337,6 @@ def test_lenet_conv_pool_loss_match_interpreter(cfg: dict[str, Any]) -> None:
     assert "_im2col" in f.source and "def _conv2d(" in f.source
 
 
-@pytest.mark.skipif(not hasattr(gn, "conv2d"), reason="conv ops not on this branch")
 def test_lenet_saved_module_and_cupy_source(tmp_path: Any) -> None:
     g, feeds, outs, wrt = lenet(dtype="float32")
     check(g, feeds, outs, wrt, rtol=1e-4, atol=1e-6)

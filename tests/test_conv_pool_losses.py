@@ -392,7 +392,7 @@ def _compare(torch, build, tfn, arrays, dtypes=None, rtol=1e-10, atol=1e-12) -> 
     (1, 0, 1, 1, True), (2, 1, 1, 2, True), (1, 2, 2, 1, False), ((2, 1), (1, 0), (1, 2), 4, True),
 ])
 def test_conv_against_torch(s, p, d, groups, bias) -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch not installed (optional comparison)")
     F = torch.nn.functional
     rng = np.random.default_rng(5)
     arrays = [rng.normal(size=(2, 8, 9, 10)), rng.normal(size=(4, 8 // groups, 3, 2))]
@@ -405,7 +405,7 @@ def test_conv_against_torch(s, p, d, groups, bias) -> None:
 @pytest.mark.parametrize("k,s,p,cip", [(2, None, 0, True), (3, 2, 1, True), (3, 1, 1, False),
                                        ((3, 2), (2, 1), (1, 1), False)])
 def test_pool_against_torch(k, s, p, cip) -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch not installed (optional comparison)")
     F = torch.nn.functional
     x = [np.random.default_rng(6).normal(size=(2, 3, 7, 8))]
     _compare(torch, lambda a: gn.max_pool2d(a, k, s, p), lambda a: F.max_pool2d(a, k, s, p), x)
@@ -414,7 +414,7 @@ def test_pool_against_torch(k, s, p, cip) -> None:
 
 
 def test_max_pool_ties_route_to_the_first_max_like_torch() -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch not installed (optional comparison)")
     x = [np.array([[[[1.0, 3, 3, 0], [3, 2, 0, 3], [5, 5, 1, 1], [5, 5, 1, 1]]]])]
     _compare(torch, lambda a: gn.max_pool2d(a, 2, 1),
              lambda a: torch.nn.functional.max_pool2d(a, 2, 1), x)
@@ -422,7 +422,7 @@ def test_max_pool_ties_route_to_the_first_max_like_torch() -> None:
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_losses_against_torch(reduction: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch not installed (optional comparison)")
     F = torch.nn.functional
     rng = np.random.default_rng(8)
     r = {"reduction": reduction}
@@ -445,7 +445,7 @@ def test_losses_against_torch(reduction: str) -> None:
 
 
 def test_bce_at_zero_and_one_like_torch() -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch not installed (optional comparison)")
     p = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
     y = np.array([1.0, 0.0, 0.0, 1.0, 0.3])
     tp = torch.tensor(p, requires_grad=True)

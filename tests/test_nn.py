@@ -8,9 +8,6 @@ import pytest
 import graphnn as gn
 from graphnn.testing import check_grads
 
-needs_conv = pytest.mark.skipif(not hasattr(gn, "conv2d"),
-                                reason="gn.conv2d not merged yet (branch convloss)")
-
 
 def _check_layer(layer, in_shape, rng, train=True, tol=1e-6, extra=None):
     with gn.Graph("check") as g:
@@ -62,7 +59,6 @@ def test_batchnorm_eval_and_dropout_gradients(rng):
     _check_layer(drop, (4, 5), rng, extra=feeds)
 
 
-@needs_conv
 @pytest.mark.parametrize("make,shape", [
     (lambda: gn.nn.Conv2d(2, 4, 3, padding=1), (2, 2, 5, 5)),
     (lambda: gn.nn.Conv2d(4, 4, 3, stride=2, groups=2), (1, 4, 5, 5)),
@@ -209,7 +205,6 @@ def test_mlp_counts_lecture_networks():
     assert s.total == 41
 
 
-@needs_conv
 def test_alexnet_table_matches_the_lectures():
     s = gn.nn.alexnet().summary((3, 227, 227))
     shapes = {name: s.hwc(shape) for name, _, shape, _ in s.rows}
@@ -229,7 +224,6 @@ def test_alexnet_table_matches_the_lectures():
     assert "60,965,224" in str(s)
 
 
-@needs_conv
 def test_lecture_conv_shapes():
     s = gn.nn.Conv2d(3, 6, 5).summary((3, 32, 32))
     assert s.rows[0][2] == (6, 28, 28) and s.total == 6 * 76
@@ -238,7 +232,6 @@ def test_lecture_conv_shapes():
     assert d.hwc(d.rows[0][2]) == "8x8x16"
 
 
-@needs_conv
 def test_layers_match_torch_modules(rng):
     torch = pytest.importorskip("torch", reason="torch not installed (optional comparison)")
     model = gn.nn.Sequential(gn.nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2),

@@ -58,8 +58,6 @@ def test_export_runs_in_onnxruntime(tmp_path, dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_convnet_exports_and_imports(tmp_path, dtype):
-    if not hasattr(gn, "conv2d"):
-        pytest.skip("gn.conv2d (branch convloss) is not in this build")
     ort = _ort()
     with gn.Graph("cnn") as g:
         x = gn.input("x", shape=(2, 3, 9, 9), dtype=dtype)
@@ -91,8 +89,6 @@ def test_convnet_exports_and_imports(tmp_path, dtype):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_losses_export_to_onnxruntime(dtype, reduction):
-    if not hasattr(gn, "cross_entropy"):
-        pytest.skip("losses (branch convloss) are not in this build")
     ort = _ort()
     with gn.Graph("losses") as g:
         z = gn.input("z", shape=(5, 4), dtype=dtype)
@@ -135,18 +131,14 @@ def test_round_trip_through_onnx_runs_and_traces(tmp_path):
         np.testing.assert_allclose(r.value(o.name), ref.value(o), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(r.grad("w"), ref.value("dloss_dw"), rtol=1e-10, atol=1e-12)
     assert "loss" in seen and len(seen) == len({*seen})
-    if hasattr(gn, "trace"):  # the step-through tracer (branch trace)
-        t = gn.trace(h, {"x": x}, wrt=["w"], loss="loss", outputs=["loss"])
-        assert t.backward and any(s.node.name == "loss" for s in t.forward)
-        np.testing.assert_allclose(t.run.grad("w"), r.grad("w"), rtol=1e-12)
-    if hasattr(gn, "render"):  # the renderer (branch render)
-        gn.render(h, run=r, path=str(tmp_path / "imported.dot"))
-        assert "dloss_dw" in (tmp_path / "imported.dot").read_text()
+    t = gn.trace(h, {"x": x}, wrt=["w"], loss="loss", outputs=["loss"])
+    assert t.backward and any(s.node.name == "loss" for s in t.forward)
+    np.testing.assert_allclose(t.run.grad("w"), r.grad("w"), rtol=1e-12)
+    gn.render(h, run=r, path=str(tmp_path / "imported.dot"))
+    assert "dloss_dw" in (tmp_path / "imported.dot").read_text()
 
 
 def test_imported_graph_compiles():
-    if not hasattr(gn, "compile"):
-        pytest.skip("gn.compile (branch codegen) is not in this build")
     g = _mlp()
     h = gn.from_onnx(gn.to_onnx(g))
     fn = gn.compile(h, outputs=["loss"], wrt=["w"])

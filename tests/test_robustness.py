@@ -55,8 +55,6 @@ def test_softmax_family_at_1000(fn, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cross_entropy_at_1000(dtype):
-    if not hasattr(gn, "cross_entropy"):
-        pytest.skip("gn.cross_entropy (branch convloss) is not in this build")
     z = np.array(LOGITS, dtype=dtype)
     with gn.Graph() as g:
         x = gn.input("x", shape=z.shape, dtype=dtype)
@@ -74,8 +72,6 @@ def test_cross_entropy_at_1000(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bce_with_logits_at_1000(dtype):
-    if not hasattr(gn, "bce_with_logits"):
-        pytest.skip("gn.bce_with_logits (branch convloss) is not in this build")
     z = np.array([1000.0, -1000.0, 1000.0, -1000.0, 0.0], dtype=dtype)
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0], dtype=dtype)
     with gn.Graph() as g:

@@ -102,8 +102,6 @@ def test_compile_100k(deep):
 
 
 def test_render_collapse_100k(deep, tmp_path):
-    if not hasattr(gn, "render"):
-        pytest.skip("gn.render (branch render) is not in this build")
     g, *_ = deep
     with shallow_stack(400):
         gn.render(g, path=str(tmp_path / "deep.dot"))

@@ -9,11 +9,6 @@ import pytest
 
 import graphnn as gn
 
-needs_ce = pytest.mark.skipif(not hasattr(gn, "cross_entropy"),
-                              reason="gn.cross_entropy not merged yet (branch convloss)")
-needs_conv = pytest.mark.skipif(not hasattr(gn, "conv2d"),
-                                reason="gn.conv2d not merged yet (branch convloss)")
-
 
 def softmax_mse(out, t):
     """A loss built from core ops only: mean squared error of softmax vs one-hot."""
@@ -30,7 +25,6 @@ def test_fit_xor_custom_loss_reaches_100_percent():
     assert gn.evaluate(model, X, y) == 1.0
 
 
-@needs_ce
 def test_fit_xor_table_needs_a_hidden_layer():
     X, y = gn.data.xor_table()
     X, y = np.tile(X, (8, 1)), np.tile(y, 8)
@@ -104,7 +98,6 @@ def test_progress_bar_and_verbose(capsys):
     assert "epoch 2/2" in err and "loss" in err
 
 
-@pytest.mark.skipif(not hasattr(gn, "compile"), reason="gn.compile not merged (branch codegen)")
 def test_compiled_and_interpreted_training_agree():
     X, y = gn.data.moons(64, seed=0)
     Y = np.eye(2)[y]
@@ -168,7 +161,6 @@ def test_plots(tmp_path):
     assert "<svg" in open(p2).read(400)
 
 
-@needs_conv
 def test_lenet_on_digits_short_run_beats_threshold():
     pytest.importorskip("sklearn", reason="scikit-learn not installed (the digits extra)")
     X, y = gn.data.digits()
@@ -181,8 +173,6 @@ def test_lenet_on_digits_short_run_beats_threshold():
     assert h.val_acc[-1] == pytest.approx(acc)
 
 
-@pytest.mark.skipif(not hasattr(gn, "compile"), reason="gn.compile not merged (branch codegen)")
-@needs_conv
 def test_compiled_batchnorm_dropout_conv_training_matches_interpreter():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(48, 1, 8, 8))

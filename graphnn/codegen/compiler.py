@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -27,13 +26,14 @@ from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import Emitter
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
-from graphnn.core.errors import FeedError, GradError, GraphError
+from graphnn.core.errors import FeedError, GraphError
+from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.autodiff import grad as symbolic_grad
 from graphnn.passes.cse import cse
 from graphnn.passes.dce import dce
 from graphnn.passes.fold import fold
-from graphnn.passes.interpret import convert_feed
+from graphnn.passes.interpret import convert_feed, resolve_targets
 from graphnn.passes.rewrite import PassRecord, copy_graph, listing
 from graphnn.passes.simplify import simplify
 
@@ -197,16 +197,7 @@ class CompiledGraph:
     def save(self, path: str | os.PathLike[str], params: bool = True) -> str:
         """Write the standalone module (imports only numpy or cupy) atomically; returns path."""
         path = os.fspath(path)
-        d = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".graphnn-", suffix=".py.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.module_source(params))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, self.module_source(params))
         return path
 
     def __repr__(self) -> str:
@@ -221,16 +212,6 @@ def _have_cupy() -> bool:
         return bool(cupy.cuda.is_available())
     except Exception:  # noqa: BLE001 - any failure means no usable GPU
         return False
-
-
-def _refs(graph: Graph, refs: Any) -> list[Node]:
-    if refs is None:
-        return []
-    if isinstance(refs, str) and refs == "params":
-        return graph.params
-    if isinstance(refs, (str, Node)):
-        refs = [refs]
-    return [graph.node(r) for r in refs]
 
 
 def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "numpy",  # noqa: A001
@@ -253,14 +234,7 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
         numexpr: evaluate large arithmetic-only fused groups with numexpr (the module then
             imports numexpr; measured slower than blocked in-place NumPy on 2 cores).
     """
-    outs = _refs(graph, outputs) or graph.default_outputs()
-    wrt_nodes = _refs(graph, wrt)
-    loss_node = graph.node(loss) if loss is not None else None
-    if wrt_nodes and loss_node is None:
-        if len(outs) != 1:
-            raise GradError(f"compile: {len(outs)} outputs ({', '.join(o.name for o in outs)});"
-                            " say which one to differentiate with loss=")
-        loss_node = outs[0]
+    outs, wrt_nodes, loss_node = resolve_targets(graph, outputs, wrt, loss, "compile")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; backends: {sorted(BACKENDS)}")
     work, mapped = copy_graph(graph, outs + ([loss_node] if loss_node is not None else []))

@@ -16,8 +16,6 @@ of a run live in the Run.
 from __future__ import annotations
 
 import os
-import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
@@ -26,58 +24,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from graphnn.core import op as _op
+from graphnn.core.context import current_graph, fmt_loc, graph_stack, user_frame, user_location
 from graphnn.core.errors import FeedError, GraphError, describe, fmt_shape
+from graphnn.core.leaves import (
+    CONST,
+    INPUT,
+    PARAM,
+    as_float_array,
+    check_shape,
+    const,
+    input,
+    param,
+)
+
+__all__ = ["CONST", "INPUT", "PARAM", "ROLES", "Graph", "Node", "const", "current_graph",
+           "input", "param", "user_location"]
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
 
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_LOCAL = threading.local()
-
 ROLES = ("input", "param", "const", "op", "grad")
-
-
-def user_location(skip: int = 1) -> str:
-    """``file:line`` of the innermost stack frame outside the graphnn package."""
-    return _fmt_loc(_user_frame(skip + 1))
-
-
-def _user_frame(skip: int = 1) -> tuple[str, int]:
-    f = sys._getframe(skip)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    if f is None:
-        return ("<graphnn>", 0)
-    return (f.f_code.co_filename, f.f_lineno)
-
-
-def _fmt_loc(loc: tuple[str, int]) -> str:
-    path, line = loc
-    try:
-        rel = os.path.relpath(path)
-        if not rel.startswith(".."):
-            path = rel
-    except ValueError:  # different drive on Windows
-        pass
-    return f"{path}:{line}"
-
-
-def _graph_stack() -> list[Graph]:
-    stack = getattr(_LOCAL, "stack", None)
-    if stack is None:
-        stack = _LOCAL.stack = []
-    return stack
-
-
-def current_graph() -> Graph:
-    """The innermost ``with gn.Graph(...)`` block's graph; a GraphError outside one."""
-    stack = _graph_stack()
-    if not stack:
-        raise GraphError(
-            f"no active graph at {user_location()}: create leaves inside "
-            "`with gn.Graph('name') as g:` (or call g.input / g.param directly)"
-        )
-    return stack[-1]
 
 
 class Node:
@@ -119,7 +85,7 @@ class Node:
     @property
     def loc(self) -> str:
         """Where the user created this node, as ``file:line``."""
-        return _fmt_loc(self._loc)
+        return fmt_loc(self._loc)
 
     @property
     def ndim(self) -> int:
@@ -212,21 +178,6 @@ def _call(opname: str, *args: Any, **params: Any) -> Any:
     return getattr(ops, opname)(*args, **params)
 
 
-def _leaf_shape(*_: Any, shape: tuple[int, ...], **__: Any) -> tuple[int, ...]:
-    return shape
-
-
-def _no_forward(xp: Any, **params: Any) -> Any:  # leaves are filled by the interpreter
-    if "value" in params:
-        return params["value"]
-    raise GraphError("leaf nodes get their value from feeds or the graph's parameter store")
-
-
-INPUT = _op.register(_op.Op("input", _no_forward, _leaf_shape, leaf=True, label="input"))
-PARAM = _op.register(_op.Op("param", _no_forward, _leaf_shape, leaf=True, label="param"))
-CONST = _op.register(_op.Op("const", _no_forward, _leaf_shape, leaf=True, label="const"))
-
-
 class Graph:
     """An explicit DAG of op nodes, kept in topological (creation) order.
 
@@ -254,11 +205,11 @@ class Graph:
 
     # -- context -----------------------------------------------------------------
     def __enter__(self) -> Graph:
-        _graph_stack().append(self)
+        graph_stack().append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        stack = _graph_stack()
+        stack = graph_stack()
         if stack and stack[-1] is self:
             stack.pop()
 
@@ -290,7 +241,7 @@ class Graph:
             if op.leaf and role == "grad" and op is not CONST:
                 role = op.name
         node = Node(self, len(self.nodes), op, inputs, dict(params), shape, np.dtype(dtype),
-                    role, "/".join(self._group), _user_frame(2))
+                    role, "/".join(self._group), user_frame(2))
         self.nodes.append(node)
         self._names.append("")
         self._cache.clear()
@@ -321,12 +272,12 @@ class Graph:
 
     def input(self, name: str, shape: Sequence[int] = (), dtype: Any = "float64") -> Node:
         """A placeholder fed at run time."""
-        shape = _check_shape(shape, name)
+        shape = check_shape(shape, name)
         return self.add_node(INPUT, (), {"shape": shape}, shape, np.dtype(dtype), name, "input")
 
     def param(self, name: str, value: Any, dtype: Any = None) -> Node:
         """A trainable parameter holding ``value`` in this graph's parameter store."""
-        arr = _as_float_array(value, dtype, name)
+        arr = as_float_array(value, dtype, name)
         node = self.add_node(PARAM, (), {"shape": arr.shape}, arr.shape, arr.dtype, name, "param")
         self._state[node] = arr
         return node
@@ -476,53 +427,3 @@ class Graph:
 
     def _repr_svg_(self) -> str | None:
         return self._repr_mimebundle_().get("image/svg+xml")
-
-
-def _check_shape(shape: Any, name: str) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    try:
-        shape = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise GraphError(f"input {name!r}: shape must be a tuple of ints, got {shape!r} "
-                         f"(at {user_location()})") from None
-    if any(s < 0 for s in shape):
-        raise GraphError(f"input {name!r}: negative dimension in shape {shape} "
-                         f"(at {user_location()})")
-    return shape
-
-
-def _as_float_array(value: Any, dtype: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=dtype)
-    except (TypeError, ValueError) as e:
-        raise GraphError(f"param {name!r}: cannot convert value to an array: {e} "
-                         f"(at {user_location()})") from None
-    if arr.dtype.kind in "iub" and dtype is None:
-        arr = arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise GraphError(f"param {name!r}: values must be real numbers, got dtype {arr.dtype} "
-                         f"(at {user_location()})")
-    return arr
-
-
-# -- DSL leaf constructors (use the active graph) -----------------------------------
-def input(name: str, shape: Sequence[int] = (), dtype: Any = "float64") -> Node:  # noqa: A001
-    """A placeholder in the active graph, fed at run time.
-
-    >>> import graphnn as gn
-    >>> with gn.Graph():
-    ...     gn.input("x", shape=(3,))
-    <Node x: input (3,) float64>
-    """
-    return current_graph().input(name, shape, dtype)
-
-
-def param(name: str, value: Any, dtype: Any = None) -> Node:
-    """A trainable parameter in the active graph, holding ``value``."""
-    return current_graph().param(name, value, dtype)
-
-
-def const(value: Any, name: str | None = None, dtype: Any = None) -> Node:
-    """A constant in the active graph."""
-    return current_graph().constant(value, name=name, dtype=dtype)

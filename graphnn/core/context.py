@@ -1,0 +1,70 @@
+"""Where the user is: the active ``with gn.Graph(...)`` block (per thread) and the
+``file:line`` of the user's code that is building a node (for error messages and
+``node.loc``).
+
+>>> import graphnn as gn
+>>> with gn.Graph("g") as g:
+...     current_graph() is g
+True
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from graphnn.core.errors import GraphError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphnn.core.ir import Graph
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LOCAL = threading.local()
+
+
+def user_location(skip: int = 1) -> str:
+    """``file:line`` of the innermost stack frame outside the graphnn package."""
+    return fmt_loc(user_frame(skip + 1))
+
+
+def user_frame(skip: int = 1) -> tuple[str, int]:
+    """``(file, line)`` of the innermost stack frame outside the graphnn package."""
+    f = sys._getframe(skip)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return ("<graphnn>", 0)
+    return (f.f_code.co_filename, f.f_lineno)
+
+
+def fmt_loc(loc: tuple[str, int]) -> str:
+    """``file:line``, the file relative to the working folder when it is below it."""
+    path, line = loc
+    try:
+        rel = os.path.relpath(path)
+        if not rel.startswith(".."):
+            path = rel
+    except ValueError:  # different drive on Windows
+        pass
+    return f"{path}:{line}"
+
+
+def graph_stack() -> list[Graph]:
+    """This thread's stack of active ``with gn.Graph(...)`` blocks (innermost last)."""
+    stack = getattr(_LOCAL, "stack", None)
+    if stack is None:
+        stack = _LOCAL.stack = []
+    return stack
+
+
+def current_graph() -> Graph:
+    """The innermost ``with gn.Graph(...)`` block's graph; a GraphError outside one."""
+    stack = graph_stack()
+    if not stack:
+        raise GraphError(
+            f"no active graph at {user_location()}: create leaves inside "
+            "`with gn.Graph('name') as g:` (or call g.input / g.param directly)"
+        )
+    return stack[-1]
