@@ -45,6 +45,7 @@ from codegen_models import (  # noqa: E402
     lenet_graph,
     mlp_graph,
     numpy_step,
+    torch_lenet,
     torch_mlp,
 )
 
@@ -394,31 +395,11 @@ def bench_lenet(rng: np.random.Generator) -> None:
 
     fns = {"ours": compiled_step,
            "gn.run": lambda: gn.run(g, {"x": x, "t": t}, wrt=params, outputs=[loss])}
-    try:
-        import torch
-        import torch.nn.functional as F
-
-        torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
-        P = [torch.tensor(s.copy(), requires_grad=True) for s in store]
-        tx, tt = torch.from_numpy(x), torch.from_numpy(t)
-
-        def torch_step() -> None:
-            h = F.max_pool2d(torch.relu(F.conv2d(tx, P[0], P[1])), 2)
-            h = F.max_pool2d(torch.relu(F.conv2d(h, P[2], P[3])), 2)
-            h = torch.flatten(h, 1)
-            h = torch.relu(h @ P[4] + P[5])
-            h = torch.relu(h @ P[6] + P[7])
-            lo = F.cross_entropy(h @ P[8] + P[9], tt)
-            for p in P:
-                p.grad = None
-            lo.backward()
-            with torch.no_grad():
-                for p in P:
-                    p -= 0.0 * p.grad
-
-        fns["torch eager"] = torch_step
-    except ImportError:
+    ts = torch_lenet(store, x, t)
+    if ts is None:
         note("LeNet step batch 64: PyTorch eager", "not installed")
+    else:
+        fns["torch eager"] = ts
     times = dict(zip(fns, compare(*fns.values())))
     for name, tm in times.items():
         if name != "ours":

@@ -148,3 +148,32 @@ def lenet_graph(batch: int, rng: np.random.Generator) -> tuple[gn.Graph, Any, li
         h = gn.relu(h @ ps[6] + ps[7])
         loss = gn.cross_entropy(h @ ps[8] + ps[9], t).named("loss")
     return g, loss, ps
+
+
+def torch_lenet(store: list[np.ndarray], x: np.ndarray, t: np.ndarray) -> Any:
+    """The LeNet training step of lenet_graph in PyTorch eager (lr 0, as the compiled
+    step), on copies of ``store``; None when torch is not installed."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+    P = [torch.tensor(s.copy(), requires_grad=True) for s in store]
+    tx, tt = torch.from_numpy(x), torch.from_numpy(t)
+
+    def step() -> None:
+        h = F.max_pool2d(torch.relu(F.conv2d(tx, P[0], P[1])), 2)
+        h = F.max_pool2d(torch.relu(F.conv2d(h, P[2], P[3])), 2)
+        h = torch.flatten(h, 1)
+        h = torch.relu(h @ P[4] + P[5])
+        h = torch.relu(h @ P[6] + P[7])
+        lo = F.cross_entropy(h @ P[8] + P[9], tt)
+        for p in P:
+            p.grad = None
+        lo.backward()
+        with torch.no_grad():
+            for p in P:
+                p -= 0.0 * p.grad
+
+    return step

@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, HERE)
 from codegen import compare  # noqa: E402
+from codegen_models import torch_lenet  # noqa: E402
 
 SAVE = """
 import sys
@@ -59,33 +60,6 @@ def load(path: str, name: str) -> Any:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
     return mod
-
-
-def torch_step(store: list[np.ndarray], x: np.ndarray, t: np.ndarray) -> Any:
-    try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError:
-        return None
-    torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
-    P = [torch.tensor(s.copy(), requires_grad=True) for s in store]
-    tx, tt = torch.from_numpy(x), torch.from_numpy(t)
-
-    def step() -> None:  # the same network and update as bench/codegen.py
-        h = F.max_pool2d(torch.relu(F.conv2d(tx, P[0], P[1])), 2)
-        h = F.max_pool2d(torch.relu(F.conv2d(h, P[2], P[3])), 2)
-        h = torch.flatten(h, 1)
-        h = torch.relu(h @ P[4] + P[5])
-        h = torch.relu(h @ P[6] + P[7])
-        lo = F.cross_entropy(h @ P[8] + P[9], tt)
-        for p in P:
-            p.grad = None
-        lo.backward()
-        with torch.no_grad():
-            for p in P:
-                p -= 0.0 * p.grad
-
-    return step
 
 
 def main() -> None:
@@ -127,7 +101,7 @@ def main() -> None:
         return step
 
     fns = {f"before ({args.base})": stepper(before), "after (working tree)": stepper(after)}
-    ts = torch_step(store, x, t)
+    ts = torch_lenet(store, x, t)
     if ts is not None:
         fns["torch eager"] = ts
     times = dict(zip(fns, compare(*fns.values(), repeat=args.repeat)))
