@@ -13,21 +13,11 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import time
 
 import numpy as np
+from _timing import best_of
 
 import graphnn as gn
-
-
-def best_of(fn, repeat: int) -> float:
-    fn()  # warm up (plans are cached on the graph)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def graphnn_chain(n: int):
