@@ -33,7 +33,7 @@ def _float_only(arrays: list[Any], kinds: str = "f") -> bool:
 def run_case(case: Any) -> tuple[str, str]:
     """('pass' | 'skip' | 'fail', reason) for one backend test case."""
     import graphnn as gn
-    from graphnn.interchange.common import Unsupported
+    from graphnn.io.onnx_common import Unsupported
 
     model = case.model
     names = [i.name for i in model.graph.input]

@@ -137,7 +137,7 @@ def train(model: str, epochs: int | None, batch_size: int | None, lr: float | No
     if h.stopped != "completed":
         raise CliError(f"training stopped ({h.stopped}): {h.anomaly}")
     with atomic_path(ckpt) as tmp:
-        gn.save(str(tmp), net)
+        gn.save(net, str(tmp))
     echo(f"wrote {ckpt} ({_count(net)} params)")
     if history:
         write_history(history, h)

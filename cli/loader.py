@@ -85,7 +85,7 @@ def load(model: str | None, expr: str | None = None,
 
 def _load_saved(path: Path, cli_feeds: dict[str, Any]) -> Model:
     try:
-        from graphnn.io import load as load_graph
+        from graphnn.io.format import load as load_graph
     except ImportError:
         raise CliError(f"{path}: reading saved graphs needs graphnn.io (graph interchange), "
                        "which this graphnn build does not have") from None

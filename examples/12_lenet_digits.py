@@ -31,7 +31,7 @@ acc = gn.evaluate(model, Xte, yte)
 print(f"test accuracy {acc:.4f} after {h.epochs} epochs, {sum(h.seconds):.1f} s ({h.engine})")
 if not args.fast:
     assert acc >= 0.97, acc
-gn.save(os.path.join(args.out, "12_lenet.npz"), model)
+gn.save(model, os.path.join(args.out, "12_lenet.npz"))
 
 with gn.Graph("lenet") as g:
     x = gn.input("x", shape=(1, 1, 8, 8))

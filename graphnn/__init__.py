@@ -17,12 +17,13 @@ from graphnn.core.errors import (
     ShapeError,
 )
 from graphnn.core.ir import Graph, Node, const, current_graph, input, param
-from graphnn.core.op import REGISTRY, Op, bind, get_op, register
+from graphnn.core.bind import bind
+from graphnn.core.op import REGISTRY, Op, get_op, register
 from graphnn.ops import *  # noqa: F403
 from graphnn.ops import __dict__ as _ops_dict
-from graphnn.passes.autodiff import grad
-from graphnn.passes.forward import jvp
-from graphnn.passes.interpret import Run, run
+from graphnn.run.autodiff import grad
+from graphnn.run.forward import jvp
+from graphnn.run.interpret import Run, run
 from graphnn import testing  # noqa: E402, F401
 
 __version__ = "0.1.0"
@@ -34,17 +35,17 @@ __all__ = [
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 
 # --- trace ---
-from graphnn.passes.exprparse import from_sympy  # noqa: E402
-from graphnn.passes.jacobian import (  # noqa: E402
+from graphnn.io.expr import from_sympy  # noqa: E402
+from graphnn.run.jacobian import (  # noqa: E402
     Jacobian,
     JacobianCost,
     hessian,
     jacobian,
     jacobian_cost,
 )
-from graphnn.passes.localjac import jacobian_chain, local_jacobians  # noqa: E402
-from graphnn.passes.symbolic import collapse_linear, formula, to_sympy  # noqa: E402
-from graphnn.passes.trace import Step, Trace, trace, trace_forward  # noqa: E402
+from graphnn.teach.localjac import jacobian_chain, local_jacobians  # noqa: E402
+from graphnn.teach.symbolic import collapse_linear, formula, to_sympy  # noqa: E402
+from graphnn.teach.trace import Step, Trace, trace, trace_forward  # noqa: E402
 
 __all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "formula",
             "from_sympy", "hessian", "jacobian", "jacobian_chain", "jacobian_cost",
@@ -52,10 +53,9 @@ __all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "for
 
 # --- nn ---
 from graphnn import data, nn, optim  # noqa: E402, I001
-from graphnn.saving import save  # noqa: E402
 from graphnn.train import History, evaluate, fit, predict  # noqa: E402
 
-__all__ += ["History", "data", "evaluate", "fit", "nn", "optim", "predict", "save"]
+__all__ += ["History", "data", "evaluate", "fit", "nn", "optim", "predict"]
 
 # --- render ---
 from graphnn.viz.draw import render  # noqa: E402
@@ -69,9 +69,8 @@ from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # n
 __all__ += ["compile", "CompiledGraph", "CompiledResult"]
 
 # --- interchange ---
-# gn.load(path) -> Graph (saved with g.save); gn.load(path, model_or_graph) reads parameter
-# values in place, as the nn block's gn.load did (graphnn.io.load handles both)
-from graphnn.interchange import OnnxError, from_onnx, to_onnx  # noqa: E402
-from graphnn.io import FormatError, load  # noqa: E402
+# gn.save(target, path) by suffix (.json graph file, .npz values); gn.load(path) -> Graph,
+# gn.load(path, model_or_graph) reads parameter values in place (graphnn/io)
+from graphnn.io import FormatError, OnnxError, from_onnx, load, save, to_onnx  # noqa: E402
 
-__all__ += ["FormatError", "OnnxError", "from_onnx", "load", "to_onnx"]
+__all__ += ["FormatError", "OnnxError", "from_onnx", "load", "save", "to_onnx"]

@@ -1,7 +1,6 @@
 """How ``gn.fit`` runs a graph: the interpreter (``gn.run``) or the compiled function
 (``gn.compile``), behind one call that returns output values and gradients.
 
->>> import graphnn as gn
 >>> pick_engine("interpret")
 'interpret'
 """
@@ -12,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-import graphnn as gn
+from graphnn.codegen.compiler import compile as compile_graph
 from graphnn.core.errors import AnomalyError
 from graphnn.core.ir import Graph, Node
+from graphnn.run.interpret import run
 
 
 class Runner:
@@ -25,12 +25,12 @@ class Runner:
         self.g, self.outputs, self.loss, self.wrt, self.engine = g, outputs, loss, wrt, engine
         self.fn = None
         if engine == "compiled":
-            self.fn = gn.compile(g, outputs=outputs, wrt=wrt or None,
-                                 **({"loss": loss} if wrt else {}))
+            self.fn = compile_graph(g, outputs=outputs, wrt=wrt or None,
+                                    **({"loss": loss} if wrt else {}))
 
     def __call__(self, feeds: dict[str, Any]) -> tuple[list[np.ndarray], dict[Node, Any]]:
         if self.fn is None:
-            r = gn.run(self.g, feeds, outputs=self.outputs, wrt=self.wrt or None,
+            r = run(self.g, feeds, outputs=self.outputs, wrt=self.wrt or None,
                        loss=self.loss if self.wrt else None)
             return [r.value(o) for o in self.outputs], {p: r.grad(p) for p in self.wrt}
         return _call_compiled(self.fn, self, feeds)
@@ -60,7 +60,7 @@ class Values:
 def anomaly_report(g: Graph, feeds: dict[str, Any], vals: list[Any], wrt: list[Node],
                     loss: Node) -> str:
     try:
-        gn.run(g, feeds, outputs=[loss], wrt=wrt, anomaly=True)
+        run(g, feeds, outputs=[loss], wrt=wrt, anomaly=True)
     except AnomalyError as e:
         return str(e)
     return f"the loss is {vals[0]} (no single node produced the first non-finite value)"

@@ -69,7 +69,7 @@ def check_grads(graph: Graph, feeds: Mapping[str, Any], wrt: list[Node | str],
                 loss: Node | str | None = None, eps: float = 1e-6,
                 tol: float = 1e-6) -> GradReport:
     """Compare ``gn.run``'s reverse-mode gradients with central finite differences."""
-    from graphnn.passes.interpret import run
+    from graphnn.run.interpret import run
 
     feeds = {k.name if isinstance(k, Node) else k: np.asarray(v, dtype=np.float64)
              for k, v in feeds.items()}

@@ -1,5 +1,5 @@
 """Training: ``gn.fit`` (shuffled mini-batches, epochs, history), ``gn.predict``,
-``gn.evaluate`` (save and load: graphnn/saving.py).
+``gn.evaluate`` (save and load: graphnn/io).
 
 The idiom — a model, arrays, a loss name, an optimizer:
 
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-import graphnn as gn
+from graphnn import ops
 from graphnn.core.ir import Graph, Node
 from graphnn.nn.layers import Softmax
 from graphnn.nn.module import (
@@ -42,6 +42,7 @@ from graphnn.nn.module import (
     update_state,
 )
 from graphnn.optim import Optimizer, make
+from graphnn.run.interpret import run
 from graphnn.runner import Runner, Values, anomaly_report, pick_engine
 
 
@@ -77,7 +78,7 @@ LossFn = Callable[[Node, Node], Node]
 def _loss_fn(loss: str | LossFn) -> LossFn:
     if callable(loss):
         return loss
-    fn = getattr(gn, loss, None)
+    fn = getattr(ops, loss, None)
     if fn is None:
         raise ValueError(f"unknown loss {loss!r}: use a gn loss name (cross_entropy, mse_loss, "
                          "bce_with_logits, ...) or a function (output, target) -> node")
@@ -199,7 +200,7 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
         raise TypeError("fit: a loss node goes with a graph; for a model give a loss name "
                         "or a function (output, target) -> node")
     last = model.layers[-1][1] if isinstance(model, Sequential) and len(model) else model
-    if isinstance(last, Softmax) and loss in ("cross_entropy", gn.cross_entropy):
+    if isinstance(last, Softmax) and loss in ("cross_entropy", ops.cross_entropy):
         warnings.warn("the model ends with Softmax but gn.cross_entropy applies softmax to "
                       "its input already: build the model without the final Softmax "
                       "(softmax=False) and train on logits", stacklevel=2)
@@ -327,7 +328,7 @@ def _fit_graph(g: Graph, data: Any, loss: Any, optimizer: Any, lr: float | None,
         if val is not None:
             varr = {g.node(k).name: np.asarray(v) for k, v in val.items()}
             nv = len(next(iter(varr.values())))
-            vl = [float(gn.run(g, {k: v[s:s + batch] for k, v in varr.items()},
+            vl = [float(run(g, {k: v[s:s + batch] for k, v in varr.items()},
                                outputs=[loss_node]).value(loss_node))
                   for s in range(0, nv - batch + 1, batch)]
             hist.val_loss.append(float(np.mean(vl)) if vl else float("nan"))

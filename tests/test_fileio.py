@@ -52,7 +52,7 @@ def test_library_writers_use_it(tmp_path) -> None:
     with gn.Graph("w") as g:
         w = gn.param("w", [1.0, 2.0])
         y = gn.sum(w * w)
-    paths = [gn.save(tmp_path / "params.npz", g),
+    paths = [gn.save(g, tmp_path / "params.npz"),
              gn.compile(g, outputs=[y]).save(tmp_path / "mod.py")]
     g.save(tmp_path / "g.json")
     paths.append(tmp_path / "g.json")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import graphnn as gn
-from graphnn import io
+from graphnn.io import format as io
 
 
 def _model(dtype: str = "float64") -> gn.Graph:
@@ -294,3 +294,19 @@ def test_npz_pair_is_replaced_atomically(tmp_path, monkeypatch):
     files = sorted(os.listdir(tmp_path))
     assert len(files) == 2 and files != first
     assert np.array_equal(gn.load(path).value_of("w"), np.full((3, 5), 7.0))
+
+
+def test_save_takes_target_then_path_and_picks_the_format_by_suffix(tmp_path):
+    with gn.Graph() as g:
+        w = gn.param("w", [1.0, 2.0])
+        (w * 2.0).named("y")
+    assert gn.save(g, tmp_path / "g.json") == str(tmp_path / "g.json")
+    assert [n.name for n in gn.load(tmp_path / "g.json").nodes] == [n.name for n in g.nodes]
+    p = gn.save(g, tmp_path / "w.npz")
+    g.set_value(w, [0.0, 0.0])
+    gn.load(p, g)
+    assert g.value_of(w).tolist() == [1.0, 2.0]
+    with pytest.warns(FutureWarning, match="gn.save\\(target, path\\)"):
+        assert gn.save(tmp_path / "old.npz", g) == str(tmp_path / "old.npz")
+    with pytest.raises(gn.GraphError, match="whole Graph"):
+        gn.save(gn.nn.Linear(2, 1), tmp_path / "m.json")

@@ -13,7 +13,7 @@ import graphnn as gn
 onnx = pytest.importorskip("onnx", reason="ONNX support is the optional extra graphnn[onnx]")
 from onnx import TensorProto, helper  # noqa: E402
 
-from graphnn.interchange import onnx_export  # noqa: E402
+from graphnn.io import onnx_export  # noqa: E402
 
 R = np.random.default_rng(7)
 

@@ -112,7 +112,7 @@ def test_compiled_and_interpreted_training_agree():
 
 def test_save_load_model_and_graph(tmp_path):
     model = gn.nn.Sequential(gn.nn.Linear(3, 4), gn.nn.BatchNorm1d(4), seed=0)
-    path = gn.save(tmp_path / "model", model)
+    path = gn.save(model, tmp_path / "model")
     assert path.endswith("model.npz") and os.path.exists(path)
     assert [f for f in os.listdir(tmp_path) if f.startswith(".graphnn-")] == []
     other = gn.nn.Sequential(gn.nn.Linear(3, 4), gn.nn.BatchNorm1d(4), seed=1)
@@ -126,7 +126,7 @@ def test_save_load_model_and_graph(tmp_path):
     # plain graphs too
     with gn.Graph() as h:
         gn.param("w", [1.0, 2.0])
-    p = gn.save(tmp_path / "g.npz", h)
+    p = gn.save(h, tmp_path / "g.npz")
     h.value_of("w")[...] = 0
     gn.load(p, h)
     np.testing.assert_array_equal(h.value_of("w"), [1.0, 2.0])

@@ -29,13 +29,13 @@ from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.core.errors import FeedError, GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
-from graphnn.passes.autodiff import grad as symbolic_grad
 from graphnn.passes.cse import cse
 from graphnn.passes.dce import dce
 from graphnn.passes.fold import fold
-from graphnn.passes.interpret import convert_feed, resolve_targets
 from graphnn.passes.rewrite import PassRecord, copy_graph, listing
 from graphnn.passes.simplify import simplify
+from graphnn.run.autodiff import grad as symbolic_grad
+from graphnn.run.interpret import convert_feed, resolve_targets
 
 Pass = Callable[[Graph, Sequence[Node]], tuple[Graph, list[Node], int]]
 PASSES: dict[str, Pass] = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce}

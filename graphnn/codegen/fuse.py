@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from graphnn.core.ir import Graph, Node
-from graphnn.passes.autodiff import ancestors
+from graphnn.core.traverse import ancestors
 
 
 @dataclass

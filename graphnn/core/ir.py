@@ -173,9 +173,7 @@ class Node:
 
 
 def _call(opname: str, *args: Any, **params: Any) -> Any:
-    from graphnn import ops  # the public op functions normalise parameters
-
-    return getattr(ops, opname)(*args, **params)
+    return _op.FUNCTIONS[opname](*args, **params)  # the public op functions (graphnn.ops)
 
 
 class Graph:
@@ -392,11 +390,9 @@ class Graph:
         return {n.name: self._state[n] for n in self.params}
 
     # -- adapters -------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str], *, params: str = "embed") -> None:
-        """Save to a versioned JSON file (see ``graphnn.io.save``; ``gn.load`` reads it)."""
-        from graphnn.io import save
-
-        save(self, path, params=params)
+    def save(self, path: str | os.PathLike[str], *, params: str = "embed") -> str:
+        """Save to a versioned JSON file (``gn.save(g, path)``; ``gn.load`` reads it back)."""
+        return _op.adapter("save")(self, path, params=params)
 
     def to_networkx(self) -> networkx.MultiDiGraph:
         """The graph as a networkx MultiDiGraph (node ids as keys, edges keep arg index)."""
@@ -413,17 +409,13 @@ class Graph:
     def __repr__(self) -> str:
         return f"<Graph {self.name!r}: {len(self.nodes)} nodes>"
 
-    # -- drawing (graphnn.viz, imported lazily) ---------------------------------------
+    # -- drawing (graphnn.viz registers the adapters) ---------------------------------------
     def to_dot(self, **options: Any) -> str:
         """Graphviz DOT text of this graph (options as for ``gn.render``)."""
-        from graphnn.viz.dot import to_dot
-
-        return to_dot(self, **options)
+        return _op.adapter("to_dot")(self, **options)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from graphnn.viz.draw import repr_mimebundle
-
-        return repr_mimebundle(self)
+        return _op.adapter("repr_mimebundle")(self)
 
     def _repr_svg_(self) -> str | None:
         return self._repr_mimebundle_().get("image/svg+xml")

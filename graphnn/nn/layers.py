@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import graphnn as gn
+from graphnn import ops as gn
+from graphnn.core.errors import ShapeError
 from graphnn.core.ir import Node
 from graphnn.nn import init as I
 from graphnn.nn.module import Module, Sequential, graph_state
@@ -245,7 +246,7 @@ class _BatchNorm(Module):
         g = x.graph
         bshape = tuple(self.num_features if i == 1 else 1 for i in range(x.ndim))
         if x.ndim < 2 or x.shape[1] != self.num_features:
-            raise gn.ShapeError(f"{type(self).__name__}({self.num_features}) at "
+            raise ShapeError(f"{type(self).__name__}({self.num_features}) at "
                                 f"'{self.path}': input shape {x.shape} has no channel axis "
                                 f"1 of size {self.num_features}", node=x)
         axes = (0,) + tuple(range(2, x.ndim))

@@ -6,6 +6,7 @@ the Op record that holds all of its rules.
 np.float64(3.0)
 """
 
+from graphnn.core.op import FUNCTIONS as _FUNCTIONS  # noqa: E402
 from graphnn.ops.activations import (  # noqa: F401
     elu,
     leaky_relu,
@@ -62,3 +63,8 @@ from graphnn.ops.pool import (  # noqa: F401
     max_pool2d_select,
 )
 from graphnn.ops.reduce import max, mean, sum  # noqa: F401
+
+# Node operators in core reach the op functions through this table.
+_FUNCTIONS.update({k: v for k, v in dict(globals()).items()
+                   if not k.startswith("_") and callable(v) and getattr(v, "__module__", "")
+                   .startswith("graphnn.ops")})

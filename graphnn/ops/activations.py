@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from graphnn.core import shapes as S
-from graphnn.core.op import Op, bind, register
+from graphnn.core.bind import bind
+from graphnn.core.op import Op, register
 from graphnn.ops.elementwise import exp, step, tscale, tsum
 from graphnn.ops.reduce import sum
 

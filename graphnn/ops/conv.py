@@ -31,7 +31,8 @@ import numbers
 from typing import Any
 
 from graphnn.core import shapes as S
-from graphnn.core.op import Op, bind, register
+from graphnn.core.bind import bind
+from graphnn.core.op import Op, register
 from graphnn.ops.elementwise import tsum
 from graphnn.ops.linalg import reshape
 from graphnn.ops.reduce import sum

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from graphnn.core import shapes as S
-from graphnn.core.op import Op, bind, register
+from graphnn.core.bind import bind
+from graphnn.core.op import Op, register
 
 # -- small helpers for forward-mode rules (None is a zero tangent) -------------------
 

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from graphnn.core import ir
+from graphnn.core.bind import _context, bind
 from graphnn.core.errors import ParamError
-from graphnn.core.op import Op, _context, bind, register
+from graphnn.core.op import Op, register
 from graphnn.ops.activations import log_softmax, sigmoid, softmax
 from graphnn.ops.elementwise import log, maximum, sign, tsum
 from graphnn.ops.linalg import reshape

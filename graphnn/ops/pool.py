@@ -27,7 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from graphnn.core import shapes as S
-from graphnn.core.op import Op, bind, register
+from graphnn.core.bind import bind
+from graphnn.core.op import Op, register
 from graphnn.ops.conv import _pad2d, check_fits, check_pair, out_size, pair
 from graphnn.ops.reduce import mean
 

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from graphnn.core import shapes as S
-from graphnn.core.op import Op, bind, register
+from graphnn.core.bind import bind
+from graphnn.core.op import Op, register
 from graphnn.ops.elementwise import eq
 from graphnn.ops.linalg import broadcast_to, reshape
 

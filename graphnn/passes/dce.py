@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graphnn.core.ir import Graph, Node
-from graphnn.passes.autodiff import ancestors
+from graphnn.core.traverse import ancestors
 from graphnn.passes.rewrite import rebuild
 
 

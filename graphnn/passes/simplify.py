@@ -36,7 +36,7 @@ def is_const(n: Node, value: float | None = None) -> bool:
 
 
 def _op(name: str, *args: Node, **params: object) -> Node:
-    from graphnn.core.op import bind
+    from graphnn.core.bind import bind
 
     return bind(get_op(name), *args, **params)
 

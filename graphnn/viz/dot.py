@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from graphnn.core.errors import GraphError, fmt_shape
+from graphnn.core.op import ADAPTERS
 from graphnn.viz import style as S
 from graphnn.viz.text import fmt_num, node_values
 
@@ -315,3 +316,6 @@ def _edges(graph: Any, opt: Options, owner: Mapping[int, str], grd: Mapping[int,
                 a.update(color=S.HIGHLIGHT, penwidth="4")
             lines.append(f"  {q(tail)} -> {q(head)}" + (f" {attrs(a)}" if a else ""))
     return lines
+
+
+ADAPTERS["to_dot"] = to_dot  # Graph.to_dot in core reaches it through this

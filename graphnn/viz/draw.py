@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 from graphnn.core.errors import GraphError
+from graphnn.core.op import ADAPTERS
 from graphnn.viz import engine as E
 from graphnn.viz.dot import to_dot
 from graphnn.viz.style import colorize
@@ -88,3 +89,6 @@ def repr_mimebundle(g: Any, run: Any = None) -> dict[str, Any]:
     except GraphError as e:
         return {"text/plain": f"{text}\n(cannot draw: {e})"}
     return {"image/svg+xml": svg, "text/plain": text}
+
+
+ADAPTERS["repr_mimebundle"] = repr_mimebundle  # Graph._repr_mimebundle_ in core uses it

@@ -1,4 +1,4 @@
-"""Step-through export of a :class:`~graphnn.passes.trace.Trace`: an offline HTML
+"""Step-through export of a :class:`~graphnn.teach.trace.Trace`: an offline HTML
 player, an animated GIF, numbered SVG/PNG frames and the notebook display.
 
 Every frame is the graph drawn as by ``gn.render`` (``to_dot`` + an engine) with the

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _graph_doc() -> dict[str, Any]:
     import graphnn as gn
-    from graphnn import io
+    from graphnn.io import format as io
 
     with gn.Graph("corpus") as g:
         x = gn.input("x", shape=(2, 3))

@@ -153,7 +153,7 @@ def test_malformed_saved_graphs(fname, tmp_path):
 
 
 def test_saving_over_a_corpus_file_is_atomic(tmp_path, monkeypatch):
-    from graphnn import io
+    from graphnn.io import format as io
 
     path = tmp_path / "g.json"
     shutil.copy(os.path.join(HERE, "graphs", "truncated.json"), path)

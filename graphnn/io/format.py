@@ -13,7 +13,7 @@ Writes are atomic (a temporary file in the same folder, then ``os.replace``).
 ...     w = gn.param("w", np.array([0.5, -1.0, 2.0]))
 ...     o = gn.sigmoid(gn.sum(w * x)).named("o")
 >>> with tempfile.TemporaryDirectory() as folder:
-...     g.save(os.path.join(folder, "neuron.json"))
+...     _ = g.save(os.path.join(folder, "neuron.json"))
 ...     h = gn.load(os.path.join(folder, "neuron.json"))
 >>> [n.name for n in h.nodes] == [n.name for n in g.nodes]
 True
@@ -159,7 +159,7 @@ def _layout(doc: dict[str, Any]) -> str:
         '"nodes": []', '"nodes": [\n' + body + "\n]", 1)
 
 
-def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> None:
+def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> str:
     """Save ``g`` to ``path`` (JSON). ``params="npz"`` writes the values to
     ``<path>.<digest>.npz`` beside it (and removes the one the previous file used)."""
     if params not in ("embed", "npz"):
@@ -169,7 +169,7 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> No
         with _no_gc():
             data = dumps(g).encode("utf-8")
         atomic_write(path, data)
-        return
+        return path
     arrays: dict[str, np.ndarray] = {}
     with _no_gc():
         doc = to_dict(g, arrays)
@@ -195,6 +195,7 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> No
         raise
     if old is not None and old != npz_name:
         _unlink(os.path.join(os.path.dirname(os.path.abspath(path)), old))
+    return path
 
 
 def _npz_of(path: str) -> str | None:
@@ -215,13 +216,13 @@ def _unlink(path: str) -> None:
         pass
 
 
-# -- decoding (graphnn/iodecode.py) ---------------------------------------------------
+# -- decoding (graphnn/io/decode.py) ---------------------------------------------------
 
 
 def from_dict(doc: Any, source: str = "<graph>",
               npz_loader: Callable[[dict[str, Any]], Any] | None = None) -> Graph:
     """Rebuild a graph from its JSON document (see :func:`load`)."""
-    from graphnn.iodecode import from_dict as build
+    from graphnn.io.decode import from_dict as build
 
     return build(doc, source, npz_loader)
 

@@ -31,9 +31,10 @@ import numpy as np
 
 from graphnn.core.errors import GradError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
-from graphnn.passes.autodiff import backprop, backward_mask
-from graphnn.passes.forward import propagate
-from graphnn.passes.interpret import run
+from graphnn.core.traverse import backward_mask
+from graphnn.run.autodiff import backprop
+from graphnn.run.forward import propagate
+from graphnn.run.interpret import run
 
 MODES = ("forward", "reverse", "auto")
 
@@ -130,7 +131,7 @@ def jacobian_cost(g: Graph, of: str | Node, wrt: str | Node) -> JacobianCost:
         if needed[n.id] and n is not wrt_n and not n.op.leaf:
             k = sum(1 for i in n.inputs if needed[i.id])
             sweep += k * node_cost(n)
-    from graphnn.passes.autodiff import ancestors
+    from graphnn.core.traverse import ancestors
 
     anc = ancestors([of_n])
     primal = sum(node_cost(n) for n in g.nodes if anc[n.id])
@@ -232,7 +233,7 @@ def hessian(g: Graph, of: str | Node, wrt: str | Node,
     >>> np.asarray(gn.hessian(g, f, x, {"x": [1.0, 2.0]})).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
     """
-    from graphnn.passes.autodiff import grad
+    from graphnn.run.autodiff import grad
 
     of_n, wrt_n = _nodes(g, of, wrt)
     if of_n.shape != ():

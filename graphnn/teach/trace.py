@@ -29,10 +29,10 @@ import numpy as np
 from graphnn.core.errors import GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
 from graphnn.core.op import Op
-from graphnn.passes import tracefmt as F
-from graphnn.passes.autodiff import ancestors
-from graphnn.passes.forward import propagate
-from graphnn.passes.interpret import Run, run
+from graphnn.core.traverse import ancestors
+from graphnn.run.forward import propagate
+from graphnn.run.interpret import Run, run
+from graphnn.teach import tracefmt as F
 
 
 @dataclass(eq=False)

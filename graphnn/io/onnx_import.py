@@ -21,10 +21,10 @@ import numpy as np
 
 from graphnn import ops
 from graphnn.core.ir import Graph, Node
-from graphnn.interchange.common import OnnxError, Unsupported, require_onnx, same_dtype
-from graphnn.interchange.onnx_aux import AUX_CONVERTERS
-from graphnn.interchange.onnx_pool import POOL_CONVERTERS
-from graphnn.interchange.onnx_static import FOLDERS
+from graphnn.io.onnx_aux import AUX_CONVERTERS
+from graphnn.io.onnx_common import OnnxError, Unsupported, require_onnx, same_dtype
+from graphnn.io.onnx_pool import POOL_CONVERTERS
+from graphnn.io.onnx_static import FOLDERS
 
 ARITH = {"Add", "Sub", "Mul", "Div"}  # folded only on integer (shape) values
 

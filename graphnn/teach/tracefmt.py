@@ -21,7 +21,7 @@ from graphnn.core.errors import fmt_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphnn.core.ir import Node
-    from graphnn.passes.trace import Step, Trace
+    from graphnn.teach.trace import Step, Trace
 
 _INFIX = {"+", "-", "*", "/", "**", "@"}
 _LATEX_INFIX = {"+": "+", "-": "-", "*": r"\cdot", "/": "/", "@": "", "**": "^"}

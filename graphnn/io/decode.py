@@ -3,7 +3,7 @@
 Every value is checked before use and every node is rebuilt through ``bind``; problems
 raise :class:`graphnn.io.FormatError` naming the file and the node.
 
->>> from graphnn.iodecode import decode_value, _Ctx
+>>> from graphnn.io.decode import decode_value, _Ctx
 >>> decode_value({"$tuple": [1, {"$float": "inf"}]}, _Ctx("<doc>"))
 (1, inf)
 """
@@ -18,10 +18,19 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.bind import bind
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import CONST, INPUT, PARAM, ROLES, Graph, Node
-from graphnn.core.op import REGISTRY, bind
-from graphnn.io import _DTYPE_OBJS, DTYPES, FORMAT, NODE_KEYS, VERSION, FormatError, _checksum
+from graphnn.core.op import REGISTRY
+from graphnn.io.format import (
+    _DTYPE_OBJS,
+    DTYPES,
+    FORMAT,
+    NODE_KEYS,
+    VERSION,
+    FormatError,
+    _checksum,
+)
 
 
 class _Ctx:

@@ -25,8 +25,8 @@ import numpy as np
 from graphnn.core.errors import GraphError, describe
 from graphnn.core.ir import CONST, PARAM, Graph, Node
 from graphnn.core.op import Op, get_op
-from graphnn.passes.autodiff import ancestors
-from graphnn.passes.tracefmt import _in_terms_of_output, text_to_latex
+from graphnn.core.traverse import ancestors
+from graphnn.teach.tracefmt import _in_terms_of_output, text_to_latex
 
 
 def _number(sp: Any, v: float) -> Any:

@@ -21,7 +21,8 @@ import numpy as np
 
 from graphnn.core.errors import AnomalyError, FeedError, GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
-from graphnn.passes.autodiff import ancestors, backprop, backward_mask
+from graphnn.core.traverse import ancestors, backward_mask
+from graphnn.run.autodiff import backprop
 
 Hook = Callable[..., None]
 

@@ -29,9 +29,9 @@ import numpy as np
 
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Node
+from graphnn.core.traverse import ancestors, backward_mask
 from graphnn.ops.linalg import sum_to
-from graphnn.passes.autodiff import ancestors, backward_mask
-from graphnn.passes.interpret import Run
+from graphnn.run.interpret import Run
 
 
 @dataclass

@@ -184,7 +184,8 @@ def _match_op(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
     params), applied to the matched arguments; None when no formula matches."""
     import inspect
 
-    from graphnn.core.op import REGISTRY, bind
+    from graphnn.core.bind import bind
+    from graphnn.core.op import REGISTRY
 
     cands = []
     for op in REGISTRY.values():

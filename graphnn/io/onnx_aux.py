@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from graphnn import ops
-from graphnn.interchange.common import Unsupported, same_dtype
-from graphnn.interchange.onnx_static import FOLDERS
+from graphnn.io.onnx_common import Unsupported, same_dtype
+from graphnn.io.onnx_static import FOLDERS
 
 
 def _cast(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:

@@ -19,8 +19,8 @@ import numpy as np
 
 from graphnn.core.errors import GradError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
+from graphnn.core.traverse import shape_of
 from graphnn.ops.linalg import broadcast_to
-from graphnn.passes.autodiff import shape_of
 
 
 def propagate(order: list[Node], value: Any, tangents: dict[int, Any]) -> dict[int, Any]:
@@ -51,7 +51,7 @@ def jvp(graph: Graph, feeds: Mapping[str | Node, Any] | None, tangents: Mapping[
     ``tangents`` maps input or param names/nodes to a direction of the same shape.
     Returns (name -> value, name -> tangent) for the outputs (zero tangents included).
     """
-    from graphnn.passes.interpret import run
+    from graphnn.run.interpret import run
 
     r = run(graph, feeds, outputs=outputs)
     tan: dict[int, Any] = {}

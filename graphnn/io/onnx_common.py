@@ -1,6 +1,6 @@
 """Shared helpers of the ONNX importer and exporter: the error type and the lazy import.
 
->>> from graphnn.interchange.common import OnnxError
+>>> from graphnn.io.onnx_common import OnnxError
 >>> issubclass(OnnxError, Exception)
 True
 """

@@ -4,8 +4,8 @@ The ``onnx`` package is an optional extra (``pip install graphnn[onnx]``); it is
 only when these functions are called.
 """
 
-from graphnn.interchange.common import OnnxError
-from graphnn.interchange.onnx_export import to_onnx
-from graphnn.interchange.onnx_import import from_onnx
+from graphnn.io.onnx_common import OnnxError
+from graphnn.io.onnx_export import to_onnx
+from graphnn.io.onnx_import import from_onnx
 
 __all__ = ["OnnxError", "from_onnx", "to_onnx"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from graphnn import ops
 from graphnn.core.errors import ParamError
-from graphnn.interchange.common import Unsupported
+from graphnn.io.onnx_common import Unsupported
 
 
 def _need(name: str) -> Any:

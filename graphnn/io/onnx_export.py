@@ -19,8 +19,8 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
-from graphnn.interchange.common import OnnxError, require_onnx
-from graphnn.interchange.onnx_losses import LOSS_EXPORTERS
+from graphnn.io.onnx_common import OnnxError, require_onnx
+from graphnn.io.onnx_losses import LOSS_EXPORTERS
 
 OPSET = 18
 IR_VERSION = 8
@@ -217,7 +217,7 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
     ex = Exporter(g)
     onnx = ex.onnx
     outs = [g.node(o) for o in outputs] if outputs else g.default_outputs()
-    from graphnn.passes.autodiff import ancestors
+    from graphnn.core.traverse import ancestors
 
     anc = ancestors(outs)
     needed = [n for n in g.nodes if anc[n.id]]

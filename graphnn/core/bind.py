@@ -1,0 +1,73 @@
+"""``bind``: the one way op nodes are made (and, on plain arrays, how ops compute).
+
+>>> import numpy as np, graphnn as gn
+>>> bind(gn.REGISTRY["exp"], np.array(0.0))
+np.float64(1.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphnn.core import ir
+from graphnn.core.context import user_location
+from graphnn.core.errors import GraphMismatchError, ParamError, ShapeError, describe, fmt_shape
+from graphnn.core.op import Op
+
+
+def _graph_of(args: tuple[Any, ...], op: Op) -> ir.Graph | None:
+    graph = None
+    first = None
+    for a in args:
+        if isinstance(a, ir.Node):
+            if graph is None:
+                graph, first = a.graph, a
+            elif a.graph is not graph:
+                raise GraphMismatchError(
+                    f"{op.name}: inputs come from different graphs: {describe(first)} is in "
+                    f"graph '{graph.name}', {describe(a)} is in graph '{a.graph.name}'",
+                    node=a,
+                )
+    return graph
+
+
+def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
+    """Apply ``op`` to ``args``.
+
+    With at least one Node among ``args`` this adds a node to that node's graph
+    (Python and NumPy constants become const nodes) and returns it. With only arrays
+    and numbers it runs ``op.forward`` eagerly and returns an array: this is how the
+    same vjp/jvp rules serve both symbolic differentiation and the numeric interpreter.
+    """
+    graph = _graph_of(args, op)
+    if graph is None:
+        return op.forward(np, *args, **params)
+    like = next(a for a in args if isinstance(a, ir.Node))
+    inputs = tuple(a if isinstance(a, ir.Node) else graph.constant(a, like=like) for a in args)
+    shapes = [i.shape for i in inputs]
+    try:
+        if op.check is not None:
+            op.check(*shapes, **params)
+    except (ValueError, TypeError) as e:
+        raise ParamError(_context(op, inputs, str(e)), node=inputs[0] if inputs else None) from None
+    try:
+        shape = tuple(int(s) for s in op.shape(*shapes, **params))
+    except (ValueError, TypeError, IndexError) as e:
+        raise ShapeError(_context(op, inputs, str(e)), node=inputs[0] if inputs else None) from None
+    if op.dtype is not None:
+        dtype = np.dtype(op.dtype(*[i.dtype for i in inputs], **params))
+    else:
+        dt = inputs[0].dtype
+        dtype = dt if all(i.dtype == dt for i in inputs) else np.result_type(
+            *[i.dtype for i in inputs])
+    return graph.add_node(op, inputs, params, shape, dtype, name)
+
+
+def _context(op: Op, inputs: tuple[ir.Node, ...], msg: str) -> str:
+    lines = [f"{op.name}: {msg}"]
+    for i, n in enumerate(inputs):
+        lines.append(f"  input {i}: '{n.name}' shape {fmt_shape(n.shape)} created at {n.loc}")
+    lines.append(f"  {op.name} called at {user_location()}")
+    return "\n".join(lines)
