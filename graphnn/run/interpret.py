@@ -140,21 +140,23 @@ def resolve_targets(graph: Graph, outputs: Any, wrt: Any, loss: Any,
 
 def convert_feed(node: Node, value: Any) -> np.ndarray:
     """Check and convert one feed to ``node``'s dtype; FeedError with details otherwise."""
-    where = f"input {describe(node)}"
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as e:  # ragged lists and the like
-        raise FeedError(f"feed for {where} is not an array: {e}", node=node) from None
+        raise FeedError(f"feed for input {describe(node)} is not an array: {e}",
+                        node=node) from None
     kind = arr.dtype.kind
     want = node.dtype.kind
     if kind not in "fiu" or (kind == "f" and want in "iu"):
         if kind == "f" and want in "iu" and np.all(np.mod(arr, 1) == 0):
             pass
         else:
-            raise FeedError(f"feed for {where} has dtype {arr.dtype}; expected {node.dtype} "
+            raise FeedError(f"feed for input {describe(node)} has dtype {arr.dtype}; "
+                            f"expected {node.dtype} "
                             "(real numbers)", node=node)
     if arr.shape != node.shape:
-        raise FeedError(f"feed for {where} has shape {fmt_shape(arr.shape)}; expected "
+        raise FeedError(f"feed for input {describe(node)} has shape {fmt_shape(arr.shape)}; "
+                        "expected "
                         f"{fmt_shape(node.shape)}", node=node)
     return arr.astype(node.dtype, copy=False)
 
