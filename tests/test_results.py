@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import graphnn as gn
-from graphnn.run.results import MissingGradError, Results, ResultError
+from graphnn.run.results import MissingGradError, ResultError, Results
 from graphnn.runner import Runner
 
 
