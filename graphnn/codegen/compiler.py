@@ -36,6 +36,7 @@ from graphnn.passes.rewrite import PassRecord, copy_graph, listing
 from graphnn.passes.simplify import simplify
 from graphnn.run.autodiff import grad as symbolic_grad
 from graphnn.run.interpret import convert_feed, resolve_targets
+from graphnn.run.results import TableResults
 
 Pass = Callable[[Graph, Sequence[Node]], tuple[Graph, list[Node], int]]
 PASSES: dict[str, Pass] = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce}
@@ -64,35 +65,26 @@ def run_passes(graph: Graph, outputs: list[Node], passes: Sequence[str],
     return graph, outputs, records
 
 
-class CompiledResult:
+class CompiledResult(TableResults):
     """What a compiled call returns: ``values`` (output name -> array), ``grads`` (wrt name
     -> array), ``loss`` (the loss value when gradients were taken). ``r[name]`` and
-    ``r.value(name)`` read outputs, ``r.grad(name)`` gradients; nodes work as keys too."""
+    ``r.value(name)`` read outputs, ``r.grad(name)`` gradients; nodes work as keys too
+    (the result protocol of :mod:`graphnn.run.results`; a compiled call has no tangents)."""
 
-    __slots__ = ("values", "grads", "loss_name")
+    __slots__ = ("loss_name",)
+    kind = "compiled call"
 
     def __init__(self, values: dict[str, Any], grads: dict[str, Any], loss_name: str | None):
-        self.values, self.grads, self.loss_name = values, grads, loss_name
+        super().__init__(values, grads)
+        self.loss_name = loss_name
 
-    @staticmethod
-    def _key(ref: str | Node) -> str:
-        return ref.name if isinstance(ref, Node) else ref
+    def _hint(self, what: str, ref: str | Node) -> str:
+        return {"value": "it is not an output of this compiled graph",
+                "grad": "compile with it in wrt=",
+                "tangent": "compiled graphs compute no tangents; use gn.jvp"}[what]
 
-    def value(self, ref: str | Node) -> Any:
-        try:
-            return self.values[self._key(ref)]
-        except KeyError:
-            raise GraphError(f"{self._key(ref)!r} is not an output of this compiled graph; "
-                             f"outputs: {list(self.values)}") from None
-
-    __getitem__ = value
-
-    def grad(self, ref: str | Node) -> Any:
-        try:
-            return self.grads[self._key(ref)]
-        except KeyError:
-            raise GraphError(f"no gradient for {self._key(ref)!r}; compiled wrt: "
-                             f"{list(self.grads)}") from None
+    def __getitem__(self, ref: str | Node) -> Any:
+        return self.value(ref)
 
     @property
     def loss(self) -> Any:

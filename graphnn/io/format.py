@@ -34,9 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from graphnn.core.errors import FeedError, GraphError
+from graphnn.core.errors import GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import PARAM, Graph, Node
+from graphnn.io.values import load_values
 
 FORMAT = "graphnn"
 VERSION = 1
@@ -249,9 +250,9 @@ def _parse(text: str | bytes, source: str) -> Any:
 def load(path: str | os.PathLike[str], target: Any = None) -> Graph | None:
     """Load a graph saved with :func:`save` / ``g.save``; FormatError on any problem.
 
-    With ``target`` (a Graph, or a model with ``load_state_dict``), read parameter values
-    by name into it in place instead: from an ``.npz`` of name -> array (``allow_pickle``
-    off) or from the params of a saved graph file; returns None.
+    With ``target`` (a Graph or a ``gn.nn`` model), read parameter values by name into it
+    in place instead (:func:`graphnn.io.values.load_values`): from an ``.npz`` of name ->
+    array (``allow_pickle`` off) or from the params of a saved graph file; returns None.
     """
     path = os.fspath(path)
     if target is not None:
@@ -296,6 +297,7 @@ def _load_doc(doc: Any, path: str) -> Graph:
 
 
 def _load_values(path: str, target: Any) -> None:
+    """Read name -> array from an ``.npz`` or a graph file; :func:`load_values` writes."""
     if path.endswith(".npz"):
         try:
             with np.load(path, allow_pickle=False) as f:
@@ -305,20 +307,4 @@ def _load_values(path: str, target: Any) -> None:
                 from None
     else:
         data = load(path).param_values()  # type: ignore[union-attr]
-    if hasattr(target, "load_state_dict"):
-        target.load_state_dict(data)
-        return
-    if not isinstance(target, Graph):
-        raise GraphError(f"load: target must be a Graph or a model, got "
-                         f"{type(target).__name__}")
-    missing = sorted(p.name for p in target.params if p.name not in data)
-    if missing:
-        raise FormatError(f"{path}: no values for params {missing} of graph "
-                          f"'{target.name}'")
-    for p in target.params:
-        v = np.asarray(data[p.name])
-        if v.shape != p.shape:
-            raise FeedError(f"load: {p.name!r} has shape {v.shape} in {path}, the graph "
-                            f"wants {p.shape}", node=p)
-    for p in target.params:
-        target.set_value(p, data[p.name])
+    load_values(target, data, path, missing_error=FormatError)
