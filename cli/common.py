@@ -32,6 +32,41 @@ class CliError(click.ClickException):
         err(self.format_message())
 
 
+class PositiveFloat(click.ParamType):
+    """A finite float > 0 (``--eps``, ``--tol``): nan, inf, 0 and negatives are usage
+    errors (exit 2)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not (0.0 < v < float("inf")):
+            self.fail(f"{value!r} must be a finite number > 0", param, ctx)
+        return v
+
+
+POSITIVE_FLOAT = PositiveFloat()
+
+
+def worst_error(errors: Any) -> float:
+    """The largest of ``errors``, NaN when any is NaN (``max`` would skip a NaN)."""
+    worst = 0.0
+    for e in errors:
+        e = float(e)
+        if e != e:
+            return float("nan")
+        worst = max(worst, e)
+    return worst
+
+
+def passes_tol(e: float, tol: float) -> bool:
+    """``e <= tol``, False for NaN."""
+    return bool(e <= tol)
+
+
 # -- colour and output ---------------------------------------------------------------
 def use_color(stream: Any = None) -> bool:
     """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
@@ -205,7 +240,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--wrt", "wrt", multiple=True, metavar="NAMES",
                      help="Differentiate with respect to these nodes (comma separated; "
                           "default: every input and param)."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
                      help="Random seed for inputs given no value."),
     ]
     for opt in reversed(opts):
