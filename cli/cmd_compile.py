@@ -16,6 +16,7 @@ from graphnn_cli.common import (
     passes_tol,
     split_names,
     worst_error,
+    wrote,
 )
 
 
@@ -88,7 +89,7 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     with atomic_path(output) as tmp:
         cg.save(str(tmp), params=not no_params)
     lines = cg.source.count("\n")
-    echo(f"wrote {output} ({backend}, {len(cg.graph)} nodes after optimization, "
+    wrote(output, f"wrote {output} ({backend}, {len(cg.graph)} nodes after optimization, "
          f"{lines} lines)")
 
 

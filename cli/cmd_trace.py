@@ -180,7 +180,7 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
                 note(f"rendering {len(tr.steps)} steps into {path} ...")
             with atomic_path(path) as tmp:
                 tr.save(str(tmp))
-            echo(f"wrote {path}")
+            wrote(path, f"wrote {path}")
             wrote = True
     if table or markdown or latex:
         echo(tr.to_markdown() if markdown else tr.to_latex() if latex else tr.to_table())

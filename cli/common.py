@@ -153,15 +153,46 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     ...     _ = tmp.write_text("hi")
     >>> (d / "a.txt").read_text(), sorted(p.name for p in d.iterdir())
     ('hi', ['a.txt'])
+
+    ``-`` is standard output; a symlink is followed; an existing device or FIFO (say
+    ``/dev/stdout``) is written through, never replaced.
     """
     from graphnn.core.fileio import atomic_path as _atomic_path
 
+    if str(path) == "-":
+        with _to_stdout() as tmp:
+            yield tmp
+        return
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise CliError(f"cannot write {target}: folder {folder} does not exist")
-    with _atomic_path(target) as tmp:
+    try:
+        with _atomic_path(target) as tmp:
+            yield tmp
+    except OSError as e:
+        raise CliError(f"cannot write {target}: {e.strerror or e}") from None
+
+
+@contextmanager
+def _to_stdout() -> Iterator[Path]:
+    """``-o -``: the writer fills a private temporary file, then its bytes go to stdout."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="graphnn-") as d:
+        tmp = Path(d) / "out"
+        tmp.touch()
         yield tmp
+        out = click.get_binary_stream("stdout")
+        out.write(tmp.read_bytes())
+        out.flush()
+
+
+def wrote(path: Any, msg: str) -> None:
+    """The "wrote ..." line: on stderr when the output went to stdout (``-o -``) or to a
+    device or pipe (``-o /dev/stdout``)."""
+    p = str(path)
+    click.echo(msg, err=p == "-" or (os.path.exists(p) and not os.path.isfile(p)))
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
