@@ -45,7 +45,7 @@ def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     vals = [const_value(i) for i in ins]
     if any(v is None for v in vals):
         return None
-    if n.size > MAX_FOLD_SIZE or n.op.meta.get("nofold") or sum(
+    if n.size > MAX_FOLD_SIZE or not n.op.pure or sum(
             np.size(v) for v in vals) > MAX_FOLD_WORK:
         return None  # large results or large (broadcast) operands: left to run time
     with np.errstate(all="ignore"):

@@ -2,7 +2,7 @@
 
 ``RULES[op name]`` lists rules ``(rb, node, new_inputs) -> replacement | None``;
 ``ELEMENTWISE_RULES`` apply to every elementwise op. An op defined elsewhere can add its
-own rules in ``op.meta["simplify"]``. A replacement must have the node's dtype; a smaller
+own rules in the record's ``simplify``. A replacement must have the node's dtype; a smaller
 shape is broadcast back (``broadcast_to``), so every rule keeps values identical.
 
 >>> import graphnn as gn
@@ -155,7 +155,7 @@ ELEMENTWISE_RULES: list[Rule] = [_unbroadcast_operands]
 
 
 def _rules_for(n: Node) -> list[Rule]:
-    rules = list(RULES.get(n.op.name, ())) + list(n.op.meta.get("simplify", ()))
+    rules = list(RULES.get(n.op.name, ())) + list(n.op.simplify)
     if n.op.elementwise:
         rules += ELEMENTWISE_RULES
     return rules
