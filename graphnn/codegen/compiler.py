@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphnn.codegen.cupy_backend import CupyBackend
-from graphnn.codegen.emit import Emitter
+from graphnn.codegen.emit import Emitter, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.core.errors import FeedError, GraphError
@@ -123,7 +123,7 @@ class CompiledGraph:
             self._to_device = cupy.asarray
         if backend.name == "numpy" or _have_cupy():
             ns: dict[str, Any] = {"__name__": f"graphnn_compiled_{graph.name}"}
-            exec(builtins.compile(source, f"<graphnn compiled {graph.name}>", "exec"), ns)  # noqa: S102
+            exec(builtins.compile(source, f"<graphnn compiled {note(graph.name)}>", "exec"), ns)  # noqa: S102
             self.function = ns[fn_name]
         self._n_out = len(out_names)
 
@@ -184,7 +184,8 @@ class CompiledGraph:
         vals = [f"    {name!r}: {array_literal(self.source_graph._state[node])},"
                 for name, node, is_param in self._args if is_param]
         block = "PARAMS = {\n" + "\n".join(vals) + "\n}" if vals else "PARAMS = {}"
-        return self.source.replace("PARAMS = {}  # saved modules embed the values", block, 1)
+        head, mark, tail = self.source.rpartition("\nPARAMS = {}  # saved modules embed the values")
+        return head + "\n" + block + tail if mark else self.source
 
     def save(self, path: str | os.PathLike[str], params: bool = True) -> str:
         """Write the standalone module (imports only numpy or cupy) atomically; returns path."""
@@ -249,11 +250,12 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
     em.emit()
     out_names = [o.name for o in outs]
     grad_names = [w.name for w in wrt_nodes]
-    lines = [f"graphnn-compiled graph {graph.name!r} (backend {backend}).",
+    grads = (f" then d{note(loss_node.name)}/d[{', '.join(note(w) for w in grad_names)}]"
+             if wrt_nodes and loss_node is not None else "")
+    lines = [f"graphnn-compiled graph '{note(graph.name)}' (backend {backend}).",
              "",
-             f"compute({', '.join(a.name for a in args)}) returns the outputs "
-             f"{out_names}" + (f" then d{loss_node.name}/d{grad_names}" if wrt_nodes and
-                               loss_node is not None else "") + ".",
+             f"compute({', '.join(note(a.name) for a in args)}) returns the outputs "
+             f"[{', '.join(note(o) for o in out_names)}]" + grads + ".",
              "run(feeds=None, **kw) -> (values, grads) dicts; params default to PARAMS."]
     src = em.source(graph.name, "compute", "\n".join(lines))
     src += _trailer(args, out_names, grad_names)

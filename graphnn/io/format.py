@@ -28,6 +28,7 @@ import gc
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,6 +38,7 @@ import numpy as np
 from graphnn.core.errors import GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import PARAM, Graph, Node
+from graphnn.core.limits import check_bytes
 from graphnn.io.values import load_values
 
 FORMAT = "graphnn"
@@ -285,26 +287,55 @@ def _load_doc(doc: Any, path: str) -> Graph:
         if ref.get("sha256") != hashlib.sha256(blob).hexdigest():
             raise FormatError(f"{path}: parameter file {npz_path} does not match the "
                               "sha256 recorded in the graph file (tampered or stale)")
-        import io as _io
-
-        try:
-            return np.load(_io.BytesIO(blob), allow_pickle=False)
-        except Exception as e:
-            raise FormatError(f"{path}: parameter file {npz_path} is not a valid .npz: "
-                              f"{e}") from None
+        return checked_npz(blob, f"{path}: parameter file {npz_path}")
 
     return from_dict(doc, path, npz_loader)
+
+
+def _member_header(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], Any]:
+    """(shape, dtype) from an .npy member's header: only its first bytes are inflated."""
+    fmt = np.lib.format
+    with z.open(info) as f:
+        version = fmt.read_magic(f)
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(f, max_header_size=10_000)
+    return shape, dtype
+
+
+def checked_npz(blob: bytes, where: str) -> Any:
+    """``np.load`` of an .npz held in memory, after checking every member's header
+    (an object dtype, or a shape over the size budget, is a FormatError naming the member
+    and its size) without decompressing any array."""
+    import io as _io
+
+    try:
+        with zipfile.ZipFile(_io.BytesIO(blob)) as z:
+            for info in z.infolist():
+                shape, dtype = _member_header(z, info)
+                if dtype.hasobject:
+                    raise FormatError(f"{where}: member {info.filename!r} has dtype "
+                                      f"{dtype} (object arrays are not loaded)")
+                try:
+                    check_bytes(shape, dtype.itemsize, f"member {info.filename!r}")
+                except ValueError as e:
+                    raise FormatError(f"{where}: {e}") from None
+        return np.load(_io.BytesIO(blob), allow_pickle=False)
+    except FormatError:
+        raise
+    except Exception as e:  # noqa: BLE001 - zipfile/numpy raise many types for bad input
+        raise FormatError(f"{where} is not a valid .npz: {e}") from None
 
 
 def _load_values(path: str, target: Any) -> None:
     """Read name -> array from an ``.npz`` or a graph file; :func:`load_values` writes."""
     if path.endswith(".npz"):
         try:
-            with np.load(path, allow_pickle=False) as f:
-                data = {k: f[k] for k in f.files}
-        except Exception as e:
-            raise FormatError(f"{path}: not a readable .npz of parameter values: {e}") \
-                from None
+            with open(path, "rb") as fh:
+                blob = fh.read()
+        except OSError as e:
+            raise FormatError(f"{path}: cannot read: {e.strerror}") from None
+        with checked_npz(blob, f"{path}: parameter values") as f:
+            data = {k: f[k] for k in f.files}
     else:
         data = load(path).param_values()  # type: ignore[union-attr]
     load_values(target, data, path, missing_error=FormatError)

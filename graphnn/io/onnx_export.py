@@ -224,6 +224,16 @@ def _value_info(ex: Exporter, n: Node) -> Any:
     return ex.onnx.helper.make_tensor_value_info(n.name, ex.elem(n.dtype), list(n.shape))
 
 
+def _check_utf8(g: Graph, nodes: Sequence[Node]) -> None:
+    """ONNX names are UTF-8 protobuf strings: a name with a lone surrogate is an OnnxError."""
+    for what, name in [("graph", g.name)] + [(f"node (op {n.op.name})", n.name) for n in nodes]:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise OnnxError(f"{what} name {name!r} cannot be written to ONNX: it is not "
+                            "valid UTF-8 (lone surrogate); rename it") from None
+
+
 def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
             outputs: Sequence[Node | str] | None = None) -> Any:
     """Export ``g`` as an ONNX model (opset 18); write it to ``path`` atomically if given.
@@ -253,6 +263,7 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
     if missing:
         raise OnnxError(f"graph {g.name!r} has {len(missing)} node(s) without an ONNX "
                         "exporter: " + ", ".join(missing))
+    _check_utf8(g, needed)
     inputs = [_value_info(ex, n) for n in g.inputs]  # all of them: the graph's signature
     for n in needed:
         if n.op is INPUT:
