@@ -88,7 +88,8 @@ def is_const(n: Node, value: float, sign: bool | None = None) -> bool:
     element's sign bit is also ``sign`` (tells ``-0.0`` from ``+0.0``).
 
     >>> import graphnn as gn
-    >>> is_const(gn.const(-0.0), 0), is_const(gn.const(-0.0), 0, sign=False)
+    >>> z = gn.Graph().constant(-0.0)
+    >>> is_const(z, 0), is_const(z, 0, sign=False)
     (True, False)
     """
     v = const_values(n)
