@@ -338,7 +338,7 @@ def test_templates_and_helpers_run_standalone(name: str) -> None:
     """Copy the helpers' source into a fresh namespace (as codegen does) and evaluate the
     template: it must reproduce the interpreter's forward."""
     op = gn.REGISTRY[name]
-    helpers = op.meta["helpers"]
+    helpers = op.helpers
     ns: dict = {"xp": np}
     src = "from __future__ import annotations\nfrom typing import Any\n\n" + "\n\n".join(
         inspect.getsource(h) for h in helpers)
@@ -347,8 +347,8 @@ def test_templates_and_helpers_run_standalone(name: str) -> None:
         assert list(inspect.signature(h).parameters)[0] == "xp", h.__name__
     for case in CASES[name]:
         names = [f"a{i}" for i in range(len(case.inputs))]
-        template = op.meta.get("templates", {}).get(len(names), op.template)
-        code = template.format(*names, **{k: repr(v) for k, v in case.params.items()})
+        code = op.numpy.format(*names, *["None"] * 4,
+                               **{k: repr(v) for k, v in case.params.items()})
         got = eval(code, ns, dict(zip(names, case.inputs)))
         np.testing.assert_allclose(got, op.forward(np, *case.inputs, **case.params), rtol=1e-12)
 

@@ -3,8 +3,8 @@ whose CUDA C body has one line per node (a local variable named after it); every
 else uses the op templates with ``xp = cupy`` (matmul through cuBLAS, reductions through
 CuPy's reduction kernels, helpers shared with NumPy).
 
-The C expression of an op comes from ``op.meta["cuda"]``, else the ``CUDA`` table here,
-else the op's sympy formula printed by ``sympy.ccode``.
+The C expression of an op is its record's ``cuda``, else its sympy formula printed by
+``sympy.ccode``.
 
 >>> import graphnn as gn
 >>> with gn.Graph() as g:
@@ -26,23 +26,10 @@ from graphnn.codegen.emit import Emitter, fill, sanitize
 from graphnn.codegen.fuse import Group
 from graphnn.core.errors import GraphError, describe
 from graphnn.core.ir import Node
+from graphnn.core.op import Unsupported
 
 CTYPES = {"float16": "half", "float32": "float", "float64": "double", "int32": "int",
           "int64": "long long", "bool": "bool"}
-
-CUDA: dict[str, str] = {
-    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
-    "neg": "(-{0})", "pow": "pow({0}, {1})", "exp": "exp({0})", "log": "log({0})",
-    "sqrt": "sqrt({0})", "abs": "fabs({0})", "tanh": "tanh({0})",
-    "maximum": "({0} >= {1} ? {0} : {1})", "minimum": "({0} <= {1} ? {0} : {1})",
-    "sign": "(({0} > 0) - ({0} < 0))", "step": "({0} > 0 ? 1 : 0)",
-    "ge": "({0} >= {1} ? 1 : 0)", "eq": "({0} == {1} ? 1 : 0)",
-    "relu": "({0} > 0 ? {0} : 0)", "sigmoid": "(1 / (1 + exp(-{0})))",
-    "leaky_relu": "({0} > 0 ? {0} : {0} * {negative_slope})",
-    "prelu": "({0} > 0 ? {0} : {0} * {1})",
-    "elu": "({0} > 0 ? {0} : {alpha} * expm1({0}))",
-}
-
 
 def ctype(n: Node) -> str:
     try:
@@ -53,16 +40,19 @@ def ctype(n: Node) -> str:
 
 def c_expr(n: Node, args: list[str]) -> str:
     """The C expression of elementwise node ``n`` over C operand names ``args``."""
-    tpl = n.op.meta.get("cuda") or CUDA.get(n.op.name)
+    tpl = n.op.cuda
+    if isinstance(tpl, Unsupported):
+        raise GraphError(f"op '{n.op.name}' has no CUDA form ({tpl.reason}), so {describe(n)} "
+                         "cannot be fused for CuPy", node=n)
     if tpl is not None:
         return fill(tpl, n, args)
-    if n.op.formula is None:
-        raise GraphError(f"op '{n.op.name}' has neither a CUDA template (meta['cuda']) nor a "
+    if not callable(n.op.sympy):
+        raise GraphError(f"op '{n.op.name}' has neither a CUDA template (cuda=) nor a "
                          f"sympy formula, so {describe(n)} cannot be fused for CuPy", node=n)
     import sympy as sp
 
     syms = [sp.Symbol(f"_a{k}") for k in range(len(args))]
-    expr = n.op.formula(sp, *syms, **n.params)
+    expr = n.op.sympy(sp, *syms, **n.params)
     code = sp.ccode(expr)
     for k in reversed(range(len(args))):
         code = code.replace(f"_a{k}", args[k])

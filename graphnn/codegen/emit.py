@@ -91,7 +91,7 @@ def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
 
 
 def helpers_of(n: Node) -> list[Any]:
-    return list(n.op.meta.get("helpers", ()))
+    return list(n.op.helpers)
 
 
 class Emitter:
@@ -154,20 +154,17 @@ class Emitter:
                 self.helpers[fn.__name__] = textwrap.dedent(inspect.getsource(fn))
 
     # -- statements ----------------------------------------------------------------
-    def expr(self, n: Node, group: Group | None = None, table: Any = None) -> str:
+    def expr(self, n: Node, group: Group | None = None) -> str:
         """``n`` as one expression: its template over its inputs' variables, inlining the
         members of ``group`` recursively."""
         inside = group.members if group is not None else set()
-        args = [self.expr(i, group, table) if i.id in inside and i is not n else self.var(i)
+        args = [self.expr(i, group) if i.id in inside and i is not n else self.var(i)
                 for i in n.inputs]
-        tpl = (table or {}).get(n.op.name) if table else None
-        if tpl is None:
-            tpl = n.op.template
+        tpl = n.op.numpy
         if tpl is None:
             raise GraphError(
-                f"op '{n.op.name}' has no codegen template, so {describe(n)} cannot be "
-                "compiled; give the op a `template` (see the codegen helper convention)",
-                node=n)
+                f"op '{n.op.name}' has no NumPy expression, so {describe(n)} cannot be "
+                "compiled; give the op record a `numpy=` template", node=n)
         self.use_helpers(n)
         return fill(tpl, n, args)
 

@@ -2,9 +2,9 @@
 frees it with ``del``) and which dead buffers may be reused as ``out=`` targets.
 
 A buffer is reusable only when the statement that made it owns fresh memory (a fused
-elementwise group, matmul, a reduction with a non-scalar result...; ``FRESH`` and
-``op.meta["fresh"]``), it is not an output, and no live value is a view of it (reshape,
-transpose, broadcast_to... results alias their input: their liveness extends the base's).
+elementwise group, or an op whose record says ``fresh=True``: matmul, reductions...), it is
+not an output, and no live value is a view of it (reshape, transpose, broadcast_to...
+results alias their input: their liveness extends the base's).
 
 >>> import graphnn as gn
 >>> from graphnn.codegen.fuse import fuse
@@ -26,13 +26,10 @@ from dataclasses import dataclass
 from graphnn.codegen.fuse import Group
 from graphnn.core.ir import Node
 
-#: Non-elementwise ops whose result is always a new array (never a view of an input).
-FRESH = {"matmul", "sum", "mean", "max", "softmax", "log_softmax"}
-
 
 def fresh(n: Node) -> bool:
     """Is ``n``'s value new memory (never a view of an input)?"""
-    return bool(n.op.elementwise or n.op.name in FRESH or n.op.meta.get("fresh"))
+    return bool(n.op.elementwise or n.op.fresh)
 
 
 def owns_memory(n: Node) -> bool:

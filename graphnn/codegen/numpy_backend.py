@@ -3,8 +3,8 @@ calls writing into one (reused) buffer with ``out=`` (large arrays: no temporari
 block by block over cache-sized slices when the group is large; optionally numexpr for
 arithmetic-only groups. Other ops are one line each, from their templates.
 
-``INPLACE`` is the per-op table of in-place forms: a list of steps with ``{0}``, ``{1}``
-(operands) and ``{out}`` (the buffer); ops may bring their own in ``op.meta["inplace"]``.
+An op's in-place form is its record's ``inplace``: a list of steps with ``{0}``, ``{1}``
+(operands) and ``{out}`` (the buffer); its numexpr form is ``numexpr``.
 A group runs in place only when every member of the root's shape has such a form (members
 of smaller, broadcast shapes are computed by their templates as operands).
 
@@ -26,40 +26,7 @@ import numpy as np
 from graphnn.codegen.emit import Emitter, fill
 from graphnn.codegen.fuse import Group
 from graphnn.core.ir import Node
-
-_U2 = "xp.{f}({{0}}, {{1}}, out={{out}})"
-_U1 = "xp.{f}({{0}}, out={{out}})"
-
-INPLACE: dict[str, list[str]] = {
-    "add": [_U2.format(f="add")],
-    "sub": [_U2.format(f="subtract")],
-    "mul": [_U2.format(f="multiply")],
-    "div": [_U2.format(f="divide")],
-    "pow": [_U2.format(f="power")],
-    "maximum": [_U2.format(f="maximum")],
-    "minimum": [_U2.format(f="minimum")],
-    "neg": [_U1.format(f="negative")],
-    "exp": [_U1.format(f="exp")],
-    "log": [_U1.format(f="log")],
-    "sqrt": [_U1.format(f="sqrt")],
-    "abs": [_U1.format(f="absolute")],
-    "sign": [_U1.format(f="sign")],
-    "tanh": [_U1.format(f="tanh")],
-    "relu": ["xp.maximum({0}, 0, out={out})"],
-    "step": ["xp.greater({0}, 0, out={out})"],
-    "ge": ["xp.greater_equal({0}, {1}, out={out})"],
-    "eq": ["xp.equal({0}, {1}, out={out})"],
-    # 1 / (1 + e^-a): the stable two-sided form of the interpreter agrees to a few ulps
-    "sigmoid": ["xp.negative({0}, out={out})", "xp.exp({out}, out={out})",
-                "xp.add({out}, 1, out={out})", "xp.reciprocal({out}, out={out})"],
-}
-
-#: numexpr forms of arithmetic ops (the optional ``numexpr=True`` path).
-NUMEXPR: dict[str, str] = {
-    "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
-    "neg": "(-{0})", "pow": "({0} ** {1})", "exp": "exp({0})", "log": "log({0})",
-    "sqrt": "sqrt({0})", "tanh": "tanh({0})", "abs": "abs({0})",
-}
+from graphnn.core.op import supported
 
 #: Fused groups with at least this many elements run in place (measured in bench/codegen.py:
 #: below it the extra ufunc keyword calls cost more than the temporaries they save).
@@ -69,8 +36,14 @@ INPLACE_MIN_SIZE = 1 << 15
 CHUNK = 1 << 16
 
 
-def inplace_form(n: Node) -> list[str] | None:
-    return n.op.meta.get("inplace") or INPLACE.get(n.op.name)
+def inplace_form(n: Node) -> tuple[str, ...] | None:
+    f = n.op.inplace
+    return f if supported(f) else None
+
+
+def numexpr_form(n: Node) -> str | None:
+    f = n.op.numexpr
+    return f if supported(f) else None
 
 
 class NumpyBackend:
@@ -110,7 +83,7 @@ class NumpyBackend:
 
     def use_numexpr(self, g: Group) -> bool:
         return (self.numexpr and g.fused and g.root.size >= self.min_size
-                and all((m.op.meta.get("numexpr") or NUMEXPR.get(m.op.name)) for m in g.nodes))
+                and all(numexpr_form(m) for m in g.nodes))
 
     def emit_numexpr(self, em: Emitter, g: Group) -> list[str]:
         if "import numexpr as ne" not in self.imports:
@@ -120,7 +93,7 @@ class NumpyBackend:
 
         def ne_expr(n: Node) -> str:
             args = [ne_expr(i) if i.id in g.members else local[i.id] for i in n.inputs]
-            return fill(n.op.meta.get("numexpr") or NUMEXPR[n.op.name], n, args)
+            return fill(n.op.numexpr, n, args)
 
         d = ", ".join(f"{local[i.id]!r}: {em.var(i)}" for i in ext)
         return [f"{em.var(g.root)} = ne.evaluate({ne_expr(g.root)!r}, local_dict={{{d}}})"

@@ -17,10 +17,21 @@ from graphnn.core.errors import GraphMismatchError, ParamError, ShapeError, desc
 from graphnn.core.op import Op
 
 
-def _graph_of(args: tuple[Any, ...], op: Op) -> ir.Graph | None:
+class Traced:
+    """Base of values that rules can run on besides nodes and arrays: ``bind`` hands an op
+    applied to any of them to ``self.bind(op, args, params)`` (teach/symbolic.py's sympy
+    values use this to print an elementwise op's ``deriv`` as a formula)."""
+
+    def bind(self, op: Op, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+def _graph_of(args: tuple[Any, ...], op: Op) -> Any:
     graph = None
     first = None
     for a in args:
+        if isinstance(a, Traced):
+            return a
         if isinstance(a, ir.Node):
             if graph is None:
                 graph, first = a.graph, a
@@ -44,6 +55,8 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
     graph = _graph_of(args, op)
     if graph is None:
         return op.forward(np, *args, **params)
+    if isinstance(graph, Traced):  # e.g. sympy values: the rule's formula, not a node
+        return graph.bind(op, args, params)
     like = next(a for a in args if isinstance(a, ir.Node))
     inputs = tuple(a if isinstance(a, ir.Node) else graph.constant(a, like=like) for a in args)
     shape, dtype = infer(op, inputs, params)

@@ -33,9 +33,16 @@ def _no_forward(xp: Any, **params: Any) -> Any:  # leaves are filled by the inte
     raise GraphError("leaf nodes get their value from feeds or the graph's parameter store")
 
 
-INPUT = _op.register(_op.Op("input", _no_forward, _leaf_shape, leaf=True, label="input"))
-PARAM = _op.register(_op.Op("param", _no_forward, _leaf_shape, leaf=True, label="param"))
-CONST = _op.register(_op.Op("const", _no_forward, _leaf_shape, leaf=True, label="const"))
+_LEAF_REASON = _op.Unsupported("a leaf: its value comes from feeds, params or the constant")
+_LEAF = {k: _LEAF_REASON for k in ("vjp", "jvp", "trace", "inplace", "numexpr", "cuda")}
+_DOCS = {"input": "a placeholder fed at run time", "param": "a trainable parameter",
+         "const": "a constant value"}
+INPUT = _op.register(_op.Op(name="input", forward=_no_forward, shape=_leaf_shape, leaf=True,
+                                   label="input", doc=_DOCS["input"], **_LEAF))
+PARAM = _op.register(_op.Op(name="param", forward=_no_forward, shape=_leaf_shape, leaf=True,
+                                   label="param", doc=_DOCS["param"], **_LEAF))
+CONST = _op.register(_op.Op(name="const", forward=_no_forward, shape=_leaf_shape, leaf=True,
+                                   label="const", doc=_DOCS["const"], **_LEAF))
 
 
 def check_shape(shape: Any, name: str) -> tuple[int, ...]:

@@ -1,79 +1,203 @@
-"""The Op record, the op registry, and ``bind`` (the one way nodes get made).
+"""The Op record and the op registry.
 
-An op is ONE record holding all of its rules: forward implementation, shape rule,
-vjp and jvp (which build graph nodes when given nodes, numbers when given arrays),
-sympy formula, codegen template and display label.
+An op is ONE keyword-only record holding every rule graphnn has for it: forward, shape and
+dtype rules, derivatives, sympy formula, trace text, NumPy / in-place / numexpr / CUDA
+code, ONNX export and import, rewrite rules, display label and doc line. Every part of
+graphnn reads the record; no other module keeps a table keyed by op name.
+
+Where a rule cannot exist, the record says so with :class:`Unsupported` and a reason. A
+field left at its default means "derive it" (e.g. an elementwise op's CUDA C from its
+sympy formula); tests/test_support_matrix.py checks that every op either has a working
+rule for every capability or an explicit reason, and docs/ops.md shows the matrix.
+
+For an elementwise op ONE derivative, ``deriv=``, gives the vjp, the jvp and the trace
+text: ``deriv(out, *inputs, **attrs)`` returns the partial derivative with respect to each
+input (written with operators and op functions, so it builds nodes from nodes, numbers
+from arrays and sympy expressions from sympy values; ``None`` where there is none; a
+zero-argument callable to build it only when needed).
 
 >>> import numpy as np, graphnn as gn
 >>> gn.REGISTRY["exp"].forward(np, np.array(0.0))
 np.float64(1.0)
+>>> gn.REGISTRY["exp"].vjp(np.array(2.0), np.array(3.0), np.array(1.0))[0]()
+np.float64(6.0)
 >>> sorted(gn.REGISTRY)[:2]
 ['abs', 'add']
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 Shape = tuple[int, ...]
 
 
-@dataclass(frozen=True, eq=False)
-class Op:
-    """Everything graphnn knows about one operation.
+@dataclass(frozen=True)
+class Unsupported:
+    """A rule that does not exist for an op, and why (``Unsupported("integer output")``)."""
 
-    Attributes:
-        name: registry key and the DSL function name (``"exp"``).
-        forward: ``(xp, *arrays, **params) -> array``; ``xp`` is numpy or cupy.
-        shape: ``(*input_shapes, **params) -> output shape``; raises ValueError with a
-            plain message when shapes do not fit (bind adds the nodes and locations).
-        vjp: ``(g, out, *inputs, **params) -> tuple`` with one cotangent per input
-            (``None`` where there is none, or a zero-argument callable that builds it
-            only when autodiff needs that input's gradient). Written with operators and graphnn op
-            functions, so it builds nodes when given nodes and numbers when given arrays.
-            Cotangents may have a broadcast shape; autodiff sums them back centrally.
-        jvp: ``(tangents, out, *inputs, **params) -> tangent of out``; ``tangents`` has
-            one entry per input, ``None`` for a zero tangent.
-        formula: sympy rule ``(sp, *symbols, **params) -> Expr`` for elementwise ops
-            (``sp`` is the sympy module, imported only when a formula is asked for).
-        template: codegen expression, e.g. ``"xp.exp({0})"``; params as ``{name}``.
-        label: short display text (``"+"``, ``"exp"``, ``"@"``).
-        dtype: optional ``(*input_dtypes, **params) -> dtype``; default result_type.
-        check: optional ``(*input_shapes, **params) -> None`` raising ValueError for
-            invalid static parameters.
-        elementwise: True for broadcasting elementwise ops (fusable; sympy-derived).
-        derivative: text of the local derivative for non-elementwise ops
-            (``"dA = dY @ B^T;  dB = A^T @ dY"``), shown by the trace.
-        nondiff: indices of inputs that never carry a gradient (integer targets...).
-        cost: optional ``(*input_shapes, out_shape, **params) -> multiply-adds``.
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def supported(rule: Any) -> bool:
+    """True for a rule that is there (not None, not :class:`Unsupported`)."""
+    return rule is not None and not isinstance(rule, Unsupported)
+
+
+@dataclass(frozen=True)
+class TraceText:
+    """A non-elementwise op's local derivative as the trace shows it: plain text with one
+    rule per input separated by ``;`` (``dA = dY @ B^T; dB = A^T @ dY``) and LaTeX."""
+
+    text: str
+    latex: str
+
+
+def tt(text: str, latex: str | None = None) -> TraceText:
+    """Trace text from its plain form; the LaTeX is derived when not given
+    (``^T`` -> transpose, `` @ `` -> juxtaposition, `` * `` -> Hadamard product).
+
+    >>> tt("dA = dY @ B^T").latex
+    'dA = dY B^{\\top}'
+    """
+    if latex is None:
+        latex = text.replace("^T", r"^{\top}").replace(" @ ", " ").replace(" * ", r" \odot ")
+        latex = latex.replace("sum(", r"\textstyle\sum(")
+    return TraceText(text, latex)
+
+
+@dataclass(frozen=True)
+class Onnx:
+    """How an op crosses to ONNX. ``op_type``: the ONNX op it exports to one-to-one, with
+    ``attrs(params) -> dict`` for its attributes; ``export(ex, node)``: a custom exporter
+    (``ex`` offers ``emit``, ``const`` and ``fresh`` names) for ops that need several ONNX
+    nodes; ``imports``: ONNX op type -> converter ``(im, onnx_node, inputs, attrs) ->
+    outputs`` (None: call the op function on the inputs); ``tested``: a reason when
+    ONNX Runtime cannot check the export numerically."""
+
+    op_type: str | None = None
+    attrs: Callable[[Any], dict[str, Any]] | None = None
+    export: Callable[[Any, Any], None] | None = None
+    imports: dict[str, Callable[..., Any] | None] | None = None
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Op:
+    """Everything graphnn knows about one operation (keyword-only; see the module doc).
+
+    Core rules: ``name``; ``forward(xp, *arrays, **attrs)`` (``xp`` is numpy or cupy);
+    ``shape(*input_shapes, **attrs)`` raising ValueError when shapes do not fit;
+    ``dtype(*input_dtypes, **attrs)`` (default: result_type); ``check(*shapes, **attrs)``
+    validating static attributes; ``elementwise`` (broadcasting, fusable); ``leaf``.
+
+    Derivatives: ``deriv`` (elementwise: partials, generates vjp/jvp/trace text); ``vjp(g,
+    out, *inputs, **attrs)`` -> one cotangent per input (None, or a zero-argument callable
+    built only when needed); ``jvp(tangents, out, *inputs, **attrs)``; ``nondiff`` (input
+    indices that never carry a gradient); ``trace`` (:class:`TraceText`, non-elementwise).
+
+    Symbolic: ``sympy`` - elementwise: ``(sp, *scalars, **attrs) -> Expr``; other ops:
+    ``(sp, *object_arrays, **attrs) -> object array``; None: the forward runs on object
+    arrays of sympy values. ``parse_names``: extra names the expression parser accepts.
+
+    Code: ``numpy`` expression template (``"xp.exp({0})"``, attributes as ``{name}``,
+    ``{out_dtype}``); ``inplace``: steps writing into ``{out}``; ``numexpr`` expression;
+    ``cuda`` C expression; ``helpers``: functions the generated module needs; ``fresh``:
+    the result is new memory (never a view of an input).
+
+    Other: ``onnx`` (:class:`Onnx`); ``simplify``: rewrite rules ``(ctx, node,
+    inputs) -> replacement | None``; ``latex``: the forward formula in LaTeX (for
+    non-elementwise ops; elementwise ones print their sympy formula); ``pure`` (False for
+    random ops: never merged or folded); ``cost(*shapes, out_shape, **attrs)``
+    multiply-adds; ``label``; ``doc``.
     """
 
     name: str
     forward: Callable[..., Any]
     shape: Callable[..., Shape]
-    vjp: Callable[..., tuple[Any, ...]] | None = None
-    jvp: Callable[..., Any] | None = None
-    formula: Callable[..., Any] | None = None
-    template: str | None = None
-    label: str | None = None
     dtype: Callable[..., Any] | None = None
     check: Callable[..., None] | None = None
     elementwise: bool = False
-    derivative: str | None = None
-    nondiff: tuple[int, ...] = ()
-    cost: Callable[..., int] | None = None
     leaf: bool = False
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    deriv: Callable[..., tuple[Any, ...]] | None = None
+    vjp: Callable[..., tuple[Any, ...]] | Unsupported | None = None
+    jvp: Callable[..., Any] | Unsupported | None = None
+    nondiff: tuple[int, ...] = ()
+    trace: TraceText | Unsupported | None = None
+    sympy: Callable[..., Any] | Unsupported | None = None
+    parse_names: tuple[str, ...] = ()
+    numpy: str | None = None
+    inplace: tuple[str, ...] | Unsupported | None = None
+    numexpr: str | Unsupported | None = None
+    cuda: str | Unsupported | None = None
+    helpers: tuple[Callable[..., Any], ...] = ()
+    fresh: bool = False
+    onnx: Onnx | Unsupported | None = None
+    simplify: tuple[Callable[..., Any], ...] = ()
+    pure: bool = True
+    cost: Callable[..., int] | None = None
+    label: str | None = None
+    latex: str | None = None
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.deriv is not None:
+            if not self.elementwise:
+                raise ValueError(f"op {self.name!r}: deriv= is for elementwise ops")
+            if self.vjp is None:
+                object.__setattr__(self, "vjp", _vjp_from(self.deriv))
+            if self.jvp is None:
+                object.__setattr__(self, "jvp", _jvp_from(self.deriv))
 
     @property
     def display(self) -> str:
         """The label the renderer and printers show."""
         return self.label or self.name
 
+    @property
+    def differentiable(self) -> bool:
+        return supported(self.vjp)
+
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+def force(d: Any) -> Any:
+    """A partial derivative that may be given lazily as a zero-argument callable."""
+    return d() if callable(d) and not hasattr(d, "shape") else d
+
+
+def _vjp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
+    def vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[Any, ...]:
+        parts = deriv(out, *inputs, **attrs)
+        return tuple(None if d is None else (lambda d=d: _times(g, force(d))) for d in parts)
+    return vjp
+
+
+def _jvp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., Any]:
+    def jvp(tangents: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
+        parts = deriv(out, *inputs, **attrs)
+        total = None
+        for t, d in zip(tangents, parts):
+            if t is None or d is None:
+                continue
+            term = _times(t, force(d))
+            total = term if total is None else total + term
+        return total
+    return jvp
+
+
+def _times(g: Any, d: Any) -> Any:
+    """``g * d`` without building a multiplication by the constant 1."""
+    if isinstance(d, (int, float)) and d == 1:
+        return g
+    if isinstance(d, (int, float)) and d == -1:
+        return -g
+    return g * d
 
 
 REGISTRY: dict[str, Op] = {}
@@ -87,6 +211,13 @@ def register(op: Op) -> Op:
     return op
 
 
+def unregister(name: str) -> None:
+    """Remove an op (tests register throwaway ops and take them out again)."""
+    op = REGISTRY.pop(name)
+    if FUNCTIONS.get(name) is not None and getattr(FUNCTIONS[name], "__op__", None) is op:
+        del FUNCTIONS[name]
+
+
 def get_op(name: str) -> Op:
     """Look up a registered op by name, with a clear error for unknown names."""
     try:
@@ -96,8 +227,8 @@ def get_op(name: str) -> Op:
 
 
 # Public op functions by name (``"add" -> graphnn.ops.add``), filled by graphnn.ops as
-# it is imported. Node operators (``x + y``, ``x @ w``, ``x.sum()``) reach the ops through
-# it, so core never imports the op library above it.
+# it is imported. Node operators (``x + y``, ``x @ w``, ``x.sum()``) and the expression
+# parser reach the ops through it, so core never imports the op library above it.
 FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 # Adapters that layers above core provide for Graph/Run methods (``"save"``,

@@ -15,8 +15,9 @@ from typing import Any
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register
-from graphnn.ops.elementwise import exp, step, tscale, tsum
+from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import symrules as R
+from graphnn.ops.elementwise import exp, step, ufunc
 from graphnn.ops.reduce import sum
 
 
@@ -25,45 +26,73 @@ def _sigmoid(xp: Any, a: Any) -> Any:
     return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _act(name: str, forward: Any, vjp: Any, jvp: Any, formula: Any, template: str,
-         label: str, shape: Any = S.same, **kw: Any) -> Op:
-    return register(Op(name, forward, shape, vjp=vjp, jvp=jvp, formula=formula,
-                       template=template, label=label, elementwise=True, **kw))
-
-
-SIGMOID = _act("sigmoid", _sigmoid, lambda g, out, a: (g * out * (1.0 - out),),
-               lambda t, out, a: tscale(t[0], out * (1.0 - out)),
-               lambda sp, a: 1 / (1 + sp.exp(-a)), "_sigmoid(xp, {0})", "σ",
-               meta={"helpers": (_sigmoid,)})
-TANH = _act("tanh", lambda xp, a: xp.tanh(a), lambda g, out, a: (g * (1.0 - out * out),),
-            lambda t, out, a: tscale(t[0], 1.0 - out * out), lambda sp, a: sp.tanh(a),
-            "xp.tanh({0})", "tanh")
-RELU = _act("relu", lambda xp, a: xp.maximum(a, 0), lambda g, out, a: (g * step(a),),
-            lambda t, out, a: tscale(t[0], step(a)), lambda sp, a: sp.Max(0, a),
-            "xp.maximum({0}, 0)", "ReLU")
-LEAKY_RELU = _act(
-    "leaky_relu",
-    lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
-    lambda g, out, a, negative_slope=0.01:
-        (g * (negative_slope + (1.0 - negative_slope) * step(a)),),
-    lambda t, out, a, negative_slope=0.01:
-        tscale(t[0], negative_slope + (1.0 - negative_slope) * step(a)),
-    lambda sp, a, negative_slope=0.01: sp.Piecewise((a, a > 0), (negative_slope * a, True)),
-    "xp.where({0} > 0, {0}, {0} * {negative_slope})", "LReLU")
-PRELU = _act(
-    "prelu", lambda xp, a, w: xp.where(a > 0, a, a * w),
-    lambda g, out, a, w: (lambda: g * (w + (1.0 - w) * step(a)),
-                          lambda: g * a * (1.0 - step(a))),
-    lambda t, out, a, w: tsum(tscale(t[0], w + (1.0 - w) * step(a)),
-                              tscale(t[1], a * (1.0 - step(a)))),
-    lambda sp, a, w: sp.Piecewise((a, a > 0), (w * a, True)),
-    "xp.where({0} > 0, {0}, {0} * {1})", "PReLU", shape=S.elementwise)
-ELU = _act(
-    "elu", lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0))),
-    lambda g, out, a, alpha=1.0: (g * (step(a) + (1.0 - step(a)) * (out + alpha)),),
-    lambda t, out, a, alpha=1.0: tscale(t[0], step(a) + (1.0 - step(a)) * (out + alpha)),
-    lambda sp, a, alpha=1.0: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
-    "xp.where({0} > 0, {0}, {alpha} * xp.expm1(xp.minimum({0}, 0)))", "ELU")
+SIGMOID = register(Op(
+    name="sigmoid", label="σ", elementwise=True, shape=S.same,
+    forward=_sigmoid, helpers=(_sigmoid,),
+    deriv=lambda out, a: (out * (1.0 - out),),
+    vjp=lambda g, out, a: (g * out * (1.0 - out),),
+    sympy=lambda sp, a: 1 / (1 + sp.exp(-a)),
+    numpy="_sigmoid(xp, {0})",
+    # 1 / (1 + e^-a): the stable two-sided form of the interpreter agrees to a few ulps
+    inplace=("xp.negative({0}, out={out})", "xp.exp({out}, out={out})",
+             "xp.add({out}, 1, out={out})", "xp.reciprocal({out}, out={out})"),
+    numexpr="(1 / (1 + exp(-{0})))", cuda="(1 / (1 + exp(-{0})))",
+    onnx=Onnx(op_type="Sigmoid", imports={"Sigmoid": None}),
+    doc="logistic function 1 / (1 + e^-a); derivative σ(1 - σ)"))
+TANH = register(Op(
+    name="tanh", label="tanh", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.tanh(a),
+    deriv=lambda out, a: (1.0 - out * out,),
+    sympy=lambda sp, a: sp.tanh(a),
+    numpy="xp.tanh({0})", inplace=ufunc("tanh", 1), numexpr="tanh({0})", cuda="tanh({0})",
+    onnx=Onnx(op_type="Tanh", imports={"Tanh": None}),
+    doc="hyperbolic tangent; derivative 1 - tanh²"))
+RELU = register(Op(
+    name="relu", label="ReLU", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.maximum(a, 0),
+    deriv=lambda out, a: (step(a),),
+    sympy=lambda sp, a: sp.Max(0, a),
+    numpy="xp.maximum({0}, 0)", inplace=("xp.maximum({0}, 0, out={out})",),
+    numexpr="where({0} > 0, {0}, 0)", cuda="({0} > 0 ? {0} : 0)",
+    onnx=Onnx(op_type="Relu", imports={"Relu": None}),
+    doc="max(0, a); derivative 1 for a > 0 else 0"))
+LEAKY_RELU = register(Op(
+    name="leaky_relu", label="LReLU", elementwise=True, shape=S.same,
+    forward=lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
+    deriv=lambda out, a, negative_slope=0.01:
+        (negative_slope + (1.0 - negative_slope) * step(a),),
+    sympy=lambda sp, a, negative_slope=0.01:
+        sp.Piecewise((a, a > 0), (negative_slope * a, True)),
+    numpy="xp.where({0} > 0, {0}, {0} * {negative_slope})",
+    inplace=Unsupported("xp.where has no out= argument"),
+    numexpr="where({0} > 0, {0}, {0} * {negative_slope})",
+    cuda="({0} > 0 ? {0} : {0} * {negative_slope})",
+    onnx=Onnx(op_type="LeakyRelu", attrs=lambda p: {"alpha": float(p["negative_slope"])},
+              imports={"LeakyRelu": lambda im, n, x, a: [leaky_relu(x[0], a.get("alpha",
+                                                                              0.01))]}),
+    doc="a if a > 0 else negative_slope * a (the lectures use 0.1)"))
+PRELU = register(Op(
+    name="prelu", label="PReLU", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, w: xp.where(a > 0, a, a * w),
+    deriv=lambda out, a, w: (lambda: w + (1.0 - w) * step(a), lambda: a * (1.0 - step(a))),
+    sympy=lambda sp, a, w: sp.Piecewise((a, a > 0), (w * a, True)),
+    numpy="xp.where({0} > 0, {0}, {0} * {1})",
+    inplace=Unsupported("xp.where has no out= argument"),
+    numexpr="where({0} > 0, {0}, {0} * {1})", cuda="({0} > 0 ? {0} : {0} * {1})",
+    onnx=Onnx(op_type="PRelu", imports={"PRelu": None}),
+    doc="parametric ReLU: a if a > 0 else weight * a (weight broadcast against a)"))
+ELU = register(Op(
+    name="elu", label="ELU", elementwise=True, shape=S.same,
+    forward=lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0))),
+    deriv=lambda out, a, alpha=1.0: (step(a) + (1.0 - step(a)) * (out + alpha),),
+    sympy=lambda sp, a, alpha=1.0: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
+    numpy="xp.where({0} > 0, {0}, {alpha} * xp.expm1(xp.minimum({0}, 0)))",
+    inplace=Unsupported("xp.where has no out= argument"),
+    numexpr="where({0} > 0, {0}, {alpha} * (exp({0}) - 1))",
+    cuda="({0} > 0 ? {0} : {alpha} * expm1({0}))",
+    onnx=Onnx(op_type="Elu", attrs=lambda p: {"alpha": float(p["alpha"])},
+              imports={"Elu": lambda im, n, x, a: [elu(x[0], a.get("alpha", 1.0))]}),
+    doc="a if a > 0 else alpha (e^a - 1)"))
 
 
 def _softmax(xp: Any, a: Any, axis: int = -1) -> Any:
@@ -81,22 +110,26 @@ def _axis_check(a: S.Shape, axis: int = -1) -> None:
 
 
 SOFTMAX = register(Op(
-    "softmax", _softmax, S.same,
+    name="softmax", forward=_softmax, shape=S.same, fresh=True,
+    sympy=lambda sp, a, axis=-1: R.softmax(sp, a, axis),
+    latex=r"y_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
     vjp=lambda g, out, a, axis=-1: (out * (g - sum(g * out, axis=axis, keepdims=True)),),
     jvp=lambda t, out, a, axis=-1: None if t[0] is None else
         out * (t[0] - sum(t[0] * out, axis=axis, keepdims=True)),
-    template="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check,
-    meta={"helpers": (_softmax,)},
-    derivative="dZ = S * (dS - sum(dS * S))",
+    numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check,
+    helpers=(_softmax,),
+    trace=tt("dZ = S * (dS - sum(dS * S))"),
 ))
 LOG_SOFTMAX = register(Op(
-    "log_softmax", _log_softmax, S.same,
+    name="log_softmax", forward=_log_softmax, shape=S.same, fresh=True,
+    sympy=lambda sp, a, axis=-1: R.softmax(sp, a, axis, log=True),
+    latex=r"y_k = z_k - \log \sum_j e^{z_j}",
     vjp=lambda g, out, a, axis=-1: (g - exp(out) * sum(g, axis=axis, keepdims=True),),
     jvp=lambda t, out, a, axis=-1: None if t[0] is None else
         t[0] - sum(exp(out) * t[0], axis=axis, keepdims=True),
-    template="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check,
-    meta={"helpers": (_log_softmax,)},
-    derivative="dZ = dL - softmax(Z) * sum(dL)",
+    numpy="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check,
+    helpers=(_log_softmax,),
+    trace=tt("dZ = dL - softmax(Z) * sum(dL)"),
 ))
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register
+from graphnn.core.op import Op, register, tt
 from graphnn.ops.elementwise import tsum
 from graphnn.ops.linalg import reshape
 from graphnn.ops.reduce import sum
@@ -291,13 +291,12 @@ def _conv_jvp(t: list[Any], out: Any, x: Any, w: Any, b: Any = None, **p: Any) -
 
 _ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
 CONV2D = register(Op(
-    "conv2d", _conv2d, _conv_shape, vjp=_conv_vjp, jvp=_conv_jvp, check=_conv_check,
-    template="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")", label="conv",
-    derivative="dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,h,w} dY",
+    name="conv2d", forward=_conv2d, shape=_conv_shape, vjp=_conv_vjp, jvp=_conv_jvp,
+    check=_conv_check,
+    numpy="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")", label="conv",  # {2}: None, no bias
+    trace=tt("dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,h,w} dY"),
     cost=_conv_cost,
-    meta={"helpers": (_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d),
-          "templates": {2: "_conv2d(xp, {0}, {1}, None, " + _ARGS + ")",
-                        3: "_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")"}},
+    helpers=(_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d),
 ))
 
 
@@ -336,7 +335,7 @@ def _gw_shape(x: S.Shape, g: S.Shape, *, kernel_size: Any, stride: Any, padding:
 
 
 CONV2D_GRAD_INPUT = register(Op(
-    "conv2d_grad_input", _conv2d_grad_input, _gi_shape, check=_gi_check,
+    name="conv2d_grad_input", forward=_conv2d_grad_input, shape=_gi_shape, check=_gi_check,
     # linear in g and in w: dG = conv2d(C, W);  dW = conv2d_grad_weight(C, G)
     vjp=lambda c, out, g, w, **p: (
         lambda: conv2d(c, w, **_p(p)),
@@ -344,13 +343,13 @@ CONV2D_GRAD_INPUT = register(Op(
     jvp=lambda t, out, g, w, **p: tsum(
         None if t[0] is None else conv2d_grad_input(t[0], w, **p),
         None if t[1] is None else conv2d_grad_input(g, t[1], **p)),
-    template="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
-    label="conv dX", derivative="dX = conv_transpose(dY, W) (a transposed convolution)",
+    numpy="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
+    label="conv dX", trace=tt("dX = conv_transpose(dY, W) (a transposed convolution)"),
     cost=lambda g, w, out, **p: _conv_cost(out, w, g),
-    meta={"helpers": (_pad2d, _batch_inner, _chwn, _grad_cols, _conv2d_grad_input)},
+    helpers=(_pad2d, _batch_inner, _chwn, _grad_cols, _conv2d_grad_input),
 ))
 CONV2D_GRAD_WEIGHT = register(Op(
-    "conv2d_grad_weight", _conv2d_grad_weight, _gw_shape, check=_gw_check,
+    name="conv2d_grad_weight", forward=_conv2d_grad_weight, shape=_gw_shape, check=_gw_check,
     # linear in x and in g: dX = conv2d_grad_input(G, C);  dG = conv2d(X, C)
     vjp=lambda c, out, x, g, **p: (
         lambda: conv2d_grad_input(g, c, tuple(x.shape[2:]), **_p(p)),
@@ -358,11 +357,11 @@ CONV2D_GRAD_WEIGHT = register(Op(
     jvp=lambda t, out, x, g, **p: tsum(
         None if t[0] is None else conv2d_grad_weight(t[0], g, **p),
         None if t[1] is None else conv2d_grad_weight(x, t[1], **p)),
-    template="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
-    label="conv dW", derivative="dW = X ⋆ dY (correlate the input with the output gradient)",
+    numpy="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
+    label="conv dW", trace=tt("dW = X ⋆ dY (correlate the input with the output gradient)"),
     cost=lambda x, g, out, **p: _conv_cost(x, out, g),
-    meta={"helpers": (_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols,
-                     _conv2d_grad_weight)},
+    helpers=(_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols,
+                     _conv2d_grad_weight),
 ))
 
 

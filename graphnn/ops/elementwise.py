@@ -21,7 +21,7 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register
+from graphnn.core.op import Onnx, Op, Unsupported, register
 
 # -- small helpers for forward-mode rules (None is a zero tangent) -------------------
 
@@ -40,10 +40,10 @@ def tscale(t: Any, f: Any) -> Any:
     return None if t is None else t * f
 
 
-def _ew(name: str, forward: Any, vjp: Any, jvp: Any, formula: Any, template: str,
-        label: str, shape: Any = S.elementwise, **kw: Any) -> Op:
-    return register(Op(name, forward, shape, vjp=vjp, jvp=jvp, formula=formula,
-                       template=template, label=label, elementwise=True, **kw))
+def ufunc(f: str, nargs: int) -> tuple[str, ...]:
+    """The in-place form of a NumPy ufunc call: one step writing into ``{out}``."""
+    args = ", ".join("{" + str(k) + "}" for k in range(nargs))
+    return (f"xp.{f}({args}, out={{out}})",)
 
 
 def _mask_dtype(*dtypes: Any, **_: Any) -> Any:
@@ -56,63 +56,145 @@ def _mask(xp: Any, m: Any, *args: Any) -> Any:
     return xp.asarray(m).astype(dt if dt.kind == "f" else np.float64)
 
 
-ADD = _ew("add", lambda xp, a, b: xp.add(a, b), lambda g, out, a, b: (g, g),
-          lambda t, out, a, b: tsum(t[0], t[1]), lambda sp, a, b: a + b, "({0} + {1})", "+")
-SUB = _ew("sub", lambda xp, a, b: xp.subtract(a, b), lambda g, out, a, b: (g, lambda: -g),
-          lambda t, out, a, b: tsum(t[0], None if t[1] is None else -t[1]),
-          lambda sp, a, b: a - b, "({0} - {1})", "-")
-MUL = _ew("mul", lambda xp, a, b: xp.multiply(a, b),
-          lambda g, out, a, b: (lambda: g * b, lambda: g * a),
-          lambda t, out, a, b: tsum(tscale(t[0], b), tscale(t[1], a)),
-          lambda sp, a, b: a * b, "({0} * {1})", "*")
-DIV = _ew("div", lambda xp, a, b: xp.divide(a, b),
-          lambda g, out, a, b: (lambda: g / b, lambda: -g * out / b),
-          lambda t, out, a, b: tsum(tscale(t[0], 1.0 / b), tscale(t[1], -out / b)),
-          lambda sp, a, b: a / b, "({0} / {1})", "/")
-NEG = _ew("neg", lambda xp, a: xp.negative(a), lambda g, out, a: (-g,),
-          lambda t, out, a: None if t[0] is None else -t[0],
-          lambda sp, a: -a, "(-{0})", "-", shape=S.same)
-POW = _ew("pow", lambda xp, a, b: xp.power(a, b),
-          lambda g, out, a, b: (lambda: g * b * a ** (b - 1), lambda: g * out * log(a)),
-          lambda t, out, a, b: tsum(tscale(t[0], b * a ** (b - 1)),
-                                    None if t[1] is None else t[1] * out * log(a)),
-          lambda sp, a, b: a ** b, "({0} ** {1})", "**")
-EXP = _ew("exp", lambda xp, a: xp.exp(a), lambda g, out, a: (g * out,),
-          lambda t, out, a: tscale(t[0], out), lambda sp, a: sp.exp(a), "xp.exp({0})", "exp",
-          shape=S.same)
-LOG = _ew("log", lambda xp, a: xp.log(a), lambda g, out, a: (g / a,),
-          lambda t, out, a: None if t[0] is None else t[0] / a, lambda sp, a: sp.log(a),
-          "xp.log({0})", "log", shape=S.same)
-SQRT = _ew("sqrt", lambda xp, a: xp.sqrt(a), lambda g, out, a: (g / (2.0 * out),),
-           lambda t, out, a: None if t[0] is None else t[0] / (2.0 * out),
-           lambda sp, a: sp.sqrt(a), "xp.sqrt({0})", "sqrt", shape=S.same)
-ABS = _ew("abs", lambda xp, a: xp.abs(a), lambda g, out, a: (g * sign(a),),
-          lambda t, out, a: tscale(t[0], sign(a)), lambda sp, a: sp.Abs(a), "xp.abs({0})", "|x|",
-          shape=S.same)
-MAXIMUM = _ew("maximum", lambda xp, a, b: xp.maximum(a, b),
-              lambda g, out, a, b: (lambda: g * ge(a, b), lambda: g * (1.0 - ge(a, b))),
-              lambda t, out, a, b: tsum(tscale(t[0], ge(a, b)), tscale(t[1], 1.0 - ge(a, b))),
-              lambda sp, a, b: sp.Max(a, b), "xp.maximum({0}, {1})", "max")
-MINIMUM = _ew("minimum", lambda xp, a, b: xp.minimum(a, b),
-              lambda g, out, a, b: (lambda: g * ge(b, a), lambda: g * (1.0 - ge(b, a))),
-              lambda t, out, a, b: tsum(tscale(t[0], ge(b, a)), tscale(t[1], 1.0 - ge(b, a))),
-              lambda sp, a, b: sp.Min(a, b), "xp.minimum({0}, {1})", "min")
+def _onnx(op_type: str) -> Onnx:
+    return Onnx(op_type=op_type, imports={op_type: None})
 
-# Non-differentiable helpers used by other rules (their own gradient is zero a.e.).
-_ZERO1 = (lambda g, out, a: (None,))
-_ZERO2 = (lambda g, out, a, b: (None, None))
-SIGN = _ew("sign", lambda xp, a: xp.sign(a), _ZERO1, lambda t, out, a: None,
-           lambda sp, a: sp.sign(a), "xp.sign({0})", "sign", shape=S.same)
-STEP = _ew("step", lambda xp, a: _mask(xp, a > 0, a), _ZERO1, lambda t, out, a: None,
-           lambda sp, a: sp.Heaviside(a, 0), "({0} > 0).astype({out_dtype})", "step",
-           shape=S.same, dtype=_mask_dtype)
-GE = _ew("ge", lambda xp, a, b: _mask(xp, a >= b, a, b), _ZERO2, lambda t, out, a, b: None,
-         lambda sp, a, b: sp.Heaviside(a - b, 1), "({0} >= {1}).astype({out_dtype})", ">=",
-         dtype=_mask_dtype)
-EQ = _ew("eq", lambda xp, a, b: _mask(xp, a == b, a, b), _ZERO2, lambda t, out, a, b: None,
-         lambda sp, a, b: sp.Piecewise((1, sp.Eq(a, b)), (0, True)),
-         "({0} == {1}).astype({out_dtype})", "==",
-         dtype=_mask_dtype)
+
+_NO_GRAD = "a 0/1 mask: its derivative is 0 almost everywhere, so no gradient flows"
+
+ADD = register(Op(
+    name="add", label="+", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, b: xp.add(a, b),
+    deriv=lambda out, a, b: (1, 1),
+    sympy=lambda sp, a, b: a + b,
+    numpy="({0} + {1})", inplace=ufunc("add", 2), numexpr="({0} + {1})", cuda="({0} + {1})",
+    onnx=_onnx("Add"), doc="a + b with NumPy broadcasting"))
+SUB = register(Op(
+    name="sub", label="-", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, b: xp.subtract(a, b),
+    deriv=lambda out, a, b: (1, -1),
+    sympy=lambda sp, a, b: a - b,
+    numpy="({0} - {1})", inplace=ufunc("subtract", 2), numexpr="({0} - {1})",
+    cuda="({0} - {1})", onnx=_onnx("Sub"), doc="a - b"))
+MUL = register(Op(
+    name="mul", label="*", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, b: xp.multiply(a, b),
+    deriv=lambda out, a, b: (b, a),
+    sympy=lambda sp, a, b: a * b,
+    numpy="({0} * {1})", inplace=ufunc("multiply", 2), numexpr="({0} * {1})",
+    cuda="({0} * {1})", onnx=_onnx("Mul"), doc="a * b (elementwise)"))
+DIV = register(Op(
+    name="div", label="/", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, b: xp.divide(a, b),
+    deriv=lambda out, a, b: (lambda: 1.0 / b, lambda: -out / b),
+    vjp=lambda g, out, a, b: (lambda: g / b, lambda: -g * out / b),  # g / b: one rounding
+    sympy=lambda sp, a, b: a / b,
+    numpy="({0} / {1})", inplace=ufunc("divide", 2), numexpr="({0} / {1})",
+    cuda="({0} / {1})", onnx=_onnx("Div"), doc="a / b"))
+NEG = register(Op(
+    name="neg", label="-", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.negative(a),
+    deriv=lambda out, a: (-1,),
+    sympy=lambda sp, a: -a,
+    numpy="(-{0})", inplace=ufunc("negative", 1), numexpr="(-{0})", cuda="(-{0})",
+    onnx=_onnx("Neg"), doc="-a"))
+POW = register(Op(
+    name="pow", label="**", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, b: xp.power(a, b),
+    deriv=lambda out, a, b: (lambda: b * a ** (b - 1), lambda: out * log(a)),
+    vjp=lambda g, out, a, b: (lambda: g * b * a ** (b - 1), lambda: g * out * log(a)),
+    sympy=lambda sp, a, b: a ** b,
+    numpy="({0} ** {1})", inplace=ufunc("power", 2), numexpr="({0} ** {1})",
+    cuda="pow({0}, {1})", onnx=_onnx("Pow"),
+    doc="a ** b (d/db uses log a, so keep a > 0 when differentiating w.r.t. b)"))
+EXP = register(Op(
+    name="exp", label="exp", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.exp(a),
+    deriv=lambda out, a: (out,),
+    sympy=lambda sp, a: sp.exp(a),
+    numpy="xp.exp({0})", inplace=ufunc("exp", 1), numexpr="exp({0})", cuda="exp({0})",
+    onnx=_onnx("Exp"), doc="e ** a"))
+LOG = register(Op(
+    name="log", label="log", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.log(a),
+    deriv=lambda out, a: (1.0 / a,),
+    vjp=lambda g, out, a: (g / a,),
+    sympy=lambda sp, a: sp.log(a),
+    numpy="xp.log({0})", inplace=ufunc("log", 1), numexpr="log({0})", cuda="log({0})",
+    onnx=_onnx("Log"), doc="natural logarithm"))
+SQRT = register(Op(
+    name="sqrt", label="sqrt", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.sqrt(a),
+    deriv=lambda out, a: (0.5 / out,),
+    vjp=lambda g, out, a: (g / (2.0 * out),),
+    sympy=lambda sp, a: sp.sqrt(a),
+    numpy="xp.sqrt({0})", inplace=ufunc("sqrt", 1), numexpr="sqrt({0})", cuda="sqrt({0})",
+    onnx=_onnx("Sqrt"), doc="square root"))
+ABS = register(Op(
+    name="abs", label="|x|", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.abs(a),
+    deriv=lambda out, a: (sign(a),),
+    sympy=lambda sp, a: sp.Abs(a),
+    numpy="xp.abs({0})", inplace=ufunc("absolute", 1), numexpr="abs({0})", cuda="fabs({0})",
+    onnx=_onnx("Abs"), doc="|a| (derivative sign(a), 0 at 0)"))
+MAXIMUM = register(Op(
+    name="maximum", label="max", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, b: xp.maximum(a, b),
+    deriv=lambda out, a, b: (lambda: ge(a, b), lambda: 1.0 - ge(a, b)),
+    sympy=lambda sp, a, b: sp.Max(a, b),
+    numpy="xp.maximum({0}, {1})", inplace=ufunc("maximum", 2),
+    numexpr="where({0} >= {1}, {0}, {1})", cuda="({0} >= {1} ? {0} : {1})",
+    onnx=Onnx(op_type="Max", imports={"Max": None}),
+    doc="elementwise maximum; at ties the gradient goes to a"))
+MINIMUM = register(Op(
+    name="minimum", label="min", elementwise=True, shape=S.elementwise,
+    forward=lambda xp, a, b: xp.minimum(a, b),
+    deriv=lambda out, a, b: (lambda: ge(b, a), lambda: 1.0 - ge(b, a)),
+    sympy=lambda sp, a, b: sp.Min(a, b),
+    numpy="xp.minimum({0}, {1})", inplace=ufunc("minimum", 2),
+    numexpr="where({0} <= {1}, {0}, {1})", cuda="({0} <= {1} ? {0} : {1})",
+    onnx=Onnx(op_type="Min", imports={"Min": None}),
+    doc="elementwise minimum; at ties the gradient goes to a"))
+
+# Non-differentiable masks used by other rules (their own gradient is zero a.e.).
+SIGN = register(Op(
+    name="sign", label="sign", elementwise=True, shape=S.same,
+    forward=lambda xp, a: xp.sign(a),
+    deriv=lambda out, a: (None,), nondiff=(0,),
+    sympy=lambda sp, a: sp.sign(a),
+    numpy="xp.sign({0})", inplace=ufunc("sign", 1), numexpr=Unsupported(
+        "numexpr has no sign function"), cuda="(({0} > 0) - ({0} < 0))",
+    onnx=_onnx("Sign"), doc="-1, 0 or 1 (no gradient)"))
+STEP = register(Op(
+    name="step", label="step", elementwise=True, shape=S.same, dtype=_mask_dtype,
+    forward=lambda xp, a: _mask(xp, a > 0, a),
+    deriv=lambda out, a: (None,), nondiff=(0,),
+    sympy=lambda sp, a: sp.Heaviside(a, 0),
+    numpy="({0} > 0).astype({out_dtype})", inplace=("xp.greater({0}, 0, out={out})",),
+    numexpr=Unsupported("numexpr cannot cast a comparison to float"),
+    cuda="({0} > 0 ? 1 : 0)", onnx=Onnx(export=lambda ex, n: ex.mask("Greater", n)),
+    doc="1 where a > 0 else 0 (the derivative of relu; no gradient)"))
+GE = register(Op(
+    name="ge", label=">=", elementwise=True, shape=S.elementwise, dtype=_mask_dtype,
+    forward=lambda xp, a, b: _mask(xp, a >= b, a, b),
+    deriv=lambda out, a, b: (None, None), nondiff=(0, 1),
+    sympy=lambda sp, a, b: sp.Heaviside(a - b, 1),
+    numpy="({0} >= {1}).astype({out_dtype})", inplace=ufunc("greater_equal", 2),
+    numexpr=Unsupported("numexpr cannot cast a comparison to float"),
+    cuda="({0} >= {1} ? 1 : 0)",
+    onnx=Onnx(export=lambda ex, n: ex.mask("GreaterOrEqual", n),
+              imports={"GreaterOrEqual": None}),
+    doc="1 where a >= b else 0 (no gradient)"))
+EQ = register(Op(
+    name="eq", label="==", elementwise=True, shape=S.elementwise, dtype=_mask_dtype,
+    forward=lambda xp, a, b: _mask(xp, a == b, a, b),
+    deriv=lambda out, a, b: (None, None), nondiff=(0, 1),
+    sympy=lambda sp, a, b: sp.Piecewise((1, sp.Eq(a, b)), (0, True)),
+    numpy="({0} == {1}).astype({out_dtype})", inplace=ufunc("equal", 2),
+    numexpr=Unsupported("numexpr cannot cast a comparison to float"),
+    cuda="({0} == {1} ? 1 : 0)",
+    onnx=Onnx(export=lambda ex, n: ex.mask("Equal", n), imports={"Equal": None}),
+    doc="1 where a == b else 0 (no gradient)"))
 
 
 def add(a: Any, b: Any, *, name: str | None = None) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register
+from graphnn.core.op import Op, register, tt
 
 # -- matmul ------------------------------------------------------------------------
 
@@ -78,10 +78,12 @@ def _matmul_cost(a: S.Shape, b: S.Shape, out: S.Shape) -> int:
 
 
 MATMUL = register(Op(
-    "matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_shape, vjp=_matmul_vjp,
+    name="matmul", forward=lambda xp, a, b: xp.matmul(a, b), shape=_matmul_shape, fresh=True,
+    latex="Y = A B",
+    vjp=_matmul_vjp,
     jvp=lambda t, out, a, b: _tsum(None if t[0] is None else matmul(t[0], b),
                                    None if t[1] is None else matmul(a, t[1])),
-    template="({0} @ {1})", label="@", derivative="dA = dY @ B^T;  dB = A^T @ dY",
+    numpy="({0} @ {1})", label="@", trace=tt("dA = dY @ B^T;  dB = A^T @ dY"),
     cost=_matmul_cost,
 ))
 
@@ -124,10 +126,12 @@ def _transpose_vjp(g: Any, out: Any, a: Any, axes: Any = None) -> tuple[Any]:
 
 
 TRANSPOSE = register(Op(
-    "transpose", lambda xp, a, axes=None: xp.transpose(a, axes), _transpose_shape,
+    name="transpose", forward=lambda xp, a, axes=None: xp.transpose(a, axes),
+    latex=r"Y = X^{\top}",
+    shape=_transpose_shape,
     vjp=_transpose_vjp,
     jvp=lambda t, out, a, axes=None: None if t[0] is None else transpose(t[0], axes=axes),
-    template="xp.transpose({0}, {axes})", label="T", derivative="dX = transpose(dY, inverse axes)",
+    numpy="xp.transpose({0}, {axes})", label="T", trace=tt("dX = transpose(dY, inverse axes)"),
 ))
 
 
@@ -157,10 +161,11 @@ def _reshape_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 
 RESHAPE = register(Op(
-    "reshape", lambda xp, a, shape: xp.reshape(a, shape), _reshape_shape,
+    name="reshape", forward=lambda xp, a, shape: xp.reshape(a, shape), shape=_reshape_shape,
+    latex=r"Y = \operatorname{reshape}(X)",
     vjp=lambda g, out, a, shape: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else reshape(t[0], tuple(out.shape)),
-    template="xp.reshape({0}, {shape})", label="reshape", derivative="dX = reshape(dY, X.shape)",
+    numpy="xp.reshape({0}, {shape})", label="reshape", trace=tt("dX = reshape(dY, X.shape)"),
 ))
 
 
@@ -181,13 +186,14 @@ def _flat_shape(a: S.Shape, start_dim: int = 0, end_dim: int = -1) -> S.Shape:
 
 
 FLATTEN = register(Op(
-    "flatten",
-    lambda xp, a, start_dim=0, end_dim=-1: xp.reshape(a, _flat_shape(a.shape, start_dim, end_dim)),
-    _flat_shape,
+    name="flatten", latex=r"Y = \operatorname{flatten}(X)",
+    forward=lambda xp, a, start_dim=0, end_dim=-1:
+        xp.reshape(a, _flat_shape(a.shape, start_dim, end_dim)),
+    shape=_flat_shape,
     vjp=lambda g, out, a, start_dim=0, end_dim=-1: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, **p: None if t[0] is None else reshape(t[0], tuple(out.shape)),
-    template="xp.reshape({0}, {out_shape})", label="flatten",
-    derivative="dX = reshape(dY, X.shape)",
+    numpy="xp.reshape({0}, {out_shape})", label="flatten",
+    trace=tt("dX = reshape(dY, X.shape)"),
 ))
 
 
@@ -226,18 +232,21 @@ def _sum_to_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 
 BROADCAST_TO = register(Op(
-    "broadcast_to", lambda xp, a, shape: xp.broadcast_to(a, shape), _bcast_shape,
+    name="broadcast_to", forward=lambda xp, a, shape: xp.broadcast_to(a, shape),
+    latex=r"Y = \operatorname{broadcast}(X)",
+    shape=_bcast_shape,
     vjp=lambda g, out, a, shape: (sum_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else broadcast_to(t[0], shape),
-    template="xp.broadcast_to({0}, {shape})", label="bcast",
-    derivative="dX = dY summed over the broadcast axes",
+    numpy="xp.broadcast_to({0}, {shape})", label="bcast",
+    trace=tt("dX = dY summed over the broadcast axes"),
 ))
 SUM_TO = register(Op(
-    "sum_to", _sum_to, _sum_to_shape,
+    name="sum_to", forward=_sum_to, shape=_sum_to_shape,
+    latex=r"Y = \operatorname{sum\_to}(X)",
     vjp=lambda g, out, a, shape: (broadcast_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else sum_to(t[0], shape),
-    template="_sum_to(xp, {0}, {shape})", label="Σ→", meta={"helpers": (_sum_to,)},
-    derivative="dX = broadcast_to(dY, X.shape)",
+    numpy="_sum_to(xp, {0}, {shape})", label="Σ→", helpers=(_sum_to,),
+    trace=tt("dX = broadcast_to(dY, X.shape)"),
 ))
 
 

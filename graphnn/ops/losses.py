@@ -27,7 +27,8 @@ import numpy as np
 from graphnn.core import ir
 from graphnn.core.bind import _context, bind
 from graphnn.core.errors import ParamError
-from graphnn.core.op import Op, register
+from graphnn.core.op import Op, Unsupported, register, tt
+from graphnn.ops import symrules as R
 from graphnn.ops.activations import log_softmax, sigmoid, softmax
 from graphnn.ops.elementwise import log, maximum, sign, tsum
 from graphnn.ops.linalg import reshape
@@ -131,13 +132,16 @@ def _ew_cost(*shapes: Any, **_: Any) -> int:
     return int(np.prod(shapes[0], dtype=np.int64))
 
 
-def _loss(name: str, fwd: Any, vjp: Any, jvp: Any, label: str, derivative: str,
-          args: str = "{0}, {1}", **kw: Any) -> Op:
-    helpers = kw.pop("helpers", ())
+def _loss(*, name: str, forward: Any, helpers: tuple[Any, ...] = (), **rules: Any) -> Op:
+    """A loss record: the shared shape/check/cost rules, a template that calls the
+    forward (copied into generated modules with ``_reduce``), plus the op's own rules."""
     return register(Op(
-        name, fwd, kw.pop("shape", _pair_shape), vjp=vjp, jvp=jvp, check=_check_reduction,
-        template=f"_{name}(xp, {args}, reduction={{reduction}})", label=label,
-        derivative=derivative, cost=_ew_cost, meta={"helpers": (_reduce, *helpers, fwd)}, **kw))
+        name=name, forward=forward, shape=rules.pop("shape", _pair_shape),
+        check=_check_reduction, cost=_ew_cost, helpers=(_reduce, *helpers, forward),
+        numpy=f"_{name}(xp, {{0}}, {{1}}, reduction={{reduction}})", fresh=True,
+        inplace=Unsupported("a reduction, not elementwise"),
+        numexpr=Unsupported("a reduction, not elementwise"),
+        cuda=Unsupported("a reduction: runs through its NumPy/CuPy template"), **rules))
 
 
 # -- the ops ------------------------------------------------------------------------------
@@ -153,21 +157,21 @@ def _scale_jvp(slope: Any, tg: Any, reduction: str) -> Any:
 
 
 MSE_LOSS = _loss(
-    "mse_loss", _mse_loss,
-    lambda g, out, p, t, reduction="mean": (
+    name="mse_loss", forward=_mse_loss, label="MSE",
+    trace=tt("dP = 2 (P - T) dL / n;  dT = -dP"),
+    vjp=lambda g, out, p, t, reduction="mean": (
         lambda: 2.0 * _scaled(g, _size(p), reduction) * (p - t),
         lambda: -2.0 * _scaled(g, _size(p), reduction) * (p - t)),
-    lambda tg, out, p, t, reduction="mean": None if _tdiff(tg) is None else
-        _scale_jvp(2.0 * (p - t), tg, reduction),
-    "MSE", "dP = 2 (P - T) dL / n;  dT = -dP")
+    jvp=lambda tg, out, p, t, reduction="mean": None if _tdiff(tg) is None else
+        _scale_jvp(2.0 * (p - t), tg, reduction))
 L1_LOSS = _loss(
-    "l1_loss", _l1_loss,
-    lambda g, out, p, t, reduction="mean": (
+    name="l1_loss", forward=_l1_loss, label="L1",
+    trace=tt("dP = sign(P - T) dL / n;  dT = -dP"),
+    vjp=lambda g, out, p, t, reduction="mean": (
         lambda: _scaled(g, _size(p), reduction) * sign(p - t),
         lambda: -_scaled(g, _size(p), reduction) * sign(p - t)),
-    lambda tg, out, p, t, reduction="mean": None if _tdiff(tg) is None else
-        _scale_jvp(sign(p - t), tg, reduction),
-    "L1", "dP = sign(P - T) dL / n;  dT = -dP")
+    jvp=lambda tg, out, p, t, reduction="mean": None if _tdiff(tg) is None else
+        _scale_jvp(sign(p - t), tg, reduction))
 
 
 def _bce_dp(p: Any, y: Any) -> Any:
@@ -179,24 +183,27 @@ def _bce_dy(p: Any) -> Any:
 
 
 BCE_LOSS = _loss(
-    "bce_loss", _bce_loss,
-    lambda g, out, p, y, reduction="mean": (
+    name="bce_loss", forward=_bce_loss, label="BCE", helpers=(_clamped_log,),
+    sympy=lambda sp, p, y, reduction="mean": R.loss_reduce(R.pairwise(
+        sp, lambda s, u, v: -(v * s.log(u) + (1 - v) * s.log(1 - u)), p, y), reduction),
+    trace=tt("dP = (P - Y) / max(P (1 - P), 1e-12) dL / n;  dY = (log(1 - P) - log P) dL / n"),
+    vjp=lambda g, out, p, y, reduction="mean": (
         lambda: _scaled(g, _size(p), reduction) * _bce_dp(p, y),
         lambda: _scaled(g, _size(p), reduction) * _bce_dy(p)),
-    lambda t, out, p, y, reduction="mean": _greduce(tsum(
+    jvp=lambda t, out, p, y, reduction="mean": _greduce(tsum(
         None if t[0] is None else t[0] * _bce_dp(p, y),
-        None if t[1] is None else t[1] * _bce_dy(p)), reduction),
-    "BCE", "dP = (P - Y) / max(P (1 - P), 1e-12) dL / n;  dY = (log(1 - P) - log P) dL / n",
-    helpers=(_clamped_log,))
+        None if t[1] is None else t[1] * _bce_dy(p)), reduction))
 BCE_WITH_LOGITS = _loss(
-    "bce_with_logits", _bce_with_logits,
-    lambda g, out, z, y, reduction="mean": (
+    name="bce_with_logits", forward=_bce_with_logits, label="BCE logits",
+    sympy=lambda sp, z, y, reduction="mean": R.loss_reduce(R.pairwise(
+        sp, lambda s, u, v: s.log(1 + s.exp(u)) - u * v, z, y), reduction),
+    trace=tt("dZ = (σ(Z) - Y) dL / n;  dY = -Z dL / n"),
+    vjp=lambda g, out, z, y, reduction="mean": (
         lambda: _scaled(g, _size(z), reduction) * (sigmoid(z) - y),
         lambda: -_scaled(g, _size(z), reduction) * z),
-    lambda t, out, z, y, reduction="mean": _greduce(tsum(
+    jvp=lambda t, out, z, y, reduction="mean": _greduce(tsum(
         None if t[0] is None else t[0] * (sigmoid(z) - y),
-        None if t[1] is None else -(t[1] * z)), reduction),
-    "BCE logits", "dZ = (σ(Z) - Y) dL / n;  dY = -Z dL / n")
+        None if t[1] is None else -(t[1] * z)), reduction))
 
 
 def _ce_shape(z: Any, t: Any, reduction: str = "mean") -> tuple[int, ...]:
@@ -237,22 +244,26 @@ def _ce_jvp(tg: Any, out: Any, z: Any, t: Any, reduction: str = "mean") -> Any:
 
 
 CROSS_ENTROPY = _loss(
-    "cross_entropy", _cross_entropy, _ce_vjp, _ce_jvp, "CE",
-    "dZ = (softmax(Z) Σ T - T) dL / N  (T one-hot for class indices);  dT = -log softmax(Z)",
+    name="cross_entropy", forward=_cross_entropy, vjp=_ce_vjp, jvp=_ce_jvp, label="CE",
+    sympy=R.cross_entropy,
+    trace=tt("dZ = (softmax(Z) Σ T - T) dL / N  (T one-hot for class indices);  "
+             "dT = -log softmax(Z)"),
     shape=_ce_shape, dtype=lambda dz, dt, **_: dz, helpers=(_log_softmax_last,))
+
+
 def _check_classes(num_classes: int) -> None:
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
 
 
 ONE_HOT = register(Op(
-    "one_hot", _one_hot,
-    lambda t, num_classes, dtype="float64": tuple(t) + (int(num_classes),),
+    name="one_hot", forward=_one_hot,
+    shape=lambda t, num_classes, dtype="float64": tuple(t) + (int(num_classes),),
     vjp=lambda g, out, t, **_: (None,), jvp=lambda tg, out, t, **_: None, nondiff=(0,),
     dtype=lambda dt, num_classes, dtype="float64": np.dtype(dtype),
     check=lambda t, num_classes, dtype="float64": _check_classes(num_classes),
-    template="_one_hot(xp, {0}, {num_classes}, {dtype})", label="one-hot",
-    derivative="no gradient (integer input)", meta={"helpers": (_one_hot,)},
+    numpy="_one_hot(xp, {0}, {num_classes}, {dtype})", label="one-hot",
+    trace=tt("no gradient (integer input)"), helpers=(_one_hot,),
 ))
 
 

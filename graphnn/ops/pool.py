@@ -28,7 +28,7 @@ from typing import Any
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register
+from graphnn.core.op import Op, register, tt
 from graphnn.ops.conv import _pad2d, check_fits, check_pair, out_size, pair
 from graphnn.ops.reduce import mean
 
@@ -237,48 +237,48 @@ _PA = "kernel_size={kernel_size}, stride={stride}, padding={padding}"
 _ARGM = (_pad2d, _tap, _pool_out, _pool_taps, _max_pool2d_masks, _select_bits)
 
 MAX_POOL2D = register(Op(
-    "max_pool2d", _max_pool2d, _pool_shape, check=_pool_check,
+    name="max_pool2d", forward=_max_pool2d, shape=_pool_shape, check=_pool_check,
     vjp=lambda g, out, x, **p: (lambda: max_pool2d_grad(x, g, **p),),
     jvp=lambda t, out, x, **p: None if t[0] is None else max_pool2d_select(x, t[0], **p),
-    template="_max_pool2d(xp, {0}, " + _PA + ")", label="max pool",
-    derivative="dX = dY routed to the (first) max of each window, 0 elsewhere",
-    cost=_pool_cost, meta={"helpers": (_pad2d, _tap, _pool_out, _max_pool2d)},
+    numpy="_max_pool2d(xp, {0}, " + _PA + ")", label="max pool",
+    trace=tt("dX = dY routed to the (first) max of each window, 0 elsewhere"),
+    cost=_pool_cost, helpers=(_pad2d, _tap, _pool_out, _max_pool2d),
 ))
 MAX_POOL2D_GRAD = register(Op(
-    "max_pool2d_grad", _max_pool2d_grad, _grad_shape, check=_pool_check,
+    name="max_pool2d_grad", forward=_max_pool2d_grad, shape=_grad_shape, check=_pool_check,
     # piecewise constant in x; linear in g with transpose max_pool2d_select
     vjp=lambda c, out, x, g, **p: (None, lambda: max_pool2d_select(x, c, **p)),
     jvp=lambda t, out, x, g, **p: None if t[1] is None else max_pool2d_grad(x, t[1], **p),
-    template="_max_pool2d_grad(xp, {0}, {1}, " + _PA + ")", label="max pool dX",
-    derivative="dX = dY scattered to each window's argmax",
+    numpy="_max_pool2d_grad(xp, {0}, {1}, " + _PA + ")", label="max pool dX",
+    trace=tt("dX = dY scattered to each window's argmax"),
     cost=lambda x, g, out, **p: _pool_cost(x, g, **p),
-    meta={"helpers": _ARGM + (_max_pool2d_grad,)},
+    helpers=_ARGM + (_max_pool2d_grad,),
 ))
 MAX_POOL2D_SELECT = register(Op(
-    "max_pool2d_select", _max_pool2d_select, _pool_shape, check=_pool_check,
+    name="max_pool2d_select", forward=_max_pool2d_select, shape=_pool_shape, check=_pool_check,
     vjp=lambda c, out, x, v, **p: (None, lambda: max_pool2d_grad(x, c, **p)),
     jvp=lambda t, out, x, v, **p: None if t[1] is None else max_pool2d_select(x, t[1], **p),
-    template="_max_pool2d_select(xp, {0}, {1}, " + _PA + ")", label="max pool pick",
-    derivative="dV = dY scattered to each window's argmax of X", cost=_pool_cost,
-    meta={"helpers": _ARGM + (_max_pool2d_select,)},
+    numpy="_max_pool2d_select(xp, {0}, {1}, " + _PA + ")", label="max pool pick",
+    trace=tt("dV = dY scattered to each window's argmax of X"), cost=_pool_cost,
+    helpers=_ARGM + (_max_pool2d_select,),
 ))
 _AA = _PA + ", count_include_pad={count_include_pad}"
 AVG_POOL2D = register(Op(
-    "avg_pool2d", _avg_pool2d, _pool_shape, check=_pool_check,
+    name="avg_pool2d", forward=_avg_pool2d, shape=_pool_shape, check=_pool_check,
     vjp=lambda g, out, x, **p: (lambda: avg_pool2d_grad(g, tuple(x.shape[2:]), **p),),
     jvp=lambda t, out, x, **p: None if t[0] is None else bind(AVG_POOL2D, t[0], **p),
-    template="_avg_pool2d(xp, {0}, " + _AA + ")", label="avg pool",
-    derivative="dX = dY / k spread over each window", cost=_pool_cost,
-    meta={"helpers": (_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d)},
+    numpy="_avg_pool2d(xp, {0}, " + _AA + ")", label="avg pool",
+    trace=tt("dX = dY / k spread over each window"), cost=_pool_cost,
+    helpers=(_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d),
 ))
 AVG_POOL2D_GRAD = register(Op(
-    "avg_pool2d_grad", _avg_pool2d_grad, _avg_grad_shape, check=_pool_check,
+    name="avg_pool2d_grad", forward=_avg_pool2d_grad, shape=_avg_grad_shape, check=_pool_check,
     vjp=lambda c, out, g, input_size, **p: (lambda: bind(AVG_POOL2D, c, **p),),
     jvp=lambda t, out, g, **p: None if t[0] is None else bind(AVG_POOL2D_GRAD, t[0], **p),
-    template="_avg_pool2d_grad(xp, {0}, input_size={input_size}, " + _AA + ")",
-    label="avg pool dX", derivative="dX = dY / k spread over each window (linear)",
+    numpy="_avg_pool2d_grad(xp, {0}, input_size={input_size}, " + _AA + ")",
+    label="avg pool dX", trace=tt("dX = dY / k spread over each window (linear)"),
     cost=lambda g, out, **p: _pool_cost(out, g, **p),
-    meta={"helpers": (_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d_grad)},
+    helpers=(_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d_grad),
 ))
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register
+from graphnn.core.op import Op, register, tt
+from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import eq
 from graphnn.ops.linalg import broadcast_to, reshape
 
@@ -63,31 +64,35 @@ def _red_cost(a: S.Shape, out: S.Shape, **_: Any) -> int:
 
 
 SUM = register(Op(
-    "sum", lambda xp, a, axis=None, keepdims=False: xp.sum(a, axis=axis, keepdims=keepdims),
-    _rshape,
+    name="sum", forward=lambda xp, a, axis=None, keepdims=False:
+        xp.sum(a, axis=axis, keepdims=keepdims),
+    shape=_rshape, fresh=True, latex=r"y = \sum_i x_i",
     vjp=lambda g, out, a, axis=None, keepdims=False: (expand(g, a.shape, axis, keepdims),),
     jvp=lambda t, out, a, axis=None, keepdims=False:
         None if t[0] is None else sum(t[0], axis=axis, keepdims=keepdims),
-    template="xp.sum({0}, axis={axis}, keepdims={keepdims})", label="Σ",
-    derivative="dX = broadcast(dY)", cost=_red_cost,
+    numpy="xp.sum({0}, axis={axis}, keepdims={keepdims})", label="Σ",
+    trace=tt("dX = broadcast(dY)"), cost=_red_cost,
 ))
 MEAN = register(Op(
-    "mean", lambda xp, a, axis=None, keepdims=False: xp.mean(a, axis=axis, keepdims=keepdims),
-    _rshape,
+    name="mean", forward=lambda xp, a, axis=None, keepdims=False:
+        xp.mean(a, axis=axis, keepdims=keepdims),
+    shape=_rshape, fresh=True, latex=r"y = \frac{1}{n} \sum_i x_i",
     vjp=lambda g, out, a, axis=None, keepdims=False:
         (expand(g, a.shape, axis, keepdims) * (1.0 / (_count(a.shape, axis) or 1)),),
     jvp=lambda t, out, a, axis=None, keepdims=False:
         None if t[0] is None else mean(t[0], axis=axis, keepdims=keepdims),
-    template="xp.mean({0}, axis={axis}, keepdims={keepdims})", label="mean",
-    derivative="dX = broadcast(dY) / n", cost=_red_cost,
+    numpy="xp.mean({0}, axis={axis}, keepdims={keepdims})", label="mean",
+    trace=tt("dX = broadcast(dY) / n"), cost=_red_cost,
 ))
 MAX = register(Op(
-    "max", lambda xp, a, axis=None, keepdims=False: xp.max(a, axis=axis, keepdims=keepdims),
-    _rshape, vjp=_max_vjp, check=_max_check,
+    name="max", forward=lambda xp, a, axis=None, keepdims=False:
+        xp.max(a, axis=axis, keepdims=keepdims),
+    shape=_rshape, fresh=True, vjp=_max_vjp, sympy=R.reduce_max,
+    latex=r"y = \max_i x_i", check=_max_check,
     jvp=lambda t, out, a, axis=None, keepdims=False: None if t[0] is None else sum(
         t[0] * _tie_weights(a, out, axis, keepdims), axis=axis, keepdims=keepdims),
-    template="xp.max({0}, axis={axis}, keepdims={keepdims})", label="max",
-    derivative="dX = dY where X is the max (shared among ties), else 0", cost=_red_cost,
+    numpy="xp.max({0}, axis={axis}, keepdims={keepdims})", label="max",
+    trace=tt("dX = dY where X is the max (shared among ties), else 0"), cost=_red_cost,
 ))
 
 

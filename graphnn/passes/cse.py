@@ -52,7 +52,7 @@ def _key(n: Node, ins: tuple[Node, ...]) -> Any:
         if np.size(v) > MAX_CONST_KEY:
             return None
         return ("const", freeze(np.asarray(v, dtype=n.dtype)))
-    if n.op.leaf or n.op.meta.get("impure"):
+    if n.op.leaf or not n.op.pure:
         return None
     return (n.op.name, tuple(i.id for i in ins), freeze(dict(n.params)), n.dtype.str)
 

@@ -55,7 +55,7 @@ def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     vals = [const_value(i) for i in ins]
     if any(v is None for v in vals):
         return None
-    if n.size > MAX_FOLD_SIZE or n.op.meta.get("nofold"):
+    if n.size > MAX_FOLD_SIZE or not n.op.pure:
         return None
     with np.errstate(all="ignore"):
         value = n.op.forward(np, *vals, **n.params)

@@ -2,7 +2,7 @@
 
 ``RULES[op name]`` lists rules from :mod:`graphnn.passes.rules` (each documents its domain
 guard); ``ELEMENTWISE_RULES`` apply to every elementwise op. An op defined elsewhere can
-add its own rules in ``op.meta["simplify"]``. A rule is called as ``rule(ctx, node,
+add its own rules in the record's ``simplify``. A rule is called as ``rule(ctx, node,
 new_inputs)`` with the pass's Rebuilder as ``ctx``. A replacement must have the node's
 dtype; a smaller shape is broadcast back (``broadcast_to``).
 
@@ -52,7 +52,7 @@ ELEMENTWISE_RULES: list[Rule] = [R.unbroadcast]
 
 
 def _rules_for(n: Node) -> list[Rule]:
-    rules = list(RULES.get(n.op.name, ())) + list(n.op.meta.get("simplify", ()))
+    rules = list(RULES.get(n.op.name, ())) + list(n.op.simplify)
     if n.op.elementwise:
         rules += ELEMENTWISE_RULES
     return rules

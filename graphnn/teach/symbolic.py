@@ -24,9 +24,10 @@ import numpy as np
 
 from graphnn.core.errors import GraphError, describe
 from graphnn.core.ir import CONST, PARAM, Graph, Node
-from graphnn.core.op import Op, get_op
+from graphnn.core.op import Op, TraceText, Unsupported, get_op, tt
 from graphnn.core.traverse import ancestors
-from graphnn.teach.tracefmt import _in_terms_of_output, text_to_latex
+from graphnn.ops.symrules import obj
+from graphnn.teach.symval import partials
 
 
 def _number(sp: Any, v: float) -> Any:
@@ -36,87 +37,28 @@ def _number(sp: Any, v: float) -> Any:
     return r if float(r) == v else sp.Float(v)
 
 
-def _obj(shape: tuple[int, ...], f: Callable[[tuple[int, ...]], Any]) -> np.ndarray:
-    a = np.empty(shape, dtype=object)
-    for idx in np.ndindex(*shape):
-        a[idx] = f(idx)
-    return a
-
-
 def _leaf_array(sp: Any, n: Node, params: str) -> np.ndarray:
     if n.op is CONST or (n.op is PARAM and params == "values"):
         vals = np.asarray(n.graph.value_of(n), dtype=float)
-        return _obj(n.shape, lambda i: _number(sp, float(vals[i])))
+        return obj(n.shape, lambda i: _number(sp, float(vals[i])))
     if n.shape == ():
-        return _obj((), lambda i: sp.Symbol(n.name, real=True))
+        return obj((), lambda i: sp.Symbol(n.name, real=True))
     base = sp.IndexedBase(n.name, real=True)
-    return _obj(n.shape, lambda i: base[i])
-
-
-def _reduce_max(sp: Any, a: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
-    f = np.frompyfunc(sp.Max, 2, 1)
-    if axis is None:
-        r = f.reduce(a.reshape(-1), axis=0)
-        return np.reshape(np.array(r, dtype=object), (1,) * a.ndim) if keepdims else r
-    return f.reduce(a, axis=axis, keepdims=keepdims)
-
-
-def _softmax(sp: Any, a: np.ndarray, axis: int = -1, log: bool = False) -> Any:
-    e = np.frompyfunc(sp.exp, 1, 1)(a)
-    s = e.sum(axis=axis, keepdims=True)
-    if log:
-        return a - np.frompyfunc(sp.log, 1, 1)(s)
-    return e / s
-
-
-def _loss_reduce(v: Any, reduction: str) -> Any:
-    if not isinstance(v, np.ndarray):
-        v = _obj((), lambda i: v)
-    if reduction == "none":
-        return v
-    total = v.sum() if v.ndim else v[()]
-    return total / v.size if reduction == "mean" and v.size != 1 else total
-
-
-def _cross_entropy(sp: Any, z: np.ndarray, t: np.ndarray, reduction: str = "mean") -> Any:
-    lsm = _softmax(sp, z, -1, log=True)
-    if t.ndim == z.ndim:
-        return _loss_reduce(-(t * lsm).sum(axis=-1), reduction)
-    per = np.empty(t.shape, dtype=object)
-    for idx in np.ndindex(*t.shape):
-        if not getattr(t[idx], "is_Integer", False):
-            raise ValueError("class-index targets must be constants to index symbolically")
-        per[idx] = -lsm[idx + (int(t[idx]),)]
-    return _loss_reduce(per, reduction)
-
-
-def _ew2(sp: Any, f: Callable[..., Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.frompyfunc(lambda u, v: f(sp, u, v), 2, 1)(a, b)
-
-
-# Symbolic forms of non-elementwise ops whose forward does not run on object arrays
-# (textbook forms: the clamping and max-shifting of the numeric kernels are left out).
-SYMBOLIC: dict[str, Callable[..., Any]] = {
-    "max": lambda sp, a, **p: _reduce_max(sp, a, **p),
-    "softmax": lambda sp, a, axis=-1: _softmax(sp, a, axis),
-    "log_softmax": lambda sp, a, axis=-1: _softmax(sp, a, axis, log=True),
-    "bce_loss": lambda sp, p, y, reduction="mean": _loss_reduce(_ew2(
-        sp, lambda s, u, v: -(v * s.log(u) + (1 - v) * s.log(1 - u)), p, y), reduction),
-    "bce_with_logits": lambda sp, z, y, reduction="mean": _loss_reduce(_ew2(
-        sp, lambda s, u, v: s.log(1 + s.exp(u)) - u * v, z, y), reduction),
-    "cross_entropy": _cross_entropy,
-}
+    return obj(n.shape, lambda i: base[i])
 
 
 def _apply(sp: Any, n: Node, args: list[np.ndarray]) -> np.ndarray:
     op, params = n.op, dict(n.params)
-    rule = op.meta.get("sympy") or SYMBOLIC.get(op.name)
+    rule = op.sympy
     try:
-        if rule is not None:
+        if isinstance(rule, Unsupported):
+            raise GraphError(f"to_sympy: op '{op.name}' has no symbolic form: {rule.reason} "
+                             f"({describe(n)})", node=n)
+        if rule is not None and op.elementwise:
+            out = np.frompyfunc(lambda *a: rule(sp, *a, **params), len(args), 1)(*args)
+        elif rule is not None:
             out = rule(sp, *args, **params)
-        elif op.elementwise and op.formula is not None:
-            out = np.frompyfunc(lambda *a: op.formula(sp, *a, **params), len(args), 1)(*args)
-        else:
+        else:  # the forward runs on object arrays of sympy values
             out = op.forward(np, *args, **params)
     except GraphError:
         raise
@@ -176,7 +118,7 @@ def to_sympy(g: Graph, node: str | Node, *, params: str = "symbols",
             vals[n.id] = _apply(sp, n, [vals[i.id] for i in n.inputs])
     out = vals[target.id]
     if simplify:
-        out = np.frompyfunc(sp.simplify, 1, 1)(out) if out.ndim else _obj((), lambda i: sp.simplify(
+        out = np.frompyfunc(sp.simplify, 1, 1)(out) if out.ndim else obj((), lambda i: sp.simplify(
             out[()]))
     return _result(sp, out)
 
@@ -279,16 +221,6 @@ def collapse_linear(g: Graph, out: str | Node, x: str | Node) -> LinearCollapse:
 
 # -- op formulas ----------------------------------------------------------------------
 
-FORWARD_LATEX: dict[str, str] = {
-    "matmul": "Y = A B", "transpose": r"Y = X^{\top}", "reshape": r"Y = \operatorname{reshape}(X)",
-    "flatten": r"Y = \operatorname{flatten}(X)", "sum": r"y = \sum_i x_i",
-    "mean": r"y = \frac{1}{n} \sum_i x_i", "max": r"y = \max_i x_i",
-    "softmax": r"y_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
-    "log_softmax": r"y_k = z_k - \log \sum_j e^{z_j}",
-    "broadcast_to": r"Y = \operatorname{broadcast}(X)", "sum_to": r"Y = \operatorname{sum\_to}(X)",
-}
-
-
 @dataclass
 class OpFormula:
     """An op's forward formula and its derivative(s), in LaTeX (``derivatives`` has one
@@ -311,7 +243,7 @@ class OpFormula:
 
 
 def _arg_names(op: Op) -> list[str]:
-    ps = list(inspect.signature(op.formula).parameters.values())[1:]
+    ps = list(inspect.signature(op.sympy).parameters.values())[1:]
     names = [p.name for p in ps if p.default is inspect.Parameter.empty
              and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return ["x"] if len(names) == 1 else names
@@ -328,19 +260,20 @@ def formula(op: str | Op) -> OpFormula:
     ('dA = dY B^{\\\\top}', 'dB = A^{\\\\top} dY')
     """
     o = op if isinstance(op, Op) else get_op(op)
-    if o.elementwise and o.formula is not None:
+    if o.elementwise and callable(o.sympy):
         import sympy as sp
 
         names = _arg_names(o)
         syms = [sp.Symbol(s, real=True) for s in names]
-        expr = o.formula(sp, *syms)
+        expr = o.sympy(sp, *syms)
         y = sp.Symbol("y", real=True)
+        alts = partials(o, y, syms) if o.deriv is not None else (None,) * len(syms)
         ders, texts = [], [f"y = {sp.sstr(expr)}"]
         for k, s in enumerate(syms):
             if k in o.nondiff:
                 continue
             d = sp.diff(expr, s)
-            alt = _in_terms_of_output(sp, o.name, d, expr, syms, y)
+            alt = d if alts[k] is None or not (alts[k].free_symbols & {y}) else alts[k]
             tex = rf"\frac{{\partial y}}{{\partial {sp.latex(s)}}} = {sp.latex(d)}"
             txt = f"dy/d{s} = {sp.sstr(d)}"
             if alt != d:
@@ -349,9 +282,9 @@ def formula(op: str | Op) -> OpFormula:
             ders.append(tex)
             texts.append(txt)
         return OpFormula(o.name, f"y = {sp.latex(expr)}", tuple(ders), "; ".join(texts))
-    fwd = o.meta.get("latex") or FORWARD_LATEX.get(o.name) or (
-        r"Y = \operatorname{" + o.name.replace("_", r"\_") + "}(X)")
-    rules = [r.strip() for r in (o.derivative or "").split(";") if r.strip()]
-    return OpFormula(o.name, fwd, tuple(text_to_latex(r) for r in rules),
+    fwd = o.latex or (r"Y = \operatorname{" + o.name.replace("_", r"\_") + "}(X)")
+    text = o.trace.text if isinstance(o.trace, TraceText) else ""
+    rules = [r.strip() for r in text.split(";") if r.strip()]
+    return OpFormula(o.name, fwd, tuple(tt(r).latex for r in rules),
                      f"{o.name}: " + ("; ".join(rules) or "no derivative rule text"))
 

@@ -1,7 +1,7 @@
 """Text for traces: value summaries, node expressions, local-derivative formulas (from
-sympy for elementwise ops, from ``Op.derivative`` otherwise), chain-rule narratives and
-the plain-text / Markdown / LaTeX tables. sympy is imported only when a formula is asked
-for.
+an elementwise op's ``deriv`` rule, from the record's ``trace`` text otherwise),
+chain-rule narratives and the plain-text / Markdown / LaTeX tables. sympy is imported only
+when a formula is asked for.
 
 >>> fmt_value(-2.0), fmt_value([1.0, 2.5]), fmt_value([[1.0, 2.0], [3.0, 4.0]])
 ('-2', '[1, 2.5]', '(2, 2) [1, 2, 3, 4]')
@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from graphnn.core.errors import fmt_shape
+from graphnn.core.op import TraceText, tt
+from graphnn.teach.symval import partials
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphnn.core.ir import Node
@@ -162,24 +164,24 @@ def local_formulas(node: Node) -> tuple[Local | None, ...]:
     if hit is not None:
         return hit
     out: list[Local | None] = []
-    if op.elementwise and op.formula is not None:
+    if op.elementwise and op.deriv is not None:
         import sympy as sp
 
         syms = sp.symbols(f"a0:{n_in}", real=True)
-        expr = op.formula(sp, *syms, **dict(node.params))
+        parts = partials(op, sp.Symbol(node.name), syms, **dict(node.params))
         sub = {s: _display_symbol(sp, i) for s, i in zip(syms, node.inputs)}
         for k, inp in enumerate(node.inputs):
-            if k in op.nondiff:
+            if k in op.nondiff or parts[k] is None:
                 out.append(None)
                 continue
-            d = _in_terms_of_output(sp, op.name, sp.diff(expr, syms[k]), expr, syms,
-                                    sp.Symbol(node.name)).subs(sub)
+            d = parts[k].subs(sub)
             lhs = f"∂{node.name}/∂{inp.name}"
             llhs = (r"\frac{\partial " + latex_name(node.name) + r"}{\partial "
                     + latex_name(inp.name) + "}")
             out.append(Local(f"{lhs} = {sp.sstr(d)}", f"{llhs} = {sp.latex(d)}", sp.sstr(d)))
     else:
-        rules = [r.strip() for r in (op.derivative or "").split(";") if r.strip()]
+        text = op.trace.text if isinstance(op.trace, TraceText) else ""
+        rules = [r.strip() for r in text.split(";") if r.strip()]
         for k in range(n_in):
             if k in op.nondiff:
                 out.append(None)
@@ -192,28 +194,12 @@ def local_formulas(node: Node) -> tuple[Local | None, ...]:
             used = [f"{c} = {names[c]}" for c in sorted(set(re.findall(r"\b[dD]?([A-Z])\b",
                                                                     rule))) if c in names]
             where = f"  [{', '.join(used)}]" if used else ""
-            out.append(Local(rule + where, text_to_latex(rule)))
+            out.append(Local(rule + where, tt(rule).latex))
     result = tuple(out)
     if len(_CACHE) > 4096:
         _CACHE.clear()
     _CACHE[key] = result
     return result
-
-
-# Derivatives best shown through the op's own output (sigma' = sigma (1 - sigma)).
-_OUTPUT_FORMS: dict[str, Any] = {"sigmoid": lambda o: o * (1 - o)}
-
-
-def _in_terms_of_output(sp: Any, name: str, d: Any, expr: Any, syms: Any, out: Any) -> Any:
-    """Rewrite ``d`` with the node's output symbol where that removes the inputs
-    (exp' = exp, tanh' = 1 - tanh^2); the table above covers the rest."""
-    form = _OUTPUT_FORMS.get(name)
-    if form is not None and len(syms) == 1:
-        return form(out)
-    if len(syms) != 1 or expr.is_Symbol:
-        return d
-    r = d.subs(expr, out)
-    return r if not (r.free_symbols & set(syms)) else d
 
 
 def _placeholders(rules: list[str], node: Node) -> dict[str, str]:
@@ -227,13 +213,6 @@ def _placeholders(rules: list[str], node: Node) -> dict[str, str]:
     if "Y" not in out:
         out["Y"] = node.name
     return out
-
-
-def text_to_latex(rule: str) -> str:
-    """A derivative rule written in text (``dA = dY @ B^T``) as LaTeX."""
-    s = rule.replace("^T", r"^{\top}").replace(" @ ", " ").replace(" * ", r" \odot ")
-    s = s.replace("sum(", r"\textstyle\sum(")
-    return s
 
 
 # -- narratives -------------------------------------------------------------------------
