@@ -1,8 +1,6 @@
-"""Algebraic simplification driven by a per-op rule table.
-
-``RULES[op name]`` lists rules from :mod:`graphnn.passes.rules` (each documents its domain
-guard); ``ELEMENTWISE_RULES`` apply to every elementwise op. An op defined elsewhere can
-add its own rules in the record's ``simplify``. A rule is called as ``rule(ctx, node,
+"""Algebraic simplification: each op record lists its own rewrite rules (``simplify``,
+written in :mod:`graphnn.ops.rewrites`, where each rule documents its domain guard);
+``ELEMENTWISE_RULES`` apply to every elementwise op. A rule is called as ``rule(ctx, node,
 new_inputs)`` with the pass's Rebuilder as ``ctx``. A replacement must have the node's
 dtype; a smaller shape is broadcast back (``broadcast_to``).
 
@@ -28,31 +26,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graphnn.core.ir import Graph, Node
-from graphnn.passes import rules as R
+from graphnn.ops import rewrites as R
 from graphnn.passes.rewrite import Rebuilder, rebuild
 
 Rule = R.Rule
 
-RULES: dict[str, list[Rule]] = {
-    "add": [R.add_zero, R.add_neg],
-    "sub": [R.sub_zero, R.sub_self, R.zero_sub, R.sub_neg],
-    "mul": [R.mul_one, R.mul_minus_one],
-    "div": [R.div_one],
-    "neg": [R.neg_neg, R.neg_sub],
-    "exp": [R.exp_log],
-    "log": [R.log_exp],
-    "pow": [R.pow_small],
-    "reshape": [R.same_shape, R.reshape_chain],
-    "flatten": [R.same_shape],
-    "broadcast_to": [R.same_shape],
-    "sum_to": [R.same_shape],
-    "transpose": [R.transpose_pair],
-}
 ELEMENTWISE_RULES: list[Rule] = [R.unbroadcast]
 
 
 def _rules_for(n: Node) -> list[Rule]:
-    rules = list(RULES.get(n.op.name, ())) + list(n.op.simplify)
+    rules = list(n.op.simplify)
     if n.op.elementwise:
         rules += ELEMENTWISE_RULES
     return rules
@@ -75,7 +58,7 @@ def _apply(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
 
 
 def simplify(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
-    """Apply the rule table once over the graph (rules see already-simplified inputs).
+    """Apply the op records' rules once over the graph (rules see already-simplified inputs).
 
     Returns (graph, outputs, nodes rewritten).
     """

@@ -1,12 +1,13 @@
-"""Algebraic rewrite rules with domain guards.
+"""Algebraic rewrite rules with domain guards (op records list theirs in ``simplify``;
+the ``graphnn.passes.simplify`` pass applies them).
 
 Each rule is a standalone function ``rule(ctx, node, ins) -> replacement | None``: ``node``
 is the node being rebuilt (read its op, params, shape and dtype), ``ins`` its inputs in the
 new graph, ``ctx`` a :class:`Rewriter` that makes new nodes. A rule fires only when the
 replacement computes the same IEEE-754 values as the node for EVERY input the guard
 admits: the same NaNs, the same infinities with the same signs, and the same sign of zero
-(``1 / x`` turns a wrong ``-0.0`` into a wrong ``-inf``). This module imports nothing from
-``graphnn.passes``, so the rules can live in the op records.
+(``1 / x`` turns a wrong ``-0.0`` into a wrong ``-inf``). This module imports only ``graphnn.core``
+(never ``graphnn.passes``).
 
 Guards, one line each (why a rule is guarded or kept out):
 
