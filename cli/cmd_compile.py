@@ -13,7 +13,10 @@ from graphnn_cli.common import (
     model_options,
     note,
     parse_feeds,
+    passes_tol,
     split_names,
+    worst_error,
+    wrote,
 )
 
 
@@ -86,7 +89,7 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     with atomic_path(output) as tmp:
         cg.save(str(tmp), params=not no_params)
     lines = cg.source.count("\n")
-    echo(f"wrote {output} ({backend}, {len(cg.graph)} nodes after optimization, "
+    wrote(output, f"wrote {output} ({backend}, {len(cg.graph)} nodes after optimization, "
          f"{lines} lines)")
 
 
@@ -98,10 +101,21 @@ def pass_views(cg: Any) -> str:
     return "(this compiler does not record its passes)"
 
 
-def check_compiled(m: Any, cg: Any, seed: int, wrt: list[Any], loss: Any) -> None:
-    """Compare the compiled function with the interpreter (values and gradients)."""
+def _difference(a: Any, b: Any, rel_err: Any) -> float:
+    """Relative difference of two results; equal non-finite entries (inf and inf, NaN and
+    NaN at the same place) agree, any other NaN makes the difference NaN."""
     import numpy as np
 
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("nan")
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    with np.errstate(all="ignore"):
+        return rel_err(np.where(same, 0.0, a), np.where(same, 0.0, b))
+
+
+def check_compiled(m: Any, cg: Any, seed: int, wrt: list[Any], loss: Any) -> None:
+    """Compare the compiled function with the interpreter (values and gradients)."""
     import graphnn as gn
     from graphnn.testing import rel_err
     from graphnn_cli.loader import complete_feeds
@@ -113,14 +127,12 @@ def check_compiled(m: Any, cg: Any, seed: int, wrt: list[Any], loss: Any) -> Non
     outs = [m.graph.node(n) for n in cg.output_names]
     r = gn.run(m.graph, fed, outputs=outs + ([loss] if loss is not None else []),
                wrt=wrt or None, loss=(loss or (outs[0] if wrt else None)))
-    worst = 0.0
-    for o in outs:
-        worst = max(worst, rel_err(got.value(o.name), r.value(o)))
-    for w in wrt:
-        worst = max(worst, rel_err(got.grad(w.name), r.grad(w)))
-    verdict = "agree" if worst <= 1e-9 else "DISAGREE"
+    pairs = [(got.value(o.name), r.value(o)) for o in outs]
+    pairs += [(got.grad(w.name), r.grad(w)) for w in wrt]
+    worst = worst_error(_difference(a, b, rel_err) for a, b in pairs)
+    verdict = "agree" if passes_tol(worst, 1e-9) else "DISAGREE"
     echo(f"compiled vs interpreter: {len(outs)} output(s), {len(wrt)} gradient(s) "
          f"{verdict} (max relative difference {worst:.1e})")
-    if worst > 1e-9 or not np.isfinite(worst):
+    if not passes_tol(worst, 1e-9):
         raise CliError(f"compiled code and interpreter differ (max relative difference "
                        f"{worst:.2e})")

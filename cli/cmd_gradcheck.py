@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from graphnn_cli.common import echo, model_options, parse_feeds, progress, split_names, style
+from graphnn_cli.common import (
+    POSITIVE_FLOAT,
+    echo,
+    model_options,
+    parse_feeds,
+    passes_tol,
+    progress,
+    split_names,
+    style,
+)
 
 KINK = 1e-3  # one-sided slopes differing by more than this (relative) mark a kink
 
@@ -126,8 +135,9 @@ Examples:
 @model_options
 @click.option("--of", "of", metavar="NODE", help="Output to differentiate (a non-scalar "
               "output is summed).")
-@click.option("--eps", type=float, default=1e-6, show_default=True, help="Finite-difference step.")
-@click.option("--tol", type=float, default=1e-6, show_default=True,
+@click.option("--eps", type=POSITIVE_FLOAT, default=1e-6, show_default=True,
+              help="Finite-difference step.")
+@click.option("--tol", type=POSITIVE_FLOAT, default=1e-6, show_default=True,
               help="Largest relative error that passes.")
 @click.option("--max-entries", type=click.IntRange(min=1), default=64, show_default=True,
               help="Entries sampled per tensor for finite differences (all entries of "
@@ -174,7 +184,7 @@ def grad_check(model: str | None, expr: str | None, feeds: tuple[str, ...],
         if not quiet:
             echo(f"{name:<{w[0]}}  {op:<{w[1]}}  {inp:<{w[2]}}  {shape:<{w[3]}}  "
                  f"{_err(e, tol)}" + _kinks(kinks))
-        if e >= worst[0]:
+        if _worse(e, worst[0]):
             worst = (e, f"node '{name}' ({op}) w.r.t. input '{inp}'")
     head = f"d{loss.name}/d..."
     w0 = max([len(head)] + [len(x.name) for x, *_ in ends])
@@ -185,10 +195,10 @@ def grad_check(model: str | None, expr: str | None, feeds: tuple[str, ...],
     for x, e, kinks in ends:
         if not quiet:
             echo(f"{x.name:<{w0}}  {str(x.shape):<{w1}}  {_err(e, tol)}" + _kinks(kinks))
-        if e >= worst[0]:
+        if _worse(e, worst[0]):
             worst = (e, f"d{loss.name}/d{x.name}")
-    ok = worst[0] <= tol
-    bad = [(n, k, e) for n, k, e, _ in rows if e > tol]
+    ok = passes_tol(worst[0], tol)  # a NaN error anywhere fails
+    bad = [(n, k, e) for n, k, e, _ in rows if not passes_tol(e, tol)]
     if bad:
         n, k, e = bad[0]
         echo(f"first wrong local derivative: node '{n.name}' ({n.op.name}) w.r.t. input "
@@ -203,6 +213,13 @@ def _kinks(n: int) -> str:
     return f"  ({n} at kinks skipped)" if n else ""
 
 
+def _worse(e: float, than: float) -> bool:
+    """``e`` is at least as bad as ``than``; NaN is worse than any number."""
+    if e != e:
+        return True
+    return than == than and e >= than
+
+
 def _err(e: float, tol: float) -> str:
     text = f"{e:>10.2e}"
-    return text if e <= tol else style(text + "  !", None, fg="red")
+    return text if passes_tol(e, tol) else style(text + "  !", None, fg="red")

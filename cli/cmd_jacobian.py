@@ -14,6 +14,7 @@ from graphnn_cli.common import (
     note,
     parse_feeds,
     split_names,
+    wrote,
 )
 
 
@@ -74,7 +75,7 @@ def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
                     np.save(fh, J)
             else:
                 np.savetxt(tmp, J, delimiter="," if output.endswith(".csv") else " ")
-        echo(f"wrote {output} (shape {J.shape[0]} x {J.shape[1]})")
+        wrote(output, f"wrote {output} (shape {J.shape[0]} x {J.shape[1]})")
     else:
         echo(f"Jacobian d{out.name}/d{w.name}: {J.shape[0]} x {J.shape[1]}"
              f"  ({out.name} {out.shape}, {w.name} {w.shape})")

@@ -46,16 +46,16 @@ def _formulas(op: Any, latex: bool) -> tuple[str, str]:
     f = gn.formula(op.name)
     if f is not None and latex:
         return f.forward, ";  ".join(f.derivatives) or "no gradient"
-    if f is not None and op.formula is not None:  # "y = ...; dy/da = ...; dy/db = ..."
+    if f is not None and op.elementwise and callable(op.sympy):  # "y = ...; dy/da = ..."
         forward, *ders = [p.strip().replace("**", "^") for p in f.text.split("; ")]
         return forward, ";  ".join(ders) or "no gradient"
     fn = getattr(gn, op.name, None)
     doc = (inspect.getdoc(fn) or "").strip() if fn is not None else ""
-    forward = doc.splitlines()[0] if doc else (op.template or op.name)
+    forward = doc.splitlines()[0] if doc else (op.numpy or op.name)
     if f is not None:
         derivative = ";  ".join(f.derivatives)
     else:
-        derivative = op.derivative or ""
+        derivative = op.trace.text if isinstance(op.trace, gn.TraceText) else ""
     return forward, derivative or ("none" if op.vjp is None else "see the vjp rule")
 
 

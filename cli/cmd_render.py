@@ -14,6 +14,7 @@ from graphnn_cli.common import (
     output_options,
     parse_feeds,
     split_names,
+    wrote,
 )
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -116,7 +117,7 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
     what = ("" if run is None else ", values" + (", gradients" if run.wrt else ""))
     if step is not None:
         what = f", step {step}"
-    echo(f"wrote {path} ({fmt}, {len(m.graph.nodes)} nodes{what})")
+    wrote(path, f"wrote {path} ({fmt}, {len(m.graph.nodes)} nodes{what})")
 
 
 def _step_state(m: Any, seed: int, wrt: list[str], of: str | None, step: int) -> dict[str, Any]:

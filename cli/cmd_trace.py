@@ -17,6 +17,7 @@ from graphnn_cli.common import (
     parse_feeds,
     split_names,
     style,
+    wrote,
 )
 
 KEYS = "Enter/n: next   p: back   q: quit"
@@ -173,19 +174,19 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
                                      param_hint=opt)
     m = load(model, expr, parse_feeds(feeds))
     tr = make_trace(m, seed, split_names(wrt), of)
-    wrote = False
+    saved = False
     for path in (html, gif):
         if path:
             if sys.stderr.isatty():
                 note(f"rendering {len(tr.steps)} steps into {path} ...")
             with atomic_path(path) as tmp:
                 tr.save(str(tmp))
-            echo(f"wrote {path}")
-            wrote = True
+            wrote(path, f"wrote {path}")
+            saved = True
     if table or markdown or latex:
         echo(tr.to_markdown() if markdown else tr.to_latex() if latex else tr.to_table())
         return
-    if wrote and not show_all:
+    if saved and not show_all:
         return
     frames = step_texts(tr)
     interactive = not show_all and sys.stdin.isatty() and sys.stdout.isatty()

@@ -32,6 +32,41 @@ class CliError(click.ClickException):
         err(self.format_message())
 
 
+class PositiveFloat(click.ParamType):
+    """A finite float > 0 (``--eps``, ``--tol``): nan, inf, 0 and negatives are usage
+    errors (exit 2)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not (0.0 < v < float("inf")):
+            self.fail(f"{value!r} must be a finite number > 0", param, ctx)
+        return v
+
+
+POSITIVE_FLOAT = PositiveFloat()
+
+
+def worst_error(errors: Any) -> float:
+    """The largest of ``errors``, NaN when any is NaN (``max`` would skip a NaN)."""
+    worst = 0.0
+    for e in errors:
+        e = float(e)
+        if e != e:
+            return float("nan")
+        worst = max(worst, e)
+    return worst
+
+
+def passes_tol(e: float, tol: float) -> bool:
+    """``e <= tol``, False for NaN."""
+    return bool(e <= tol)
+
+
 # -- colour and output ---------------------------------------------------------------
 def use_color(stream: Any = None) -> bool:
     """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
@@ -118,15 +153,46 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     ...     _ = tmp.write_text("hi")
     >>> (d / "a.txt").read_text(), sorted(p.name for p in d.iterdir())
     ('hi', ['a.txt'])
+
+    ``-`` is standard output; a symlink is followed; an existing device or FIFO (say
+    ``/dev/stdout``) is written through, never replaced.
     """
     from graphnn.core.fileio import atomic_path as _atomic_path
 
+    if str(path) == "-":
+        with _to_stdout() as tmp:
+            yield tmp
+        return
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise CliError(f"cannot write {target}: folder {folder} does not exist")
-    with _atomic_path(target) as tmp:
+    try:
+        with _atomic_path(target) as tmp:
+            yield tmp
+    except OSError as e:
+        raise CliError(f"cannot write {target}: {e.strerror or e}") from None
+
+
+@contextmanager
+def _to_stdout() -> Iterator[Path]:
+    """``-o -``: the writer fills a private temporary file, then its bytes go to stdout."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="graphnn-") as d:
+        tmp = Path(d) / "out"
+        tmp.touch()
         yield tmp
+        out = click.get_binary_stream("stdout")
+        out.write(tmp.read_bytes())
+        out.flush()
+
+
+def wrote(path: Any, msg: str) -> None:
+    """The "wrote ..." line: on stderr when the output went to stdout (``-o -``) or to a
+    device or pipe (``-o /dev/stdout``)."""
+    p = str(path)
+    click.echo(msg, err=p == "-" or (os.path.exists(p) and not os.path.isfile(p)))
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -205,7 +271,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--wrt", "wrt", multiple=True, metavar="NAMES",
                      help="Differentiate with respect to these nodes (comma separated; "
                           "default: every input and param)."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
                      help="Random seed for inputs given no value."),
     ]
     for opt in reversed(opts):

@@ -133,8 +133,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.meta["graphnn.debug"] = debug
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM: unwind like Ctrl-C, so temporary output files are removed."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="graphnn")
 
 

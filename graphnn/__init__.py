@@ -18,7 +18,7 @@ from graphnn.core.errors import (
 )
 from graphnn.core.ir import Graph, Node, const, current_graph, input, param
 from graphnn.core.bind import bind
-from graphnn.core.op import REGISTRY, Op, get_op, register
+from graphnn.core.op import REGISTRY, Onnx, Op, TraceText, Unsupported, get_op, register, tt
 from graphnn.ops import *  # noqa: F403
 from graphnn.ops import __dict__ as _ops_dict
 from graphnn.run.autodiff import grad
@@ -30,7 +30,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError", "FeedError", "GradError", "Graph", "GraphError", "GraphMismatchError",
-    "Node", "Op", "ParamError", "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
+    "Node", "Onnx", "Op", "ParamError", "TraceText", "Unsupported", "tt",
+    "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 

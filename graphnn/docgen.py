@@ -20,15 +20,19 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.op import TraceText, supported
+from graphnn.ops.support import CAPABILITIES, capabilities, cell
+
 HEADER = """# Op reference
 
 Generated from `gn.REGISTRY` by `python -m graphnn.docgen` — do not edit by hand
 (`python -m graphnn.docgen --check` and tests/test_docs.py verify it is up to date).
 
-Every op is one record holding all of its rules: the forward implementation, the shape
-rule, the reverse-mode (vjp) and forward-mode (jvp) derivative rules, a sympy formula for
-elementwise ops and a codegen template. Forward formulas and derivatives below are derived
-from those records (sympy differentiates the elementwise formulas). Examples list input
+Every op is one keyword-only record holding all of its rules (graphnn/core/op.py): the
+forward implementation, the shape rule, one derivative (`deriv=`, elementwise ops) or vjp
+and jvp rules, the sympy formula, trace text, NumPy / in-place / numexpr / CUDA code, the
+ONNX mapping, rewrite rules and doc line. Forward formulas and derivatives below are derived
+from those records. Examples list input
 shapes, static parameters and the output shape the shape rule gives.
 
 """
@@ -45,12 +49,12 @@ def _formula(op: Any) -> tuple[str, str]:
     """(forward, derivative) as plain text."""
     import graphnn as gn
 
-    fwd, der = "", op.derivative or ""
+    fwd, der = "", op.trace.text if isinstance(op.trace, TraceText) else ""
     if not op.leaf:
         try:
             f = gn.formula(op)
             text = str(f.text)
-            if op.elementwise and op.formula is not None:
+            if op.elementwise and callable(op.sympy):
                 parts = text.split("; ", 1)
                 fwd, der = parts[0], (parts[1] if len(parts) > 1 else der)
             else:
@@ -61,37 +65,12 @@ def _formula(op: Any) -> tuple[str, str]:
     if not fwd and op.elementwise and op.formula is not None:
         import sympy as sp
 
-        syms = sp.symbols("a b c")[: len(inspect.signature(op.formula).parameters) - 1]
-        fwd = f"y = {sp.sstr(op.formula(sp, *syms))}"
+        syms = sp.symbols("a b c")[: len(inspect.signature(op.sympy).parameters) - 1]
+        fwd = f"y = {sp.sstr(op.sympy(sp, *syms))}"
     return fwd, der
 
 
-SHAPE_TEXT = {
-    "matmul": "NumPy matmul: (..., n, k) @ (..., k, m) -> (..., n, m), batch axes broadcast; "
-              "1-D operands are promoted and the added axis removed",
-    "transpose": "the input's axes permuted by `axes` (reversed by default)",
-    "reshape": "`shape` (one -1 is inferred); the element count must match",
-    "flatten": "axes start_dim..end_dim merged into one",
-    "broadcast_to": "`shape` (the input must broadcast to it)",
-    "sum_to": "`shape` (the input must broadcast from it): sums the broadcast axes",
-    "sum": "the input shape without `axis` (kept as 1 with keepdims; all axes when None)",
-    "mean": "the input shape without `axis` (kept as 1 with keepdims; all axes when None)",
-    "max": "the input shape without `axis` (kept as 1 with keepdims; all axes when None)",
-    "softmax": "same as the input", "log_softmax": "same as the input",
-    "mse_loss": "() with reduction mean/sum, else the input shape",
-    "l1_loss": "() with reduction mean/sum, else the input shape",
-    "bce_loss": "() with reduction mean/sum, else the input shape",
-    "bce_with_logits": "() with reduction mean/sum, else the input shape",
-    "cross_entropy": "() with reduction mean/sum, else (N,)",
-    "one_hot": "the index shape plus a trailing axis of `num_classes`",
-    "max_pool2d": "(N, C, (H + 2P - F) // S + 1, (W + 2P - F) // S + 1)",
-    "avg_pool2d": "(N, C, (H + 2P - F) // S + 1, (W + 2P - F) // S + 1)",
-}
-
-
 def _shape_rule(op: Any) -> str:
-    if op.name in SHAPE_TEXT:
-        return SHAPE_TEXT[op.name]
     if op.leaf:
         return "the declared shape (inputs) or the value's shape (params, constants)"
     if op.elementwise:
@@ -139,6 +118,42 @@ def _module_of(op: Any) -> str:
     return str(mod)
 
 
+def _in_io_tables(name: str, cap: str) -> bool:
+    from graphnn.io import onnx_export
+
+    if cap == "onnx_export":
+        return name in onnx_export.EXPORTERS
+    return True  # imported through an ONNX-type converter (composite or legacy table)
+
+
+def _matrix(registry: Any) -> list[str]:
+    """The support matrix (graphnn/ops/support.py) and the reasons behind each "no"."""
+    lines = ["## Support matrix", "",
+             "yes: the record's own rule; yes*: derived from another rule of the record "
+             "(see below); no: the record says why. tests/test_support_matrix.py exercises "
+             "every yes numerically and fails on a gap.", "",
+             "| op | " + " | ".join(CAPABILITIES) + " |",
+             "|---|" + "---|" * len(CAPABILITIES)]
+    notes: list[str] = []
+    for name in sorted(registry):
+        caps = capabilities(registry[name])
+        cells = [cell(caps[c]) for c in CAPABILITIES]
+        for k, c in enumerate(CAPABILITIES):
+            if caps[c] is None and c.startswith("onnx") and _in_io_tables(name, c):
+                cells[k] = "yes†"
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+        for c in CAPABILITIES:
+            s = caps[c]
+            if isinstance(s, str) and s.startswith("derived"):
+                notes.append(f"- `{name}` {c}: {s}")
+            elif s is not None and not isinstance(s, str):
+                notes.append(f"- `{name}` {c}: no ({s.reason})")
+    return lines + ["", "yes†: still in a table of graphnn/io/onnx_export.py / onnx_import.py "
+                    "(to move into the record).", "",
+                    "<details><summary>How each cell is provided</summary>", "",
+                    *notes, "", "</details>", ""]
+
+
 def generate(cases: dict[str, Any] | None = None) -> str:
     """The full text of docs/ops.md for the current registry."""
     import graphnn as gn
@@ -154,6 +169,7 @@ def generate(cases: dict[str, Any] | None = None) -> str:
         lines.append(f"| [`{name}`](#{name}) | {label} | {kind} | "
                      f"`{_module_of(op)}` |")
     lines.append("")
+    lines += _matrix(gn.REGISTRY)
     for name in names:
         op = gn.REGISTRY[name]
         fn = _public_fn(name)
@@ -174,11 +190,11 @@ def generate(cases: dict[str, Any] | None = None) -> str:
             lines.append(f"- derivative: `{der}`")
         elif not op.leaf:
             lines.append("- derivative: none (no gradient flows through this op)"
-                         if op.vjp is None else "- derivative: see the vjp rule")
+                         if not supported(op.vjp) else "- derivative: see the vjp rule")
         lines.append(f"- shape rule: {_shape_rule(op)}")
-        rules = [r for r, ok in [("vjp", op.vjp), ("jvp", op.jvp), ("sympy formula", op.formula),
-                                 ("codegen template", op.template), ("cost model", op.cost)]
-                 if ok is not None]
+        rules = [r for r, ok in [("deriv", op.deriv), ("vjp", op.vjp), ("jvp", op.jvp),
+                                 ("sympy", op.sympy), ("numpy", op.numpy), ("cost", op.cost)]
+                 if supported(ok)]
         if op.nondiff:
             rules.append(f"no gradient for inputs {list(op.nondiff)}")
         if not op.leaf:

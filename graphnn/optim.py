@@ -27,6 +27,7 @@ import numpy as np
 
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
+from graphnn.run.results import ResultError
 
 
 class Optimizer:
@@ -58,8 +59,9 @@ class Optimizer:
         self.steps = 0
 
     def step(self, grads: Any) -> None:
-        """Apply one update; ``grads`` is a Run (``run(..., wrt=params)``) or a mapping
-        from param nodes (or names) to gradient arrays."""
+        """Apply one update; ``grads`` is a result (a Run of ``run(..., wrt=params)``, a
+        compiled call's result) or a mapping from param nodes (or names) to gradients.
+        Params the result holds no gradient for are left alone."""
         self.steps += 1
         for p in self.params:
             g = _grad_of(grads, p)
@@ -82,9 +84,10 @@ def _grad_of(grads: Any, p: Node) -> Any:
     if isinstance(grads, Mapping):
         g = grads.get(p)
         return grads.get(p.name) if g is None else g
-    if hasattr(grads, "has_grad") and not grads.has_grad(p) and p not in grads.wrt:
+    try:  # a result (Run, CompiledResult, a training step): None where it holds none
+        return grads.grad(p)
+    except ResultError:
         return None
-    return grads.grad(p)
 
 
 class SGD(Optimizer):

@@ -229,11 +229,12 @@ def test_multiple_outputs_need_loss() -> None:
 
 
 def test_missing_template_is_a_clear_error() -> None:
-    op = gn.Op("notemplate_cg", lambda xp, a: a * 2, lambda s: s, vjp=lambda g, o, a: (g * 2,))
+    op = gn.Op(name="notemplate_cg", forward=lambda xp, a: a * 2, shape=lambda s: s,
+               vjp=lambda g, o, a: (g * 2,))
     with gn.Graph() as g:
         x = gn.input("x", shape=(2,))
         y = gn.bind(op, x)
-    with pytest.raises(gn.GraphError, match="op 'notemplate_cg' has no codegen template"):
+    with pytest.raises(gn.GraphError, match="op 'notemplate_cg' has no NumPy expression"):
         gn.compile(g, outputs=[y])
 
 

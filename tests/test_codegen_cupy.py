@@ -60,14 +60,15 @@ def test_cupy_float32_kernels_use_float() -> None:
 
 
 def test_sympy_ccode_fallback() -> None:
-    sin = gn.Op("sin_cg", lambda xp, a: xp.sin(a), lambda s: s, formula=lambda sp, a: sp.sin(a),
-                template="xp.sin({0})", elementwise=True)
+    sin = gn.Op(name="sin_cg", forward=lambda xp, a: xp.sin(a), shape=lambda s: s,
+                sympy=lambda sp, a: sp.sin(a), numpy="xp.sin({0})", elementwise=True)
     with gn.Graph():
         x = gn.input("x", shape=(3,))
         y = gn.bind(sin, x * 2.0)
     assert c_expr(y, ["v_a"]) == "(sin(v_a))"
     with pytest.raises(gn.GraphError, match="neither a CUDA template"):
-        c_expr(gn.bind(gn.Op("nof_cg", lambda xp, a: a, lambda s: s, elementwise=True), x), ["a"])
+        c_expr(gn.bind(gn.Op(name="nof_cg", forward=lambda xp, a: a, shape=lambda s: s,
+                                 elementwise=True), x), ["a"])
 
 
 @needs_nvcc

@@ -127,7 +127,7 @@ def test_sympy_derivative_matches_vjp(name: str) -> None:
     op = gn.REGISTRY[name]
     case = CASES[name][0]
     syms = sp.symbols(f"a0:{len(case.inputs)}", real=True)
-    expr = op.formula(sp, *syms, **case.params)
+    expr = op.sympy(sp, *syms, **case.params)
     shape = np.broadcast_shapes(*[c.shape for c in case.inputs])
     args = [np.broadcast_to(c, shape) for c in case.inputs]
     out = op.forward(np, *args, **case.params)

@@ -284,3 +284,16 @@ def test_no_wasmtime_noise_at_interpreter_exit() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "2" and r.stderr == "", r.stderr
+
+
+def test_one_graph_printer_for_format_graph_and_the_pass_listing():
+    from graphnn.passes.rewrite import listing
+
+    with gn.Graph() as g:
+        x = gn.input("x", (2, 3))
+        y = gn.reshape(x * 2.0, (3, 2)).named("y")
+    assert listing(g, [y]) == format_graph(g, outputs=[y], align=False)
+    assert listing(g, [y]).splitlines()[-1] == "y = reshape(mul_1, shape=(3, 2))  (3, 2)  float64" \
+        "   <- out"
+    aligned = format_graph(g, outputs=[y]).splitlines()
+    assert aligned[-1].endswith("<- out") and len({ln.index("float64") for ln in aligned}) == 1

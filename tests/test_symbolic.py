@@ -11,7 +11,7 @@ from tests.op_cases import CASES
 
 sp = pytest.importorskip("sympy")
 
-FORMULA_OPS = sorted(n for n, op in gn.REGISTRY.items() if op.formula is not None)
+FORMULA_OPS = sorted(n for n, op in gn.REGISTRY.items() if op.elementwise and callable(op.sympy))
 
 
 def lecture():
@@ -82,7 +82,7 @@ def test_to_sympy_tensor_graph_matches_the_run(rng: np.random.Generator) -> None
 
 
 def test_to_sympy_reports_ops_without_symbolic_form() -> None:
-    odd = gn.Op("odd_op", lambda xp, a: xp.sort(a), lambda a: a)
+    odd = gn.Op(name="odd_op", forward=lambda xp, a: xp.sort(a), shape=lambda a: a)
     with gn.Graph() as g:
         x = gn.input("x", shape=(2,))
         y = gn.bind(odd, x)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphnn.codegen.cupy_backend import CupyBackend
-from graphnn.codegen.emit import Emitter
+from graphnn.codegen.emit import Emitter, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.core.errors import FeedError, GraphError
@@ -38,6 +38,7 @@ from graphnn.passes.verify import VerifyError
 from graphnn.passes.verify import verify as verify_graph
 from graphnn.run.autodiff import grad as symbolic_grad
 from graphnn.run.interpret import convert_feed, resolve_targets
+from graphnn.run.results import TableResults
 
 Pass = Callable[[Graph, Sequence[Node]], tuple[Graph, list[Node], int]]
 PASSES: dict[str, Pass] = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce}
@@ -80,35 +81,26 @@ def _verify(graph: Graph, outputs: Sequence[Node], after: str, dead: bool) -> No
         raise VerifyError(f"after {after}: {e}", node=e.node) from None
 
 
-class CompiledResult:
+class CompiledResult(TableResults):
     """What a compiled call returns: ``values`` (output name -> array), ``grads`` (wrt name
     -> array), ``loss`` (the loss value when gradients were taken). ``r[name]`` and
-    ``r.value(name)`` read outputs, ``r.grad(name)`` gradients; nodes work as keys too."""
+    ``r.value(name)`` read outputs, ``r.grad(name)`` gradients; nodes work as keys too
+    (the result protocol of :mod:`graphnn.run.results`; a compiled call has no tangents)."""
 
-    __slots__ = ("values", "grads", "loss_name")
+    __slots__ = ("loss_name",)
+    kind = "compiled call"
 
     def __init__(self, values: dict[str, Any], grads: dict[str, Any], loss_name: str | None):
-        self.values, self.grads, self.loss_name = values, grads, loss_name
+        super().__init__(values, grads)
+        self.loss_name = loss_name
 
-    @staticmethod
-    def _key(ref: str | Node) -> str:
-        return ref.name if isinstance(ref, Node) else ref
+    def _hint(self, what: str, ref: str | Node) -> str:
+        return {"value": "it is not an output of this compiled graph",
+                "grad": "compile with it in wrt=",
+                "tangent": "compiled graphs compute no tangents; use gn.jvp"}[what]
 
-    def value(self, ref: str | Node) -> Any:
-        try:
-            return self.values[self._key(ref)]
-        except KeyError:
-            raise GraphError(f"{self._key(ref)!r} is not an output of this compiled graph; "
-                             f"outputs: {list(self.values)}") from None
-
-    __getitem__ = value
-
-    def grad(self, ref: str | Node) -> Any:
-        try:
-            return self.grads[self._key(ref)]
-        except KeyError:
-            raise GraphError(f"no gradient for {self._key(ref)!r}; compiled wrt: "
-                             f"{list(self.grads)}") from None
+    def __getitem__(self, ref: str | Node) -> Any:
+        return self.value(ref)
 
     @property
     def loss(self) -> Any:
@@ -147,7 +139,7 @@ class CompiledGraph:
             self._to_device = cupy.asarray
         if backend.name == "numpy" or _have_cupy():
             ns: dict[str, Any] = {"__name__": f"graphnn_compiled_{graph.name}"}
-            exec(builtins.compile(source, f"<graphnn compiled {graph.name}>", "exec"), ns)  # noqa: S102
+            exec(builtins.compile(source, f"<graphnn compiled {note(graph.name)}>", "exec"), ns)  # noqa: S102
             self.function = ns[fn_name]
         self._n_out = len(out_names)
 
@@ -208,7 +200,8 @@ class CompiledGraph:
         vals = [f"    {name!r}: {array_literal(self.source_graph._state[node])},"
                 for name, node, is_param in self._args if is_param]
         block = "PARAMS = {\n" + "\n".join(vals) + "\n}" if vals else "PARAMS = {}"
-        return self.source.replace("PARAMS = {}  # saved modules embed the values", block, 1)
+        head, mark, tail = self.source.rpartition("\nPARAMS = {}  # saved modules embed the values")
+        return head + "\n" + block + tail if mark else self.source
 
     def save(self, path: str | os.PathLike[str], params: bool = True) -> str:
         """Write the standalone module (imports only numpy or cupy) atomically; returns path."""
@@ -275,11 +268,12 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
     em.emit()
     out_names = [o.name for o in outs]
     grad_names = [w.name for w in wrt_nodes]
-    lines = [f"graphnn-compiled graph {graph.name!r} (backend {backend}).",
+    grads = (f" then d{note(loss_node.name)}/d[{', '.join(note(w) for w in grad_names)}]"
+             if wrt_nodes and loss_node is not None else "")
+    lines = [f"graphnn-compiled graph '{note(graph.name)}' (backend {backend}).",
              "",
-             f"compute({', '.join(a.name for a in args)}) returns the outputs "
-             f"{out_names}" + (f" then d{loss_node.name}/d{grad_names}" if wrt_nodes and
-                               loss_node is not None else "") + ".",
+             f"compute({', '.join(note(a.name) for a in args)}) returns the outputs "
+             f"[{', '.join(note(o) for o in out_names)}]" + grads + ".",
              "run(feeds=None, **kw) -> (values, grads) dicts; params default to PARAMS."]
     src = em.source(graph.name, "compute", "\n".join(lines))
     src += _trailer(args, out_names, grad_names)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphnn.codegen.emit import Emitter, fill, sanitize
+from graphnn.codegen.emit import Emitter, c_ident, fill
 from graphnn.codegen.fuse import Group
 from graphnn.core.errors import GraphError, describe
 from graphnn.core.ir import Node
@@ -76,8 +76,9 @@ class CupyBackend:
         if not g.fused:
             return [f"{em.var(r)} = {em.expr(r, g)}"]
         ext = g.external_inputs()
-        cname = {i.id: "v_" + em.var(i) for i in ext}
-        out = "v_" + sanitize(r.name)
+        taken: set[str] = set()
+        cname = {i.id: c_ident(i.name, taken) for i in ext}
+        out = c_ident(r.name, taken)
         lines = []
         for m in g.nodes:
             args = [cname[i.id] for i in m.inputs]
@@ -85,10 +86,10 @@ class CupyBackend:
             if m is r:
                 lines.append(f"{out} = {code};")
             else:
-                cname[m.id] = "v_" + sanitize(m.name)
+                cname[m.id] = c_ident(m.name, taken)
                 lines.append(f"{ctype(m)} {cname[m.id]} = {code};")
         body = "\n".join(lines) + "\n"
-        kname = em.fresh(f"_k_{r.name}")
+        kname = em.fresh(f"_k_{r.name}"[:48])
         params = [(ctype(i), i.dtype.name, cname[i.id]) for i in ext]
         spec = {"name": f"graphnn_{kname.lstrip('_')}", "var": kname, "params": params,
                 "out": (ctype(r), r.dtype.name, out), "body": body,

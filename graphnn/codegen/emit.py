@@ -1,22 +1,31 @@
-"""Graph -> straight-line Python source: names, constants, helpers, templates, and the
+r"""Graph -> straight-line Python source: names, constants, helpers, templates, and the
 module around the function. Backends (numpy_backend, cupy_backend) emit the statements.
 
 Variables are named after nodes (sanitized into identifiers); every statement carries a
 comment naming the node(s) and op(s) it computes; dead values are freed with ``del`` or
 their buffers reused (memplan).
 
->>> sanitize("dloss/dW1"), sanitize("2x"), sanitize("lambda")
-('dloss_dW1', 'n_2x', 'lambda_')
+User text (node and graph names) never reaches the source raw: identifiers are rebuilt
+from it (``sanitize``), comments and docstrings carry it escaped on one line (``note``,
+``docstring``), and values go through ``literal`` (``repr`` plus ``float("inf")``).
+
+>>> sanitize("dloss/dW1"), sanitize("2x"), sanitize("lambda"), sanitize("a\nb")
+('dloss_dW1', 'n_2x', 'lambda_', 'a_b')
+>>> note("t\n  import os #"), literal(float("-inf")), literal((1.5, float("nan")))
+('t\\n  import os #', "float('-inf')", "(1.5, float('nan'))")
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import builtins
 import inspect
 import keyword
+import math
 import re
 import textwrap
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,26 +40,94 @@ RESERVED = {"xp", "np", "base64", "run", "PARAMS", "INPUTS", "PARAM_NAMES", "OUT
             "GRADS", "ARGS", "compute", "forward", "main"} | set(dir(builtins))
 #: Constants with at most this many elements are written as literals.
 LITERAL_SIZE = 16
+#: Identifiers made from names keep at most this many characters (uniqueness is added).
+IDENT_MAX = 48
+#: Names in comments and docstrings keep at most this many characters.
+NOTE_MAX = 80
 
 
 def sanitize(name: str) -> str:
-    """A Python identifier close to ``name``."""
-    s = re.sub(r"\W", "_", name)
-    if not s or s[0].isdigit():
+    """A Python identifier close to ``name``: NFKC-normal (so two different results never
+    denote the same variable), only identifier characters, at most ``IDENT_MAX`` long."""
+    s = unicodedata.normalize("NFKC", str(name))[:IDENT_MAX]
+    s = "".join(c if ("_" + c).isidentifier() else "_" for c in s)
+    if not s.isidentifier():
         s = "n_" + s
     if keyword.iskeyword(s) or s in RESERVED:
         s += "_"
+    if not s.isidentifier() or unicodedata.normalize("NFKC", s) != s:
+        s = "n_" + re.sub(r"[^0-9A-Za-z_]", "_", s)
     return s
+
+
+def c_ident(name: str, taken: set[str]) -> str:
+    """A new ASCII C identifier after ``name``, not in ``taken`` (and added to it)."""
+    base = "v_" + re.sub(r"[^0-9A-Za-z_]", "_", str(name))[:IDENT_MAX]
+    cand, k = base, 1
+    while cand in taken:
+        k += 1
+        cand = f"{base}_{k}"
+    taken.add(cand)
+    return cand
+
+
+def note(text: str, limit: int = NOTE_MAX) -> str:
+    """``text`` for a comment or docstring: one line, control and separator characters
+    (newlines, U+2028, NUL, ...) escaped, shortened to ``limit`` characters."""
+    text = str(text)
+    short = text[:limit]
+    out = short if short.isprintable() else repr(short)[1:-1]
+    return out + ("..." if len(text) > limit else "")
+
+
+def docstring(text: str, indent: str = "") -> str:
+    """A triple-quoted literal for ``text`` (whose user parts went through ``note``)."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{indent}"""{body}"""'
+
+
+def literal(v: Any) -> str:
+    """Python source for a static value: ``repr`` for plain data, ``float('inf')`` /
+    ``float('nan')`` for non-finite floats, arrays via ``array_literal``."""
+    if isinstance(v, np.ndarray):
+        return array_literal(v)
+    if isinstance(v, np.generic) and v.dtype.kind in "biufc":
+        return f"np.{v.dtype.name}({literal(v.item())})"
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else f"float({str(v)!r})"
+    if isinstance(v, complex):
+        return f"complex({literal(v.real)}, {literal(v.imag)})"
+    if isinstance(v, tuple):
+        items = [literal(x) for x in v]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(v, list):
+        return "[" + ", ".join(literal(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(x)}" for k, x in v.items()) + "}"
+    src = repr(v)
+    if v is None or isinstance(v, (bool, int, str, bytes, slice, range)) or v is Ellipsis:
+        return src
+    try:
+        ok = "\n" not in src and isinstance(ast.parse(src, mode="eval").body,
+                                            (ast.Constant, ast.Call, ast.Attribute))
+    except (SyntaxError, ValueError):
+        ok = False
+    if not ok:
+        raise GraphError(f"cannot write the value {note(src)} ({type(v).__name__}) into "
+                         "generated code")
+    return src
 
 
 def array_literal(arr: np.ndarray, xp_wrap: bool = False) -> str:
     """Python source that rebuilds ``arr`` exactly (literal or base64 of its bytes)."""
     arr = np.asarray(arr)
     dt = arr.dtype.name
+    if arr.dtype.kind not in "biufc":
+        raise GraphError(f"cannot write a {dt} array into generated code")
     if arr.ndim == 0:
-        src = f"np.{dt}({arr.item()!r})"
+        src = f"np.{dt}({literal(arr.item())})"
     elif arr.size <= LITERAL_SIZE:
-        src = f"np.array({arr.tolist()!r}, dtype={dt!r})"
+        src = f"np.array({literal(arr.tolist())}, dtype={dt!r})"
     else:
         data = base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode()
         src = (f"np.frombuffer(base64.b64decode({data!r}), dtype={arr.dtype.str!r})"
@@ -78,7 +155,7 @@ def param_defaults(op: Any) -> dict[str, Any]:
 def template_fields(n: Node) -> dict[str, str]:
     """Format fields of ``n``'s template: its params (repr; defaults of its forward for
     params not given), ``out_shape`` and ``out_dtype``."""
-    fields = {k: repr(v) for k, v in {**param_defaults(n.op), **n.params}.items()}
+    fields = {k: literal(v) for k, v in {**param_defaults(n.op), **n.params}.items()}
     fields["out_shape"] = repr(tuple(n.shape))
     fields["out_dtype"] = repr(n.dtype.name)
     return fields
@@ -127,10 +204,11 @@ class Emitter:
         """The variable holding ``n`` (constants are declared at module level on first use)."""
         v = self.names.get(n.id)
         if v is None:
-            v = self.names[n.id] = self.fresh(n.name)
+            base = sanitize(n.name)  # generated names (helpers, buffers) start with "_"
+            v = self.names[n.id] = self.fresh("n" + base if base.startswith("_") else base)
             if n.op is CONST:
                 lit = array_literal(n.params["value"], self.backend.wrap_consts)
-                self.consts.append(f"{v} = {lit}  # const {n.name} {tuple(n.shape)}")
+                self.consts.append(f"{v} = {lit}  # const {note(n.name)} {tuple(n.shape)}")
             elif n.op.leaf and n.op not in (INPUT, PARAM):
                 raise GraphError(f"cannot compile leaf {describe(n)}", node=n)
         return v
@@ -171,10 +249,10 @@ class Emitter:
     def comment(self, g: Group) -> str:
         r = g.root
         if not g.fused:
-            ins = ", ".join(i.name for i in r.inputs)
-            return f"# {r.name} = {r.op.name}({ins})  {tuple(r.shape)} {r.dtype}"
-        ops = " ".join(f"{m.name}:{m.op.name}" for m in g.nodes)
-        return f"# {r.name}: fused [{ops}]  {tuple(r.shape)} {r.dtype}"
+            ins = ", ".join(note(i.name) for i in r.inputs)
+            return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {r.dtype}"
+        ops = " ".join(f"{note(m.name)}:{m.op.name}" for m in g.nodes)
+        return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {r.dtype}"
 
     def emit(self) -> None:
         for a in self.args:
@@ -201,7 +279,7 @@ class Emitter:
         # a returned gradient in place must not change its inputs or the module's constants
         rets = ", ".join(f"xp.array({self.var(o)}, copy=True)" if o.op.leaf else self.var(o)
                          for o in self.outputs)
-        lines = [f'"""{doc}"""', "", *self.backend.imports, ""]
+        lines = [docstring(doc), "", *self.backend.imports, ""]
         for src in self.helpers.values():
             lines += ["", src.rstrip(), ""]
         if self.consts:
@@ -209,8 +287,8 @@ class Emitter:
         if self.prelude:
             lines += ["", *self.prelude]
         lines += ["", "", f"def {fn_name}({args}):",
-                  f'    """Graph {graph_name!r}: returns '
-                  f'({", ".join(self.var(o) for o in self.outputs)})."""']
+                  docstring(f"Graph '{note(graph_name)}': returns "
+                            f"({', '.join(self.var(o) for o in self.outputs)}).", "    ")]
         lines += ["    " + b if b else "" for b in self.body]
         lines += [f"    return ({rets}{',' if len(self.outputs) == 1 else ''})", ""]
         return "\n".join(lines)

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_file", "atomic_path", "atomic_write", "default_mode"]
+__all__ = ["atomic_file", "atomic_path", "atomic_write", "default_mode", "remove_stale"]
 
 
 def default_mode() -> int:
@@ -32,16 +32,80 @@ def default_mode() -> int:
     return 0o666 & ~mask
 
 
+#: Temporary files are named ``.<target name>~gn<pid>-<random><suffix>``.
+TMP_MARK = "~gn"
+
+
+def _is_tmp(target: Path) -> bool:
+    return target.name.startswith(".") and TMP_MARK in target.name
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def remove_stale(target: Path) -> list[str]:
+    """Remove temporary files of ``target`` left by killed writers (their pid is gone)."""
+    folder = target.parent if str(target.parent) else Path(".")
+    prefix = f".{target.name}{TMP_MARK}"
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        pid = name[len(prefix):].split("-", 1)[0] if name.startswith(prefix) else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(folder / name)
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
+@contextmanager
+def _through(target: Path) -> Iterator[Path]:
+    """Write through an existing non-regular file (a device, a FIFO): the writer fills a
+    private temporary file, whose bytes are then written to ``target`` in place."""
+    with tempfile.TemporaryDirectory(prefix="graphnn-") as d:
+        tmp = Path(d) / f"out{target.suffix}"
+        tmp.touch()
+        yield tmp
+        with open(tmp, "rb") as src, open(target, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` with the same suffix (so writers that pick a
     format from the suffix still work); on success it is synced and moved onto ``path``.
 
-    ``mode`` defaults to :func:`default_mode`. On failure the temporary file is removed.
+    ``mode`` defaults to :func:`default_mode`. On failure the temporary file is removed;
+    files left by a killed writer are removed by the next write of the same ``path``.
+    A symlink is followed (its target is replaced); an existing device, FIFO or other
+    non-regular file is written through, never replaced; a ``path`` that is itself one of
+    these temporary files (a nested atomic write) is written directly.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp",
-                               dir=target.parent if str(target.parent) else ".")
+    if target.exists() and not target.is_file():
+        with _through(target) as tmp:
+            yield tmp
+        return
+    target = Path(os.path.realpath(target))
+    if _is_tmp(target):
+        yield target
+        return
+    remove_stale(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TMP_MARK}{os.getpid()}-",
+                               suffix=target.suffix or ".tmp", dir=target.parent)
     tmp_path = Path(tmp)
     try:
         os.fchmod(fd, default_mode() if mode is None else mode)

@@ -407,7 +407,12 @@ class Graph:
         return self._state[node]
 
     def set_value(self, param: str | Node, value: Any) -> None:
-        """Replace a param's value (same shape; cast to its dtype)."""
+        """Write a param's value (same shape; cast to its dtype) INTO its stored array.
+
+        The stored array is the param's one storage: ``set_value``, optimizers and
+        ``gn.load`` write into it, so everything sharing it (a ``gn.nn`` module, other
+        graphs built from that module, see :meth:`share_value`) sees the new value.
+        """
         node = self.node(param)
         if node.op is not PARAM:
             raise GraphError(f"{describe(node)} is not a param")
@@ -415,7 +420,23 @@ class Graph:
         if arr.shape != node.shape:
             raise FeedError(f"param {describe(node)} cannot take a value of shape "
                             f"{fmt_shape(arr.shape)}", node=node)
-        self._state[node] = arr
+        old = self._state.get(node)
+        if old is not None and old.flags.writeable and old.dtype == arr.dtype:
+            old[...] = arr
+        else:
+            self._state[node] = arr.copy()
+
+    def share_value(self, param: str | Node, source: Node) -> None:
+        """Make the param ``source`` (of any graph) the storage of ``param``: from now on
+        both read and write the same array (``gn.nn`` modules built into several graphs)."""
+        node = self.node(param)
+        if node.op is not PARAM or source.op is not PARAM:
+            raise GraphError(f"share_value links two params, got {describe(node)} and "
+                             f"{describe(source)}")
+        if node.shape != source.shape or node.dtype != source.dtype:
+            raise FeedError(f"param {describe(node)} cannot share the value of "
+                            f"{describe(source)}: shapes or dtypes differ", node=node)
+        self._state[node] = source.graph._state[source]
 
     def param_values(self) -> dict[str, np.ndarray]:
         """Name -> value of every param."""

@@ -62,8 +62,8 @@ def tt(text: str, latex: str | None = None) -> TraceText:
     """Trace text from its plain form; the LaTeX is derived when not given
     (``^T`` -> transpose, `` @ `` -> juxtaposition, `` * `` -> Hadamard product).
 
-    >>> tt("dA = dY @ B^T").latex
-    'dA = dY B^{\\top}'
+    >>> print(tt("dA = dY @ B^T").latex)
+    dA = dY B^{\\top}
     """
     if latex is None:
         latex = text.replace("^T", r"^{\top}").replace(" @ ", " ").replace(" * ", r" \odot ")
@@ -83,7 +83,7 @@ class Onnx:
     op_type: str | None = None
     attrs: Callable[[Any], dict[str, Any]] | None = None
     export: Callable[[Any, Any], None] | None = None
-    imports: dict[str, Callable[..., Any] | None] | None = None
+    imports: dict[str, Callable[..., Any] | None] | Unsupported | None = None
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -21,6 +21,7 @@ import numpy as np
 from graphnn.core.bind import bind
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import CONST, INPUT, PARAM, ROLES, Graph, Node
+from graphnn.core.limits import array_bytes, check_bytes
 from graphnn.core.op import REGISTRY
 from graphnn.io.format import (
     _DTYPE_OBJS,
@@ -52,6 +53,7 @@ def decode_array(d: Any, ctx: _Ctx) -> np.ndarray:
     if dtype not in DTYPES:
         raise ctx.fail(f"array dtype {dtype!r} is not one of {', '.join(DTYPES)}")
     shape = _decode_shape(shape, ctx)
+    _budget(shape, np.dtype(dtype).itemsize, ctx)
     if not isinstance(data, str):
         raise ctx.fail("array data must be a base64 string")
     try:
@@ -59,11 +61,18 @@ def decode_array(d: Any, ctx: _Ctx) -> np.ndarray:
     except (binascii.Error, UnicodeEncodeError):
         raise ctx.fail("array data is not valid base64") from None
     dt = np.dtype(dtype).newbyteorder("<")
-    want = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    want = array_bytes(shape, dt.itemsize)
     if len(raw) != want:
         raise ctx.fail(f"array data has {len(raw)} bytes; shape {tuple(shape)} of {dtype} "
                        f"needs {want} (truncated or tampered)")
     return np.frombuffer(raw, dtype=dt).astype(np.dtype(dtype)).reshape(shape)
+
+
+def _budget(shape: tuple[int, ...], itemsize: int, ctx: _Ctx) -> None:
+    try:
+        check_bytes(shape, itemsize, "declared shape")
+    except ValueError as e:
+        raise ctx.fail(str(e)) from None
 
 
 def _decode_shape(shape: Any, ctx: _Ctx) -> tuple[int, ...]:
@@ -166,6 +175,7 @@ def _load_node(g: Graph, i: int, rec: Any, ctx: _Ctx, arrays: Any) -> None:
     dtype, role, group = rec.get("dtype"), rec.get("role"), rec.get("group", "")
     if dtype not in DTYPES:
         raise ctx.fail(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    _budget(shape, np.dtype(dtype).itemsize, ctx)
     if role not in ROLES:
         raise ctx.fail(f"role {role!r} is not one of {', '.join(ROLES)}")
     if not isinstance(group, str):

@@ -17,10 +17,12 @@ graphnn.core.errors.ParseError: cannot parse 'x.__class__': attribute access '._
 from __future__ import annotations
 
 import ast
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 from graphnn import ops
+from graphnn.core import op as op_table
 from graphnn.core.errors import GraphError, ParseError
 from graphnn.core.ir import Graph, Node
 
@@ -34,16 +36,28 @@ def _fold(f: Callable[..., Any]) -> Callable[..., Any]:
     return g
 
 
-# name -> (builder, min args, max args)
-FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
-    "exp": (ops.exp, 1, 1), "log": (ops.log, 1, 1), "sqrt": (ops.sqrt, 1, 1),
-    "tanh": (ops.tanh, 1, 1), "sigmoid": (ops.sigmoid, 1, 1), "relu": (ops.relu, 1, 1),
-    "abs": (ops.abs, 1, 1), "sign": (ops.sign, 1, 1), "step": (ops.step, 1, 1),
-    "elu": (ops.elu, 1, 1), "leaky_relu": (ops.leaky_relu, 1, 1),
+# Parser names that are not op names: Python's max/min over several arguments.
+_ALIASES: dict[str, tuple[Callable[..., Any], int, int]] = {
     "max": (_fold(ops.maximum), 2, 64), "min": (_fold(ops.minimum), 2, 64),
-    "maximum": (ops.maximum, 2, 2), "minimum": (ops.minimum, 2, 2),
-    "sum": (ops.sum, 1, 1), "mean": (ops.mean, 1, 1),
 }
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def functions() -> dict[str, tuple[Callable[..., Any], int, int]]:
+    """Name -> (builder, min args, max args): every public op function (the table graphnn.ops
+    fills, so a newly registered op is known at once) plus the max/min aliases."""
+    out: dict[str, tuple[Callable[..., Any], int, int]] = {}
+    for name, f in op_table.FUNCTIONS.items():
+        try:
+            ps = inspect.signature(f).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        need = sum(1 for p in ps if p.kind in _POSITIONAL and p.default is p.empty)
+        if need:
+            out[name] = (f, need, need)
+    out.update(_ALIASES)
+    return out
+
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
@@ -70,7 +84,7 @@ class _Builder:
     def leaf(self, name: str, node: ast.AST) -> Node:
         if name.startswith("_"):
             raise self.fail(node, f"the name {name!r} (names may not start with '_')")
-        if name in FUNCTIONS:
+        if name in functions():
             raise self.fail(node, f"the function name {name!r} used as a variable")
         return name_node(self.graph, name)
 
@@ -110,10 +124,11 @@ class _Builder:
         if not isinstance(node.func, ast.Name):
             return self.build(node.func)  # raises for attributes, subscripts, ...
         name = node.func.id
-        spec = FUNCTIONS.get(name)
+        table = functions()
+        spec = table.get(name)
         if spec is None:
             raise self.fail(node, f"call of {name!r} (allowed functions: "
-                            f"{', '.join(sorted(FUNCTIONS))})")
+                            f"{', '.join(sorted(table))})")
         if node.keywords:
             raise self.fail(node.keywords[0], f"keyword argument in {self.token(node)!r}")
         f, lo, hi = spec
@@ -189,9 +204,9 @@ def _match_op(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
 
     cands = []
     for op in REGISTRY.values():
-        if not op.elementwise or op.formula is None:
+        if not op.elementwise or not callable(op.sympy):
             continue
-        ps = list(inspect.signature(op.formula).parameters.values())[1:]
+        ps = list(inspect.signature(op.sympy).parameters.values())[1:]
         args = [p.name for p in ps if p.default is inspect.Parameter.empty]
         kws = [p.name for p in ps if isinstance(p.default, (int, float))]
         cands.append((len(args), op.name, op, args, kws))
@@ -199,7 +214,7 @@ def _match_op(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
         wa = [sp.Wild(f"A{k}_") for k in range(len(args))]
         for wk in ({k: sp.Wild(f"P_{k}") for k in kws}, {}):  # free params, then defaults
             try:
-                pat = op.formula(sp, *wa, **wk)
+                pat = op.sympy(sp, *wa, **wk)
             except Exception:  # noqa: BLE001 - a formula that needs numeric params
                 continue
             if getattr(pat, "func", None) is not e.func:

@@ -28,15 +28,18 @@ import gc
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from graphnn.core.errors import FeedError, GraphError
+from graphnn.core.errors import GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import PARAM, Graph, Node
+from graphnn.core.limits import check_bytes
+from graphnn.io.values import load_values
 
 FORMAT = "graphnn"
 VERSION = 1
@@ -249,9 +252,9 @@ def _parse(text: str | bytes, source: str) -> Any:
 def load(path: str | os.PathLike[str], target: Any = None) -> Graph | None:
     """Load a graph saved with :func:`save` / ``g.save``; FormatError on any problem.
 
-    With ``target`` (a Graph, or a model with ``load_state_dict``), read parameter values
-    by name into it in place instead: from an ``.npz`` of name -> array (``allow_pickle``
-    off) or from the params of a saved graph file; returns None.
+    With ``target`` (a Graph or a ``gn.nn`` model), read parameter values by name into it
+    in place instead (:func:`graphnn.io.values.load_values`): from an ``.npz`` of name ->
+    array (``allow_pickle`` off) or from the params of a saved graph file; returns None.
     """
     path = os.fspath(path)
     if target is not None:
@@ -284,41 +287,55 @@ def _load_doc(doc: Any, path: str) -> Graph:
         if ref.get("sha256") != hashlib.sha256(blob).hexdigest():
             raise FormatError(f"{path}: parameter file {npz_path} does not match the "
                               "sha256 recorded in the graph file (tampered or stale)")
-        import io as _io
-
-        try:
-            return np.load(_io.BytesIO(blob), allow_pickle=False)
-        except Exception as e:
-            raise FormatError(f"{path}: parameter file {npz_path} is not a valid .npz: "
-                              f"{e}") from None
+        return checked_npz(blob, f"{path}: parameter file {npz_path}")
 
     return from_dict(doc, path, npz_loader)
 
 
+def _member_header(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], Any]:
+    """(shape, dtype) from an .npy member's header: only its first bytes are inflated."""
+    fmt = np.lib.format
+    with z.open(info) as f:
+        version = fmt.read_magic(f)
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(f, max_header_size=10_000)
+    return shape, dtype
+
+
+def checked_npz(blob: bytes, where: str) -> Any:
+    """``np.load`` of an .npz held in memory, after checking every member's header
+    (an object dtype, or a shape over the size budget, is a FormatError naming the member
+    and its size) without decompressing any array."""
+    import io as _io
+
+    try:
+        with zipfile.ZipFile(_io.BytesIO(blob)) as z:
+            for info in z.infolist():
+                shape, dtype = _member_header(z, info)
+                if dtype.hasobject:
+                    raise FormatError(f"{where}: member {info.filename!r} has dtype "
+                                      f"{dtype} (object arrays are not loaded)")
+                try:
+                    check_bytes(shape, dtype.itemsize, f"member {info.filename!r}")
+                except ValueError as e:
+                    raise FormatError(f"{where}: {e}") from None
+        return np.load(_io.BytesIO(blob), allow_pickle=False)
+    except FormatError:
+        raise
+    except Exception as e:  # noqa: BLE001 - zipfile/numpy raise many types for bad input
+        raise FormatError(f"{where} is not a valid .npz: {e}") from None
+
+
 def _load_values(path: str, target: Any) -> None:
+    """Read name -> array from an ``.npz`` or a graph file; :func:`load_values` writes."""
     if path.endswith(".npz"):
         try:
-            with np.load(path, allow_pickle=False) as f:
-                data = {k: f[k] for k in f.files}
-        except Exception as e:
-            raise FormatError(f"{path}: not a readable .npz of parameter values: {e}") \
-                from None
+            with open(path, "rb") as fh:
+                blob = fh.read()
+        except OSError as e:
+            raise FormatError(f"{path}: cannot read: {e.strerror}") from None
+        with checked_npz(blob, f"{path}: parameter values") as f:
+            data = {k: f[k] for k in f.files}
     else:
         data = load(path).param_values()  # type: ignore[union-attr]
-    if hasattr(target, "load_state_dict"):
-        target.load_state_dict(data)
-        return
-    if not isinstance(target, Graph):
-        raise GraphError(f"load: target must be a Graph or a model, got "
-                         f"{type(target).__name__}")
-    missing = sorted(p.name for p in target.params if p.name not in data)
-    if missing:
-        raise FormatError(f"{path}: no values for params {missing} of graph "
-                          f"'{target.name}'")
-    for p in target.params:
-        v = np.asarray(data[p.name])
-        if v.shape != p.shape:
-            raise FeedError(f"load: {p.name!r} has shape {v.shape} in {path}, the graph "
-                            f"wants {p.shape}", node=p)
-    for p in target.params:
-        target.set_value(p, data[p.name])
+    load_values(target, data, path, missing_error=FormatError)

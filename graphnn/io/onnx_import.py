@@ -21,6 +21,7 @@ import numpy as np
 
 from graphnn import ops
 from graphnn.core.ir import Graph, Node
+from graphnn.core.op import FUNCTIONS, REGISTRY, Onnx
 from graphnn.io.onnx_aux import AUX_CONVERTERS
 from graphnn.io.onnx_common import OnnxError, Unsupported, require_onnx, same_dtype
 from graphnn.io.onnx_pool import POOL_CONVERTERS
@@ -337,27 +338,64 @@ def _dropout(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
     return outs
 
 
-CONVERTERS: dict[str, Converter] = {
-    "Add": _binary(ops.add), "Sub": _binary(ops.sub), "Mul": _binary(ops.mul),
-    "Div": _binary(ops.div), "Pow": _binary(ops.pow), "MatMul": _binary(ops.matmul),
-    "Neg": _unary(ops.neg), "Exp": _unary(ops.exp), "Log": _unary(ops.log),
-    "Sqrt": _unary(ops.sqrt), "Abs": _unary(ops.abs), "Sigmoid": _unary(ops.sigmoid),
-    "Tanh": _unary(ops.tanh), "Relu": _unary(ops.relu),
-    "Max": _variadic(ops.maximum), "Min": _variadic(ops.minimum),
+def _record_converters() -> dict[str, Converter]:
+    """ONNX type -> converter from the op records' ``Onnx(imports=...)`` (None there: call
+    the op's function on the inputs, folding variadic ones such as Max)."""
+    out: dict[str, Converter] = {}
+    for op in REGISTRY.values():
+        o = op.onnx
+        if not isinstance(o, Onnx) or not isinstance(o.imports, dict):
+            continue
+        fn = FUNCTIONS.get(op.name)
+        for onnx_type, conv in o.imports.items():
+            if conv is not None:
+                out[onnx_type] = conv
+            elif fn is not None:
+                out[onnx_type] = _variadic(fn) if _arity(fn) == 2 else _unary(fn)
+    return out
+
+
+def _arity(fn: Callable[..., Any]) -> int:
+    import inspect
+
+    return sum(1 for p in inspect.signature(fn).parameters.values()
+               if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+class _Converters(dict):  # type: ignore[type-arg]
+    """The composite/legacy table below plus the records' rules, looked up live so a newly
+    registered op's ``imports`` are known at once."""
+
+    def _all(self) -> dict[str, Converter]:
+        return {**_record_converters(), **{k: dict.__getitem__(self, k) for k in dict.keys(self)}}
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in _record_converters()
+
+    def __getitem__(self, key: str) -> Converter:
+        return self._all()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+# ONNX types without a one-to-one graphnn op (composites) and ops whose import has not
+# moved into their records yet.
+CONVERTERS: dict[str, Converter] = _Converters({
+    "MatMul": _binary(ops.matmul),
     "Gemm": _gemm,
     "Transpose": lambda im, n, x, a: [ops.transpose(x[0], a.get("perm"))],
     "Reshape": _reshape, "Flatten": _flatten,
     "ReduceSum": _reduce(ops.sum, 13), "ReduceMean": _reduce(ops.mean, 18),
     "ReduceMax": _reduce(ops.max, 18),
-    "LeakyRelu": lambda im, n, x, a: [ops.leaky_relu(x[0], a.get("alpha", 0.01))],
-    "PRelu": _binary(ops.prelu),
-    "Elu": lambda im, n, x, a: [ops.elu(x[0], a.get("alpha", 1.0))],
     "Softmax": _softmax(ops.softmax), "LogSoftmax": _softmax(ops.log_softmax),
     "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
                                                        keepdims=True)],
-    "BatchNormalization": _batchnorm, "Dropout": _dropout, "Sign": _unary(ops.sign),
+    "BatchNormalization": _batchnorm, "Dropout": _dropout,
     # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
-    "Greater": _binary(lambda a, b: ops.step(a - b)), "GreaterOrEqual": _binary(ops.ge),
-    "Equal": _binary(ops.eq),
+    "Greater": _binary(lambda a, b: ops.step(a - b)),
     **POOL_CONVERTERS, **AUX_CONVERTERS,
-}
+})

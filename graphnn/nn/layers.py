@@ -269,7 +269,7 @@ class _BatchNorm(Module):
     def update_running(self, mean: Any, var: Any, count: int) -> None:
         """running <- (1 - momentum) running + momentum batch (variance unbiased, as torch)."""
         m = self.momentum
-        rm, rv = self._values["running_mean"], self._values["running_var"]
+        rm, rv = self._array("running_mean"), self._array("running_var")
         rm *= 1.0 - m
         rm += m * mean
         rv *= 1.0 - m

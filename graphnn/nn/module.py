@@ -1,12 +1,15 @@
 """Modules: objects that add their nodes to a graph when called on a node.
 
-A module OWNS its parameter values (numpy arrays, created lazily and seeded). Calling
-it on a node ``x`` adds param nodes named after the layer path (``"fc1.weight"``) to
-``x.graph`` — once per graph — and registers the module's own arrays as their stored
-values, so every graph built from one model (a training graph and an evaluation graph,
-or both branches inside one graph) shares the same numbers: an optimizer step on one is
-seen by all. Each layer's nodes are made inside ``g.scope(path)`` so renderers can
-draw the layer as a cluster.
+Calling a module on a node ``x`` adds param nodes named after the layer path
+(``"fc1.weight"``) to ``x.graph``, once per graph. Each value has ONE owner: a module keeps
+its (lazily drawn, seeded) initial arrays only until a graph has a node for them; the
+first such graph (its *home*) then owns the array in its param store and the module reads
+and writes through it (``named_values``, ``load_state_dict``, ``reset_parameters``,
+BatchNorm's running statistics). Every other graph built from the module later gets
+param nodes that share the home graph's storage (``Graph.share_value``), and the store
+writes in place (``set_value``, optimizers, ``gn.load``), so the module and all its
+graphs always agree. Each layer's nodes are made inside ``g.scope(path)`` so renderers
+can draw the layer as a cluster.
 
 Train vs eval is decided when nodes are BUILT (``model(x, train=False)`` or
 ``model.eval()``): Dropout builds ``x * mask`` with the mask an input fed per step
@@ -20,6 +23,9 @@ uses its running statistics (state params, never trained) in evaluation mode;
 ...     y = net(gn.input("x", shape=(5, 3)))
 >>> y.shape, [p.name for p in g.params]
 ((5, 2), ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'])
+>>> g.set_value("fc2.bias", [1.0, 2.0])      # the graph owns the values ...
+>>> net.named_values()["fc2.bias"]            # ... and the model reads them from it
+array([1., 2.])
 >>> print(net.summary((3,)))
 layer  type     output  params
 fc1    Linear   (4,)        16
@@ -31,7 +37,7 @@ total                       26
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +45,7 @@ import numpy as np
 
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
+from graphnn.io.values import load_values
 from graphnn.nn.init import Init, get_init
 
 _GLOBAL = {"rng": np.random.default_rng(0)}
@@ -106,7 +113,8 @@ class Module:
         self.training = True
         self.seed: int | None = None
         self._specs: dict[str, tuple[tuple[int, ...], Init, bool]] = {}
-        self._values: dict[str, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}  # values no graph owns yet
+        self._home: dict[str, Node] = {}  # the param node whose graph owns the value
         self._nodes: weakref.WeakKeyDictionary[Graph, dict[str, Node]] = (
             weakref.WeakKeyDictionary())
 
@@ -145,60 +153,81 @@ class Module:
         return self.train(False)
 
     # -- values --------------------------------------------------------------------
+    def _has(self, key: str) -> bool:
+        return key in self._home or key in self._values
+
+    def _array(self, key: str) -> np.ndarray:
+        """The one stored array of ``key``: its home graph's, else the module's own."""
+        node = self._home.get(key)
+        return node.graph.value_of(node) if node is not None else self._values[key]
+
+    def _write(self, key: str, value: Any) -> None:
+        node = self._home.get(key)
+        if node is not None:
+            node.graph.set_value(node, value)
+        else:
+            self._values[key][...] = value
+
+    def _entries(self, trainable: bool | None = None) -> Iterator[tuple[str, Module, str]]:
+        self._ensure_paths()
+        for m in self.modules():
+            for key, (_, _, tr) in m._specs.items():
+                if trainable is None or tr == trainable:
+                    yield (f"{m.path}.{key}" if m.path else key), m, key
+
     def reset_parameters(self, seed: int | None = None) -> Module:
         """(Re)initialise every param and buffer in place, in a fixed order.
 
         ``seed`` (or the module's ``seed``) makes the draw independent of anything else;
         without one the global generator (:func:`manual_seed`) is used.
         """
-        seed = self.seed if seed is None else seed
+        self._draw(self.seed if seed is None else seed, only_missing=False)
+        return self
+
+    def _draw(self, seed: int | None, only_missing: bool) -> None:
         rng = _GLOBAL["rng"] if seed is None else np.random.default_rng(seed)
         for m in self.modules():
             for key, (shape, init, _) in m._specs.items():
+                if only_missing and m._has(key):
+                    continue
                 new = np.asarray(init(shape, rng), dtype=np.float64)
-                if key in m._values:
-                    m._values[key][...] = new
+                if m._has(key):
+                    m._write(key, new)
                 else:
                     m._values[key] = new
-        return self
 
     def _ensure_values(self) -> None:
-        if any(k not in m._values for m in self.modules() for k in m._specs):
-            missing = [(m, k) for m in self.modules() for k in m._specs if k not in m._values]
-            seed = self.seed
-            rng = _GLOBAL["rng"] if seed is None else np.random.default_rng(seed)
-            for m, k in missing:
-                shape, init, _ = m._specs[k]
-                m._values[k] = np.asarray(init(shape, rng), dtype=np.float64)
+        if any(not m._has(k) for m in self.modules() for k in m._specs):
+            self._draw(self.seed, only_missing=True)
 
     def named_values(self, trainable: bool | None = None) -> dict[str, np.ndarray]:
-        """Full name -> array of params (``trainable=True``), buffers (False) or both."""
-        self._ensure_paths()
+        """Full name -> array of params (``trainable=True``), buffers (False) or both:
+        the stored arrays themselves (the home graph's once built), not copies."""
         self._ensure_values()
-        out = {}
-        for m in self.modules():
-            for key, (_, _, tr) in m._specs.items():
-                if trainable is None or tr == trainable:
-                    out[f"{m.path}.{key}" if m.path else key] = m._values[key]
-        return out
+        return {full: m._array(key) for full, m, key in self._entries(trainable)}
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every param and buffer, by full name (what :func:`gn.save` writes)."""
         return {k: v.copy() for k, v in self.named_values().items()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy values in place (graphs built from this model see them at once)."""
-        own = self.named_values()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if missing or unexpected:
-            raise GraphError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
-        for k, arr in own.items():
-            v = np.asarray(state[k], dtype=arr.dtype)
-            if v.shape != arr.shape:
-                raise GraphError(f"load_state_dict: {k!r} has shape {arr.shape}, "
-                                 f"the file has {v.shape}")
-            arr[...] = v
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Write values by full name into their owner (graphs built from this model see
+        them at once); every name must be given, with its shape, or nothing is written."""
+        load_values(self, state, "load_state_dict")
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Write one param or buffer by full name (``"fc1.weight"``) into its owner: the
+        home graph once built (like ``Graph.set_value``), else the module."""
+        entries = {full: (m, key) for full, m, key in self._entries()}
+        if name not in entries:
+            raise GraphError(f"{type(self).__name__} has no param {name!r}; params: "
+                             f"{list(entries)}")
+        m, key = entries[name]
+        self._ensure_values()
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape != m._specs[key][0]:
+            raise GraphError(f"{name!r} has shape {m._specs[key][0]}, got {arr.shape}")
+        m._write(key, arr)
 
     def num_params(self) -> int:
         """Number of trainable scalars (from declared shapes; allocates nothing)."""
@@ -217,7 +246,7 @@ class Module:
         return out
 
     def param(self, g: Graph, key: str) -> Node:
-        """The node of param ``key`` in ``g``, created (sharing this module's array) once."""
+        """The node of param ``key`` in ``g``, created once per graph (see the module doc)."""
         nodes = self._nodes.setdefault(g, {})
         if key in nodes:
             return nodes[key]
@@ -230,8 +259,13 @@ class Module:
         if graph_state(g).shape_only:
             node = g.input(name, shape)  # shapes only: no value is ever allocated
         else:
-            node = g.param(name, self._values[key])
-            g.set_value(node, self._values[key])  # same array object: values are shared
+            home = self._home.get(key)
+            node = g.param(name, self._array(key))
+            if home is None:  # the first graph to hold it owns it from now on
+                self._home[key] = node
+                del self._values[key]
+            else:  # later graphs share the owner's storage
+                g.share_value(node, home)
             if not self._specs[key][2]:
                 graph_state(g).buffers.append(node)
         nodes[key] = node

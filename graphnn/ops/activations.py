@@ -67,7 +67,7 @@ LEAKY_RELU = register(Op(
     inplace=Unsupported("xp.where has no out= argument"),
     numexpr="where({0} > 0, {0}, {0} * {negative_slope})",
     cuda="({0} > 0 ? {0} : {0} * {negative_slope})",
-    onnx=Onnx(op_type="LeakyRelu", attrs=lambda p: {"alpha": float(p["negative_slope"])},
+    onnx=Onnx(export=lambda ex, n: ex.alpha("LeakyRelu", "negative_slope", n),
               imports={"LeakyRelu": lambda im, n, x, a: [leaky_relu(x[0], a.get("alpha",
                                                                               0.01))]}),
     doc="a if a > 0 else negative_slope * a (the lectures use 0.1)"))
@@ -90,7 +90,7 @@ ELU = register(Op(
     inplace=Unsupported("xp.where has no out= argument"),
     numexpr="where({0} > 0, {0}, {alpha} * (exp({0}) - 1))",
     cuda="({0} > 0 ? {0} : {alpha} * expm1({0}))",
-    onnx=Onnx(op_type="Elu", attrs=lambda p: {"alpha": float(p["alpha"])},
+    onnx=Onnx(export=lambda ex, n: ex.alpha("Elu", "alpha", n),
               imports={"Elu": lambda im, n, x, a: [elu(x[0], a.get("alpha", 1.0))]}),
     doc="a if a > 0 else alpha (e^a - 1)"))
 

@@ -181,7 +181,9 @@ STEP = register(Op(
     sympy=lambda sp, a: sp.Heaviside(a, 0),
     numpy="({0} > 0).astype({out_dtype})", inplace=("xp.greater({0}, 0, out={out})",),
     numexpr=Unsupported("numexpr cannot cast a comparison to float"),
-    cuda="({0} > 0 ? 1 : 0)", onnx=Onnx(export=lambda ex, n: ex.mask("Greater", n)),
+    cuda="({0} > 0 ? 1 : 0)",
+    onnx=Onnx(export=lambda ex, n: ex.mask("Greater", n), imports=Unsupported(
+        "ONNX Greater(a, b) imports as the composite step(a - b)")),
     doc="1 where a > 0 else 0 (the derivative of relu; no gradient)"))
 GE = register(Op(
     name="ge", label=">=", elementwise=True, shape=S.elementwise, dtype=_mask_dtype,

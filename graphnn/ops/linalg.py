@@ -25,6 +25,8 @@ from graphnn.ops import rewrites as RW
 
 
 def _matmul_shape(a: S.Shape, b: S.Shape) -> S.Shape:
+    """NumPy matmul: (..., n, k) @ (..., k, m) -> (..., n, m), batch axes broadcast; 1-D
+    operands are promoted and the added axis removed."""
     if len(a) == 0 or len(b) == 0:
         raise ValueError(f"matmul needs at least 1-D operands, got {a} and {b} (use * for scalars)")
     a2 = (1,) + a if len(a) == 1 else a
@@ -118,6 +120,7 @@ def _axes(ndim: int, axes: Any) -> tuple[int, ...]:
 
 
 def _transpose_shape(a: S.Shape, axes: Any = None) -> S.Shape:
+    """The input's axes permuted by `axes` (reversed by default)."""
     return tuple(a[i] for i in _axes(len(a), axes))
 
 
@@ -148,6 +151,7 @@ def transpose(a: Any, axes: Any = None, *, name: str | None = None) -> Any:
 
 
 def _reshape_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
+    """`shape` (one -1 is inferred); the element count must match."""
     size = int(np.prod(a, dtype=np.int64))
     shape = tuple(int(s) for s in shape)
     if shape.count(-1) > 1:
@@ -180,6 +184,7 @@ def reshape(a: Any, shape: Any, *, name: str | None = None) -> Any:
 
 
 def _flat_shape(a: S.Shape, start_dim: int = 0, end_dim: int = -1) -> S.Shape:
+    """Axes start_dim..end_dim merged into one."""
     nd = max(len(a), 1)
     s, e = start_dim % nd, end_dim % nd
     if s > e:
@@ -210,6 +215,7 @@ def flatten(a: Any, start_dim: int = 0, end_dim: int = -1, *, name: str | None =
 
 
 def _bcast_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
+    """`shape` (the input must broadcast to it)."""
     if S.broadcast(a, shape) != tuple(shape):
         raise ValueError(f"cannot broadcast {a} to {shape}")
     return tuple(shape)
@@ -231,6 +237,7 @@ def _sum_to(xp: Any, a: Any, shape: Any) -> Any:
 
 
 def _sum_to_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
+    """`shape` (the input must broadcast from it): sums the broadcast axes."""
     _bcast_shape(tuple(shape), a)
     return tuple(shape)
 

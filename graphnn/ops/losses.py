@@ -122,6 +122,7 @@ def _check_reduction(*shapes: Any, reduction: str = "mean", **_: Any) -> None:
 
 
 def _pair_shape(p: Any, t: Any, reduction: str = "mean") -> tuple[int, ...]:
+    """() with reduction mean/sum, else the input shape."""
     if tuple(p) != tuple(t):
         raise ValueError(f"prediction {tuple(p)} and target {tuple(t)} must have the same shape "
                          "(no broadcasting: (N,) against (N, 1) is a classic silent bug)")
@@ -207,6 +208,7 @@ BCE_WITH_LOGITS = _loss(
 
 
 def _ce_shape(z: Any, t: Any, reduction: str = "mean") -> tuple[int, ...]:
+    """() with reduction mean/sum, else (N,)."""
     z, t = tuple(z), tuple(t)
     if len(z) not in (1, 2):
         raise ValueError(f"logits must be (N, C) or (C,), got {z}")
@@ -256,9 +258,14 @@ def _check_classes(num_classes: int) -> None:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
 
 
+def _one_hot_shape(t: Any, num_classes: int, dtype: str = "float64") -> tuple[int, ...]:
+    """The index shape plus a trailing axis of `num_classes`."""
+    return tuple(t) + (int(num_classes),)
+
+
 ONE_HOT = register(Op(
     name="one_hot", forward=_one_hot,
-    shape=lambda t, num_classes, dtype="float64": tuple(t) + (int(num_classes),),
+    shape=_one_hot_shape,
     vjp=lambda g, out, t, **_: (None,), jvp=lambda tg, out, t, **_: None, nondiff=(0,),
     dtype=lambda dt, num_classes, dtype="float64": np.dtype(dtype),
     check=lambda t, num_classes, dtype="float64": _check_classes(num_classes),

@@ -201,6 +201,7 @@ def _pool_check(x: S.Shape, *rest: S.Shape, kernel_size: Any, stride: Any, paddi
 
 def _pool_shape(x: S.Shape, *rest: S.Shape, kernel_size: Any, stride: Any, padding: Any,
                 **_: Any) -> S.Shape:
+    """(N, C, (H + 2P - F) // S + 1, (W + 2P - F) // S + 1)."""
     if len(x) != 4:
         raise ValueError(f"input must be 4-D (N, C, H, W), got shape {x}")
     out = (x[0], x[1]) + tuple(out_size(s, k, st, p) for s, k, st, p in

@@ -29,6 +29,7 @@ def _norm(axis: Any) -> Any:
 
 
 def _rshape(a: S.Shape, axis: Any = None, keepdims: bool = False) -> S.Shape:
+    """The input shape without `axis` (kept as 1 with keepdims; all axes when None)."""
     return S.reduce_shape(a, axis, keepdims)
 
 

@@ -23,6 +23,8 @@ from graphnn.passes.rewrite import Rebuilder, rebuild
 
 #: Results larger than this many elements stay computed at run time (keeps sources small).
 MAX_FOLD_SIZE = 1 << 16
+#: Folds reading more than this many operand elements (a sum over a broadcast) are skipped.
+MAX_FOLD_WORK = 1 << 20
 
 
 def const_value(n: Node) -> np.ndarray | None:
@@ -55,8 +57,9 @@ def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     vals = [const_value(i) for i in ins]
     if any(v is None for v in vals):
         return None
-    if n.size > MAX_FOLD_SIZE or not n.op.pure:
-        return None
+    if n.size > MAX_FOLD_SIZE or not n.op.pure or sum(
+            np.size(v) for v in vals) > MAX_FOLD_WORK:
+        return None  # large results or large (broadcast) operands: left to run time
     with np.errstate(all="ignore"):
         value = n.op.forward(np, *vals, **n.params)
     value = np.asarray(value, dtype=n.dtype)

@@ -129,9 +129,11 @@ def node_line(n: Node) -> str:
 
 
 def listing(graph: Graph, outputs: Sequence[Node] = ()) -> str:
-    """The graph as text, one line per node; outputs are marked with ``<- out``."""
-    outs = {o.id for o in outputs}
-    return "\n".join(node_line(n) + ("   <- out" if n.id in outs else "") for n in graph.nodes)
+    """The graph as text, one line per node; outputs are marked with ``<- out``
+    (``gn.format_graph`` unaligned: one graph printer)."""
+    from graphnn.viz.text import format_graph
+
+    return format_graph(graph, outputs=outputs, align=False)
 
 
 @dataclass

@@ -8,6 +8,9 @@ using each op's jvp rule. Numeric here; the same rules build nodes when given no
 >>> vals, tans = gn.jvp(g, {"x": 1, "y": -3, "z": 4}, tangents={"x": 1.0}, outputs=[f])
 >>> float(tans["f"])
 4.0
+>>> r = gn.jvp(g, {"x": 1, "y": -3, "z": 4}, tangents={"x": 1.0}, outputs=[f])
+>>> float(r.value(f)), float(r.tangent("f"))
+(-8.0, 4.0)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from graphnn.core.errors import GradError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
 from graphnn.core.traverse import shape_of
 from graphnn.ops.linalg import broadcast_to
+from graphnn.run.results import MISSING, Results, ref_name
 
 
 def propagate(order: list[Node], value: Any, tangents: dict[int, Any]) -> dict[int, Any]:
@@ -44,12 +48,44 @@ def propagate(order: list[Node], value: Any, tangents: dict[int, Any]) -> dict[i
     return tangents
 
 
+class JvpResult(Results, tuple):
+    """What ``gn.jvp`` returns: the pair ``(values, tangents)`` of name -> array dicts for
+    the outputs (so ``vals, tans = gn.jvp(...)`` unpacks), answering the result protocol:
+    ``value(ref)`` and ``tangent(ref)`` by node or name (a jvp takes no gradients)."""
+
+    __slots__ = ()
+    kind = "jvp"
+
+    def __new__(cls, values: dict[str, Any], tangents: dict[str, Any]) -> JvpResult:
+        return tuple.__new__(cls, (values, tangents))
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self[0]
+
+    @property
+    def tangents(self) -> dict[str, Any]:
+        return self[1]
+
+    def _lookup(self, what: str, ref: str | Node) -> Any:
+        table = {"value": self[0], "tangent": self[1]}.get(what, {})
+        return table.get(ref_name(ref), MISSING)
+
+    def _available(self, what: str) -> list[str]:
+        return list(self[0]) if what == "value" else list(self[1]) if what == "tangent" else []
+
+    def _hint(self, what: str, ref: str | Node) -> str:
+        return ("a jvp pushes tangents forward; take gradients with gn.run(..., wrt=)"
+                if what == "grad" else "it is not an output of this jvp")
+
+
 def jvp(graph: Graph, feeds: Mapping[str | Node, Any] | None, tangents: Mapping[str | Node, Any],
-        outputs: Any = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        outputs: Any = None) -> JvpResult:
     """Values and tangents (directional derivatives) of ``outputs``.
 
     ``tangents`` maps input or param names/nodes to a direction of the same shape.
-    Returns (name -> value, name -> tangent) for the outputs (zero tangents included).
+    Returns a :class:`JvpResult`: the pair (name -> value, name -> tangent) for the
+    outputs (zero tangents included), also read with ``r.value(ref)`` / ``r.tangent(ref)``.
     """
     from graphnn.run.interpret import run
 
@@ -67,4 +103,4 @@ def jvp(graph: Graph, feeds: Mapping[str | Node, Any] | None, tangents: Mapping[
     vals = {o.name: r.value(o) for o in r.outputs}
     tans = {o.name: np.asarray(tan[o.id]) if o.id in tan else np.zeros(o.shape, o.dtype)
             for o in r.outputs}
-    return vals, tans
+    return JvpResult(vals, tans)

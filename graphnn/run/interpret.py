@@ -23,16 +23,20 @@ from graphnn.core.errors import AnomalyError, FeedError, GradError, GraphError, 
 from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
 from graphnn.core.traverse import ancestors, backward_mask
 from graphnn.run.autodiff import backprop
+from graphnn.run.results import MISSING, Results, ref_name
 
 Hook = Callable[..., None]
 
 
-class Run:
+class Run(Results):
     """Values (and gradients) of one execution; nodes never hold them.
 
-    ``value(n)`` and ``grad(n)`` take a node or its name. ``grad`` of a requested
-    ``wrt`` node that does not influence the loss is zeros.
+    ``value(n)`` and ``grad(n)`` take a node or its name (the result protocol of
+    :mod:`graphnn.run.results`). ``grad`` of a requested ``wrt`` node that does not
+    influence the loss is zeros; ``has_grad`` says whether a gradient arrived at all.
     """
+
+    kind = "run"
 
     def __init__(self, graph: Graph, values: list[Any], grads: dict[int, Any],
                  outputs: list[Node], wrt: list[Node], loss: Node | None) -> None:
@@ -43,32 +47,41 @@ class Run:
         self.wrt = wrt
         self.loss = loss
 
-    def value(self, node: str | Node) -> np.ndarray:
-        """The forward value of ``node``."""
-        n = self.graph.node(node)
-        v = self._values[n.id] if n.id < len(self._values) else None
-        if v is None:
-            raise GraphError(f"{describe(n)} was not computed in this run (it is not needed "
-                             "by the requested outputs)", node=n)
-        return v
+    def _node(self, ref: str | Node) -> Node | None:
+        if isinstance(ref, Node):
+            return ref if ref.graph is self.graph else None
+        return self.graph._by_name.get(ref_name(ref))
 
-    def grad(self, node: str | Node) -> np.ndarray:
-        """d loss / d ``node`` (computed for ``wrt`` and every node between)."""
-        n = self.graph.node(node)
+    def _lookup(self, what: str, ref: str | Node) -> Any:
+        n = self._node(ref)
+        if n is None or what == "tangent":
+            return MISSING
+        if what == "value":
+            v = self._values[n.id] if n.id < len(self._values) else None
+            return MISSING if v is None else v
         g = self._grads.get(n.id)
         if g is None:
-            if any(w is n for w in self.wrt):
-                return np.zeros(n.shape, dtype=n.dtype)
-            raise GradError(f"no gradient for {describe(n)} in this run; pass it in wrt=",
-                            node=n)
+            return np.zeros(n.shape, n.dtype) if any(w is n for w in self.wrt) else MISSING
         return np.asarray(g)
 
-    def has_value(self, node: str | Node) -> bool:
-        n = self.graph.node(node)
-        return n.id < len(self._values) and self._values[n.id] is not None
+    def _available(self, what: str) -> list[str]:
+        if what == "value":
+            return list(self.values)
+        return list(self.grads) if what == "grad" else []
+
+    def _hint(self, what: str, ref: str | Node) -> str:
+        if isinstance(ref, Node) and ref.graph is not self.graph:
+            return f"the node belongs to graph '{ref.graph.name}', not '{self.graph.name}'"
+        if isinstance(ref, str) and ref not in self.graph:
+            return f"graph '{self.graph.name}' has no node of that name"
+        return {"value": "it is not needed by the requested outputs",
+                "grad": "pass it in wrt=", "tangent": "gn.run takes no tangents; use gn.jvp"
+                }[what]
 
     def has_grad(self, node: str | Node) -> bool:
-        return self.graph.node(node).id in self._grads
+        """Whether ``node`` received a gradient in the backward pass."""
+        n = self._node(node)
+        return n is not None and n.id in self._grads
 
     @property
     def values(self) -> dict[str, np.ndarray]:
@@ -140,21 +153,23 @@ def resolve_targets(graph: Graph, outputs: Any, wrt: Any, loss: Any,
 
 def convert_feed(node: Node, value: Any) -> np.ndarray:
     """Check and convert one feed to ``node``'s dtype; FeedError with details otherwise."""
-    where = f"input {describe(node)}"
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as e:  # ragged lists and the like
-        raise FeedError(f"feed for {where} is not an array: {e}", node=node) from None
+        raise FeedError(f"feed for input {describe(node)} is not an array: {e}",
+                        node=node) from None
     kind = arr.dtype.kind
     want = node.dtype.kind
     if kind not in "fiu" or (kind == "f" and want in "iu"):
         if kind == "f" and want in "iu" and np.all(np.mod(arr, 1) == 0):
             pass
         else:
-            raise FeedError(f"feed for {where} has dtype {arr.dtype}; expected {node.dtype} "
+            raise FeedError(f"feed for input {describe(node)} has dtype {arr.dtype}; "
+                            f"expected {node.dtype} "
                             "(real numbers)", node=node)
     if arr.shape != node.shape:
-        raise FeedError(f"feed for {where} has shape {fmt_shape(arr.shape)}; expected "
+        raise FeedError(f"feed for input {describe(node)} has shape {fmt_shape(arr.shape)}; "
+                        "expected "
                         f"{fmt_shape(node.shape)}", node=node)
     return arr.astype(node.dtype, copy=False)
 

@@ -77,13 +77,24 @@ def is_scalar(v: Any) -> bool:
     return v is not None and np.size(v) == 1
 
 
+_LATEX_ESC = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "%": r"\%",
+              "&": r"\&", "#": r"\#", "_": r"\_", "^": r"\hat{}", "~": r"\sim{}"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with newlines, NUL, U+2028 and other non-printables as visible escapes."""
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def latex_name(name: str) -> str:
-    """A node name in LaTeX: ``x`` stays, ``add_1`` becomes ``\\mathrm{add\\_1}``."""
+    """A node name in LaTeX: ``x`` stays, ``add_1`` becomes ``\\mathrm{add\\_1}``; LaTeX
+    specials are escaped and line breaks shown as escapes."""
     if len(name) == 1 and name.isalpha():
         return name
     if len(name) > 1 and name[0].isalpha() and name[1:].isdigit() and len(name) <= 3:
         return f"{name[0]}_{{{name[1:]}}}"
-    return r"\mathrm{" + name.replace("\\", "").replace("_", r"\_") + "}"
+    return r"\mathrm{" + "".join(_LATEX_ESC.get(c, c) for c in one_line(name)) + "}"
 
 
 def latex_value(v: Any) -> str:
@@ -334,6 +345,7 @@ def _rows(trace: Trace) -> tuple[list[str], list[list[str]]]:
 def to_table(trace: Trace) -> str:
     """A plain-text table with aligned columns; local formulas follow each vjp row."""
     head, rows = _rows(trace)
+    rows = [[one_line(c) for c in r] for r in rows]
     widths = [max(len(r[c]) for r in [head] + rows) for c in range(len(head) - 1)]
     def line(r: list[str]) -> str:
         return "  ".join(x.ljust(w) for x, w in zip(r, widths)) + "  " + r[-1]
@@ -350,7 +362,8 @@ def to_table(trace: Trace) -> str:
 
 def to_markdown(trace: Trace) -> str:
     head, rows = _rows(trace)
-    esc = [[c.replace("|", "\\|").replace("*", "\\*") for c in r] for r in rows]
+    esc = [[one_line(c).replace("|", "\\|").replace("*", "\\*").replace("<", "&lt;")
+            for c in r] for r in rows]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in esc]
     return "\n".join(out)

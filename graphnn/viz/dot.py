@@ -72,8 +72,16 @@ def make_options(**options: Any) -> Options:
     return Options(**options)
 
 
+def _shown(c: str) -> str:
+    """A non-printable character other than a newline as escape text (``\\u2028``)."""
+    return c if c == "\n" or c.isprintable() else repr(c)[1:-1]
+
+
 def q(s: str) -> str:
-    """A quoted DOT identifier."""
+    """A quoted DOT identifier (newlines become DOT line breaks; NUL, lone surrogates and
+    other control or separator characters become visible escapes)."""
+    if not s.isprintable():
+        s = "".join(_shown(c) for c in s)
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 

@@ -273,11 +273,23 @@ def _diffs(table: list[list[int]]) -> list[list[list[int]]]:
     return out
 
 
+def _esc(text: str) -> str:
+    """HTML text or attribute; lone surrogates (unencodable) as visible escapes."""
+    return html.escape(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside ``<script>``: ``<``, ``>``, ``&`` (so neither ``</script>`` nor
+    ``<!--`` can end or change the script) and U+2028/U+2029 as \\u escapes."""
+    text = json.dumps(data, ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: str | None,
           options: dict[str, Any], compact: bool = True) -> tuple[str, float]:
     idx = _select(trace, steps, max_steps)
     svgs = _graph_svgs(trace, idx, engine, options)
-    n, esc = len(idx), html.escape
+    n, esc = len(idx), _esc
     data = [_step_data(trace[i], k, n) for k, i in enumerate(idx)]
     width, height = (max(_svg_size(s)[k] for s in svgs) * 4 / 3 for k in (0, 1))
     frames_html = _frames_html(svgs, compact)
@@ -287,7 +299,7 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
         f'<li value="{d["i"]}"><a href="#{d["i"]}" data-k="{k}">{esc(trace[i].phase)} '
         f'{esc(d["kind"])} {esc(d["node"])}</a></li>'
         for k, (i, d) in enumerate(zip(idx, data)))
-    blob = json.dumps(data, ensure_ascii=True).replace("</", "<\\/")
+    blob = script_json(data)
     first = data[0]
     title = f"{trace.graph.name}: step-through ({getattr(trace, 'mode', 'reverse')} mode)"
     doc = f"""<!DOCTYPE html>

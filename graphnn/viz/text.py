@@ -19,7 +19,7 @@ f = mul(d, z)  ()  float64  value -8  grad  1
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -97,19 +97,35 @@ def expression(node: Any) -> str:
     if node.op.leaf:
         return node.op.name
     args = [i.name for i in node.inputs]
-    args += [f"{k}={v!r}" for k, v in node.params.items()]
+    args += [f"{k}={_param_text(v)}" for k, v in node.params.items()]
     return f"{node.op.name}({', '.join(args)})"
 
 
+def _param_text(v: Any) -> str:
+    return f"array{fmt_shape(v.shape)}" if isinstance(v, np.ndarray) else repr(v)
+
+
 def format_graph(graph: Any, run: Any = None, values: Mapping[int, Any] | None = None,
-                 grads: Mapping[int, Any] | None = None, show_grads: bool = True) -> str:
+                 grads: Mapping[int, Any] | None = None, show_grads: bool = True,
+                 outputs: Sequence[Any] = (), align: bool = True) -> str:
     """The graph as text, one aligned line per node (with value/grad columns if known).
 
-    ``graph`` may also be a Run (its graph and numbers are used).
+    ``graph`` may also be a Run (its graph and numbers are used). ``outputs`` are marked
+    ``<- out``; ``align=False`` separates columns by two spaces only (stable lines for
+    diffs: the listing of compiler passes, ``passes.rewrite.listing``).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     y = (gn.input("x") * 2.0).named("y")
+    >>> print(format_graph(g, outputs=[y], align=False))
+    x = input  ()  float64
+    const_1 = const 2  ()  float64
+    y = mul(x, const_1)  ()  float64   <- out
     """
     if run is None and hasattr(graph, "value") and hasattr(graph, "graph"):
         graph, run = graph.graph, graph
     vals, grd = node_values(graph, run, values, grads)
+    outs = {o.id for o in outputs}
     rows = []
     for n in graph.nodes:
         if n.role == "grad" and not show_grads:
@@ -122,15 +138,15 @@ def format_graph(graph: Any, run: Any = None, values: Mapping[int, Any] | None =
     if not rows:
         return ""
     ncol = len(rows[0])
-    w = [max(len(r[k]) for r in rows) for k in range(ncol)]
+    w = [max(len(r[k]) for r in rows) for k in range(ncol)] if align else [0] * ncol
     lines = []
-    for r in rows:
+    for n, r in zip((n for n in graph.nodes if show_grads or n.role != "grad"), rows):
         line = f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}"
         if ncol > 3:
             num = lambda s, k: s.rjust(w[k]) if _numeric(s) else s.ljust(w[k])  # noqa: E731
             line += f"  value {num(r[3], 3)}" if r[3] else "  " + " " * (6 + w[3])
             line += f"  grad {num(r[4], 4)}" if r[4] else ""
-        lines.append(line.rstrip())
+        lines.append(line.rstrip() + ("   <- out" if n.id in outs else ""))
     return "\n".join(lines)
 
 
