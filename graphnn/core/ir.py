@@ -69,6 +69,7 @@ class Graph:
         self.outputs: list[Node] = []
         self._role: str | None = None
         self._group: list[str] = []
+        self._origin: tuple[str, tuple[str, int]] | None = None
         self._cache: dict[Any, Any] = {}
 
     # -- context -----------------------------------------------------------------
@@ -99,17 +100,42 @@ class Graph:
         finally:
             self._role = prev
 
+    @contextmanager
+    def origin(self, group: str, loc: tuple[str, int] | str) -> Iterator[None]:
+        """Nodes made inside get this group and source location instead of the current
+        scope and the caller's ``file:line`` (graph passes use it so a rewritten node keeps
+        the provenance of the node it replaces; ``loc`` may be ``"file:line"`` text).
+
+        >>> import graphnn as gn
+        >>> with gn.Graph() as g:
+        ...     x = gn.input("x")
+        ...     with g.origin("layer1", "model.py:7"):
+        ...         y = gn.exp(x)
+        >>> y.group, y.loc
+        ('layer1', 'model.py:7')
+        """
+        if isinstance(loc, str):
+            file, _, line = loc.rpartition(":")
+            loc = (file, int(line)) if line.isdigit() else (loc, 0)
+        prev, self._origin = self._origin, (group, loc)
+        try:
+            yield
+        finally:
+            self._origin = prev
+
     # -- building ----------------------------------------------------------------
     def add_node(self, op: _op.Op, inputs: tuple[Node, ...], params: dict[str, Any],
                  shape: tuple[int, ...], dtype: Any, name: str | None = None,
                  role: str | None = None) -> Node:
-        """Append a node (used by ``bind`` and the leaf constructors)."""
+        """Append a node: the one constructor behind ``bind``, the leaf constructors and
+        the graph passes. Its group and location come from ``origin`` when one is active."""
         if role is None:
             role = self._role or ("op" if not op.leaf else op.name)
             if op.leaf and role == "grad" and op is not CONST:
                 role = op.name
+        group, loc = self._origin or ("/".join(self._group), user_frame(2))
         node = Node(self, len(self.nodes), op, inputs, dict(params), shape, np.dtype(dtype),
-                    role, "/".join(self._group), user_frame(2))
+                    role, group, loc)
         self.nodes.append(node)
         self._names.append("")
         self._cache.clear()

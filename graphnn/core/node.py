@@ -68,6 +68,12 @@ class Node:
         return fmt_loc(self._loc)
 
     @property
+    def origin(self) -> tuple[str, tuple[str, int]]:
+        """``(group, (file, line))``: what ``Graph.origin`` takes to give a new node the
+        same provenance."""
+        return self.group, self._loc
+
+    @property
     def ndim(self) -> int:
         return len(self.shape)
 
