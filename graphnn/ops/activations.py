@@ -27,7 +27,7 @@ def _sigmoid(xp: Any, a: Any) -> Any:
 
 
 SIGMOID = register(Op(
-    name="sigmoid", label="σ", elementwise=True, shape=S.same,
+    name="sigmoid", label="σ", elementwise=True, shape=S.same, value_range=(0.0, 1.0),
     forward=_sigmoid, helpers=(_sigmoid,),
     deriv=lambda out, a: (out * (1.0 - out),),
     vjp=lambda g, out, a: (g * out * (1.0 - out),),
@@ -40,7 +40,7 @@ SIGMOID = register(Op(
     onnx=Onnx(op_type="Sigmoid", imports={"Sigmoid": None}),
     doc="logistic function 1 / (1 + e^-a); derivative σ(1 - σ)"))
 TANH = register(Op(
-    name="tanh", label="tanh", elementwise=True, shape=S.same,
+    name="tanh", label="tanh", elementwise=True, shape=S.same, value_range=(-1.0, 1.0),
     forward=lambda xp, a: xp.tanh(a),
     deriv=lambda out, a: (1.0 - out * out,),
     sympy=lambda sp, a: sp.tanh(a),
@@ -110,7 +110,7 @@ def _axis_check(a: S.Shape, axis: int = -1) -> None:
 
 
 SOFTMAX = register(Op(
-    name="softmax", forward=_softmax, shape=S.same, fresh=True,
+    name="softmax", forward=_softmax, shape=S.same, fresh=True, value_range=(0.0, 1.0),
     sympy=lambda sp, a, axis=-1: R.softmax(sp, a, axis),
     latex=r"y_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
     vjp=lambda g, out, a, axis=-1: (out * (g - sum(g * out, axis=axis, keepdims=True)),),

@@ -15,6 +15,7 @@ Each op is one ``Op`` record with all its rules; the public function binds it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -115,7 +116,7 @@ POW = register(Op(
     cuda="pow({0}, {1})", onnx=_onnx("Pow"),
     doc="a ** b (d/db uses log a, so keep a > 0 when differentiating w.r.t. b)"))
 EXP = register(Op(
-    name="exp", label="exp", elementwise=True, shape=S.same,
+    name="exp", label="exp", elementwise=True, shape=S.same, value_range=(0.0, math.inf),
     simplify=(RW.exp_log,),
     forward=lambda xp, a: xp.exp(a),
     deriv=lambda out, a: (out,),
@@ -140,7 +141,7 @@ SQRT = register(Op(
     numpy="xp.sqrt({0})", inplace=ufunc("sqrt", 1), numexpr="sqrt({0})", cuda="sqrt({0})",
     onnx=_onnx("Sqrt"), doc="square root"))
 ABS = register(Op(
-    name="abs", label="|x|", elementwise=True, shape=S.same,
+    name="abs", label="|x|", elementwise=True, shape=S.same, value_range=(0.0, math.inf),
     forward=lambda xp, a: xp.abs(a),
     deriv=lambda out, a: (sign(a),),
     sympy=lambda sp, a: sp.Abs(a),

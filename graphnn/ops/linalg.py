@@ -130,7 +130,7 @@ def _transpose_vjp(g: Any, out: Any, a: Any, axes: Any = None) -> tuple[Any]:
 
 
 TRANSPOSE = register(Op(
-    name="transpose", forward=lambda xp, a, axes=None: xp.transpose(a, axes),
+    name="transpose", moves_data=True, forward=lambda xp, a, axes=None: xp.transpose(a, axes),
     simplify=(RW.transpose_pair,),
     latex=r"Y = X^{\top}",
     shape=_transpose_shape,
@@ -167,7 +167,8 @@ def _reshape_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 
 RESHAPE = register(Op(
-    name="reshape", forward=lambda xp, a, shape: xp.reshape(a, shape), shape=_reshape_shape,
+    name="reshape", moves_data=True, forward=lambda xp, a, shape: xp.reshape(a, shape),
+    shape=_reshape_shape,
     simplify=(RW.same_shape, RW.reshape_chain),
     latex=r"Y = \operatorname{reshape}(X)",
     vjp=lambda g, out, a, shape: (reshape(g, tuple(a.shape)),),
@@ -194,7 +195,7 @@ def _flat_shape(a: S.Shape, start_dim: int = 0, end_dim: int = -1) -> S.Shape:
 
 
 FLATTEN = register(Op(
-    name="flatten", latex=r"Y = \operatorname{flatten}(X)",
+    name="flatten", moves_data=True, latex=r"Y = \operatorname{flatten}(X)",
     simplify=(RW.same_shape,),
     forward=lambda xp, a, start_dim=0, end_dim=-1:
         xp.reshape(a, _flat_shape(a.shape, start_dim, end_dim)),
@@ -243,7 +244,7 @@ def _sum_to_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 
 BROADCAST_TO = register(Op(
-    name="broadcast_to", forward=lambda xp, a, shape: xp.broadcast_to(a, shape),
+    name="broadcast_to", moves_data=True, forward=lambda xp, a, shape: xp.broadcast_to(a, shape),
     simplify=(RW.same_shape,),
     latex=r"Y = \operatorname{broadcast}(X)",
     shape=_bcast_shape,

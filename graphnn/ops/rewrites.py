@@ -63,16 +63,13 @@ class Rewriter(Protocol):
 Rule = Callable[[Rewriter, Node, tuple[Node, ...]], "Node | None"]
 
 # -- facts about values --------------------------------------------------------------------
-#: Ops that only move data: a value fact about their input holds for their output.
-_MOVES = frozenset({"reshape", "flatten", "transpose", "broadcast_to"})
-#: Float ops whose results are in [+0, +inf] or NaN (never negative, never -0.0).
-_NONNEG = frozenset({"exp", "sigmoid", "softmax", "abs"})
-#: Float ops whose results lie in [-1, 1] or are NaN.
-_UNIT = frozenset({"sigmoid", "softmax", "tanh"})
+# The records say what the rules may assume: ``moves_data`` (a fact about the input holds
+# for the output) and ``value_range`` (every non-NaN output in [lo, hi]; lo == 0 also
+# promises no -0.0).
 
 
 def _source(n: Node) -> Node:
-    while n.op.name in _MOVES:
+    while n.op.moves_data:
         n = n.inputs[0]
     return n
 
@@ -115,7 +112,8 @@ def nonneg(n: Node) -> bool:
         return bool(np.all(np.isnan(v) | (v > 0) | ((v == 0) & ~np.signbit(v))))
     if s.op.name == "mul":
         return s.inputs[0] is s.inputs[1]
-    return s.op.name in _NONNEG
+    r = s.op.value_range
+    return r is not None and r[0] >= 0
 
 
 def no_neg_zero(n: Node) -> bool:
@@ -131,7 +129,8 @@ def within(n: Node, limit: float) -> bool:
     v = const_values(n)
     if v is not None:
         return bool(np.all(np.isnan(v) | (np.abs(v) <= limit)))
-    return n.dtype.kind == "f" and _source(n).op.name in _UNIT and limit >= 1
+    r = _source(n).op.value_range
+    return n.dtype.kind == "f" and r is not None and max(-r[0], r[1]) <= limit
 
 
 # -- arithmetic identities ---------------------------------------------------------------
