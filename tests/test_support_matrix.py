@@ -18,15 +18,6 @@ from graphnn.ops.support import CAPABILITIES, capabilities, gaps
 from graphnn.teach.tracefmt import local_formulas
 from tests.op_cases import CASES
 
-# Ops whose ONNX mapping still lives in graphnn/io/onnx_export.py / onnx_import.py tables
-# (keyed by op name) rather than in the record: the one gap left in the op-record
-# redesign, listed here so it cannot grow. A new op must carry onnx= or Unsupported.
-ONNX_IN_IO = {
-    "avg_pool2d", "avg_pool2d_grad", "bce_loss", "bce_with_logits", "broadcast_to", "conv2d",
-    "conv2d_grad_input", "conv2d_grad_weight", "cross_entropy", "flatten", "l1_loss",
-    "log_softmax", "matmul", "max", "max_pool2d", "max_pool2d_grad", "max_pool2d_select",
-    "mean", "mse_loss", "one_hot", "reshape", "softmax", "sum", "sum_to", "transpose",
-}
 OPS = sorted(n for n, op in gn.REGISTRY.items() if not op.leaf)
 HAS_NUMEXPR = importlib.util.find_spec("numexpr") is not None
 HAS_ONNX = importlib.util.find_spec("onnx") is not None
@@ -51,8 +42,6 @@ def _wrt(op: gn.Op, case: Any, ins: list[Any]) -> list[Any]:
 @pytest.mark.parametrize("name", sorted(gn.REGISTRY))
 def test_every_capability_has_a_rule_or_a_reason(name: str) -> None:
     missing = gaps(gn.REGISTRY[name])
-    if name in ONNX_IN_IO:
-        missing = [c for c in missing if not c.startswith("onnx")]
     assert not missing, f"op {name!r}: no rule and no Unsupported reason for {missing}"
 
 
