@@ -59,7 +59,7 @@ def import_matmul(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
 # -- transpose / reshape / flatten / broadcast_to / sum_to -------------------------------
 
 def export_transpose(ex: Any, n: Any) -> None:
-    axes = n.params["axes"]
+    axes = n.params.get("axes")
     perm = range(n.ndim)[::-1] if axes is None else [int(i) % n.ndim for i in axes]
     ex.direct("Transpose", n, perm=list(perm))
 
