@@ -346,7 +346,7 @@ CONV2D_GRAD_INPUT = register(Op(
     numpy="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
     label="conv dX", trace=tt("dX = conv_transpose(dY, W) (a transposed convolution)"),
     cost=lambda g, w, out, **p: _conv_cost(out, w, g), onnx=Onnx(
-        export=oc.export_conv_grad_input, imports=oc.NO_CONV_TRANSPOSE_IMPORT),
+        export=oc.export_conv_grad_input, imports={"ConvTranspose": oc.import_conv_transpose}),
     helpers=(_pad2d, _batch_inner, _chwn, _grad_cols, _conv2d_grad_input),
 ))
 CONV2D_GRAD_WEIGHT = register(Op(

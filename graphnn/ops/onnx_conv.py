@@ -4,8 +4,8 @@
 Import supports 4-D (NCHW) inputs (3-D ones run as height-1 images), symmetric ``pads``
 (or ``auto_pad`` VALID / SAME_* when the needed padding is symmetric) and ``ceil_mode``
 0; Conv also ``dilations`` and ``group``, AveragePool ``count_include_pad``. Anything else
-raises the importer's ``unsupported`` error naming the attribute. conv2d_grad_input
-exports as ConvTranspose (``output_padding`` recovers the input size).
+raises the importer's ``unsupported`` error naming the attribute. conv2d_grad_input is
+ConvTranspose both ways (``output_padding`` < stride recovers the conv's input size).
 
 >>> import graphnn as gn
 >>> sorted(gn.REGISTRY["conv2d"].onnx.imports)
@@ -25,9 +25,6 @@ from graphnn.core.op import Unsupported
 Converter = Callable[[Any, Any, list[Any], dict[str, Any]], list[Any]]
 
 # The reasons the records of the gradient ops give where no ONNX rule exists.
-NO_CONV_TRANSPOSE_IMPORT = Unsupported(
-    "ONNX ConvTranspose import is not implemented (its output_shape / auto_pad forms and "
-    "output_padding >= stride have no conv2d_grad_input equivalent); exports fine")
 NO_CONV_GRAD_WEIGHT = Unsupported(
     "no ONNX op computes a conv's weight gradient (it would be a Conv over batch/channel-"
     "transposed tensors, not implemented)")
@@ -134,9 +131,10 @@ def one_d(convert: Converter) -> Converter:
         if x[0].ndim != 3:
             return convert(im, n, x, a)
         a = dict(a)
-        for key in ("kernel_shape", "strides", "dilations"):
+        for key, one in (("kernel_shape", 1), ("strides", 1), ("dilations", 1),
+                         ("output_padding", 0)):
             if key in a:
-                a[key] = [1] + list(a[key])
+                a[key] = [one] + list(a[key])
         if "pads" in a:
             a["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
         x = [reshape(x[0], x[0].shape[:2] + (1,) + x[0].shape[2:])] + [
@@ -177,3 +175,30 @@ def import_avgpool(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any
     stride, pad = window(im, x[0], kernel, a)
     return [_limits(im, avg_pool2d, x[0], kernel, stride=stride, padding=pad,
                     count_include_pad=bool(a.get("count_include_pad", 0)))]
+
+
+@one_d
+def import_conv_transpose(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    """ConvTranspose with explicit symmetric pads: conv2d_grad_input to the size ONNX
+    gives, ``stride (in - 1) + output_padding + dilation (k - 1) + 1 - 2 pad``."""
+    from graphnn.ops.conv import conv2d_grad_input
+    from graphnn.ops.linalg import reshape
+
+    g, w = x[0], x[1]
+    if g.ndim != 4:
+        raise im.unsupported(f"only 2-D (NCHW) inputs are supported, got shape {g.shape}")
+    for key in ("output_shape", "auto_pad"):
+        if a.get(key, "NOTSET") != "NOTSET":
+            raise im.unsupported(f"{key}={a[key]!r} (only explicit pads are supported)")
+    stride, dil = tuple(a.get("strides", (1, 1))), tuple(a.get("dilations", (1, 1)))
+    p, extra = tuple(a.get("pads", (0, 0, 0, 0))), tuple(a.get("output_padding", (0, 0)))
+    if p[:2] != p[2:]:
+        raise im.unsupported(f"asymmetric pads={list(p)} (graphnn pads both sides equally)")
+    if any(e >= s for e, s in zip(extra, stride)):
+        raise im.unsupported(f"output_padding={list(extra)} not below strides={list(stride)}")
+    kernel = tuple(a.get("kernel_shape", w.shape[2:]))
+    size = tuple(s * (i - 1) + e + d * (k - 1) + 1 - 2 * q for i, s, e, d, k, q in
+                 zip(g.shape[2:], stride, extra, dil, kernel, p))
+    y = conv2d_grad_input(g, w, size, stride=stride, padding=p[:2], dilation=dil,
+                          groups=int(a.get("group", 1)))
+    return [y if len(x) < 3 or x[2] is None else y + reshape(x[2], (-1, 1, 1))]
