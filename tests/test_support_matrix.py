@@ -160,6 +160,17 @@ def test_onnx_rules_of_every_case(name: str, k: int) -> None:
                                    rtol=1e-12, atol=1e-12)
 
 
+def test_io_keeps_no_onnx_table_keyed_by_op() -> None:
+    """Export rules come only from the records; io's converter table holds only ONNX types
+    no record claims (composites such as Gemm), so it can never shadow a record."""
+    from graphnn.io import onnx_export, onnx_import
+
+    assert not hasattr(onnx_export, "EXPORTERS")
+    claimed = {t for op in gn.REGISTRY.values() if isinstance(op.onnx, gn.Onnx)
+               and isinstance(op.onnx.imports, dict) for t in op.onnx.imports}
+    assert not claimed & set(dict.keys(onnx_import.CONVERTERS))
+
+
 # -- a throwaway op: one record, every capability picks it up ----------------------------
 
 @pytest.fixture
