@@ -20,6 +20,7 @@ from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 from graphnn.ops import onnx_rules as ox
+from graphnn.ops import rewrites as RW
 
 # -- matmul ------------------------------------------------------------------------
 
@@ -132,6 +133,7 @@ def _transpose_vjp(g: Any, out: Any, a: Any, axes: Any = None) -> tuple[Any]:
 
 TRANSPOSE = register(Op(
     name="transpose", forward=lambda xp, a, axes=None: xp.transpose(a, axes),
+    simplify=(RW.transpose_pair,),
     latex=r"Y = X^{\top}",
     shape=_transpose_shape,
     vjp=_transpose_vjp,
@@ -169,6 +171,7 @@ def _reshape_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 RESHAPE = register(Op(
     name="reshape", forward=lambda xp, a, shape: xp.reshape(a, shape), shape=_reshape_shape,
+    simplify=(RW.same_shape, RW.reshape_chain),
     latex=r"Y = \operatorname{reshape}(X)",
     vjp=lambda g, out, a, shape: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else reshape(t[0], tuple(out.shape)),
@@ -196,6 +199,7 @@ def _flat_shape(a: S.Shape, start_dim: int = 0, end_dim: int = -1) -> S.Shape:
 
 FLATTEN = register(Op(
     name="flatten", latex=r"Y = \operatorname{flatten}(X)",
+    simplify=(RW.same_shape,),
     forward=lambda xp, a, start_dim=0, end_dim=-1:
         xp.reshape(a, _flat_shape(a.shape, start_dim, end_dim)),
     shape=_flat_shape,
@@ -245,6 +249,7 @@ def _sum_to_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 BROADCAST_TO = register(Op(
     name="broadcast_to", forward=lambda xp, a, shape: xp.broadcast_to(a, shape),
+    simplify=(RW.same_shape,),
     latex=r"Y = \operatorname{broadcast}(X)",
     shape=_bcast_shape,
     vjp=lambda g, out, a, shape: (sum_to(g, tuple(a.shape)),),
@@ -255,6 +260,7 @@ BROADCAST_TO = register(Op(
 ))
 SUM_TO = register(Op(
     name="sum_to", forward=_sum_to, shape=_sum_to_shape,
+    simplify=(RW.same_shape,),
     latex=r"Y = \operatorname{sum\_to}(X)",
     vjp=lambda g, out, a, shape: (broadcast_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else sum_to(t[0], shape),
