@@ -170,16 +170,34 @@ class Op:
         return f"Op({self.name!r})"
 
 
+_FN = type(lambda: None)
+
+
 def force(d: Any) -> Any:
-    """A partial derivative that may be given lazily as a zero-argument callable."""
-    return d() if callable(d) and not hasattr(d, "shape") else d
+    """A partial derivative that may be given lazily as a zero-argument function."""
+    return d() if type(d) is _FN else d
 
 
 def _vjp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
     def vjp(g: Any, out: Any, *inputs: Any, **attrs: Any) -> tuple[Any, ...]:
         parts = deriv(out, *inputs, **attrs)
-        return tuple(None if d is None else (lambda d=d: _times(g, force(d))) for d in parts)
+        if len(parts) == 1:  # a unary op is only asked when its input needs the gradient
+            d = parts[0]
+            if d is None:
+                return (None,)
+            if type(d) is _FN:
+                d = d()
+            t = type(d)
+            return (g * d if t is not int and t is not float else _times(g, d),)
+        # several inputs: zero-argument callables, so autodiff builds only what it needs
+        return tuple([None if d is None else _cotangent(g, d) for d in parts])
     return vjp
+
+
+def _cotangent(g: Any, d: Any) -> Callable[[], Any]:
+    def build() -> Any:
+        return _times(g, d() if type(d) is _FN else d)
+    return build
 
 
 def _jvp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., Any]:
@@ -196,11 +214,13 @@ def _jvp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., Any]:
 
 
 def _times(g: Any, d: Any) -> Any:
-    """``g * d`` without building a multiplication by the constant 1."""
-    if isinstance(d, (int, float)) and d == 1:
-        return g
-    if isinstance(d, (int, float)) and d == -1:
-        return -g
+    """``g * d`` without building a multiplication by a literal 1 or -1 of a ``deriv``."""
+    t = type(d)
+    if t is int or t is float:
+        if d == 1:
+            return g
+        if d == -1:
+            return -g
     return g * d
 
 
