@@ -48,7 +48,20 @@ def lecture_graph() -> tuple[Any, dict[str, float]]:
 
 def load(model: str | None, expr: str | None = None,
          cli_feeds: dict[str, Any] | None = None) -> Model:
-    """Load the graph for a command; CLI feeds override the model file's ``feeds()``."""
+    """Load the graph for a command; CLI feeds override the model file's ``feeds()``.
+
+    Every ``--feed`` must name an input (or param) of the graph and fit its shape and
+    dtype, whatever the command does with it: a FeedError (exit 1) otherwise."""
+    m = _load(model, expr, cli_feeds)
+    if cli_feeds:
+        from graphnn.run.interpret import check_feeds
+
+        check_feeds(m.graph, cli_feeds, ())
+    return m
+
+
+def _load(model: str | None, expr: str | None = None,
+          cli_feeds: dict[str, Any] | None = None) -> Model:
     cli_feeds = dict(cli_feeds or {})
     if model and expr:
         import click
@@ -112,7 +125,9 @@ def import_model(path: Path) -> ModuleType:
         where = f"{path if same or not e.filename else e.filename}:{e.lineno}" \
             if e.lineno else str(path)
         raise CliError(f"{where}: syntax error: {e.msg}") from None
-    except Exception as e:
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - a model's own BaseException subclasses too
         _reraise_user(e, path, "while loading")
     finally:
         sys.argv = argv
@@ -150,13 +165,15 @@ def call_user(fn: Any, path: Path, what: str) -> Any:
 
     try:
         return fn()
-    except gn.GraphError:
+    except (gn.GraphError, KeyboardInterrupt, GeneratorExit):
         raise
-    except Exception as e:
+    except SystemExit as e:
+        raise CliError(f"{path}: {what} exited (exit status {e.code})") from None
+    except BaseException as e:  # noqa: BLE001 - a model's own BaseException subclasses too
         _reraise_user(e, path, f"in {what}")
 
 
-def _reraise_user(e: Exception, path: Path, when: str) -> None:
+def _reraise_user(e: BaseException, path: Path, when: str) -> None:
     """Turn an exception raised by the user's file into one line naming file:line."""
     import graphnn as gn
 
