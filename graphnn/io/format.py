@@ -28,6 +28,7 @@ import gc
 import hashlib
 import json
 import os
+import stat
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ import numpy as np
 from graphnn.core.errors import GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import PARAM, Graph, Node
-from graphnn.core.limits import check_bytes
+from graphnn.core.limits import check_bytes, human, max_bytes
 from graphnn.io.values import load_values
 
 FORMAT = "graphnn"
@@ -236,7 +237,8 @@ def _reject_constant(c: str) -> Any:
 
 def loads(text: str | bytes, source: str = "<string>") -> Graph:
     """Load a graph from JSON text (embedded parameter values only)."""
-    return from_dict(_parse(text, source), source)
+    with _guarded(source):
+        return from_dict(_parse(text, source), source)
 
 
 def _parse(text: str | bytes, source: str) -> Any:
@@ -256,17 +258,54 @@ def load(path: str | os.PathLike[str], target: Any = None) -> Graph | None:
     in place instead (:func:`graphnn.io.values.load_values`): from an ``.npz`` of name ->
     array (``allow_pickle`` off) or from the params of a saved graph file; returns None.
     """
-    path = os.fspath(path)
+    try:
+        path = os.fspath(path)
+    except TypeError as e:
+        raise FormatError(f"gn.load: {e}") from None
     if target is not None:
         _load_values(path, target)
         return None
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise FormatError(f"{path}: cannot read: {e.strerror}") from None
-    with _no_gc():
+    raw = read_file(path, path)
+    with _no_gc(), _guarded(path):
         return _load_doc(_parse(raw, path), path)
+
+
+@contextmanager
+def _guarded(source: str) -> Iterator[None]:
+    """Any error the checks did not foresee still leaves as a FormatError."""
+    try:
+        yield
+    except GraphError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+            RecursionError, MemoryError) as e:
+        raise FormatError(f"{source}: invalid graph file ({type(e).__name__}: "
+                          f"{str(e)[:200]})") from None
+
+
+def read_file(path: Any, where: str) -> bytes:
+    """The bytes of a regular file of at most the size budget (GRAPHNN_MAX_BYTES); devices,
+    FIFOs, folders, bad names and unreadable files are a FormatError naming ``where``."""
+    limit = max_bytes()
+    try:
+        path = os.fspath(path)
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise FormatError(f"{where}: not a regular file")
+        if st.st_size > limit:
+            raise FormatError(f"{where}: {human(st.st_size)} is over the size budget "
+                              f"({human(limit)}; set GRAPHNN_MAX_BYTES to change it)")
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except FormatError:
+        raise
+    except OSError as e:
+        raise FormatError(f"{where}: cannot read: {e.strerror or e}") from None
+    except (ValueError, TypeError) as e:  # NUL in the name, not a path
+        raise FormatError(f"{where!r}: not a usable file name ({e})") from None
+    if len(raw) > limit:
+        raise FormatError(f"{where}: grew over the size budget ({human(limit)}) while read")
+    return raw
 
 
 def _load_doc(doc: Any, path: str) -> Graph:
@@ -278,12 +317,7 @@ def _load_doc(doc: Any, path: str) -> Graph:
                 or os.path.basename(ref["file"]) != ref["file"]:
             raise FormatError(f"{path}: \"npz\" must name a file in the same folder")
         npz_path = os.path.join(os.path.dirname(os.path.abspath(path)), ref["file"])
-        try:
-            with open(npz_path, "rb") as f:
-                blob = f.read()
-        except OSError as e:
-            raise FormatError(f"{path}: cannot read parameter file {npz_path}: "
-                              f"{e.strerror}") from None
+        blob = read_file(npz_path, f"{path}: cannot read parameter file {npz_path}")
         if ref.get("sha256") != hashlib.sha256(blob).hexdigest():
             raise FormatError(f"{path}: parameter file {npz_path} does not match the "
                               "sha256 recorded in the graph file (tampered or stale)")
@@ -329,11 +363,7 @@ def checked_npz(blob: bytes, where: str) -> Any:
 def _load_values(path: str, target: Any) -> None:
     """Read name -> array from an ``.npz`` or a graph file; :func:`load_values` writes."""
     if path.endswith(".npz"):
-        try:
-            with open(path, "rb") as fh:
-                blob = fh.read()
-        except OSError as e:
-            raise FormatError(f"{path}: cannot read: {e.strerror}") from None
+        blob = read_file(path, path)
         with checked_npz(blob, f"{path}: parameter values") as f:
             data = {k: f[k] for k in f.files}
     else:

@@ -1,0 +1,80 @@
+"""gn.load raises only FormatError (a GraphError), whatever the file holds (issue 14)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import graphnn as gn
+
+
+@pytest.fixture
+def doc(tmp_path: Path) -> dict:
+    with gn.Graph("g") as g:
+        x = gn.input("x", shape=(2,))
+        w = gn.param("w", np.ones(2))
+        g.mark_output(gn.sum(x * w).named("f"))
+    g.save(tmp_path / "g.json")
+    d = json.loads((tmp_path / "g.json").read_text())
+    d.pop("checksum", None)
+    return d
+
+
+def load_doc(tmp_path: Path, d: dict) -> gn.Graph:
+    p = tmp_path / "m.json"
+    p.write_text(json.dumps(d))
+    return gn.load(p)
+
+
+def test_huge_line_number_in_loc(tmp_path: Path, doc: dict) -> None:
+    d = copy.deepcopy(doc)
+    d["graph"]["nodes"][0]["loc"] = "f.py:" + "9" * 4300
+    g = load_doc(tmp_path, d)  # an unusable loc is ignored, like any malformed loc
+    assert "9" * 20 not in str(g.nodes[0].loc)
+    d["graph"]["nodes"][0]["loc"] = "f.py:\u00b2"
+    load_doc(tmp_path, d)
+
+
+@pytest.mark.parametrize("where", ["name", "group"])
+def test_lone_surrogates_are_refused(tmp_path: Path, doc: dict, where: str) -> None:
+    d = copy.deepcopy(doc)
+    d["graph"]["nodes"][0][where] = "x\ud800"
+    with pytest.raises(gn.FormatError, match="surrogate"):
+        load_doc(tmp_path, d)
+
+
+def test_object_valued_params(tmp_path: Path, doc: dict) -> None:
+    d = copy.deepcopy(doc)
+    d["graph"]["nodes"][-1]["params"] = {"axis": {"$list": [{"$list": [1]}, 2]}}
+    with pytest.raises(gn.FormatError):
+        load_doc(tmp_path, d)
+
+
+@pytest.mark.parametrize("name", ["a\x00b.json", "/dev/zero", "."])
+def test_bad_names_and_non_regular_files(name: str) -> None:
+    with pytest.raises(gn.FormatError):
+        gn.load(name)
+
+
+def test_symlink_to_a_device_is_not_read(tmp_path: Path) -> None:
+    os.symlink("/dev/zero", tmp_path / "z.json")
+    with pytest.raises(gn.FormatError, match="not a regular file"):
+        gn.load(tmp_path / "z.json")
+
+
+def test_file_over_the_size_budget(tmp_path: Path, doc: dict,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "g.json"
+    monkeypatch.setenv("GRAPHNN_MAX_BYTES", "100")
+    with pytest.raises(gn.FormatError, match="size budget"):
+        gn.load(p)
+
+
+def test_not_a_path() -> None:
+    with pytest.raises(gn.FormatError):
+        gn.load(12.5)  # type: ignore[arg-type]
