@@ -101,4 +101,4 @@ def read_model(onnx: Any, path: str) -> Any:
     except OnnxError:
         raise
     except Exception as e:  # noqa: BLE001 - protobuf DecodeError, OSError, ValueError...
-        raise OnnxError(f"{path!r}: not a readable ONNX model: {e}") from None
+        raise OnnxError(f"{path}: not a readable ONNX model: {e}") from None
