@@ -78,3 +78,25 @@ def test_file_over_the_size_budget(tmp_path: Path, doc: dict,
 def test_not_a_path() -> None:
     with pytest.raises(gn.FormatError):
         gn.load(12.5)  # type: ignore[arg-type]
+
+
+def test_killed_npz_save_leaves_no_orphan_after_the_next_save(tmp_path: Path) -> None:
+    with gn.Graph("g") as g:
+        w = gn.param("w", np.ones(3))
+        g.mark_output(gn.sum(w).named("f"))
+    g.save(tmp_path / "g.json", params="npz")
+    # a save killed after writing its values but before the graph file: an orphan
+    (tmp_path / "g.json.0123456789ab.npz").write_bytes(b"orphan")
+    keep = [tmp_path / "other.json.0123456789ab.npz", tmp_path / "g.json.0123.npz",
+            tmp_path / "g.json.0123456789AB.npz", tmp_path / "g.json.0123456789ab.npz.bak"]
+    for k in keep:
+        k.write_bytes(b"not ours")
+    g.set_value("w", np.full(3, 2.0))
+    g.save(tmp_path / "g.json", params="npz")
+    npz = sorted(p.name for p in tmp_path.glob("g.json.*.npz"))
+    assert len(npz) == 3 and "g.json.0123456789ab.npz" not in npz  # the new one + 2 kept
+    assert all(k.exists() for k in keep)
+    assert float(gn.run(gn.load(tmp_path / "g.json")).value("f")) == 6.0
+    g.save(tmp_path / "g.json")  # embedded values: no npz of this graph is left
+    assert sorted(p.name for p in tmp_path.glob("g.json.*.npz")) == [
+        "g.json.0123.npz", "g.json.0123456789AB.npz"]

@@ -28,6 +28,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import stat
 import zipfile
 from collections.abc import Callable, Iterator
@@ -173,6 +174,7 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> st
         with _no_gc():
             data = dumps(g).encode("utf-8")
         atomic_write(path, data)
+        _remove_stale_npz(path, None)
         return path
     arrays: dict[str, np.ndarray] = {}
     with _no_gc():
@@ -199,17 +201,34 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> st
         raise
     if old is not None and old != npz_name:
         _unlink(os.path.join(os.path.dirname(os.path.abspath(path)), old))
+    _remove_stale_npz(path, npz_name)
     return path
+
+
+def _remove_stale_npz(path: str, keep: str | None) -> None:
+    """Remove ``<basename>.<12 hex>.npz`` files beside ``path`` other than ``keep`` (the one
+    the new graph file refers to): orphans of a save that was killed between writing the
+    values and the graph file. Nothing else is touched."""
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(re.escape(os.path.basename(path)) + r"\.[0-9a-f]{12}\.npz")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name != keep and pattern.fullmatch(name):
+            _unlink(os.path.join(folder, name))
 
 
 def _npz_of(path: str) -> str | None:
     """The .npz file name the graph file at ``path`` currently refers to, if any."""
+    if not os.path.isfile(path):
+        return None
     try:
-        with open(path, "rb") as f:
-            ref = json.loads(f.read()).get("npz")
+        ref = json.loads(read_file(path, path)).get("npz")
         name = ref.get("file") if isinstance(ref, dict) else None
         return name if isinstance(name, str) and os.path.basename(name) == name else None
-    except (OSError, ValueError, AttributeError):
+    except (GraphError, ValueError, AttributeError, RecursionError):
         return None
 
 
