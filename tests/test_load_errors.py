@@ -40,14 +40,6 @@ def test_huge_line_number_in_loc(tmp_path: Path, doc: dict) -> None:
     load_doc(tmp_path, d)
 
 
-@pytest.mark.parametrize("where", ["name", "group"])
-def test_lone_surrogates_are_refused(tmp_path: Path, doc: dict, where: str) -> None:
-    d = copy.deepcopy(doc)
-    d["graph"]["nodes"][0][where] = "x\ud800"
-    with pytest.raises(gn.FormatError, match="surrogate"):
-        load_doc(tmp_path, d)
-
-
 def test_object_valued_params(tmp_path: Path, doc: dict) -> None:
     d = copy.deepcopy(doc)
     d["graph"]["nodes"][-1]["params"] = {"axis": {"$list": [{"$list": [1]}, 2]}}

@@ -104,22 +104,11 @@ def decode_value(v: Any, ctx: _Ctx) -> Any:
     raise ctx.fail(f"cannot decode parameter value {json.dumps(v)[:80]}")
 
 
-def _text(s: str, ctx: _Ctx, what: str) -> str:
-    """``s`` when it is text that can be written back (no lone surrogates, no NUL)."""
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ctx.fail(f"{what} {s[:40]!r} is not valid Unicode (a lone surrogate)") from None
-    if "\x00" in s:
-        raise ctx.fail(f"{what} {s[:40]!r} contains a NUL character")
-    return s
-
-
 def _parse_loc(loc: Any, ctx: _Ctx, i: int) -> tuple[str, int]:
     if isinstance(loc, str) and ":" in loc:
         path, _, line = loc.rpartition(":")
         if line.isascii() and line.isdigit() and len(line) <= 9:
-            return (_text(path, ctx, "loc"), int(line))
+            return (path, int(line))
     return (ctx.source, i)
 
 
@@ -146,7 +135,6 @@ def from_dict(doc: Any, source: str = "<graph>",
     name = body.get("name", "graph")
     if not isinstance(name, str):
         raise ctx.fail("graph name must be a string")
-    _text(name, ctx, "graph name")
     arrays = npz_loader(doc) if npz_loader is not None else None
     g = Graph(name)
     for i, rec in enumerate(body["nodes"]):
@@ -172,7 +160,6 @@ def _load_node(g: Graph, i: int, rec: Any, ctx: _Ctx, arrays: Any) -> None:
     name, opname = rec.get("name"), rec.get("op")
     if not isinstance(name, str) or not name:
         raise ctx.fail("node name must be a non-empty string")
-    _text(name, ctx, "node name")
     ctx.where = f"node {i} '{name}'"
     if name in g:
         raise ctx.fail(f"duplicate node name {name!r}")
@@ -193,7 +180,6 @@ def _load_node(g: Graph, i: int, rec: Any, ctx: _Ctx, arrays: Any) -> None:
         raise ctx.fail(f"role {role!r} is not one of {', '.join(ROLES)}")
     if not isinstance(group, str):
         raise ctx.fail("group must be a string")
-    _text(group, ctx, "group")
     params = rec.get("params", {})
     if not isinstance(params, dict):
         raise ctx.fail("params must be an object")
