@@ -34,6 +34,8 @@ from graphnn.passes.dce import dce
 from graphnn.passes.fold import fold
 from graphnn.passes.rewrite import PassRecord, copy_graph, listing
 from graphnn.passes.simplify import simplify
+from graphnn.passes.verify import VerifyError
+from graphnn.passes.verify import verify as verify_graph
 from graphnn.run.autodiff import grad as symbolic_grad
 from graphnn.run.interpret import convert_feed, resolve_targets
 from graphnn.run.results import TableResults
@@ -45,9 +47,14 @@ BACKENDS: dict[str, Callable[..., Any]] = {"numpy": NumpyBackend, "cupy": CupyBa
 
 
 def run_passes(graph: Graph, outputs: list[Node], passes: Sequence[str],
-               rounds: int = 1) -> tuple[Graph, list[Node], list[PassRecord]]:
-    """Run named ``passes`` in order, repeating up to ``rounds`` times while any changes."""
+               rounds: int = 1, verify: bool = False) -> tuple[Graph, list[Node],
+                                                              list[PassRecord]]:
+    """Run named ``passes`` in order, repeating up to ``rounds`` times while any changes.
+    ``verify``: check the IR (``passes.verify``) before the first pass and after each one
+    (no dead nodes after ``dce``); a broken invariant raises VerifyError naming the pass."""
     records: list[PassRecord] = []
+    if verify:
+        _verify(graph, outputs, "the input graph", dead=True)
     for k in range(rounds):
         total = 0
         for name in passes:
@@ -57,12 +64,21 @@ def run_passes(graph: Graph, outputs: list[Node], passes: Sequence[str],
                 raise ValueError(f"unknown pass {name!r}; passes: {sorted(PASSES)}") from None
             new, new_outs, changed = fn(graph, outputs)
             total += changed
+            if verify:
+                _verify(new, new_outs, f"pass {name!r}", dead=name != "dce")
             if k == 0 or changed:
                 records.append(PassRecord(name, graph, new, list(outputs), new_outs, changed))
             graph, outputs = new, new_outs
         if not total:
             break
     return graph, outputs, records
+
+
+def _verify(graph: Graph, outputs: Sequence[Node], after: str, dead: bool) -> None:
+    try:
+        verify_graph(graph, outputs, dead=dead)
+    except VerifyError as e:
+        raise VerifyError(f"after {after}: {e}", node=e.node) from None
 
 
 class CompiledResult(TableResults):
@@ -210,7 +226,7 @@ def _have_cupy() -> bool:
 def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "numpy",  # noqa: A001
             optimize: bool = True, passes: Sequence[str] | None = None,
             loss: str | Node | None = None, fuse_elementwise: bool | None = None,
-            inplace: Any = "auto", numexpr: bool = False) -> CompiledGraph:
+            inplace: Any = "auto", numexpr: bool = False, verify: bool = False) -> CompiledGraph:
     """Compile ``graph`` (its ``outputs``, and the gradients of ``loss`` w.r.t. ``wrt``)
     into one Python function for ``backend`` ("numpy" or "cupy").
 
@@ -226,6 +242,8 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
             True or False. Large groups run block by block (cache-sized) in place.
         numexpr: evaluate large arithmetic-only fused groups with numexpr (the module then
             imports numexpr; measured slower than blocked in-place NumPy on 2 cores).
+        verify: check the IR before and after every pass (``graphnn.passes.verify``);
+            the tests compile with it on.
     """
     outs, wrt_nodes, loss_node = resolve_targets(graph, outputs, wrt, loss, "compile")
     if backend not in BACKENDS:
@@ -239,7 +257,7 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
         names, rounds = (DEFAULT_PASSES, 4) if optimize else ((), 1)
     else:
         names, rounds = tuple(passes), 1
-    work, targets, records = run_passes(work, targets, names, rounds)
+    work, targets, records = run_passes(work, targets, names, rounds, verify=verify)
     be = BACKENDS[backend](**({"inplace": inplace, "numexpr": numexpr}
                               if backend == "numpy" else {}))
     groups = fuse(work, targets, enabled=optimize if fuse_elementwise is None else fuse_elementwise)

@@ -59,6 +59,22 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
         return graph.bind(op, args, params)
     like = next(a for a in args if isinstance(a, ir.Node))
     inputs = tuple(a if isinstance(a, ir.Node) else graph.constant(a, like=like) for a in args)
+    shape, dtype = infer(op, inputs, params)
+    return graph.add_node(op, inputs, params, shape, dtype, name)
+
+
+def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
+        tuple[int, ...], np.dtype]:
+    """The shape and dtype ``op`` gives ``inputs`` with ``params`` (its check, shape and
+    dtype rules); raises ParamError or ShapeError naming the inputs. ``bind`` uses it to
+    make a node, ``passes.verify`` to re-derive an existing node's.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     x = gn.input("x", shape=(2, 3))
+    ...     infer(gn.REGISTRY["sum"], (x,), {"axis": 0, "keepdims": False})
+    ((3,), dtype('float64'))
+    """
     shapes = [i.shape for i in inputs]
     try:
         if op.check is not None:
@@ -75,7 +91,7 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
         dt = inputs[0].dtype
         dtype = dt if all(i.dtype == dt for i in inputs) else np.result_type(
             *[i.dtype for i in inputs])
-    return graph.add_node(op, inputs, params, shape, dtype, name)
+    return shape, dtype
 
 
 def _context(op: Op, inputs: tuple[ir.Node, ...], msg: str) -> str:

@@ -112,8 +112,10 @@ class Op:
     Other: ``onnx`` (:class:`Onnx`); ``simplify``: rewrite rules ``(ctx, node,
     inputs) -> replacement | None``; ``latex``: the forward formula in LaTeX (for
     non-elementwise ops; elementwise ones print their sympy formula); ``pure`` (False for
-    random ops: never merged or folded); ``cost(*shapes, out_shape, **attrs)``
-    multiply-adds; ``label``; ``doc``.
+    random ops: never merged or folded); ``value_range=(lo, hi)``: every non-NaN output lies
+    in [lo, hi] (lo == 0 also promises no -0.0), facts the guarded rewrites use;
+    ``moves_data``: outputs are input elements rearranged (reshape, transpose...);
+    ``cost(*shapes, out_shape, **attrs)`` multiply-adds; ``label``; ``doc``.
     """
 
     name: str
@@ -139,6 +141,8 @@ class Op:
     onnx: Onnx | Unsupported | None = None
     simplify: tuple[Callable[..., Any], ...] = ()
     pure: bool = True
+    value_range: tuple[float, float] | None = None
+    moves_data: bool = False
     cost: Callable[..., int] | None = None
     label: str | None = None
     latex: str | None = None

@@ -186,30 +186,34 @@ def _load_node(g: Graph, i: int, rec: Any, ctx: _Ctx, arrays: Any) -> None:
     params = {k: decode_value(v, ctx) for k, v in params.items()}
     if op.leaf and ins:
         raise ctx.fail(f"a {opname} node takes no inputs")
-    g._group = [group] if group else []
+    origin = g.origin(group, _parse_loc(rec.get("loc"), ctx, i))
     try:
-        if op is INPUT:
-            node = g.input(name, shape, dtype)
-        elif op is PARAM:
-            node = _load_param(g, name, rec, shape, dtype, ctx, arrays)
-        elif op is CONST:
-            if not isinstance(params.get("value"), np.ndarray):
-                raise ctx.fail("a const node needs an array \"value\" param")
-            node = g.constant(params["value"], name=name, dtype=dtype)
-        else:
-            with g.role("grad" if role == "grad" else None):  # type: ignore[arg-type]
-                node = bind(op, *[g.nodes[j] for j in ins], name=name, **params)
+        with origin:
+            node = _make(g, op, name, ins, params, role, rec, shape, dtype, ctx, arrays)
     except FormatError:
         raise
     except GraphError as e:
         raise ctx.fail(f"invalid node: {e}") from None
-    finally:
-        g._group = []
     if (node.shape, node.dtype, node.role) != (shape, _DTYPE_OBJS[dtype], role):
         raise ctx.fail(f"inconsistent node: the file says shape {shape} {dtype} role {role}, "
                        f"rebuilding it gives shape {node.shape} {node.dtype.name} role "
                        f"{node.role}")
-    object.__setattr__(node, "_loc", _parse_loc(rec.get("loc"), ctx, i))
+
+
+def _make(g: Graph, op: Any, name: str, ins: list[int], params: dict[str, Any], role: str,
+          rec: dict[str, Any], shape: tuple[int, ...], dtype: str, ctx: _Ctx,
+          arrays: Any) -> Node:
+    """The node one record describes (its provenance comes from the caller's origin)."""
+    if op is INPUT:
+        return g.input(name, shape, dtype)
+    if op is PARAM:
+        return _load_param(g, name, rec, shape, dtype, ctx, arrays)
+    if op is CONST:
+        if not isinstance(params.get("value"), np.ndarray):
+            raise ctx.fail("a const node needs an array \"value\" param")
+        return g.constant(params["value"], name=name, dtype=dtype)
+    with g.role("grad" if role == "grad" else None):  # type: ignore[arg-type]
+        return bind(op, *[g.nodes[j] for j in ins], name=name, **params)
 
 
 def _load_param(g: Graph, name: str, rec: dict[str, Any], shape: tuple[int, ...], dtype: str,

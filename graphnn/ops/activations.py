@@ -16,6 +16,7 @@ from typing import Any
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import exp, step, ufunc
 from graphnn.ops.reduce import sum
@@ -27,7 +28,7 @@ def _sigmoid(xp: Any, a: Any) -> Any:
 
 
 SIGMOID = register(Op(
-    name="sigmoid", label="σ", elementwise=True, shape=S.same,
+    name="sigmoid", label="σ", elementwise=True, shape=S.same, value_range=(0.0, 1.0),
     forward=_sigmoid, helpers=(_sigmoid,),
     deriv=lambda out, a: (out * (1.0 - out),),
     vjp=lambda g, out, a: (g * out * (1.0 - out),),
@@ -40,7 +41,7 @@ SIGMOID = register(Op(
     onnx=Onnx(op_type="Sigmoid", imports={"Sigmoid": None}),
     doc="logistic function 1 / (1 + e^-a); derivative σ(1 - σ)"))
 TANH = register(Op(
-    name="tanh", label="tanh", elementwise=True, shape=S.same,
+    name="tanh", label="tanh", elementwise=True, shape=S.same, value_range=(-1.0, 1.0),
     forward=lambda xp, a: xp.tanh(a),
     deriv=lambda out, a: (1.0 - out * out,),
     sympy=lambda sp, a: sp.tanh(a),
@@ -110,7 +111,7 @@ def _axis_check(a: S.Shape, axis: int = -1) -> None:
 
 
 SOFTMAX = register(Op(
-    name="softmax", forward=_softmax, shape=S.same, fresh=True,
+    name="softmax", forward=_softmax, shape=S.same, fresh=True, value_range=(0.0, 1.0),
     sympy=lambda sp, a, axis=-1: R.softmax(sp, a, axis),
     latex=r"y_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
     vjp=lambda g, out, a, axis=-1: (out * (g - sum(g * out, axis=axis, keepdims=True)),),
@@ -119,6 +120,8 @@ SOFTMAX = register(Op(
     numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check,
     helpers=(_softmax,),
     trace=tt("dZ = S * (dS - sum(dS * S))"),
+    onnx=Onnx(op_type="Softmax", attrs=ox.softmax_attrs,
+              imports={"Softmax": ox.import_softmax("softmax")}),
 ))
 LOG_SOFTMAX = register(Op(
     name="log_softmax", forward=_log_softmax, shape=S.same, fresh=True,
@@ -130,6 +133,8 @@ LOG_SOFTMAX = register(Op(
     numpy="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check,
     helpers=(_log_softmax,),
     trace=tt("dZ = dL - softmax(Z) * sum(dL)"),
+    onnx=Onnx(op_type="LogSoftmax", attrs=ox.softmax_attrs,
+              imports={"LogSoftmax": ox.import_softmax("log_softmax")}),
 ))
 
 

@@ -15,6 +15,7 @@ Each op is one ``Op`` record with all its rules; the public function binds it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register
+from graphnn.ops import rewrites as RW
 
 # -- small helpers for forward-mode rules (None is a zero tangent) -------------------
 
@@ -64,6 +66,7 @@ _NO_GRAD = "a 0/1 mask: its derivative is 0 almost everywhere, so no gradient fl
 
 ADD = register(Op(
     name="add", label="+", elementwise=True, shape=S.elementwise,
+    simplify=(RW.add_zero, RW.add_neg),
     forward=lambda xp, a, b: xp.add(a, b),
     deriv=lambda out, a, b: (1, 1),
     sympy=lambda sp, a, b: a + b,
@@ -71,6 +74,7 @@ ADD = register(Op(
     onnx=_onnx("Add"), doc="a + b with NumPy broadcasting"))
 SUB = register(Op(
     name="sub", label="-", elementwise=True, shape=S.elementwise,
+    simplify=(RW.sub_zero, RW.sub_self, RW.zero_sub, RW.sub_neg),
     forward=lambda xp, a, b: xp.subtract(a, b),
     deriv=lambda out, a, b: (1, -1),
     sympy=lambda sp, a, b: a - b,
@@ -78,6 +82,7 @@ SUB = register(Op(
     cuda="({0} - {1})", onnx=_onnx("Sub"), doc="a - b"))
 MUL = register(Op(
     name="mul", label="*", elementwise=True, shape=S.elementwise,
+    simplify=(RW.mul_one, RW.mul_minus_one),
     forward=lambda xp, a, b: xp.multiply(a, b),
     deriv=lambda out, a, b: (b, a),
     sympy=lambda sp, a, b: a * b,
@@ -85,6 +90,7 @@ MUL = register(Op(
     cuda="({0} * {1})", onnx=_onnx("Mul"), doc="a * b (elementwise)"))
 DIV = register(Op(
     name="div", label="/", elementwise=True, shape=S.elementwise,
+    simplify=(RW.div_one,),
     forward=lambda xp, a, b: xp.divide(a, b),
     deriv=lambda out, a, b: (lambda: 1.0 / b, lambda: -out / b),
     vjp=lambda g, out, a, b: (lambda: g / b, lambda: -g * out / b),  # g / b: one rounding
@@ -93,6 +99,7 @@ DIV = register(Op(
     cuda="({0} / {1})", onnx=_onnx("Div"), doc="a / b"))
 NEG = register(Op(
     name="neg", label="-", elementwise=True, shape=S.same,
+    simplify=(RW.neg_neg, RW.neg_sub),
     forward=lambda xp, a: xp.negative(a),
     deriv=lambda out, a: (-1,),
     sympy=lambda sp, a: -a,
@@ -100,6 +107,7 @@ NEG = register(Op(
     onnx=_onnx("Neg"), doc="-a"))
 POW = register(Op(
     name="pow", label="**", elementwise=True, shape=S.elementwise,
+    simplify=(RW.pow_small,),
     forward=lambda xp, a, b: xp.power(a, b),
     deriv=lambda out, a, b: (lambda: b * a ** (b - 1), lambda: out * log(a)),
     vjp=lambda g, out, a, b: (lambda: g * b * a ** (b - 1), lambda: g * out * log(a)),
@@ -108,7 +116,8 @@ POW = register(Op(
     cuda="pow({0}, {1})", onnx=_onnx("Pow"),
     doc="a ** b (d/db uses log a, so keep a > 0 when differentiating w.r.t. b)"))
 EXP = register(Op(
-    name="exp", label="exp", elementwise=True, shape=S.same,
+    name="exp", label="exp", elementwise=True, shape=S.same, value_range=(0.0, math.inf),
+    simplify=(RW.exp_log,),
     forward=lambda xp, a: xp.exp(a),
     deriv=lambda out, a: (out,),
     sympy=lambda sp, a: sp.exp(a),
@@ -116,6 +125,7 @@ EXP = register(Op(
     onnx=_onnx("Exp"), doc="e ** a"))
 LOG = register(Op(
     name="log", label="log", elementwise=True, shape=S.same,
+    simplify=(RW.log_exp,),
     forward=lambda xp, a: xp.log(a),
     deriv=lambda out, a: (1.0 / a,),
     vjp=lambda g, out, a: (g / a,),
@@ -131,7 +141,7 @@ SQRT = register(Op(
     numpy="xp.sqrt({0})", inplace=ufunc("sqrt", 1), numexpr="sqrt({0})", cuda="sqrt({0})",
     onnx=_onnx("Sqrt"), doc="square root"))
 ABS = register(Op(
-    name="abs", label="|x|", elementwise=True, shape=S.same,
+    name="abs", label="|x|", elementwise=True, shape=S.same, value_range=(0.0, math.inf),
     forward=lambda xp, a: xp.abs(a),
     deriv=lambda out, a: (sign(a),),
     sympy=lambda sp, a: sp.Abs(a),

@@ -18,7 +18,9 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register, tt
+from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import onnx_rules as ox
+from graphnn.ops import rewrites as RW
 
 # -- matmul ------------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ MATMUL = register(Op(
                                    None if t[1] is None else matmul(a, t[1])),
     numpy="({0} @ {1})", label="@", trace=tt("dA = dY @ B^T;  dB = A^T @ dY"),
     cost=_matmul_cost,
+    onnx=Onnx(op_type="MatMul", imports={"MatMul": ox.import_matmul}),
 ))
 
 
@@ -129,12 +132,14 @@ def _transpose_vjp(g: Any, out: Any, a: Any, axes: Any = None) -> tuple[Any]:
 
 
 TRANSPOSE = register(Op(
-    name="transpose", forward=lambda xp, a, axes=None: xp.transpose(a, axes),
+    name="transpose", moves_data=True, forward=lambda xp, a, axes=None: xp.transpose(a, axes),
+    simplify=(RW.transpose_pair,),
     latex=r"Y = X^{\top}",
     shape=_transpose_shape,
     vjp=_transpose_vjp,
     jvp=lambda t, out, a, axes=None: None if t[0] is None else transpose(t[0], axes=axes),
     numpy="xp.transpose({0}, {axes})", label="T", trace=tt("dX = transpose(dY, inverse axes)"),
+    onnx=Onnx(export=ox.export_transpose, imports={"Transpose": ox.import_transpose}),
 ))
 
 
@@ -165,11 +170,14 @@ def _reshape_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 
 RESHAPE = register(Op(
-    name="reshape", forward=lambda xp, a, shape: xp.reshape(a, shape), shape=_reshape_shape,
+    name="reshape", moves_data=True, forward=lambda xp, a, shape: xp.reshape(a, shape),
+    shape=_reshape_shape,
+    simplify=(RW.same_shape, RW.reshape_chain),
     latex=r"Y = \operatorname{reshape}(X)",
     vjp=lambda g, out, a, shape: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else reshape(t[0], tuple(out.shape)),
     numpy="xp.reshape({0}, {shape})", label="reshape", trace=tt("dX = reshape(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_reshape, imports={"Reshape": ox.import_reshape}),
 ))
 
 
@@ -191,7 +199,8 @@ def _flat_shape(a: S.Shape, start_dim: int = 0, end_dim: int = -1) -> S.Shape:
 
 
 FLATTEN = register(Op(
-    name="flatten", latex=r"Y = \operatorname{flatten}(X)",
+    name="flatten", moves_data=True, latex=r"Y = \operatorname{flatten}(X)",
+    simplify=(RW.same_shape,),
     forward=lambda xp, a, start_dim=0, end_dim=-1:
         xp.reshape(a, _flat_shape(a.shape, start_dim, end_dim)),
     shape=_flat_shape,
@@ -199,6 +208,7 @@ FLATTEN = register(Op(
     jvp=lambda t, out, a, **p: None if t[0] is None else reshape(t[0], tuple(out.shape)),
     numpy="xp.reshape({0}, {out_shape})", label="flatten",
     trace=tt("dX = reshape(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_reshape, imports={"Flatten": ox.import_flatten}),
 ))
 
 
@@ -239,21 +249,27 @@ def _sum_to_shape(a: S.Shape, shape: S.Shape) -> S.Shape:
 
 
 BROADCAST_TO = register(Op(
-    name="broadcast_to", forward=lambda xp, a, shape: xp.broadcast_to(a, shape),
+    name="broadcast_to", moves_data=True, forward=lambda xp, a, shape: xp.broadcast_to(a, shape),
+    simplify=(RW.same_shape,),
     latex=r"Y = \operatorname{broadcast}(X)",
     shape=_bcast_shape,
     vjp=lambda g, out, a, shape: (sum_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else broadcast_to(t[0], shape),
     numpy="xp.broadcast_to({0}, {shape})", label="bcast",
     trace=tt("dX = dY summed over the broadcast axes"),
+    onnx=Onnx(export=ox.export_broadcast_to, imports={"Expand": ox.import_expand}),
 ))
 SUM_TO = register(Op(
     name="sum_to", forward=_sum_to, shape=_sum_to_shape,
+    simplify=(RW.same_shape,),
     latex=r"Y = \operatorname{sum\_to}(X)",
     vjp=lambda g, out, a, shape: (broadcast_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else sum_to(t[0], shape),
     numpy="_sum_to(xp, {0}, {shape})", label="Σ→", helpers=(_sum_to,),
     trace=tt("dX = broadcast_to(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_sum_to, imports=Unsupported(
+        "no single ONNX op: it exports as ReduceSum + Reshape, which import as sum and "
+        "reshape")),
 ))
 
 

@@ -25,7 +25,14 @@ MAX_CONST_KEY = 1 << 16
 
 
 def freeze(v: Any) -> Any:
-    """A hashable stand-in for a static parameter value."""
+    """A hashable stand-in for a static parameter value; floats by their bits, so ``0.0``
+    and ``-0.0`` stay apart and ``nan`` matches itself.
+
+    >>> freeze(0.0) == freeze(-0.0), freeze(float("nan")) == freeze(float("nan"))
+    (False, True)
+    """
+    if isinstance(v, (float, np.floating)):
+        return (type(v).__name__, np.asarray(v).tobytes())
     if isinstance(v, np.ndarray):
         return ("array", v.dtype.str, v.shape, v.tobytes())
     if isinstance(v, (list, tuple)):

@@ -37,6 +37,18 @@ def const_value(n: Node) -> np.ndarray | None:
     return None
 
 
+def uniform(value: np.ndarray) -> bool:
+    """Every element has the same bits as the first (``==`` would merge ``-0.0`` with
+    ``0.0`` and never match NaN).
+
+    >>> uniform(np.array([0.0, 0.0])), uniform(np.array([0.0, -0.0]))
+    (True, False)
+    """
+    flat = np.ascontiguousarray(value).reshape(-1)
+    cells = flat.view(np.uint8).reshape(flat.size, -1)
+    return bool(np.all(cells == cells[:1]))
+
+
 def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     if n.op.leaf or not ins:
         return None
@@ -51,7 +63,7 @@ def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     with np.errstate(all="ignore"):
         value = n.op.forward(np, *vals, **n.params)
     value = np.asarray(value, dtype=n.dtype)
-    if value.size > 1 and np.all(value == value.flat[0]):
+    if value.size > 1 and uniform(value):
         # a uniform array stays a scalar plus broadcast_to, which elementwise consumers
         # absorb (simplify), instead of a large literal
         from graphnn.ops.linalg import broadcast_to

@@ -23,13 +23,19 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.bind import bind
 from graphnn.core.ir import CONST, PARAM, Graph, Node
+from graphnn.core.op import Op, get_op
 
 Rule = Callable[["Rebuilder", Node, tuple[Node, ...]], "Node | None"]
 
 
 class Rebuilder:
-    """Builds ``dst`` from ``src``: ``map`` takes a source node id to its new node."""
+    """Builds ``dst`` from ``src``: ``map`` takes a source node id to its new node.
+
+    Passes make nodes only through ``copy``, ``op`` and ``const`` (all end in
+    ``Graph.add_node``; nodes are never edited after they are made).
+    """
 
     def __init__(self, src: Graph, name: str | None = None) -> None:
         self.src = src
@@ -45,12 +51,16 @@ class Rebuilder:
             while f"{name}_{k}" in self.dst:
                 k += 1
             name = f"{name}_{k}"
-        new = self.dst.add_node(n.op, inputs, dict(n.params), n.shape, n.dtype, name, n.role)
-        object.__setattr__(new, "group", n.group)
-        object.__setattr__(new, "_loc", n._loc)
+        with self.dst.origin(*n.origin):
+            new = self.dst.add_node(n.op, inputs, dict(n.params), n.shape, n.dtype, name,
+                                    n.role)
         if n.op is PARAM:
             self.dst._state[new] = self.src._state[n]
         return new
+
+    def op(self, op: str | Op, *args: Node, **params: Any) -> Node:
+        """A new op node over nodes of ``dst`` (through ``bind``: shape and dtype derived)."""
+        return bind(get_op(op) if isinstance(op, str) else op, *args, **params)
 
     def const(self, value: Any, like: Node) -> Node:
         """A new constant with ``like``'s dtype."""
@@ -63,6 +73,7 @@ def rebuild(graph: Graph, outputs: Sequence[Node], rule: Rule | None = None,
             keep: Sequence[bool] | None = None) -> tuple[Graph, list[Node], int]:
     """Copy ``graph`` node by node; ``rule(rb, node, new_inputs)`` may return a replacement
     (a node of the new graph) or None to copy the node. ``keep`` masks nodes to copy.
+    Nodes a rule makes take the replaced node's group and location.
 
     Returns (new graph, the outputs' new nodes, number of replaced nodes).
     """
@@ -74,11 +85,8 @@ def rebuild(graph: Graph, outputs: Sequence[Node], rule: Rule | None = None,
         new = None
         if rule is not None and (not n.op.leaf or n.op is CONST):
             first_new = len(rb.dst.nodes)
-            with rb.dst.role("grad" if n.role == "grad" else None):
+            with rb.dst.role("grad" if n.role == "grad" else None), rb.dst.origin(*n.origin):
                 new = rule(rb, n, ins)
-            for m in rb.dst.nodes[first_new:]:  # nodes the rule made: n's group and location
-                object.__setattr__(m, "group", n.group)
-                object.__setattr__(m, "_loc", n._loc)
             if new is not None and new.id >= first_new and not new.op.leaf and (
                     n.name not in rb.dst):
                 rb.dst.rename(new, n.name)  # the replacement keeps the node's name

@@ -1,0 +1,162 @@
+"""``Node``: one immutable op node (its graph keeps it in topological order; see ir.py).
+
+Operators on nodes (``+ - * / ** @``, unary ``-``, ``.T``, ``.reshape``, ``.sum``,
+``.mean``) build nodes through the public op functions (``core.op.FUNCTIONS``).
+
+>>> import graphnn as gn
+>>> with gn.Graph() as g:
+...     x = gn.input("x", shape=(2,))
+...     y = (x * 2.0).named("y")
+>>> y, y.inputs[0] is x
+(<Node y: mul (2,) float64>, True)
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from graphnn.core import op as _op
+from graphnn.core.context import fmt_loc
+from graphnn.core.errors import GraphError, describe, fmt_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphnn.core.ir import Graph
+
+
+class Node:
+    """One immutable op node. Build nodes with the DSL (operators and ``gn.*`` ops).
+
+    Attributes: ``graph``, ``id`` (position in the graph), ``op`` (an Op record),
+    ``inputs`` (tuple of Nodes), ``params`` (read-only mapping of static parameters),
+    ``shape``, ``dtype``, ``role`` (input, param, const, op or grad), ``group`` (the
+    nn layer path it was made in, or ""), ``loc`` (the user's ``file:line``).
+    """
+
+    __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "role", "group", "_loc")
+    __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our operators
+
+    def __init__(self, graph: Graph, id: int, op: _op.Op, inputs: tuple[Node, ...],
+                 params: dict[str, Any], shape: tuple[int, ...], dtype: np.dtype,
+                 role: str, group: str, loc: tuple[str, int]) -> None:
+        sa = object.__setattr__
+        sa(self, "graph", graph)
+        sa(self, "id", id)
+        sa(self, "op", op)
+        sa(self, "inputs", inputs)
+        sa(self, "params", MappingProxyType(params))
+        sa(self, "shape", shape)
+        sa(self, "dtype", dtype)
+        sa(self, "role", role)
+        sa(self, "group", group)
+        sa(self, "_loc", loc)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"graphnn nodes are immutable (tried to set {key!r})")
+
+    # -- identity and description -------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The node's unique name in its graph."""
+        return self.graph._names[self.id]
+
+    @property
+    def loc(self) -> str:
+        """Where the user created this node, as ``file:line``."""
+        return fmt_loc(self._loc)
+
+    @property
+    def origin(self) -> tuple[str, tuple[str, int]]:
+        """``(group, (file, line))``: what ``Graph.origin`` takes to give a new node the
+        same provenance."""
+        return self.group, self._loc
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def named(self, name: str) -> Node:
+        """Give this node a (unique) display name and return it: ``(x + y).named("d")``."""
+        self.graph.rename(self, name)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name}: {self.op.name} {fmt_shape(self.shape)} {self.dtype}>"
+
+    def __bool__(self) -> bool:
+        raise GraphError(
+            f"the truth value of node {describe(self)} is not known while building the graph; "
+            "use gn.maximum / gn.minimum / gn.relu instead of Python if/and/or"
+        )
+
+    __hash__ = object.__hash__
+
+    # -- operators build nodes ----------------------------------------------------
+    def __add__(self, o: Any) -> Node:
+        return _call("add", self, o)
+
+    def __radd__(self, o: Any) -> Node:
+        return _call("add", o, self)
+
+    def __sub__(self, o: Any) -> Node:
+        return _call("sub", self, o)
+
+    def __rsub__(self, o: Any) -> Node:
+        return _call("sub", o, self)
+
+    def __mul__(self, o: Any) -> Node:
+        return _call("mul", self, o)
+
+    def __rmul__(self, o: Any) -> Node:
+        return _call("mul", o, self)
+
+    def __truediv__(self, o: Any) -> Node:
+        return _call("div", self, o)
+
+    def __rtruediv__(self, o: Any) -> Node:
+        return _call("div", o, self)
+
+    def __pow__(self, o: Any) -> Node:
+        return _call("pow", self, o)
+
+    def __rpow__(self, o: Any) -> Node:
+        return _call("pow", o, self)
+
+    def __matmul__(self, o: Any) -> Node:
+        return _call("matmul", self, o)
+
+    def __rmatmul__(self, o: Any) -> Node:
+        return _call("matmul", o, self)
+
+    def __neg__(self) -> Node:
+        return _call("neg", self)
+
+    def __pos__(self) -> Node:
+        return self
+
+    @property
+    def T(self) -> Node:
+        """Reverse the axes (``gn.transpose``)."""
+        return _call("transpose", self)
+
+    def reshape(self, *shape: Any) -> Node:
+        """``gn.reshape(self, shape)``; accepts ``reshape(2, 3)`` or ``reshape((2, 3))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _call("reshape", self, shape=tuple(shape))
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _call("sum", self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _call("mean", self, axis=axis, keepdims=keepdims)
+
+
+def _call(opname: str, *args: Any, **params: Any) -> Any:
+    return _op.FUNCTIONS[opname](*args, **params)  # the public op functions (graphnn.ops)
