@@ -4,7 +4,8 @@ evaluated: strings are parsed with Python's ``ast`` and only a whitelist is acce
 (numbers, names, ``+ - * / ** @``, unary minus, and calls of the functions in
 :func:`functions` with constant static arguments: numbers, tuples of numbers, True/False,
 None). Anything else raises :class:`~graphnn.ParseError` naming the offending token and
-its column; so does arithmetic on numbers that overflows, divides by zero or is not real.
+its column. Arithmetic on numbers builds nodes too (``1/0`` is inf when run, as in NumPy),
+so nothing is computed while parsing.
 
 The tree is built without recursion, so depth is bounded only by Python's own parser
 (whose limits also become a ParseError).
@@ -80,15 +81,6 @@ def _keywords(f: _Fn) -> dict[str, inspect.Parameter]:
         return {}
     return {p.name: p for p in ps if p.name != "name" and p.default is not p.empty
             and p.kind in (*_POSITIONAL, p.KEYWORD_ONLY)}
-
-
-def _numbers(op: type, a: float, b: float) -> float:
-    """Arithmetic on two numbers; raises ArithmeticError/TypeError when not a real float."""
-    r = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
-         ast.Div: lambda: a / b, ast.Pow: lambda: a ** b}[op]()
-    if not isinstance(r, float):
-        raise TypeError("the result is not a real number")
-    return r
 
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
@@ -247,8 +239,8 @@ class _Builder:
             if isinstance(node, ast.UnaryOp):
                 return _UNARY[type(node.op)](args[0])
             a, b = args
-            if isinstance(a, float) and isinstance(b, float) and type(node.op) is not ast.MatMult:
-                return _numbers(type(node.op), a, b)
+            if isinstance(a, float) and isinstance(b, float):
+                a = self.graph.constant(a)  # a node: numbers are never computed eagerly
             return _BINOPS[type(node.op)](a, b)
         except GraphError:
             raise
@@ -352,6 +344,4 @@ def parse(text: str, graph: Graph | None = None, name: str | None = None, *,
     return _finish(g, expression(text, g, shapes=shapes), name)
 
 
-from graphnn.io.sympy_in import from_sympy  # noqa: E402  (uses parse; re-exported here)
-
-__all__ = ["MAX_LEN", "expression", "from_sympy", "functions", "name_node", "parse"]
+__all__ = ["MAX_LEN", "expression", "functions", "name_node", "parse"]

@@ -5,10 +5,10 @@ Python arithmetic (deep nesting, overflow) a :class:`~graphnn.ParseError` naming
 subexpression.
 
 >>> import sympy as sp, graphnn as gn
->>> gn.from_sympy(sp.exp(sp.Symbol("x")) / 0)  # doctest: +ELLIPSIS
+>>> gn.from_sympy(sp.I)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-graphnn.core.errors.GraphError: from_sympy: non-real number zoo
+graphnn.core.errors.GraphError: from_sympy: no graphnn op for ImaginaryUnit ...
 """
 
 from __future__ import annotations
