@@ -35,8 +35,9 @@ Examples:
               show_default=True, help="Array library of the generated code.")
 @click.option("--no-grad", is_flag=True, help="Forward only (no gradient outputs).")
 @click.option("--no-optimize", is_flag=True, help="Skip the optimization passes and fusion.")
-@click.option("--passes", metavar="NAMES", help="Run exactly these passes, in order "
-              "(comma separated: simplify, fold, cse, dce).")
+@click.option("--passes", metavar="NAMES", callback=lambda c, p, v: _check_passes(v),
+              help="Run exactly these passes, in order (comma separated: simplify, fold, "
+                   "cse, dce).")
 @click.option("--show-passes", is_flag=True,
               help="Show what each compiler pass did (node counts and the diff).")
 @click.option("--no-params", is_flag=True,
@@ -91,6 +92,19 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     lines = cg.source.count("\n")
     wrote(output, f"wrote {output} ({backend}, {len(cg.graph)} nodes after optimization, "
          f"{lines} lines)")
+
+
+def _check_passes(value: str | None) -> str | None:
+    """``--passes``: every name must be a known pass (a usage error, exit 2, otherwise)."""
+    if value is None:
+        return None
+    from graphnn.codegen.compiler import PASSES
+
+    bad = [n for n in split_names((value,)) if n not in PASSES]
+    if bad:
+        raise click.BadParameter(f"unknown pass {bad[0]!r}; passes: "
+                                 f"{', '.join(sorted(PASSES))}", param_hint="--passes")
+    return value
 
 
 def pass_views(cg: Any) -> str:

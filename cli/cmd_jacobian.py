@@ -32,7 +32,7 @@ Examples:
               "output entry), auto (the cheaper), or both, compared.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Save the Jacobian as .npy (or .txt / .csv).")
-@click.option("--precision", type=int, default=4, show_default=True,
+@click.option("--precision", type=click.IntRange(0, 17), default=4, show_default=True,
               help="Digits shown when printing.")
 def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
              seed: int, of: str | None, mode: str, output: str | None, precision: int) -> None:

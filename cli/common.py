@@ -212,11 +212,17 @@ def parse_feed_text(text: str) -> Any:
         if not path.is_file():
             raise ValueError(f"no such .npy file: {path}")
         try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
             raise ValueError(f"cannot read {path}: {e}") from None
+        if not hasattr(arr, "dtype") or arr.dtype.kind not in "biuf":
+            what = getattr(arr, "dtype", type(arr).__name__)
+            raise ValueError(f"{path} holds {what} values; expected real numbers")
+        return arr
     if text.lower() in ("nan", "inf", "-inf", "+inf"):
         return float(text)
+    if _depth(text) > MAX_FEED_DEPTH:
+        raise ValueError(f"lists nested more than {MAX_FEED_DEPTH} deep")
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
@@ -224,7 +230,35 @@ def parse_feed_text(text: str) -> Any:
                          "file") from None
     if not _numeric(value):
         raise ValueError(f"{text!r} is not a number, a list like [1, 2, 3] or a .npy file")
+    _rectangular(value)
     return _floats(value)
+
+
+MAX_FEED_DEPTH = 32  # numpy arrays have at most 64 dimensions; feeds far fewer
+
+
+def _depth(text: str) -> int:
+    """How deep ``[`` brackets nest in ``text`` (checked before any recursive parsing)."""
+    depth = best = 0
+    for ch in text:
+        if ch == "[":
+            depth += 1
+            best = max(best, depth)
+        elif ch == "]":
+            depth -= 1
+    return best
+
+
+def _rectangular(value: Any) -> None:
+    """ValueError unless the nested lists form an array (no ragged rows, say [1, [2]])."""
+    import numpy as np
+
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"the lists do not form an array ({str(e).splitlines()[0]})") from None
+    if arr.ndim > MAX_FEED_DEPTH:  # pragma: no cover - _depth already refused it
+        raise ValueError("too many dimensions")
 
 
 def _numeric(v: Any) -> bool:
@@ -238,7 +272,10 @@ def _floats(v: Any) -> Any:
 
 
 def parse_feeds(items: tuple[str, ...]) -> dict[str, Any]:
-    """``("x=1", "w=[1,2]")`` -> ``{"x": 1.0, "w": [1.0, 2.0]}``; usage errors exit 2."""
+    """``("x=1", "w=[1,2]")`` -> ``{"x": 1.0, "w": [1.0, 2.0]}``; usage errors exit 2.
+
+    Names the graph does not have and values of the wrong shape are checked once the graph
+    is loaded (:func:`graphnn_cli.loader.load`, exit 1)."""
     out: dict[str, Any] = {}
     for item in items:
         name, eq, text = item.partition("=")

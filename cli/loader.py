@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import sys
 import traceback
@@ -49,7 +48,20 @@ def lecture_graph() -> tuple[Any, dict[str, float]]:
 
 def load(model: str | None, expr: str | None = None,
          cli_feeds: dict[str, Any] | None = None) -> Model:
-    """Load the graph for a command; CLI feeds override the model file's ``feeds()``."""
+    """Load the graph for a command; CLI feeds override the model file's ``feeds()``.
+
+    Every ``--feed`` must name an input (or param) of the graph and fit its shape and
+    dtype, whatever the command does with it: a FeedError (exit 1) otherwise."""
+    m = _load(model, expr, cli_feeds)
+    if cli_feeds:
+        from graphnn.run.interpret import check_feeds
+
+        check_feeds(m.graph, cli_feeds, ())
+    return m
+
+
+def _load(model: str | None, expr: str | None = None,
+          cli_feeds: dict[str, Any] | None = None) -> Model:
     cli_feeds = dict(cli_feeds or {})
     if model and expr:
         import click
@@ -113,7 +125,9 @@ def import_model(path: Path) -> ModuleType:
         where = f"{path if same or not e.filename else e.filename}:{e.lineno}" \
             if e.lineno else str(path)
         raise CliError(f"{where}: syntax error: {e.msg}") from None
-    except Exception as e:
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - a model's own BaseException subclasses too
         _reraise_user(e, path, "while loading")
     finally:
         sys.argv = argv
@@ -151,13 +165,15 @@ def call_user(fn: Any, path: Path, what: str) -> Any:
 
     try:
         return fn()
-    except gn.GraphError:
+    except (gn.GraphError, KeyboardInterrupt, GeneratorExit):
         raise
-    except Exception as e:
+    except SystemExit as e:
+        raise CliError(f"{path}: {what} exited (exit status {e.code})") from None
+    except BaseException as e:  # noqa: BLE001 - a model's own BaseException subclasses too
         _reraise_user(e, path, f"in {what}")
 
 
-def _reraise_user(e: Exception, path: Path, when: str) -> None:
+def _reraise_user(e: BaseException, path: Path, when: str) -> None:
     """Turn an exception raised by the user's file into one line naming file:line."""
     import graphnn as gn
 
@@ -173,103 +189,29 @@ def _reraise_user(e: Exception, path: Path, when: str) -> None:
 
 
 # -- expressions --------------------------------------------------------------------
-_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
-           ast.MatMult: "matmul"}
-
-
 def graph_from_expr(expr: str, feeds: dict[str, Any]) -> Any:
-    """Build a graph from a (safe) expression: numbers, variables, + - * / ** @ and calls
-    of registered ops (``sigmoid(w * x + b)``, ``sum(x, axis=0)``). Variables become
-    inputs whose shapes are taken from ``feeds`` (scalars when not fed).
+    """Build a graph from ``--expr`` with graphnn's one safe parser
+    (:func:`graphnn.io.expr.expression`): numbers, names, + - * / ** @ and calls of ops
+    with constant static arguments (``sum(x, axis=0)``). Names become inputs, in the
+    order written, shaped like their ``feeds`` (scalars when not fed); the result is the
+    node ``f`` (``out`` when ``f`` is a name in the expression).
     """
     import numpy as np
 
     import graphnn as gn
+    from graphnn.io.expr import expression
 
-    if len(expr) > 10_000:
-        raise gn.ParseError(f"--expr is too long ({len(expr)} characters; at most 10000)")
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except RecursionError:
-        raise gn.ParseError("--expr is nested too deeply") from None
-    except SyntaxError as e:
-        raise gn.ParseError(f"--expr {expr!r}: syntax error at column {e.offset}: "
-                            f"{e.msg}") from None
+    shapes = {k: np.shape(v) for k, v in feeds.items()}
     g = gn.Graph("expr")
-    variables: dict[str, Any] = {}
-
-    def fail(node: ast.AST, msg: str) -> Any:
-        col = getattr(node, "col_offset", 0) + 1
-        raise gn.ParseError(f"--expr {expr!r}, column {col}: {msg}")
-
-    def const_value(node: ast.AST) -> Any:
-        try:
-            return ast.literal_eval(node)
-        except ValueError:
-            return fail(node, "keyword arguments must be constants (numbers, tuples, None)")
-
-    def visit(node: ast.AST) -> Any:
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-                and not isinstance(node.value, bool):
-            return g.constant(float(node.value))  # a node: no eager arithmetic on numbers
-        if isinstance(node, ast.Name):
-            if node.id.startswith("_"):
-                return fail(node, f"the name {node.id!r} (names may not start with '_')")
-            if node.id not in variables:
-                shape = np.shape(feeds[node.id]) if node.id in feeds else ()
-                variables[node.id] = g.input(node.id, shape=shape)
-            return variables[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _op_fn(_BINOPS[type(node.op)])(visit(node.left), visit(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            v = visit(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name):
-                return fail(node, "only calls of op names are allowed, like exp(x)")
-            name = node.func.id
-            if name not in gn.REGISTRY or gn.REGISTRY[name].leaf or not hasattr(gn, name):
-                known = ", ".join(sorted(k for k, o in gn.REGISTRY.items()
-                                         if not o.leaf and hasattr(gn, k)))
-                return fail(node, f"unknown op {name!r} (known ops: {known})")
-            # numbers stay numbers in calls (they may be static params: sum(x, 0)),
-            # but at least one argument is a node, so nothing is computed eagerly
-            args = [a.value if _number(a) else visit(a) for a in node.args]
-            if args and not any(isinstance(a, gn.Node) for a in args):
-                args[0] = g.constant(float(args[0]))
-            kwargs = {k.arg: const_value(k.value) for k in node.keywords if k.arg}
-            return getattr(gn, name)(*args, **kwargs)
-        return fail(node, f"{type(node).__name__} is not allowed in an expression "
-                          "(use numbers, names, + - * / ** @ and op calls)")
-
-    funcs = {id(c.func) for c in ast.walk(tree) if isinstance(c, ast.Call)}
-    names = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs),
-                   key=lambda n: (n.lineno, n.col_offset))
     with g:
-        for n in names:  # inputs in the order they are written: x, y, z for (x + y) * z
-            visit(n)
-        try:
-            out = visit(tree.body)
-        except RecursionError:
-            raise gn.ParseError("--expr is nested too deeply") from None
+        out = expression(expr, g, shapes=shapes)
         if not isinstance(out, gn.Node):
             out = g.constant(out)
-        if out.op.leaf:  # a bare variable: make it a node we can show
+        if out.op.leaf:  # a bare variable or number: make it a node we can show
             out = out * 1.0
-    out.named("f" if "f" not in variables else "out")
+    out.named("out" if "f" in g._by_name else "f")
     g.mark_output(out)
     return g
-
-
-def _number(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
-            and not isinstance(node.value, bool))
-
-
-def _op_fn(name: str) -> Any:
-    import graphnn as gn
-
-    return getattr(gn, name)
 
 
 # -- running ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ __all__ = [
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 
 # --- trace ---
-from graphnn.io.expr import from_sympy  # noqa: E402
+from graphnn.io.sympy_in import from_sympy  # noqa: E402
 from graphnn.run.jacobian import (  # noqa: E402
     Jacobian,
     JacobianCost,

@@ -123,8 +123,9 @@ def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
     assert "cupy" in out.read_text()
     r = invoke("compile", "--no-grad", "--no-optimize", "--passes", "cse")
     assert r.exit_code == 0 and "def compute(x, y, z)" in r.stdout
+    # a usage error (exit 2) since issue 14: the pass names are known before loading
     r = invoke("compile", "--passes", "nosuchpass")
-    assert r.exit_code == 1 and "unknown pass" in r.stderr
+    assert r.exit_code == 2 and "unknown pass" in r.stderr
 
 
 def test_render_graph_with_two_outputs() -> None:

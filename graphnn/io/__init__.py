@@ -30,10 +30,11 @@ from typing import Any
 
 from graphnn.core.errors import GraphError
 from graphnn.core.op import ADAPTERS
-from graphnn.io.expr import from_sympy, parse
+from graphnn.io.expr import parse
 from graphnn.io.format import FormatError, dumps, load, loads
 from graphnn.io.format import save as save_graph
 from graphnn.io.onnx import OnnxError, from_onnx, to_onnx
+from graphnn.io.sympy_in import from_sympy
 from graphnn.io.values import save_values
 
 __all__ = ["FormatError", "OnnxError", "dumps", "from_onnx", "from_sympy", "load", "loads",

@@ -107,7 +107,7 @@ def decode_value(v: Any, ctx: _Ctx) -> Any:
 def _parse_loc(loc: Any, ctx: _Ctx, i: int) -> tuple[str, int]:
     if isinstance(loc, str) and ":" in loc:
         path, _, line = loc.rpartition(":")
-        if line.isdigit():
+        if line.isascii() and line.isdigit() and len(line) <= 9:
             return (path, int(line))
     return (ctx.source, i)
 

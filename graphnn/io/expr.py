@@ -1,8 +1,14 @@
-"""Build graphs from formulas: a SAFE parser for strings such as ``"(x + y) * z"`` and a
-converter for sympy expressions. Nothing is ever evaluated: strings are parsed with
-Python's ``ast`` and only a whitelist is accepted (numbers, names, ``+ - * / ** @``,
-unary minus, and calls to the functions in :data:`FUNCTIONS`); anything else raises
-:class:`~graphnn.ParseError` naming the offending token and its column.
+"""Build graphs from formulas: THE safe parser for strings such as ``"(x + y) * z"`` (used
+by :func:`graphnn.from_sympy` and by the command line's ``--expr``). Nothing is ever
+evaluated: strings are parsed with Python's ``ast`` and only a whitelist is accepted
+(numbers, names, ``+ - * / ** @``, unary minus, and calls of the functions in
+:func:`functions` with constant static arguments: numbers, tuples of numbers, True/False,
+None). Anything else raises :class:`~graphnn.ParseError` naming the offending token and
+its column. Arithmetic on numbers builds nodes too (``1/0`` is inf when run, as in NumPy),
+so nothing is computed while parsing.
+
+The tree is built without recursion, so depth is bounded only by Python's own parser
+(whose limits also become a ParseError).
 
 >>> import graphnn as gn
 >>> g = gn.from_sympy("(x + y) * z", name="f")
@@ -18,7 +24,8 @@ from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphnn import ops
@@ -26,8 +33,11 @@ from graphnn.core import op as op_table
 from graphnn.core.errors import GraphError, ParseError
 from graphnn.core.ir import Graph, Node
 
+MAX_LEN = 10_000
+_Fn = Callable[..., Any]
 
-def _fold(f: Callable[..., Any]) -> Callable[..., Any]:
+
+def _fold(f: _Fn) -> _Fn:
     def g(*args: Any) -> Any:
         out = args[0]
         for a in args[1:]:
@@ -37,26 +47,40 @@ def _fold(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # Parser names that are not op names: Python's max/min over several arguments.
-_ALIASES: dict[str, tuple[Callable[..., Any], int, int]] = {
+_ALIASES: dict[str, tuple[_Fn, int, int]] = {
     "max": (_fold(ops.maximum), 2, 64), "min": (_fold(ops.minimum), 2, 64),
 }
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
-def functions() -> dict[str, tuple[Callable[..., Any], int, int]]:
-    """Name -> (builder, min args, max args): every public op function (the table graphnn.ops
-    fills, so a newly registered op is known at once) plus the max/min aliases."""
-    out: dict[str, tuple[Callable[..., Any], int, int]] = {}
+def functions() -> dict[str, tuple[_Fn, int, int]]:
+    """Name -> (builder, min args, max positional args): every public op function (the
+    table graphnn.ops fills, so a newly registered op is known at once) plus the max/min
+    aliases."""
+    out: dict[str, tuple[_Fn, int, int]] = {}
     for name, f in op_table.FUNCTIONS.items():
         try:
-            ps = inspect.signature(f).parameters.values()
+            ps = list(inspect.signature(f).parameters.values())
         except (TypeError, ValueError):
             continue
-        need = sum(1 for p in ps if p.kind in _POSITIONAL and p.default is p.empty)
-        if need:
-            out[name] = (f, need, need)
+        pos = [p for p in ps if p.kind in _POSITIONAL]
+        need = sum(1 for p in pos if p.default is p.empty)
+        if any(p.kind is p.VAR_POSITIONAL for p in ps):
+            out[name] = (f, max(need, 1), 64)
+        elif need:
+            out[name] = (f, need, len(pos))
     out.update(_ALIASES)
     return out
+
+
+def _keywords(f: _Fn) -> dict[str, inspect.Parameter]:
+    """The static keyword parameters of ``f`` an expression may set (never ``name``)."""
+    try:
+        ps = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p for p in ps if p.name != "name" and p.default is not p.empty
+            and p.kind in (*_POSITIONAL, p.KEYWORD_ONLY)}
 
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
@@ -64,13 +88,35 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b, ast.MatMult: lambda a, b: a @ b,
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a}
-MAX_LEN = 10_000
+_NO_LITERAL = object()
+
+
+def _literal(node: ast.AST) -> Any:
+    """The value of a static argument (a number, optionally signed, True/False, None, or a
+    tuple of numbers), or ``_NO_LITERAL``. Strings are never static arguments."""
+    if isinstance(node, ast.Constant):
+        v = node.value
+        return v if v is None or isinstance(v, (bool, int, float)) else _NO_LITERAL
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        v = _literal(node.operand)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return -v if isinstance(node.op, ast.USub) else v
+        return _NO_LITERAL
+    if isinstance(node, ast.Tuple) and len(node.elts) <= 8:
+        vs = [_literal(e) for e in node.elts]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vs):
+            return tuple(vs)
+    return _NO_LITERAL
 
 
 class _Builder:
-    def __init__(self, src: str, graph: Graph) -> None:
+    """Checks an ``ast`` tree against the whitelist and builds it, iteratively."""
+
+    def __init__(self, src: str, graph: Graph, shapes: Mapping[str, Sequence[int]]) -> None:
         self.src = src
         self.graph = graph
+        self.shapes = shapes
+        self.table = functions()
 
     def fail(self, node: ast.AST, what: str, col: int | None = None) -> ParseError:
         col = getattr(node, "col_offset", 0) if col is None else col
@@ -81,35 +127,43 @@ class _Builder:
     def token(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.src, node) or type(node).__name__
 
-    def leaf(self, name: str, node: ast.AST) -> Node:
-        if name.startswith("_"):
-            raise self.fail(node, f"the name {name!r} (names may not start with '_')")
-        if name in functions():
-            raise self.fail(node, f"the function name {name!r} used as a variable")
-        return name_node(self.graph, name)
+    def build(self, root: ast.AST) -> Any:
+        """Post-order walk with an explicit stack: children first, then the node."""
+        todo: list[tuple[ast.AST, list[ast.AST] | None]] = [(root, None)]
+        vals: list[Any] = []
+        while todo:
+            node, kids = todo.pop()
+            if kids is None:
+                kids = self.children(node)
+                todo.append((node, kids))
+                todo.extend((k, None) for k in reversed(kids))
+                continue
+            args = vals[len(vals) - len(kids):] if kids else []
+            del vals[len(vals) - len(kids):]
+            vals.append(self.combine(node, args))
+        return vals[0]
 
-    def build(self, node: ast.AST) -> Any:
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        """The sub-expressions to build first; raises for anything not whitelisted."""
         if isinstance(node, ast.Expression):
-            return self.build(node.body)
+            return [node.body]
         if isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise self.fail(node, f"the constant {self.token(node)}")
-            return float(v)
+            return []
         if isinstance(node, ast.Name):
-            return self.leaf(node.id, node)
+            return []
         if isinstance(node, ast.BinOp):
-            f = _BINOPS.get(type(node.op))
-            if f is None:
+            if type(node.op) not in _BINOPS:
                 raise self.fail(node, f"the operator in {self.token(node)!r}")
-            return f(self.build(node.left), self.build(node.right))
+            return [node.left, node.right]
         if isinstance(node, ast.UnaryOp):
-            u = _UNARY.get(type(node.op))
-            if u is None:
+            if type(node.op) not in _UNARY:
                 raise self.fail(node, f"the unary operator in {self.token(node)!r}")
-            return u(self.build(node.operand))
+            return [node.operand]
         if isinstance(node, ast.Call):
-            return self.call(node)
+            return self.call_children(node)
         if isinstance(node, ast.Attribute):
             raise self.fail(node, f"attribute access '.{node.attr}'",
                             getattr(node.value, "end_col_offset", None))
@@ -120,30 +174,110 @@ class _Builder:
             raise self.fail(node, "lambda")
         raise self.fail(node, f"{type(node).__name__} {self.token(node)!r}")
 
-    def call(self, node: ast.Call) -> Any:
+    def call_children(self, node: ast.Call) -> list[ast.AST]:
         if not isinstance(node.func, ast.Name):
-            return self.build(node.func)  # raises for attributes, subscripts, ...
+            self.children(node.func)  # raises for attributes, subscripts, ...
+            raise self.fail(node, f"the call {self.token(node)!r}")
         name = node.func.id
-        table = functions()
-        spec = table.get(name)
+        spec = self.table.get(name)
         if spec is None:
-            raise self.fail(node, f"call of {name!r} (allowed functions: "
-                            f"{', '.join(sorted(table))})")
-        if node.keywords:
-            raise self.fail(node.keywords[0], f"keyword argument in {self.token(node)!r}")
+            raise self.fail(node, f"call of {name!r} (unknown op {name!r}; known ops: "
+                            f"{', '.join(sorted(self.table))})")
         f, lo, hi = spec
         if not lo <= len(node.args) <= hi:
-            raise self.fail(node, f"{name}() with {len(node.args)} argument(s)")
-        args = [self.build(a) for a in node.args]
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.fail(node, f"{name}() with {len(node.args)} argument(s) (it takes "
+                            f"{want})")
+        allowed = _keywords(f) if name not in _ALIASES else {}
+        for k in node.keywords:
+            if k.arg is None or k.arg not in allowed:
+                raise self.fail(k, f"the keyword argument {self.token(k)!r} of {name}() "
+                                f"(allowed: {', '.join(allowed) or 'none'})")
+            if _literal(k.value) is _NO_LITERAL:
+                raise self.fail(k.value, f"the value {self.token(k.value)!r} of {name}("
+                                f"{k.arg}=...) (static arguments are numbers, tuples of "
+                                "numbers, True/False or None)")
+        self.check_static(node, f)
+        return [a for a in node.args if _literal(a) is _NO_LITERAL]
+
+    def check_static(self, node: ast.Call, f: _Fn) -> None:
+        """Positional arguments for parameters with a non-None default (leaky_relu's
+        ``negative_slope``, sum's ``keepdims``) must be finite literal numbers."""
+        try:
+            params = [p for p in inspect.signature(f).parameters.values()
+                      if p.kind in _POSITIONAL]
+        except (TypeError, ValueError):
+            return
+        for p, a in zip(params, node.args):
+            v = _literal(a)
+            static = p.default is not p.empty and p.default is not None
+            if static and v is _NO_LITERAL:
+                raise self.fail(a, f"the expression {self.token(a)!r} as {p.name}= of "
+                                f"{node.func.id}() (it must be a constant number)")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise self.fail(a, f"the non-finite number {self.token(a)!r} as an argument")
+
+    def combine(self, node: ast.AST, args: list[Any]) -> Any:
+        """Build ``node`` from its already-built children ``args``."""
+        if isinstance(node, ast.Expression):
+            return args[0]
+        if isinstance(node, ast.Constant):
+            try:
+                return float(node.value)
+            except OverflowError:
+                raise self.fail(node, f"the number {self.token(node)[:20]}... (too large)") \
+                    from None
+        if isinstance(node, ast.Name):
+            return self.leaf(node.id, node)
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            return self.arith(node, args)
+        assert isinstance(node, ast.Call)
+        return self.call(node, args)
+
+    def arith(self, node: ast.BinOp | ast.UnaryOp, args: list[Any]) -> Any:
+        try:
+            if isinstance(node, ast.UnaryOp):
+                return _UNARY[type(node.op)](args[0])
+            a, b = args
+            if isinstance(a, float) and isinstance(b, float):
+                a = self.graph.constant(a)  # a node: numbers are never computed eagerly
+            return _BINOPS[type(node.op)](a, b)
+        except GraphError:
+            raise
+        except (ArithmeticError, TypeError, ValueError) as e:
+            why = {OverflowError: "too large", ZeroDivisionError: "division by zero"}.get(
+                type(e), str(e) or type(e).__name__)
+            raise self.fail(node, f"{self.token(node)[:40]!r} ({why})") from None
+
+    def leaf(self, name: str, node: ast.AST) -> Node:
+        if name.startswith("_"):
+            raise self.fail(node, f"the name {name!r} (names may not start with '_')")
+        if name in self.table:
+            raise self.fail(node, f"the function name {name!r} used as a variable")
+        return name_node(self.graph, name, self.shapes.get(name, ()))
+
+    def call(self, node: ast.Call, built: list[Any]) -> Any:
+        f = self.table[node.func.id][0]  # type: ignore[attr-defined]
+        it = iter(built)
+        args = [next(it) if _literal(a) is _NO_LITERAL else _literal(a) for a in node.args]
+        kwargs = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
         if not any(isinstance(a, Node) for a in args):
+            if not isinstance(args[0], (int, float)) or isinstance(args[0], bool):
+                raise self.fail(node, f"{self.token(node)!r} (no array argument)")
             args[0] = self.graph.constant(float(args[0]))
-        return f(*args)
+        try:
+            return f(*args, **kwargs)
+        except GraphError:
+            raise
+        except (ArithmeticError, TypeError, ValueError, IndexError, MemoryError) as e:
+            raise self.fail(node, f"{self.token(node)[:60]!r} ({type(e).__name__}: "
+                            f"{str(e)[:120]})") from None
 
 
-def name_node(graph: Graph, name: str) -> Node:
-    """The node called ``name`` in ``graph``, or a new scalar input of that name."""
+def name_node(graph: Graph, name: str, shape: Sequence[int] = ()) -> Node:
+    """The node called ``name`` in ``graph``, or a new input of that name (and shape)."""
     n = graph._by_name.get(name)
-    return n if n is not None else graph.input(name)
+    return n if n is not None else graph.input(name, shape=shape)
 
 
 def _finish(graph: Graph, out: Any, name: str | None) -> Graph:
@@ -155,198 +289,59 @@ def _finish(graph: Graph, out: Any, name: str | None) -> Graph:
     return graph
 
 
-def parse(text: str, graph: Graph | None = None, name: str | None = None) -> Graph:
-    """Parse ``text`` safely into ``graph`` (a new one by default); free names become
-    scalar inputs (or refer to existing nodes of ``graph``). Returns the graph with
-    the result marked as an output."""
+def _deepest(text: str) -> int:
+    """The 1-based column where parentheses nest deepest (1 when there are none)."""
+    depth = best = 0
+    col = 1
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth > best:
+            best, col = depth, i + 1
+    return col
+
+
+def _tree(text: str) -> ast.Expression:
+    """``ast.parse`` with every failure (syntax, nesting, huge literals) a ParseError."""
     if not isinstance(text, str):
         raise ParseError(f"expected a string, got {type(text).__name__}")
     if len(text) > MAX_LEN:
         raise ParseError(f"expression too long ({len(text)} characters > {MAX_LEN})")
+    src = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        return ast.parse(src, mode="eval")
     except SyntaxError as e:
-        col = (e.offset or 1)
-        raise ParseError(f"cannot parse {text!r}: {e.msg} at column {col}") from None
+        raise ParseError(f"cannot parse {text[:200]!r}: syntax error at column "
+                         f"{e.offset or 1}: {e.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ParseError(f"cannot parse {text[:40]!r}...: expression nested too deeply for "
+                         f"Python's parser (deepest near column {_deepest(src)}; "
+                         "long chains like x+x+...+x count as nesting too)") from None
+    except ValueError as e:  # e.g. NUL characters
+        raise ParseError(f"cannot parse {text[:40]!r}: {e}") from None
+
+
+def expression(text: str, graph: Graph, *,
+               shapes: Mapping[str, Sequence[int]] | None = None) -> Any:
+    """Parse ``text`` safely into ``graph`` and return the result: a Node, or a float
+    when the text has no names. Free names become inputs (shape from ``shapes``, scalar
+    by default) or refer to existing nodes of ``graph``."""
+    tree = _tree(text)
+    builder = _Builder(text.strip(), graph, shapes or {})
+    funcs = {id(c.func) for c in ast.walk(tree) if isinstance(c, ast.Call)}
+    names = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs),
+                   key=lambda n: n.col_offset)
+    for n in names:  # inputs in the order written: x, y, z for (x + y) * z
+        builder.leaf(n.id, n)
+    return builder.build(tree)
+
+
+def parse(text: str, graph: Graph | None = None, name: str | None = None, *,
+          shapes: Mapping[str, Sequence[int]] | None = None) -> Graph:
+    """Parse ``text`` safely into ``graph`` (a new one by default); free names become
+    inputs (see :func:`expression`). Returns the graph with the result marked as an
+    output (named ``name`` when given)."""
     g = graph if graph is not None else Graph("expr")
-    try:
-        out = _Builder(text.strip(), g).build(tree)
-    except RecursionError:
-        raise ParseError(f"cannot parse {text[:40]!r}...: expression nested too deeply") from None
-    return _finish(g, out, name)
+    return _finish(g, expression(text, g, shapes=shapes), name)
 
 
-# -- sympy expressions -> graph ----------------------------------------------------------
-
-
-def _cond(sp: Any, c: Any, b: Callable[[Any], Any]) -> Any:
-    lhs, rhs = (b(a) for a in c.args) if c.args else (None, None)
-    table: dict[Any, Callable[[], Any]] = {
-        sp.StrictGreaterThan: lambda: ops.step(lhs - rhs),
-        sp.GreaterThan: lambda: ops.ge(lhs, rhs),
-        sp.StrictLessThan: lambda: ops.step(rhs - lhs),
-        sp.LessThan: lambda: ops.ge(rhs, lhs),
-        sp.Equality: lambda: ops.eq(lhs, rhs),
-    }
-    f = table.get(type(c))
-    if f is None:
-        raise GraphError(f"from_sympy: unsupported condition {c}")
-    return f()
-
-
-def _match_op(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
-    """The registered elementwise op whose formula matches ``e`` (with numeric static
-    params), applied to the matched arguments; None when no formula matches."""
-    import inspect
-
-    from graphnn.core.bind import bind
-    from graphnn.core.op import REGISTRY
-
-    cands = []
-    for op in REGISTRY.values():
-        if not op.elementwise or not callable(op.sympy):
-            continue
-        ps = list(inspect.signature(op.sympy).parameters.values())[1:]
-        args = [p.name for p in ps if p.default is inspect.Parameter.empty]
-        kws = [p.name for p in ps if isinstance(p.default, (int, float))]
-        cands.append((len(args), op.name, op, args, kws))
-    for _, _, op, args, kws in sorted(cands, key=lambda c: c[:2]):
-        wa = [sp.Wild(f"A{k}_") for k in range(len(args))]
-        for wk in ({k: sp.Wild(f"P_{k}") for k in kws}, {}):  # free params, then defaults
-            try:
-                pat = op.sympy(sp, *wa, **wk)
-            except Exception:  # noqa: BLE001 - a formula that needs numeric params
-                continue
-            if getattr(pat, "func", None) is not e.func:
-                continue
-            m = e.match(pat)
-            if not m or any(w not in m for w in wa) or any(
-                    w not in m or not m[w].is_number for w in wk.values()):
-                continue
-            params = {k: float(m[w]) for k, w in wk.items()}
-            return bind(op, *[b(m[w]) for w in wa], **params)
-    return None
-
-
-def _piecewise(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
-    hit = _match_op(sp, e, b)
-    if hit is not None:
-        return hit
-
-    def branch(pairs: tuple[Any, ...]) -> Any:
-        (val, cond), rest = pairs[0], pairs[1:]
-        if cond is sp.true or not rest:
-            return b(val)
-        m = _cond(sp, cond, b)
-        return b(val) * m + branch(rest) * (1.0 - m)
-
-    return branch(tuple(e.args))
-
-
-def _heaviside(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
-    x = b(e.args[0])
-    h0 = float(e.args[1]) if len(e.args) > 1 else 0.5
-    if h0 == 0.0:
-        return ops.step(x)
-    if h0 == 1.0:
-        return ops.ge(x, 0.0)
-    return ops.step(x) + h0 * ops.eq(x, 0.0)
-
-
-def _add(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
-    pos, neg = [], []
-    for t in e.args:
-        c, rest = t.as_coeff_Mul()
-        (neg if c < 0 else pos).append(-c * rest if c < 0 else t)
-    out = b(pos[0]) if pos else -b(neg.pop(0))
-    for t in pos[1:]:
-        out = out + b(t)
-    for t in neg:
-        out = out - b(t)
-    return out
-
-
-def _mul(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
-    num, den = [], []
-    for f in e.args:
-        base, ex = f.as_base_exp()
-        if ex.is_number and ex < 0:
-            den.append(base if ex == -1 else base ** (-ex))
-        else:
-            num.append(f)
-    sign = 1.0
-    if num and num[0] == -1:
-        sign, num = -1.0, num[1:]
-    out = b(num[0]) if num else 1.0
-    for f in num[1:]:
-        out = out * b(f)
-    for f in den:
-        out = out / b(f)
-    return -out if sign < 0 else out
-
-
-def _pow(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
-    base, ex = e.args
-    if ex == sp.Rational(1, 2):
-        return ops.sqrt(b(base))
-    if ex == -1:
-        return 1.0 / b(base)
-    if base == sp.E:
-        return ops.exp(b(ex))
-    return b(base) ** b(ex)
-
-
-def _sympy_table(sp: Any) -> dict[Any, Callable[[Any, Any, Callable[[Any], Any]], Any]]:
-    def unary(f: Callable[[Any], Any]) -> Callable[..., Any]:
-        return lambda sp_, e, b: f(b(e.args[0]))
-
-    return {
-        sp.Add: _add, sp.Mul: _mul, sp.Pow: _pow,
-        sp.exp: unary(ops.exp), sp.log: unary(ops.log), sp.tanh: unary(ops.tanh),
-        sp.Abs: unary(ops.abs), sp.sign: unary(ops.sign),
-        sp.Max: lambda sp_, e, b: _fold(ops.maximum)(*[b(a) for a in e.args]),
-        sp.Min: lambda sp_, e, b: _fold(ops.minimum)(*[b(a) for a in e.args]),
-        sp.Heaviside: _heaviside, sp.Piecewise: _piecewise,
-    }
-
-
-def from_sympy(expr: Any, graph: Graph | None = None, name: str | None = None) -> Graph:
-    """Build a graph from a sympy expression or a formula string (parsed safely).
-
-    Free symbols become scalar inputs (or refer to existing nodes of ``graph``);
-    the result is marked as the graph's output (named ``name`` when given).
-
-    >>> import sympy as sp, graphnn as gn
-    >>> x, y = sp.symbols("x y")
-    >>> g = gn.from_sympy(sp.exp(x) / (1 + y**2), name="f")
-    >>> round(float(gn.run(g, {"x": 0.0, "y": 1.0}).value("f")), 6)
-    0.5
-    """
-    if isinstance(expr, str):
-        return parse(expr, graph, name)
-    import sympy as sp
-
-    g = graph if graph is not None else Graph("expr")
-    table = _sympy_table(sp)
-
-    def b(e: Any) -> Any:
-        if e.is_Symbol:
-            return name_node(g, e.name)
-        if e.is_Number:
-            if not e.is_real:
-                raise GraphError(f"from_sympy: non-real number {e}")
-            return g.constant(float(e))
-        f = table.get(e.func)
-        if f is None:
-            raise GraphError(f"from_sympy: no graphnn op for {e.func.__name__} (in {e}); "
-                             f"supported: {', '.join(sorted(k.__name__ for k in table))}")
-        return f(sp, e, b)
-
-    if not isinstance(expr, sp.Basic):
-        if isinstance(expr, (int, float)) and not isinstance(expr, bool):
-            expr = sp.Float(expr)
-        else:  # never sympify arbitrary objects (sympify evaluates strings)
-            raise GraphError(f"from_sympy: expected a sympy expression or a string, got "
-                             f"{type(expr).__name__}")
-    out = b(expr)
-    return _finish(g, out, name)
+__all__ = ["MAX_LEN", "expression", "functions", "name_node", "parse"]

@@ -28,6 +28,8 @@ import gc
 import hashlib
 import json
 import os
+import re
+import stat
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +40,7 @@ import numpy as np
 from graphnn.core.errors import GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import PARAM, Graph, Node
-from graphnn.core.limits import check_bytes
+from graphnn.core.limits import check_bytes, human, max_bytes
 from graphnn.io.values import load_values
 
 FORMAT = "graphnn"
@@ -172,6 +174,7 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> st
         with _no_gc():
             data = dumps(g).encode("utf-8")
         atomic_write(path, data)
+        _remove_stale_npz(path, None)
         return path
     arrays: dict[str, np.ndarray] = {}
     with _no_gc():
@@ -198,17 +201,34 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> st
         raise
     if old is not None and old != npz_name:
         _unlink(os.path.join(os.path.dirname(os.path.abspath(path)), old))
+    _remove_stale_npz(path, npz_name)
     return path
+
+
+def _remove_stale_npz(path: str, keep: str | None) -> None:
+    """Remove ``<basename>.<12 hex>.npz`` files beside ``path`` other than ``keep`` (the one
+    the new graph file refers to): orphans of a save that was killed between writing the
+    values and the graph file. Nothing else is touched."""
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(re.escape(os.path.basename(path)) + r"\.[0-9a-f]{12}\.npz")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name != keep and pattern.fullmatch(name):
+            _unlink(os.path.join(folder, name))
 
 
 def _npz_of(path: str) -> str | None:
     """The .npz file name the graph file at ``path`` currently refers to, if any."""
+    if not os.path.isfile(path):
+        return None
     try:
-        with open(path, "rb") as f:
-            ref = json.loads(f.read()).get("npz")
+        ref = json.loads(read_file(path, path)).get("npz")
         name = ref.get("file") if isinstance(ref, dict) else None
         return name if isinstance(name, str) and os.path.basename(name) == name else None
-    except (OSError, ValueError, AttributeError):
+    except (GraphError, ValueError, AttributeError, RecursionError):
         return None
 
 
@@ -236,7 +256,8 @@ def _reject_constant(c: str) -> Any:
 
 def loads(text: str | bytes, source: str = "<string>") -> Graph:
     """Load a graph from JSON text (embedded parameter values only)."""
-    return from_dict(_parse(text, source), source)
+    with _guarded(source):
+        return from_dict(_parse(text, source), source)
 
 
 def _parse(text: str | bytes, source: str) -> Any:
@@ -256,17 +277,54 @@ def load(path: str | os.PathLike[str], target: Any = None) -> Graph | None:
     in place instead (:func:`graphnn.io.values.load_values`): from an ``.npz`` of name ->
     array (``allow_pickle`` off) or from the params of a saved graph file; returns None.
     """
-    path = os.fspath(path)
+    try:
+        path = os.fspath(path)
+    except TypeError as e:
+        raise FormatError(f"gn.load: {e}") from None
     if target is not None:
         _load_values(path, target)
         return None
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise FormatError(f"{path}: cannot read: {e.strerror}") from None
-    with _no_gc():
+    raw = read_file(path, path)
+    with _no_gc(), _guarded(path):
         return _load_doc(_parse(raw, path), path)
+
+
+@contextmanager
+def _guarded(source: str) -> Iterator[None]:
+    """Any error the checks did not foresee still leaves as a FormatError."""
+    try:
+        yield
+    except GraphError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+            RecursionError, MemoryError) as e:
+        raise FormatError(f"{source}: invalid graph file ({type(e).__name__}: "
+                          f"{str(e)[:200]})") from None
+
+
+def read_file(path: Any, where: str) -> bytes:
+    """The bytes of a regular file of at most the size budget (GRAPHNN_MAX_BYTES); devices,
+    FIFOs, folders, bad names and unreadable files are a FormatError naming ``where``."""
+    limit = max_bytes()
+    try:
+        path = os.fspath(path)
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise FormatError(f"{where}: not a regular file")
+        if st.st_size > limit:
+            raise FormatError(f"{where}: {human(st.st_size)} is over the size budget "
+                              f"({human(limit)}; set GRAPHNN_MAX_BYTES to change it)")
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except FormatError:
+        raise
+    except OSError as e:
+        raise FormatError(f"{where}: cannot read: {e.strerror or e}") from None
+    except (ValueError, TypeError) as e:  # NUL in the name, not a path
+        raise FormatError(f"{where!r}: not a usable file name ({e})") from None
+    if len(raw) > limit:
+        raise FormatError(f"{where}: grew over the size budget ({human(limit)}) while read")
+    return raw
 
 
 def _load_doc(doc: Any, path: str) -> Graph:
@@ -278,12 +336,7 @@ def _load_doc(doc: Any, path: str) -> Graph:
                 or os.path.basename(ref["file"]) != ref["file"]:
             raise FormatError(f"{path}: \"npz\" must name a file in the same folder")
         npz_path = os.path.join(os.path.dirname(os.path.abspath(path)), ref["file"])
-        try:
-            with open(npz_path, "rb") as f:
-                blob = f.read()
-        except OSError as e:
-            raise FormatError(f"{path}: cannot read parameter file {npz_path}: "
-                              f"{e.strerror}") from None
+        blob = read_file(npz_path, f"{path}: cannot read parameter file {npz_path}")
         if ref.get("sha256") != hashlib.sha256(blob).hexdigest():
             raise FormatError(f"{path}: parameter file {npz_path} does not match the "
                               "sha256 recorded in the graph file (tampered or stale)")
@@ -329,11 +382,7 @@ def checked_npz(blob: bytes, where: str) -> Any:
 def _load_values(path: str, target: Any) -> None:
     """Read name -> array from an ``.npz`` or a graph file; :func:`load_values` writes."""
     if path.endswith(".npz"):
-        try:
-            with open(path, "rb") as fh:
-                blob = fh.read()
-        except OSError as e:
-            raise FormatError(f"{path}: cannot read: {e.strerror}") from None
+        blob = read_file(path, path)
         with checked_npz(blob, f"{path}: parameter values") as f:
             data = {k: f[k] for k in f.files}
     else:

@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from graphnn import ops
+from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
 from graphnn.core.op import FUNCTIONS, REGISTRY, Onnx
+from graphnn.io import onnx_common as guard
 from graphnn.io.onnx_aux import AUX_CONVERTERS
 from graphnn.io.onnx_common import OnnxError, Unsupported, require_onnx, same_dtype
 from graphnn.io.onnx_static import FOLDERS
@@ -93,9 +95,8 @@ class Importer:
     # -- graph ---------------------------------------------------------------------
     def run(self) -> Graph:
         onnx, graph = self.onnx, self.model.graph
-        nh = onnx.numpy_helper
         for init in graph.initializer:
-            self.values.setdefault(init.name, nh.to_array(init))
+            self.values.setdefault(init.name, guard.initializer_array(onnx, init))
         unsupported = [f"{n.op_type} (node {n.name or '<unnamed>'!r})" for n in graph.node
                        if n.domain not in ("", "ai.onnx")
                        or (n.op_type not in CONVERTERS and n.op_type not in FOLDERS)]
@@ -123,7 +124,7 @@ class Importer:
         if inp.name in self.values:  # an initializer listed as input, or a static feed
             return
         tt = inp.type.tensor_type
-        dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type))
+        dtype = guard.np_dtype(self.onnx, tt.elem_type, f"input {inp.name!r}")
         if dtype.kind != "f":
             raise Unsupported(f"input {inp.name!r} has dtype {dtype}: graphnn inputs are "
                               f"floating point (pass integer inputs as static={{...}})")
@@ -188,10 +189,13 @@ def _attr(onnx: Any, a: Any) -> Any:
     v = onnx.helper.get_attribute_value(a)
     if isinstance(v, float):  # ONNX float attributes are float32: 0.1 arrives as 0.100000001
         return float(str(np.float32(v)))  # the shortest decimal with that float32 value
-    if isinstance(v, bytes):
-        return v.decode("utf-8")
-    if isinstance(v, list):
-        return [x.decode("utf-8") if isinstance(x, bytes) else x for x in v]
+    try:
+        if isinstance(v, bytes):
+            return v.decode("utf-8")
+        if isinstance(v, list):
+            return [x.decode("utf-8") if isinstance(x, bytes) else x for x in v]
+    except UnicodeDecodeError:
+        raise OnnxError(f"attribute {a.name!r} is not valid UTF-8 text") from None
     return v
 
 
@@ -219,11 +223,17 @@ def from_onnx(model: Any, *, input_shapes: Mapping[str, Any] | None = None,
     """
     onnx = require_onnx()
     if isinstance(model, (str, os.PathLike)):
-        try:
-            model = onnx.load(os.fspath(model))
-        except Exception as e:
-            raise OnnxError(f"{os.fspath(model)}: not a readable ONNX model: {e}") from None
-    return Importer(model, input_shapes or {}, static or {}, name).run()
+        model = guard.read_model(onnx, os.fspath(model))
+    if not isinstance(model, onnx.ModelProto):
+        raise OnnxError(f"from_onnx: expected a path or an onnx.ModelProto, got "
+                        f"{type(model).__name__}")
+    try:
+        return Importer(model, input_shapes or {}, static or {}, name).run()
+    except GraphError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a gap in the checks is still an OnnxError
+        raise OnnxError(f"model {model.graph.name!r}: cannot import ({type(e).__name__}: "
+                        f"{str(e)[:200]})") from None
 
 
 # -- converters ------------------------------------------------------------------------
