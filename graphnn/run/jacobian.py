@@ -22,6 +22,7 @@ outputs.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,11 +67,11 @@ class JacobianCost:
 
     @property
     def forward_sweeps(self) -> int:
-        return int(np.prod(self.wrt_shape, dtype=np.int64))
+        return math.prod(self.wrt_shape)
 
     @property
     def reverse_sweeps(self) -> int:
-        return int(np.prod(self.of_shape, dtype=np.int64))
+        return math.prod(self.of_shape)
 
     @property
     def forward_madds(self) -> int:
