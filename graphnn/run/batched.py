@@ -35,19 +35,24 @@ from graphnn.ops.linalg import _sum_to
 Value = Callable[[Node], Any]
 
 
-def how(n: Node) -> str:
-    """How ``n``'s rules run on a batch: "elementwise", "rule", "attrs" or "sliced"."""
+def how(n: Node, rule: str = "vjp") -> str:
+    """How ``n``'s ``rule`` ("vjp" or "jvp") runs on a batch: "elementwise", "rule",
+    "attrs" or "sliced"."""
     b = n.op.batched
     if n.op.elementwise and not isinstance(b, Batched):
         return "elementwise"
     if isinstance(b, Batched):
-        return "attrs" if b.attrs is not None else "rule"
+        if b.attrs is not None:
+            return "attrs"
+        if getattr(b, rule) is not None:
+            return "rule"
     return "sliced"
 
 
 def sliced_ops(nodes: Sequence[Node]) -> tuple[str, ...]:
     """Names of the ops among ``nodes`` (non-leaf) whose rules run slice by slice."""
-    return tuple(sorted({n.op.name for n in nodes if not n.op.leaf and how(n) == "sliced"}))
+    return tuple(sorted({n.op.name for n in nodes if not n.op.leaf
+                         and "sliced" in (how(n, "vjp"), how(n, "jvp"))}))
 
 
 def _fail(n: Node, kind: str, e: Exception) -> GradError:
@@ -61,7 +66,7 @@ def _bcast(v: Any, B: int) -> Any:
 
 
 def _jvp(n: Node, ts: list[Any], value: Value, B: int) -> Any:
-    op, kind = n.op, how(n)
+    op, kind = n.op, how(n, "jvp")
     out, prim = value(n), [value(i) for i in n.inputs]
     if kind == "elementwise":
         return op.jvp([None if t is None else align(t, len(n.shape)) for t in ts], out,
@@ -114,7 +119,7 @@ def _sliced_vjp(n: Node, g: Any, value: Value, needed: list[bool]) -> list[Any]:
 
 
 def _vjp(n: Node, g: Any, value: Value, needed: list[bool]) -> Any:
-    op, kind = n.op, how(n)
+    op, kind = n.op, how(n, "vjp")
     if kind == "sliced":
         return _sliced_vjp(n, g, value, needed)
     out, prim = value(n), [value(i) for i in n.inputs]
