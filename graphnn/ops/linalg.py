@@ -18,8 +18,9 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register, tt
+from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 from graphnn.ops import batching as BT
+from graphnn.ops import onnx_rules as ox
 from graphnn.ops import rewrites as RW
 
 # -- matmul ------------------------------------------------------------------------
@@ -89,6 +90,7 @@ MATMUL = register(Op(
                                    None if t[1] is None else matmul(a, t[1])),
     batched=BT.MATMUL, numpy="({0} @ {1})", label="@", trace=tt("dA = dY @ B^T;  dB = A^T @ dY"),
     cost=_matmul_cost,
+    onnx=Onnx(op_type="MatMul", imports={"MatMul": ox.import_matmul}),
 ))
 
 
@@ -139,6 +141,7 @@ TRANSPOSE = register(Op(
     jvp=lambda t, out, a, axes=None: None if t[0] is None else transpose(t[0], axes=axes),
     batched=BT.TRANSPOSE, numpy="xp.transpose({0}, {axes})", label="T",
     trace=tt("dX = transpose(dY, inverse axes)"),
+    onnx=Onnx(export=ox.export_transpose, imports={"Transpose": ox.import_transpose}),
 ))
 
 
@@ -177,6 +180,7 @@ RESHAPE = register(Op(
     jvp=lambda t, out, a, shape: None if t[0] is None else reshape(t[0], tuple(out.shape)),
     batched=BT.SAME, numpy="xp.reshape({0}, {shape})", label="reshape",
     trace=tt("dX = reshape(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_reshape, imports={"Reshape": ox.import_reshape}),
 ))
 
 
@@ -207,6 +211,7 @@ FLATTEN = register(Op(
     jvp=lambda t, out, a, **p: None if t[0] is None else reshape(t[0], tuple(out.shape)),
     batched=BT.SAME, numpy="xp.reshape({0}, {out_shape})", label="flatten",
     trace=tt("dX = reshape(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_reshape, imports={"Flatten": ox.import_flatten}),
 ))
 
 
@@ -255,6 +260,7 @@ BROADCAST_TO = register(Op(
     jvp=lambda t, out, a, shape: None if t[0] is None else broadcast_to(t[0], shape),
     batched=BT.BROADCAST_TO, numpy="xp.broadcast_to({0}, {shape})", label="bcast",
     trace=tt("dX = dY summed over the broadcast axes"),
+    onnx=Onnx(export=ox.export_broadcast_to, imports={"Expand": ox.import_expand}),
 ))
 SUM_TO = register(Op(
     name="sum_to", forward=_sum_to, shape=_sum_to_shape,
@@ -264,6 +270,9 @@ SUM_TO = register(Op(
     jvp=lambda t, out, a, shape: None if t[0] is None else sum_to(t[0], shape),
     batched=BT.SUM_TO, numpy="_sum_to(xp, {0}, {shape})", label="Σ→", helpers=(_sum_to,),
     trace=tt("dX = broadcast_to(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_sum_to, imports=Unsupported(
+        "no single ONNX op: it exports as ReduceSum + Reshape, which import as sum and "
+        "reshape")),
 ))
 
 
