@@ -33,6 +33,7 @@ from graphnn.core.ir import Graph, Node
 from graphnn.nn.module import Module, random_feeds, update_state
 from graphnn.optim import Optimizer, make
 from graphnn.run.results import MISSING, Results
+from graphnn.run.threads import blas_threads_for, largest_madds
 from graphnn.runner import (
     BuiltModel,
     GraphTask,
@@ -122,8 +123,9 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
         opt.lr = float(lr)
     opt.add_params(task.params)
     show = sys.stderr.isatty() if progress is None else progress
-    return train_loop(task, opt, epochs, seed, schedule(opt) if schedule else None, show,
-                      verbose)
+    with blas_threads_for(largest_madds(task.g)):   # small models: one BLAS thread
+        return train_loop(task, opt, epochs, seed, schedule(opt) if schedule else None,
+                          show, verbose)
 
 
 def train_loop(task: Task, opt: Optimizer, epochs: int, seed: int, sched: Any = None,

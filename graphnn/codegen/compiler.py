@@ -39,6 +39,7 @@ from graphnn.passes.verify import verify as verify_graph
 from graphnn.run.autodiff import grad as symbolic_grad
 from graphnn.run.interpret import convert_feed, resolve_targets
 from graphnn.run.results import TableResults
+from graphnn.run.threads import blas_threads_for, largest_madds
 
 Pass = Callable[[Graph, Sequence[Node]], tuple[Graph, list[Node], int]]
 PASSES: dict[str, Pass] = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce}
@@ -142,6 +143,7 @@ class CompiledGraph:
             exec(builtins.compile(source, f"<graphnn compiled {note(graph.name)}>", "exec"), ns)  # noqa: S102
             self.function = ns[fn_name]
         self._n_out = len(out_names)
+        self._madds = largest_madds(optimized)   # small: one BLAS thread per call
 
     @property
     def body(self) -> str:
@@ -171,7 +173,8 @@ class CompiledGraph:
         if unknown:
             raise FeedError(f"unexpected feed(s) {unknown}: graph '{self.source_graph.name}' "
                             f"has inputs {sorted(self._inputs)}")
-        res = self.function(*args)
+        with blas_threads_for(self._madds):
+            res = self.function(*args)
         n = self._n_out
         return CompiledResult(dict(zip(self.output_names, res[:n])),
                               dict(zip(self.grad_names, res[n:])), self.loss_name)

@@ -86,6 +86,23 @@ class Onnx:
     imports: dict[str, Callable[..., Any] | None] | Unsupported | None = None
 
 
+@dataclass(frozen=True)
+class Batched:
+    """How an op's derivative rules act on tangents / cotangents that carry a leading batch
+    axis (batched Jacobians push many basis vectors through one sweep; arrays only).
+
+    ``attrs(ndim, **attrs) -> attrs``: the op's own vjp and jvp rules work on a batch when
+    given primals broadcast to it and these attributes (``ndim``: the first input's rank
+    without the batch; axes shifted by one...). ``jvp(tangents, out, *inputs, **attrs)``
+    and ``vjp(g, out, *inputs, **attrs)``: explicit batched rules taking the unbatched
+    primals. Elementwise ops need neither: their rules broadcast over a leading axis.
+    """
+
+    attrs: Callable[..., dict[str, Any]] | None = None
+    jvp: Callable[..., Any] | None = None
+    vjp: Callable[..., tuple[Any, ...]] | None = None
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Op:
     """Everything graphnn knows about one operation (keyword-only; see the module doc).
@@ -98,7 +115,9 @@ class Op:
     Derivatives: ``deriv`` (elementwise: partials, generates vjp/jvp/trace text); ``vjp(g,
     out, *inputs, **attrs)`` -> one cotangent per input (None, or a zero-argument callable
     built only when needed); ``jvp(tangents, out, *inputs, **attrs)``; ``nondiff`` (input
-    indices that never carry a gradient); ``trace`` (:class:`TraceText`, non-elementwise).
+    indices that never carry a gradient); ``trace`` (:class:`TraceText`, non-elementwise);
+    ``batched`` (:class:`Batched`): the rules on a leading batch axis (None for a
+    non-elementwise op: batched Jacobians run its rules slice by slice).
 
     Symbolic: ``sympy`` - elementwise: ``(sp, *scalars, **attrs) -> Expr``; other ops:
     ``(sp, *object_arrays, **attrs) -> object array``; None: the forward runs on object
@@ -129,6 +148,7 @@ class Op:
     vjp: Callable[..., tuple[Any, ...]] | Unsupported | None = None
     jvp: Callable[..., Any] | Unsupported | None = None
     nondiff: tuple[int, ...] = ()
+    batched: Batched | Unsupported | None = None
     trace: TraceText | Unsupported | None = None
     sympy: Callable[..., Any] | Unsupported | None = None
     parse_names: tuple[str, ...] = ()

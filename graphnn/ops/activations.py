@@ -16,6 +16,7 @@ from typing import Any
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import exp, step, ufunc
@@ -117,7 +118,7 @@ SOFTMAX = register(Op(
     vjp=lambda g, out, a, axis=-1: (out * (g - sum(g * out, axis=axis, keepdims=True)),),
     jvp=lambda t, out, a, axis=-1: None if t[0] is None else
         out * (t[0] - sum(t[0] * out, axis=axis, keepdims=True)),
-    numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check,
+    numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check, batched=BT.AXIS,
     helpers=(_softmax,),
     trace=tt("dZ = S * (dS - sum(dS * S))"),
     onnx=Onnx(op_type="Softmax", attrs=ox.softmax_attrs,
@@ -130,7 +131,7 @@ LOG_SOFTMAX = register(Op(
     vjp=lambda g, out, a, axis=-1: (g - exp(out) * sum(g, axis=axis, keepdims=True),),
     jvp=lambda t, out, a, axis=-1: None if t[0] is None else
         t[0] - sum(exp(out) * t[0], axis=axis, keepdims=True),
-    numpy="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check,
+    numpy="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check, batched=BT.AXIS,
     helpers=(_log_softmax,),
     trace=tt("dZ = dL - softmax(Z) * sum(dL)"),
     onnx=Onnx(op_type="LogSoftmax", attrs=ox.softmax_attrs,

@@ -19,6 +19,7 @@ import numpy as np
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import rewrites as RW
 
@@ -87,7 +88,7 @@ MATMUL = register(Op(
     vjp=_matmul_vjp,
     jvp=lambda t, out, a, b: _tsum(None if t[0] is None else matmul(t[0], b),
                                    None if t[1] is None else matmul(a, t[1])),
-    numpy="({0} @ {1})", label="@", trace=tt("dA = dY @ B^T;  dB = A^T @ dY"),
+    batched=BT.MATMUL, numpy="({0} @ {1})", label="@", trace=tt("dA = dY @ B^T;  dB = A^T @ dY"),
     cost=_matmul_cost,
     onnx=Onnx(op_type="MatMul", imports={"MatMul": ox.import_matmul}),
 ))
@@ -138,7 +139,8 @@ TRANSPOSE = register(Op(
     shape=_transpose_shape,
     vjp=_transpose_vjp,
     jvp=lambda t, out, a, axes=None: None if t[0] is None else transpose(t[0], axes=axes),
-    numpy="xp.transpose({0}, {axes})", label="T", trace=tt("dX = transpose(dY, inverse axes)"),
+    batched=BT.TRANSPOSE, numpy="xp.transpose({0}, {axes})", label="T",
+    trace=tt("dX = transpose(dY, inverse axes)"),
     onnx=Onnx(export=ox.export_transpose, imports={"Transpose": ox.import_transpose}),
 ))
 
@@ -176,7 +178,8 @@ RESHAPE = register(Op(
     latex=r"Y = \operatorname{reshape}(X)",
     vjp=lambda g, out, a, shape: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else reshape(t[0], tuple(out.shape)),
-    numpy="xp.reshape({0}, {shape})", label="reshape", trace=tt("dX = reshape(dY, X.shape)"),
+    batched=BT.SAME, numpy="xp.reshape({0}, {shape})", label="reshape",
+    trace=tt("dX = reshape(dY, X.shape)"),
     onnx=Onnx(export=ox.export_reshape, imports={"Reshape": ox.import_reshape}),
 ))
 
@@ -206,7 +209,7 @@ FLATTEN = register(Op(
     shape=_flat_shape,
     vjp=lambda g, out, a, start_dim=0, end_dim=-1: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, **p: None if t[0] is None else reshape(t[0], tuple(out.shape)),
-    numpy="xp.reshape({0}, {out_shape})", label="flatten",
+    batched=BT.SAME, numpy="xp.reshape({0}, {out_shape})", label="flatten",
     trace=tt("dX = reshape(dY, X.shape)"),
     onnx=Onnx(export=ox.export_reshape, imports={"Flatten": ox.import_flatten}),
 ))
@@ -255,7 +258,7 @@ BROADCAST_TO = register(Op(
     shape=_bcast_shape,
     vjp=lambda g, out, a, shape: (sum_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else broadcast_to(t[0], shape),
-    numpy="xp.broadcast_to({0}, {shape})", label="bcast",
+    batched=BT.BROADCAST_TO, numpy="xp.broadcast_to({0}, {shape})", label="bcast",
     trace=tt("dX = dY summed over the broadcast axes"),
     onnx=Onnx(export=ox.export_broadcast_to, imports={"Expand": ox.import_expand}),
 ))
@@ -265,7 +268,7 @@ SUM_TO = register(Op(
     latex=r"Y = \operatorname{sum\_to}(X)",
     vjp=lambda g, out, a, shape: (broadcast_to(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else sum_to(t[0], shape),
-    numpy="_sum_to(xp, {0}, {shape})", label="Σ→", helpers=(_sum_to,),
+    batched=BT.SUM_TO, numpy="_sum_to(xp, {0}, {shape})", label="Σ→", helpers=(_sum_to,),
     trace=tt("dX = broadcast_to(dY, X.shape)"),
     onnx=Onnx(export=ox.export_sum_to, imports=Unsupported(
         "no single ONNX op: it exports as ReduceSum + Reshape, which import as sum and "

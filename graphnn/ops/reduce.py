@@ -17,6 +17,7 @@ import numpy as np
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, register, tt
+from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import eq
@@ -72,7 +73,7 @@ SUM = register(Op(
     vjp=lambda g, out, a, axis=None, keepdims=False: (expand(g, a.shape, axis, keepdims),),
     jvp=lambda t, out, a, axis=None, keepdims=False:
         None if t[0] is None else sum(t[0], axis=axis, keepdims=keepdims),
-    numpy="xp.sum({0}, axis={axis}, keepdims={keepdims})", label="Σ",
+    batched=BT.AXIS, numpy="xp.sum({0}, axis={axis}, keepdims={keepdims})", label="Σ",
     trace=tt("dX = broadcast(dY)"), cost=_red_cost,
     onnx=Onnx(export=ox.export_reduce("ReduceSum"),
               imports={"ReduceSum": ox.import_reduce("sum", 13)}),
@@ -85,7 +86,7 @@ MEAN = register(Op(
         (expand(g, a.shape, axis, keepdims) * (1.0 / (_count(a.shape, axis) or 1)),),
     jvp=lambda t, out, a, axis=None, keepdims=False:
         None if t[0] is None else mean(t[0], axis=axis, keepdims=keepdims),
-    numpy="xp.mean({0}, axis={axis}, keepdims={keepdims})", label="mean",
+    batched=BT.AXIS, numpy="xp.mean({0}, axis={axis}, keepdims={keepdims})", label="mean",
     trace=tt("dX = broadcast(dY) / n"), cost=_red_cost,
     onnx=Onnx(export=ox.export_reduce("ReduceMean"),
               imports={"ReduceMean": ox.import_reduce("mean", 18)}),
@@ -97,7 +98,7 @@ MAX = register(Op(
     latex=r"y = \max_i x_i", check=_max_check,
     jvp=lambda t, out, a, axis=None, keepdims=False: None if t[0] is None else sum(
         t[0] * _tie_weights(a, out, axis, keepdims), axis=axis, keepdims=keepdims),
-    numpy="xp.max({0}, axis={axis}, keepdims={keepdims})", label="max",
+    batched=BT.AXIS, numpy="xp.max({0}, axis={axis}, keepdims={keepdims})", label="max",
     trace=tt("dX = dY where X is the max (shared among ties), else 0"), cost=_red_cost,
     onnx=Onnx(export=ox.export_reduce("ReduceMax"),
               imports={"ReduceMax": ox.import_reduce("max", 18)}),

@@ -22,6 +22,7 @@ outputs.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,10 +34,12 @@ from graphnn.core.errors import GradError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
 from graphnn.core.traverse import backward_mask
 from graphnn.run.autodiff import backprop
+from graphnn.run.batched import backprop_batched, propagate_batched, sliced_ops
 from graphnn.run.forward import propagate
 from graphnn.run.interpret import run
 
 MODES = ("forward", "reverse", "auto")
+MEMORY_BUDGET = 1 << 26   # bytes of the widest batched tangent when chunk=None (64 MiB)
 
 
 def node_cost(n: Node) -> int:
@@ -64,11 +67,11 @@ class JacobianCost:
 
     @property
     def forward_sweeps(self) -> int:
-        return int(np.prod(self.wrt_shape, dtype=np.int64))
+        return math.prod(self.wrt_shape)
 
     @property
     def reverse_sweeps(self) -> int:
-        return int(np.prod(self.of_shape, dtype=np.int64))
+        return math.prod(self.of_shape)
 
     @property
     def forward_madds(self) -> int:
@@ -140,8 +143,12 @@ def jacobian_cost(g: Graph, of: str | Node, wrt: str | Node) -> JacobianCost:
 
 class Jacobian(np.ndarray):
     """A Jacobian array (shape ``of.shape + wrt.shape``) that also knows how it was
-    made: ``mode``, ``sweeps``, ``madds`` (model count), ``seconds`` and ``cost``
-    (a :class:`JacobianCost` comparing both modes). ``np.asarray(J)`` drops the extras.
+    made: ``mode``, ``sweeps`` (basis vectors pushed: one per column in forward mode, per
+    row in reverse; the teaching count the cost model uses), ``passes`` (graph traversals
+    actually run: ``ceil(sweeps / chunk)`` when batched, ``sweeps`` when not), ``chunk``,
+    ``sliced`` (ops whose rules ran slice by slice inside a batched pass), ``madds``
+    (model count), ``seconds`` and ``cost`` (a :class:`JacobianCost` comparing both
+    modes). ``np.asarray(J)`` drops the extras.
     """
 
     mode: str
@@ -149,19 +156,24 @@ class Jacobian(np.ndarray):
     madds: int
     seconds: float
     cost: JacobianCost | None
+    passes: int
+    chunk: int
+    sliced: tuple[str, ...]
+    _EXTRA = {"mode": "", "sweeps": 0, "madds": 0, "seconds": 0.0, "cost": None,
+              "passes": 0, "chunk": 1, "sliced": ()}
 
     def __new__(cls, arr: np.ndarray, mode: str = "", sweeps: int = 0, madds: int = 0,
-                seconds: float = 0.0, cost: JacobianCost | None = None) -> Jacobian:
+                seconds: float = 0.0, cost: JacobianCost | None = None,
+                **extra: Any) -> Jacobian:
         obj = np.asarray(arr).view(cls)
         obj.mode, obj.sweeps, obj.madds, obj.seconds, obj.cost = mode, sweeps, madds, seconds, cost
+        for k in ("passes", "chunk", "sliced"):
+            setattr(obj, k, extra.get(k, cls._EXTRA[k]))
         return obj
 
     def __array_finalize__(self, obj: Any) -> None:
-        self.mode = getattr(obj, "mode", "")
-        self.sweeps = getattr(obj, "sweeps", 0)
-        self.madds = getattr(obj, "madds", 0)
-        self.seconds = getattr(obj, "seconds", 0.0)
-        self.cost = getattr(obj, "cost", None)
+        for k, d in self._EXTRA.items():
+            setattr(self, k, getattr(obj, k, d))
 
     @property
     def matrix(self) -> np.ndarray:
@@ -171,52 +183,139 @@ class Jacobian(np.ndarray):
         return np.asarray(self).reshape(m, -1)
 
 
+@dataclass(frozen=True)
+class JacobianPlan:
+    """What a Jacobian of ``of`` w.r.t. ``wrt`` needs from the graph's structure alone,
+    cached per graph (``Graph._cache`` is cleared whenever a node is added)."""
+
+    needed: list[bool]
+    order: list[Node]
+    cost: JacobianCost
+    sliced: tuple[str, ...]
+    widest: int
+
+
+def plan(g: Graph, of: str | Node, wrt: str | Node) -> JacobianPlan:
+    """The cached :class:`JacobianPlan` for d ``of`` / d ``wrt``.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     x = gn.input("x", shape=(4,)); y = gn.softmax(gn.exp(x))
+    >>> p = plan(g, y, x)
+    >>> [n.op.name for n in p.order], p.sliced, plan(g, y, x) is p
+    (['input', 'exp', 'softmax'], (), True)
+    """
+    of_n, wrt_n = _nodes(g, of, wrt)
+    key = ("jacobian", of_n.id, wrt_n.id)
+    p = g._cache.get(key)
+    if p is None:
+        needed = backward_mask([of_n], [wrt_n])
+        order = [x for x in g.nodes if needed[x.id]]
+        widest = max([x.size for x in order] + [1])
+        p = JacobianPlan(needed, order, jacobian_cost(g, of_n, wrt_n), sliced_ops(order),
+                         widest)
+        g._cache[key] = p
+    return p
+
+
+def _chunk(chunk: int | None, total: int, widest: int, itemsize: int) -> int:
+    """Basis vectors per batched pass: ``chunk``, or as many as fit MEMORY_BUDGET."""
+    if chunk is None:
+        chunk = MEMORY_BUDGET // max(widest * itemsize, 1)
+    if int(chunk) < 1:
+        raise GradError(f"jacobian: chunk must be a positive number of sweeps, got {chunk!r}")
+    return max(1, min(int(chunk), total))
+
+
+def _forward(p: JacobianPlan, value: Any, of_n: Node, wrt_n: Node, J: np.ndarray,
+             chunk: int) -> None:
+    m, n = J.shape
+    for j0 in range(0, n, chunk):
+        b = min(chunk, n - j0)
+        E = np.zeros((b, n), dtype=wrt_n.dtype)
+        E[np.arange(b), j0 + np.arange(b)] = 1.0
+        tan = propagate_batched(p.order, value, {wrt_n.id: E.reshape((b,) + wrt_n.shape)}, b)
+        if of_n.id in tan:
+            J[:, j0:j0 + b] = np.asarray(tan[of_n.id]).reshape(b, m).T
+
+
+def _reverse(p: JacobianPlan, value: Any, of_n: Node, wrt_n: Node, J: np.ndarray,
+             chunk: int) -> None:
+    m, n = J.shape
+    rev = p.order[::-1]
+    for i0 in range(0, m, chunk):
+        b = min(chunk, m - i0)
+        E = np.zeros((b, m), dtype=of_n.dtype)
+        E[np.arange(b), i0 + np.arange(b)] = 1.0
+        grads = backprop_batched(rev, value, {of_n.id: E.reshape((b,) + of_n.shape)},
+                                 p.needed)
+        if wrt_n.id in grads:
+            J[i0:i0 + b, :] = np.asarray(grads[wrt_n.id]).reshape(b, n)
+
+
+def _one_by_one(p: JacobianPlan, value: Any, of_n: Node, wrt_n: Node, J: np.ndarray,
+                mode: str) -> None:
+    """The teaching loop: one unbatched jvp (column) or vjp (row) sweep at a time."""
+    m, n = J.shape
+    for j in range(n if mode == "forward" else m):
+        if mode == "forward":
+            e = np.zeros(n, dtype=wrt_n.dtype)
+            e[j] = 1.0
+            tan = propagate(p.order, value, {wrt_n.id: e.reshape(wrt_n.shape)})
+            if of_n.id in tan:
+                J[:, j] = np.asarray(tan[of_n.id]).reshape(-1)
+        else:
+            e = np.zeros(m, dtype=of_n.dtype)
+            e[j] = 1.0
+            grads = backprop(p.order[::-1], value, {of_n.id: e.reshape(of_n.shape)}, p.needed)
+            if wrt_n.id in grads:
+                J[j, :] = np.asarray(grads[wrt_n.id]).reshape(-1)
+
+
 def jacobian(g: Graph, of: str | Node, wrt: str | Node, feeds: Mapping[str | Node, Any] | None
-             = None, mode: str = "auto") -> Jacobian:
+             = None, mode: str = "auto", chunk: int | None = None,
+             batched: bool = True) -> Jacobian:
     """The full Jacobian d ``of`` / d ``wrt`` at ``feeds``, shape ``of.shape + wrt.shape``.
 
-    ``mode="forward"`` pushes one basis tangent per element of ``wrt`` through the
-    ops' jvp rules (columns); ``"reverse"`` pulls one basis cotangent per element of
-    ``of`` back through the vjp rules (rows); ``"auto"`` picks the cheaper.
+    ``mode="forward"`` pushes basis tangents (one per element of ``wrt``) through the
+    ops' jvp rules (columns); ``"reverse"`` pulls basis cotangents (one per element of
+    ``of``) back through the vjp rules (rows); ``"auto"`` picks the cheaper. Batched (the
+    default), ``chunk`` basis vectors travel together as a leading batch axis, so each
+    pass is matrix-matrix products (``chunk=None``: as many as MEMORY_BUDGET bytes of the
+    widest tangent allow); ``batched=False`` runs the one-vector-per-sweep loop.
     ``wrt`` may be an input, a param or any intermediate node (held fixed upstream).
+
+    >>> import numpy as np, graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     x = gn.input("x", shape=(5,)); y = gn.exp(x) * 2.0
+    >>> J = gn.jacobian(g, y, x, {"x": np.zeros(5)}, mode="forward", chunk=2)
+    >>> np.array_equal(J, 2 * np.eye(5)), J.sweeps, J.passes
+    (True, 5, 3)
     """
     if mode not in MODES:
         raise GradError(f"jacobian: mode must be one of {MODES}, got {mode!r}")
     of_n, wrt_n = _nodes(g, of, wrt)
-    cost = jacobian_cost(g, of_n, wrt_n)
-    if mode == "auto":
-        mode = cost.best
+    p = plan(g, of_n, wrt_n)
+    mode = p.cost.best if mode == "auto" else mode
     t0 = time.perf_counter()
-    outs = [of_n] + ([wrt_n] if not wrt_n.op.leaf else [])
-    r = run(g, feeds, outputs=outs)
-    needed = backward_mask([of_n], [wrt_n])
+    r = run(g, feeds, outputs=[of_n] + ([wrt_n] if not wrt_n.op.leaf else []))
     m, n = of_n.size, wrt_n.size
     J = np.zeros((m, n), dtype=np.result_type(of_n.dtype, wrt_n.dtype, np.float64))
-    if needed[of_n.id]:
-        order = [x for x in g.nodes if needed[x.id]]
-
-        def value(x: Node) -> Any:
-            return r.value(x)
-
+    total = n if mode == "forward" else m
+    size = _chunk(chunk, total, p.widest, J.itemsize) if batched else 1
+    if p.needed[of_n.id]:
         with np.errstate(all="ignore"):
-            if mode == "forward":
-                for j in range(n):
-                    e = np.zeros(n, dtype=wrt_n.dtype)
-                    e[j] = 1.0
-                    tan = propagate(order, value, {wrt_n.id: e.reshape(wrt_n.shape)})
-                    if of_n.id in tan:
-                        J[:, j] = np.asarray(tan[of_n.id]).reshape(-1)
+            if not batched:
+                _one_by_one(p, r.value, of_n, wrt_n, J, mode)
+            elif mode == "forward":
+                _forward(p, r.value, of_n, wrt_n, J, size)
             else:
-                rev = order[::-1]
-                for i in range(m):
-                    e = np.zeros(m, dtype=of_n.dtype)
-                    e[i] = 1.0
-                    grads = backprop(rev, value, {of_n.id: e.reshape(of_n.shape)}, needed)
-                    if wrt_n.id in grads:
-                        J[i, :] = np.asarray(grads[wrt_n.id]).reshape(-1)
+                _reverse(p, r.value, of_n, wrt_n, J, size)
     secs = time.perf_counter() - t0
-    return Jacobian(J.reshape(of_n.shape + wrt_n.shape), mode, cost.sweeps(mode),
-                    cost.madds(mode), secs, cost)
+    passes = -(-total // size) if batched else total
+    return Jacobian(J.reshape(of_n.shape + wrt_n.shape), mode, p.cost.sweeps(mode),
+                    p.cost.madds(mode), secs, p.cost, passes=passes, chunk=size,
+                    sliced=p.sliced if batched else ())
 
 
 def hessian(g: Graph, of: str | Node, wrt: str | Node,
