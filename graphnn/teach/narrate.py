@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from graphnn.teach.numfmt import fmt_num, fmt_value, is_scalar, paren
 from graphnn.teach.tracefmt import forward_text, latex_name, latex_value, node_expr
 
@@ -63,7 +65,8 @@ def upstream_line(step: Step) -> str:
     """``upstream ∂f/∂d = 4``, or the seed line for the first backward step."""
     g = f"{total(step, step.node.name)} = {fmt_value(step.upstream)}"
     if is_seed(step):
-        return f"seed {g}   (L = {loss_name(step)}: the output being differentiated)"
+        L = loss_name(step)
+        return f"seed {g}   ({'' if L == 'L' else f'L = {L}: '}the output being differentiated)"
     return f"upstream {g}"
 
 
@@ -79,8 +82,17 @@ def local_line(step: Step, k: int) -> str:
     if loc.expr is None:  # a rule such as "dA = dY @ B^T  [A = W]"
         return f"{local_sym(step, inp.name)}: {loc.text}"
     expr = loc.expr
-    tail = f" = {value}" if value and value != expr else ""
+    same = lv is not None and _is_number(expr) and bool(np.all(np.asarray(lv) == float(expr)))
+    tail = f" = {value}" if value and value != expr and not same else ""
     return f"{local_sym(step, inp.name)} = {expr}{tail}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def product_line(step: Step, k: int, short: bool = False) -> str:

@@ -166,10 +166,14 @@ def _formula(step: Any) -> list[str]:
     return [f"local: {getattr(loc, 'text', loc)}" for loc in local if loc is not None]
 
 
-def _caption(step: Any, k: int, n: int, total: int, width: int = 110) -> list[str]:
+def _extra_formula(step: Any) -> list[str]:
+    """The ``local:`` lines, unless the step's text already shows its local derivatives."""
     text = _text(step).splitlines()
-    local = [] if any(ln.startswith("local ") for ln in text) else _formula(step)
-    lines = [_title(step, k, n, total), *text, *local]
+    return [] if any(ln.startswith("local ") for ln in text) else _formula(step)
+
+
+def _caption(step: Any, k: int, n: int, total: int, width: int = 110) -> list[str]:
+    lines = [_title(step, k, n, total), *_text(step).splitlines(), *_extra_formula(step)]
     return [s if len(s) <= width else s[: width - 1] + "…" for s in lines]
 
 
@@ -241,7 +245,7 @@ def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: A
 def _step_data(step: Any, k: int, n: int, total: int) -> dict[str, Any]:
     return {"i": number(step), "node": step.node.name, "phase": step.phase,
             "kind": _kind(step), "title": _title(step, k, n, total),
-            "text": _text(step), "formula": "\n".join(_formula(step)),
+            "text": _text(step), "formula": "\n".join(_extra_formula(step)),
             "latex": str(getattr(step, "latex", ""))}
 
 
