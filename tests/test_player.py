@@ -308,7 +308,8 @@ def test_player_hash_opens_a_step_and_loads_offline(browser, player_file):
         page.evaluate("location.hash = '#5'")
         expect(page.locator("#graph")).to_have_attribute("data-node", "f")
         page.evaluate("location.hash = '#9'")
-        expect(page.locator("#msg")).to_have_text("There is no step 9: this trace has steps 1 to 7.")
+        expect(page.locator("#msg")).to_have_text(
+            "There is no step 9: this trace has steps 1 to 7.")
         assert state(page)[:2] == ("f", "f")
         assert page.evaluate("document.readyState") == "complete"
         assert errors == [] and requests == []
