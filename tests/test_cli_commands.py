@@ -230,3 +230,14 @@ def test_expr_static_params_positional_and_keyword(expr: str, grad: str) -> None
     r = invoke("trace", "--all", "--expr", expr, "--feed", "x=[1,-2]")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.strip().endswith(f"∂f/∂x = {grad}")
+
+
+def test_jacobian_over_several_wrt_is_the_block_jacobian() -> None:
+    r = invoke("jacobian")  # the lecture graph, every input: [df/dx, df/dy, df/dz]
+    assert r.exit_code == 0, r.stderr
+    assert "Jacobian df/d(x, y, z): 1 x 3" in r.stdout and "[[ 4.  4. -2.]]" in r.stdout
+    assert "3 sweeps" in r.stdout
+    r = invoke("jacobian", "--wrt", "x,z", "--mode", "reverse")
+    assert r.exit_code == 0 and "[[ 4. -2.]]" in r.stdout and "2 sweeps" in r.stdout
+    r = invoke("jacobian", "--wrt", "z", "--mode", "forward")
+    assert "computed in forward mode: 1 sweep, 1 multiply-add" in r.stdout
