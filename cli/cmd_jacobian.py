@@ -11,7 +11,6 @@ from graphnn_cli.common import (
     atomic_path,
     echo,
     model_options,
-    note,
     parse_feeds,
     split_names,
     wrote,
@@ -38,8 +37,9 @@ def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
              seed: int, of: str | None, mode: str, output: str | None, precision: int) -> None:
     """Print (or save) the Jacobian d OF / d WRT of MODEL at the given feeds.
 
-    The Jacobian is m x n with m = size of OF and n = size of WRT (shapes are
-    flattened). With --mode both, forward and reverse mode are computed, checked to
+    The Jacobian is m x n with m = size of OF and n = the total size of the WRT nodes
+    (comma separated, every input and param by default; shapes are flattened and the
+    blocks put side by side). With --mode both, forward and reverse mode are computed, checked to
     agree, and their sweeps and multiply-add counts are compared: reverse is cheaper
     for few outputs, forward for few inputs.
     """
@@ -52,44 +52,54 @@ def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     if output is not None and not output.endswith((".npy", ".txt", ".csv")):
         raise click.BadParameter(f"{output!r}: use a .npy, .txt or .csv file", param_hint="-o")
     out = output_node(m, of)
-    names = split_names(wrt)
-    nodes = wrt_nodes(m, names)
+    nodes = wrt_nodes(m, split_names(wrt))  # every input and param by default
     if not nodes:
         raise CliError("the graph has no inputs or params to differentiate with respect to")
-    if len(nodes) > 1:
-        if names:
-            raise click.BadParameter("give one node (the Jacobian is per input)",
-                                     param_hint="--wrt")
-        nodes = nodes[:1]
-        note(f"no --wrt given: differentiating with respect to '{nodes[0].name}'")
-    w = nodes[0]
     fed = complete_feeds(m, seed)
     modes = ["forward", "reverse"] if mode == "both" else [mode]
-    results = {md: gn.jacobian(m.graph, of=out, wrt=w, feeds=fed, mode=md) for md in modes}
-    mats = {md: _matrix(r, out, w) for md, r in results.items()}
+    results = {md: [gn.jacobian(m.graph, of=out, wrt=w, feeds=fed, mode=md) for w in nodes]
+               for md in modes}
+    mats = {md: np.hstack([_matrix(r, out) for r in rs]) for md, rs in results.items()}
     J = mats[modes[-1]]
     if output is not None:
-        with atomic_path(output) as tmp:
-            if output.endswith(".npy"):
-                with open(tmp, "wb") as fh:
-                    np.save(fh, J)
-            else:
-                np.savetxt(tmp, J, delimiter="," if output.endswith(".csv") else " ")
-        wrote(output, f"wrote {output} (shape {J.shape[0]} x {J.shape[1]})")
+        _save(output, J)
     else:
-        echo(f"Jacobian d{out.name}/d{w.name}: {J.shape[0]} x {J.shape[1]}"
-             f"  ({out.name} {out.shape}, {w.name} {w.shape})")
+        names = nodes[0].name if len(nodes) == 1 else f"({', '.join(w.name for w in nodes)})"
+        shapes = ", ".join(f"{w.name} {w.shape}" for w in nodes)
+        echo(f"Jacobian d{out.name}/d{names}: {J.shape[0]} x {J.shape[1]}"
+             f"  ({out.name} {out.shape}, {shapes})")
         with np.printoptions(precision=precision, suppress=True, linewidth=100):
             echo(str(J))
     echo("")
-    cost = getattr(results[modes[-1]], "cost", None)
-    if cost is not None:
-        echo(str(cost))
-    for md, r in results.items():
-        secs = getattr(r, "seconds", None)
-        echo(f"computed in {getattr(r, 'mode', '') or md} mode: {_count(r, 'sweeps')} sweeps, "
-             f"{_count(r, 'madds')} multiply-adds"
-             + (f", {secs * 1e3:.2f} ms" if secs is not None else ""))
+    _report(results, mats, J)
+
+
+def _save(output: str, J: Any) -> None:
+    import numpy as np
+
+    with atomic_path(output) as tmp:
+        if output.endswith(".npy"):
+            with open(tmp, "wb") as fh:
+                np.save(fh, J)
+        else:
+            np.savetxt(tmp, J, delimiter="," if output.endswith(".csv") else " ")
+    wrote(output, f"wrote {output} (shape {J.shape[0]} x {J.shape[1]})")
+
+
+def _report(results: dict[str, list[Any]], mats: dict[str, Any], J: Any) -> None:
+    """Costs, sweeps and multiply-adds per mode; the forward/reverse agreement check."""
+    import numpy as np
+
+    for r in results[list(results)[-1]]:
+        cost = getattr(r, "cost", None)
+        if cost is not None:
+            echo(str(cost))
+    for md, rs in results.items():
+        secs = [getattr(r, "seconds", None) for r in rs]
+        total = sum(s for s in secs if s is not None) if None not in secs else None
+        echo(f"computed in {getattr(rs[0], 'mode', '') or md} mode: "
+             f"{_count(rs, 'sweeps', 'sweep')}, {_count(rs, 'madds', 'multiply-add')}"
+             + (f", {total * 1e3:.2f} ms" if total is not None else ""))
     if len(mats) == 2:
         diff = float(np.max(np.abs(mats["forward"] - mats["reverse"]), initial=0.0))
         scale = max(1.0, float(np.max(np.abs(J), initial=0.0)))
@@ -98,7 +108,7 @@ def jacobian(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
         echo(f"forward and reverse mode agree (max difference {diff:.1e})")
 
 
-def _matrix(result: Any, of: Any, wrt: Any) -> Any:
+def _matrix(result: Any, of: Any) -> Any:
     import numpy as np
 
     a = np.asarray(getattr(result, "matrix", result), dtype=np.float64)
@@ -106,6 +116,15 @@ def _matrix(result: Any, of: Any, wrt: Any) -> Any:
     return a.reshape(rows, -1)
 
 
-def _count(result: Any, attr: str) -> str:
-    v = getattr(result, attr, None)
-    return "?" if v is None else f"{int(v):,}"
+def plural(n: int, word: str) -> str:
+    """``1 sweep``, ``3 sweeps``, ``1,024 multiply-adds``.
+
+    >>> plural(1, "sweep"), plural(3, "sweep"), plural(1024, "multiply-add")
+    ('1 sweep', '3 sweeps', '1,024 multiply-adds')
+    """
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _count(results: list[Any], attr: str, word: str) -> str:
+    vals = [getattr(r, attr, None) for r in results]
+    return f"? {word}s" if None in vals else plural(sum(int(v) for v in vals), word)

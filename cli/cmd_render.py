@@ -126,6 +126,7 @@ def _step_state(m: Any, seed: int, wrt: list[str], of: str | None, step: int) ->
 
     tr = make_trace(m, seed, wrt, of)
     if step > len(tr.steps):
-        raise click.BadParameter(f"the trace has {len(tr.steps)} steps", param_hint="--step")
+        raise click.BadParameter(f"there is no step {step}: the trace has steps 1 to "
+                                 f"{len(tr.steps)}", param_hint="--step")
     values, grads = tr.state_at(step - 1)
     return {"step": tr.steps[step - 1], "values": values, "grads": grads}

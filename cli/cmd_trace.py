@@ -35,7 +35,7 @@ def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], 
     >>> play(["a", "b", "c"], lambda: next(keys), shown.append)
     2
     >>> [s.splitlines()[0] for s in shown if s.startswith("step")]
-    ['step 1/3  a', 'step 2/3  b', 'step 3/3  c', 'step 2/3  b']
+    ['step 1 of 3  a', 'step 2 of 3  b', 'step 3 of 3  c', 'step 2 of 3  b']
     """
     if not frames:
         out("(nothing to show)")
@@ -73,7 +73,7 @@ def play(frames: Sequence[str], getkey: Callable[[], str], out: Callable[[str], 
 
 
 def _frame(frames: Sequence[str], i: int) -> str:
-    return f"step {i + 1}/{len(frames)}  {frames[i]}"
+    return f"step {i + 1} of {len(frames)}  {frames[i]}"
 
 
 def screen_for(title: str, frames: Sequence[str], lines: Sequence[str],
@@ -97,7 +97,7 @@ def step_texts(tr: Any) -> list[str]:
         head = style(f"{s.phase} · {s.kind} · {s.node.name}", None, bold=True)
         lines = [head, *("  " + ln for ln in str(s.text).splitlines())]
         values, grads = tr.state_at(i)
-        known = _known(tr.graph, grads)
+        known = _known(tr, grads)
         if known and s.phase == "backward":
             lines.append(style("  gradients so far: " + known, None, dim=True))
         frames.append("\n".join(lines))
@@ -108,34 +108,23 @@ def _one_line(step: Any) -> str:
     return " ; ".join(ln.strip() for ln in str(step.text).splitlines())
 
 
-def _known(graph: Any, table: dict[int, Any]) -> str:
-    import numpy as np
+def _known(tr: Any, table: dict[int, Any]) -> str:
+    """``∂f/∂d = 4, ∂f/∂x = [1, 2]``: the gradients known so far (small tensors in full)."""
+    from graphnn.teach.numfmt import fmt_value
 
-    parts = []
-    for nid, v in table.items():
-        a = np.asarray(v)
-        txt = f"{a.item():.4g}" if a.size == 1 else f"array{a.shape}"
-        parts.append(f"{graph.nodes[nid].name}={txt}")
-    return ", ".join(parts)
+    L = tr.loss.name if getattr(tr, "loss", None) is not None else "L"
+    nodes = tr.graph.nodes
+    return ", ".join(f"∂{L}/∂{nodes[nid].name} = {fmt_value(v)}" for nid, v in table.items())
 
 
 def gradient_line(tr: Any) -> str:
-    """``df/dx = 4, df/dy = 4, ...`` for the traced run (empty without gradients)."""
-    import numpy as np
+    """``∂f/∂x = 4, ∂f/∂y = 4, ...`` for the traced run (empty without gradients)."""
+    from graphnn.teach.numfmt import fmt_value
 
     r = tr.run
     if not r.wrt or r.loss is None:
         return ""
-    parts = []
-    for w in r.wrt:
-        a = np.asarray(r.grad(w))
-        if a.size == 1:
-            txt = f"{a.item():.4g}"
-        elif a.size <= 6:
-            txt = " ".join(np.array2string(a, precision=4, separator=", ").split())
-        else:
-            txt = f"array{a.shape} (max |g| {float(np.max(np.abs(a))):.4g})"
-        parts.append(f"d{r.loss.name}/d{w.name} = {txt}")
+    parts = [f"∂{r.loss.name}/∂{w.name} = {fmt_value(r.grad(w))}" for w in r.wrt]
     return "gradients: " + ", ".join(parts)
 
 
@@ -157,17 +146,29 @@ Examples:
               help="Write the step player as a self-contained HTML page.")
 @click.option("--gif", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the steps as an animated GIF.")
+@click.option("--full", type=click.IntRange(min=1), default=4, show_default=True,
+              metavar="N", help="Print vectors up to N numbers and matrices up to NxN in full.")
 def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
           seed: int, of: str | None, show_all: bool, table: bool, markdown: bool, latex: bool,
-          html: str | None, gif: str | None) -> None:
+          html: str | None, gif: str | None, full: int) -> None:
     """Step through the forward and backward pass of MODEL.
 
     On a terminal, Enter or n shows the next step, p goes back and q quits; when
     the output is not a terminal (or with --all) every step is printed. --html and
     --gif export the same steps as a player page or an animation.
     """
+    from graphnn.teach.numfmt import full_size
+
+    with full_size(full):
+        _trace(model, expr, feeds, wrt, seed, of, show_all, (table, markdown, latex), html, gif)
+
+
+def _trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
+           seed: int, of: str | None, show_all: bool, tables: tuple[bool, bool, bool],
+           html: str | None, gif: str | None) -> None:
     from graphnn_cli.loader import load
 
+    table, markdown, latex = tables
     for path, suffix, opt in ((html, ".html", "--html"), (gif, ".gif", "--gif")):
         if path is not None and not path.lower().endswith(suffix):
             raise click.BadParameter(f"{path!r}: the file name must end in {suffix}",

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Draw the graph with values and gradients (svg, png, pdf, dot)."),
     "trace": ("graphnn_cli.cmd_trace", "trace",
               "Step through the forward and backward pass (n, p, q)."),
+    "quiz": ("graphnn_cli.cmd_quiz", "quiz",
+             "Quiz: hidden values, local derivatives and gradients to work out."),
     "jacobian": ("graphnn_cli.cmd_jacobian", "jacobian",
                  "Print or save a Jacobian; compare forward and reverse mode."),
     "compile": ("graphnn_cli.cmd_compile", "compile_",

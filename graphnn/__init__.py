@@ -45,12 +45,13 @@ from graphnn.run.jacobian import (  # noqa: E402
     jacobian_cost,
 )
 from graphnn.teach.localjac import jacobian_chain, local_jacobians  # noqa: E402
+from graphnn.teach.quiz import Quiz, quiz  # noqa: E402
 from graphnn.teach.symbolic import collapse_linear, formula, to_sympy  # noqa: E402
 from graphnn.teach.trace import Step, Trace, trace, trace_forward  # noqa: E402
 
 __all__ += ["Jacobian", "JacobianCost", "Step", "Trace", "collapse_linear", "formula",
             "from_sympy", "hessian", "jacobian", "jacobian_chain", "jacobian_cost",
-            "local_jacobians", "to_sympy", "trace", "trace_forward"]
+            "local_jacobians", "Quiz", "quiz", "to_sympy", "trace", "trace_forward"]
 
 # --- nn ---
 from graphnn import data, nn, optim  # noqa: E402, I001

@@ -136,9 +136,12 @@ def test_trace_all_prints_every_step_with_lecture_numbers() -> None:
     r = invoke("trace", "--all")
     assert r.exit_code == 0, r.stderr
     out = r.stdout
-    assert "step 7/7" in out
+    assert "step 7 of 7" in out and "step 0" not in out
+    assert "local ∂f/∂d = z = 4" in out and "∂f/∂d = ∂f/∂f · local ∂f/∂d = 1 · 4 = 4" in out
+    assert "seed ∂f/∂f = 1   (L = f: the output being differentiated)" in out
+    assert "df/d" not in out
     assert "d = x + y = 1 + (-3) = -2" in out and "= -8" in out
-    assert out.strip().splitlines()[-1] == "gradients: df/dx = 4, df/dy = 4, df/dz = -2"
+    assert out.strip().splitlines()[-1] == "gradients: ∂f/∂x = 4, ∂f/∂y = 4, ∂f/∂z = -2"
 
 
 def test_trace_table_markdown_latex() -> None:
@@ -150,7 +153,8 @@ def test_trace_table_markdown_latex() -> None:
 def test_trace_expr_with_feeds_and_wrt() -> None:
     r = invoke("trace", "--all", "--expr", "x * x + x", "--feed", "x=3", "--wrt", "x")
     assert r.exit_code == 0
-    assert r.stdout.strip().endswith("df/dx = 7")
+    assert r.stdout.strip().endswith("∂f/∂x = 7")
+    assert "fan-out sum ∂f/∂x = 1 (via f) + 3 (via mul_1) + 3 (via mul_1) = 7" in r.stdout
 
 
 def test_trace_random_feeds_are_announced_and_seeded() -> None:
@@ -191,7 +195,7 @@ def test_feed_from_npy_file(tmp_path) -> None:
     np.save(tmp_path / "x.npy", np.array([0.5, -1.0]))
     r = invoke("trace", "--all", "--expr", "sum(x * x)", "--feed", f"x={tmp_path / 'x.npy'}")
     assert r.exit_code == 0, r.stderr
-    assert "df/dx = [ 1., -2.]" in r.stdout
+    assert "∂f/∂x = [1, -2]" in r.stdout
 
 
 def test_summary_alexnet_lecture_table() -> None:
@@ -218,11 +222,22 @@ def test_grad_check_samples_large_tensors(tmp_path) -> None:
     assert "(200, 300)" in r.stdout and ": ok" in r.stdout
 
 
-@pytest.mark.parametrize("expr,grad", [("sum(x, 0)", "[1., 1.]"),
-                                       ("sum(leaky_relu(x, 0.1))", "[1. , 0.1]"),
+@pytest.mark.parametrize("expr,grad", [("sum(x, 0)", "[1, 1]"),
+                                       ("sum(leaky_relu(x, 0.1))", "[1, 0.1]"),
                                        ("sum(leaky_relu(x, negative_slope=0.1), axis=0)",
-                                        "[1. , 0.1]")])
+                                        "[1, 0.1]")])
 def test_expr_static_params_positional_and_keyword(expr: str, grad: str) -> None:
     r = invoke("trace", "--all", "--expr", expr, "--feed", "x=[1,-2]")
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.strip().endswith(f"df/dx = {grad}")
+    assert r.stdout.strip().endswith(f"∂f/∂x = {grad}")
+
+
+def test_jacobian_over_several_wrt_is_the_block_jacobian() -> None:
+    r = invoke("jacobian")  # the lecture graph, every input: [df/dx, df/dy, df/dz]
+    assert r.exit_code == 0, r.stderr
+    assert "Jacobian df/d(x, y, z): 1 x 3" in r.stdout and "[[ 4.  4. -2.]]" in r.stdout
+    assert "3 sweeps" in r.stdout
+    r = invoke("jacobian", "--wrt", "x,z", "--mode", "reverse")
+    assert r.exit_code == 0 and "[[ 4. -2.]]" in r.stdout and "2 sweeps" in r.stdout
+    r = invoke("jacobian", "--wrt", "z", "--mode", "forward")
+    assert "computed in forward mode: 1 sweep, 1 multiply-add" in r.stdout

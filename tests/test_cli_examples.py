@@ -23,7 +23,7 @@ def test_examples_exist() -> None:
 def test_trace_all(path: Path) -> None:
     r = invoke("trace", "--all", path)
     assert r.exit_code == 0, r.stderr
-    assert "step 1/" in r.stdout and "gradients:" in r.stdout
+    assert "step 1 of " in r.stdout and "gradients:" in r.stdout
 
 
 @pytest.mark.parametrize("path", MODEL_FILES, ids=IDS)

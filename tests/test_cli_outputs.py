@@ -52,7 +52,9 @@ def test_render_step_shows_the_state_after_that_step() -> None:
     # after the first backward step: d and z have gradients, x and y not yet
     assert "value -2\\ngrad 4" in dot and "value 4\\ngrad -2" in dot
     assert "value 1\\ngrad" not in dot
-    assert invoke("render", "--step", "99").exit_code == 2
+    r = invoke("render", "--step", "8")  # step k of n counts from 1, as `graphnn trace` does
+    assert r.exit_code == 2 and "there is no step 8: the trace has steps 1 to 7" in r.stderr
+    assert invoke("render", "--step", "7", "--format", "dot", "-o", "-").exit_code == 0
 
 
 # -- train ------------------------------------------------------------------------------

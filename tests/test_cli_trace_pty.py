@@ -49,19 +49,23 @@ def test_trace_steps_forward_back_and_quits_on_keys() -> None:
     buf = bytearray()
     try:
         first = _read_until(primary, b"q: quit]", buf)
-        assert b"step 1/7" in first and b"x = 1" in first
+        assert b"step 1 of 7" in first and b"x = 1" in first
         os.write(primary, b"n")
         assert b"y = -3" in _read_until(primary, b"q: quit]", buf)
         os.write(primary, b"n")
-        assert b"step 3/7" in _read_until(primary, b"q: quit]", buf)
+        assert b"step 3 of 7" in _read_until(primary, b"q: quit]", buf)
         os.write(primary, b"p")
         back = _read_until(primary, b"q: quit]", buf)
-        assert b"step 2/7" in back and b"y = -3" in back
+        assert b"step 2 of 7" in back and b"y = -3" in back
         os.write(primary, b"\r")  # Enter goes forward too
-        assert b"step 3/7" in _read_until(primary, b"q: quit]", buf)
+        assert b"step 3 of 7" in _read_until(primary, b"q: quit]", buf)
+        for _ in range(3):
+            os.write(primary, b"n")
+            sixth = _read_until(primary, b"q: quit]", buf)
+        assert b"step 6 of 7" in sixth and "local ∂f/∂d = z = 4".encode() in sixth
         os.write(primary, b"q")
-        tail = _read_until(primary, b"df/dz = -2", buf)
-        assert b"gradients: df/dx = 4" in tail
+        tail = _read_until(primary, "∂f/∂z = -2".encode(), buf)
+        assert "gradients: ∂f/∂x = 4".encode() in tail
         assert proc.wait(timeout=20) == 0
     finally:
         if proc.poll() is None:

@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--no-first-run", "--disable-sync", "--disable-quic"]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 # the lecture numbers: d = -2, f = -8, df/dd = 4, df/dx = df/dy = 4, df/dz = -2
-EXPECTED_TEXT = {3: "= -2", 4: "= -8", 5: "= 1 * 4 = 4", 6: "= 4 * 1 = 4"}
+EXPECTED_TEXT = {3: "= -2", 4: "= -8", 5: "= 1 · 4 = 4", 6: "= 4 · 1 = 4"}
 
 
 def lecture_trace() -> gn.Trace:
@@ -173,7 +173,9 @@ def test_page_is_self_contained(trace, compact):
     groups = {int(c) for c in re.findall(r'data-c="(\d+)"', doc)}
     if compact:  # one group per node and edge, a few versions each
         assert len(groups) == len(trace.graph.nodes) + 4
-        assert len(doc) < 0.7 * len(player.page(trace, compact=False))
+        def drawing(d: str) -> int:  # the frames alone: the step texts are the same
+            return d.index('<div id="side">') - d.index('<div id="graph"')
+        assert drawing(doc) < 0.65 * drawing(player.page(trace, compact=False))
     else:  # one whole SVG per step
         assert groups == {0} and doc.count("<svg") == len(trace)
     assert not re.search(r'(?:src|href)="(?:https?:)?//', doc)
@@ -262,7 +264,7 @@ def test_player_buttons_keys_and_slider(browser, player_file, trace):
         page.click("#next")
         node, hi, text = state(page)
         assert (node, hi) == ("d", "d") and EXPECTED_TEXT[3] in text
-        assert page.evaluate("location.hash") == "#3"
+        assert page.evaluate("location.hash") == "#4"  # step 4 of 7: hashes count from 1
         page.keyboard.press("ArrowRight")
         node, hi, text = state(page)
         assert (node, hi) == ("f", "f") and EXPECTED_TEXT[4] in text
@@ -273,15 +275,15 @@ def test_player_buttons_keys_and_slider(browser, player_file, trace):
         page.locator("#slider").fill("6")  # jump with the slider
         node, hi, text = state(page)
         assert (node, hi) == ("d", "d") and EXPECTED_TEXT[6] in text
-        assert "df/dy = df/dd * dd/dy = 4 * 1 = 4" in text
+        assert "∂f/∂y = ∂f/∂d · local ∂d/∂y = 4 · 1 = 4" in text
         assert "∂d/∂x = 1" in page.locator("#step-formula").text_content()
-        assert page.locator("#counter").text_content() == "7 / 7"
-        assert page.evaluate("location.hash") == "#6"
+        assert page.locator("#counter").text_content() == "step 7 of 7"
+        assert page.evaluate("location.hash") == "#7"
         page.click("#next")  # stays on the last step
         assert state(page)[0] == "d"
-        page.click("#steps a[href='#5']")  # the step list links
+        page.click("#steps a[href='#6']")  # the step list links
         node, _, text = state(page)
-        assert node == "f" and EXPECTED_TEXT[5] in text and "= 1 * (-2) = -2" in text
+        assert node == "f" and EXPECTED_TEXT[5] in text and "= 1 · (-2) = -2" in text
         page.keyboard.press("Home")
         assert state(page)[0] == "x"
         page.keyboard.press("End")
@@ -289,7 +291,7 @@ def test_player_buttons_keys_and_slider(browser, player_file, trace):
         page.locator("#slider").fill("4")
         page.click("#play")  # plays on to the last step, then stops
         expect(page.locator("#play")).to_contain_text("Pause")
-        expect(page.locator("#counter")).to_have_text("7 / 7", timeout=10_000)
+        expect(page.locator("#counter")).to_have_text("step 7 of 7", timeout=10_000)
         expect(page.locator("#play")).to_contain_text("Play")
         assert errors == []
         assert requests == []
@@ -298,13 +300,16 @@ def test_player_buttons_keys_and_slider(browser, player_file, trace):
 
 
 def test_player_hash_opens_a_step_and_loads_offline(browser, player_file):
-    ctx, page, requests, errors = open_offline(browser, player_file, "#3")
+    ctx, page, requests, errors = open_offline(browser, player_file, "#4")
     try:
         node, hi, text = state(page)
         assert (node, hi) == ("d", "d") and EXPECTED_TEXT[3] in text
         assert page.locator("#slider").input_value() == "3"
-        page.evaluate("location.hash = '#4'")
+        page.evaluate("location.hash = '#5'")
         expect(page.locator("#graph")).to_have_attribute("data-node", "f")
+        page.evaluate("location.hash = '#9'")
+        expect(page.locator("#msg")).to_have_text(
+            "There is no step 9: this trace has steps 1 to 7.")
         assert state(page)[:2] == ("f", "f")
         assert page.evaluate("document.readyState") == "complete"
         assert errors == [] and requests == []

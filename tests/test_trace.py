@@ -39,8 +39,15 @@ def test_lecture_trace_matches_the_lecture_numbers() -> None:
     assert float(b[1].upstream) == 4.0
     assert [float(c) for c in b[1].contributions] == [4.0, 4.0]
     assert [float(v) for v in b[1].local_value] == [1.0, 1.0]
-    assert "df/dx = df/dd * dd/dx = 4 * 1 = 4" in str(b[1])
-    assert "df/dz = df/df * df/dz = 1 * (-2) = -2" in str(b[0])
+    # the lectures' notation: totals ∂f/∂•, local derivatives marked "local"
+    assert b[0].text.splitlines() == [
+        "seed ∂f/∂f = 1   (L = f: the output being differentiated)",
+        "local ∂f/∂d = z = 4", "∂f/∂d = ∂f/∂f · local ∂f/∂d = 1 · 4 = 4",
+        "local ∂f/∂z = d = -2", "∂f/∂z = ∂f/∂f · local ∂f/∂z = 1 · (-2) = -2"]
+    assert b[1].text.splitlines()[:3] == [
+        "upstream ∂f/∂d = 4", "local ∂d/∂x = 1", "∂f/∂x = ∂f/∂d · local ∂d/∂x = 4 · 1 = 4"]
+    assert str(b[1]).startswith("step 7 of 7  backward vjp at d = x + y: upstream ∂f/∂d = 4")
+    assert "df/d" not in t.to_table() and "local ∂f/∂d = z = 4" in t.to_table()
     values, grads = t.state_at(len(t) - 1)
     assert {g.nodes[i].name: float(v) for i, v in grads.items()} == {
         "f": 1.0, "d": 4.0, "z": -2.0, "x": 4.0, "y": 4.0}
@@ -135,7 +142,12 @@ def test_tensor_trace_tables_and_state() -> None:
     assert np.allclose(sig.local_value[0], sig.value * (1 - sig.value))  # the diagonal
     assert sig.local[0].text == "∂h/∂add_1 = h*(1 - h)"
     table = t.to_table()
-    assert "W1" in table and "dL/dW1" in table and "(4, 3) [" in table
+    assert "W1" in table and "∂L/∂W1" in table and "[[0.001198, -0.0005991, 0.002396], [" in table
+    assert "seed ∂L/∂L = 1   (the output being differentiated)" in t.backward[0].text
+    assert "local ∂add_1/∂b1 = 1\n" in t.steps_of("add_1")[-1].text  # not "= 1 = [1, 1]"
+    assert "local ∂h/∂add_1 = h*(1 - h) = [" in table  # the diagonal, in full
+    assert "∂L/∂add_1 = ∂L/∂h ⊙ local ∂h/∂add_1 = [" in sig.text
+    assert "local ∂matmul_1/∂W1: dA = dY @ B^T  [A = W1, B = x, Y = matmul_1]" in table
     md = t.to_markdown()
     assert md.splitlines()[0].startswith("| # | phase") and len(md.splitlines()) == len(t) + 2
     tex = t.to_latex()

@@ -266,3 +266,40 @@ def jacobian_chain(run: Run, of: str | Node, wrt: str | Node,
     Mr = adj.get(wrt_n.id, np.zeros((q, p)))
     return JacobianChain(of_n, wrt_n, fwd, rev, np.asarray(Mf), np.asarray(Mr))
 
+
+def step_local_values(step: Any) -> tuple[Any, ...]:
+    """Per input of a trace step's node: its local derivative as a number (scalar
+    nodes and inputs) or as the Jacobian diagonal (same-shape elementwise ops); None
+    otherwise. Shown by the trace narratives and asked by ``gn.quiz``.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     a, b = gn.input("a"), gn.input("b"); c = (a * b).named("c")
+    >>> [float(v) for v in step_local_values(gn.trace(g, {"a": 2.0, "b": 5.0})[2])]
+    [5.0, 2.0]
+    """
+    node, op = step.node, step.op
+    out: list[Any] = []
+    ins = step.input_values
+    if op.vjp is None:
+        return tuple(None for _ in node.inputs)
+    ones = np.ones(node.shape, dtype=node.dtype)
+    with np.errstate(all="ignore"):
+        try:
+            cts = op.vjp(ones, np.asarray(step.value), *ins, **dict(node.params))
+        except Exception:  # noqa: BLE001 - a display helper must never break the trace
+            return tuple(None for _ in node.inputs)
+        for k, inp in enumerate(node.inputs):
+            ct = cts[k] if k not in op.nondiff else None
+            scalar_case = node.size == 1 and inp.size == 1
+            diag_case = op.elementwise and inp.shape == node.shape
+            if ct is None or not (scalar_case or diag_case) or inp.dtype.kind != "f":
+                out.append(None)
+                continue
+            ct = ct() if callable(ct) else ct
+            if ct is None:
+                out.append(None)
+                continue
+            a = np.asarray(ct)
+            out.append(a.reshape(()) if scalar_case else a.reshape(inp.shape))
+    return tuple(out)

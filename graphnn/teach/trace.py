@@ -9,13 +9,17 @@ accumulation as a :class:`Step`, in execution order.
 ...     f = (d * z).named("f")
 >>> t = gn.trace(g, {"x": 1, "y": -3, "z": 4})
 >>> print(t[3])
-[  3] forward  eval       d = x + y = 1 + (-3) = -2
+step 4 of 7  forward eval  d = x + y = 1 + (-3) = -2
+>>> t[3].number, t[3].index
+(4, 3)
 >>> for s in t.backward:
-...     print(s.text)
-df/dd = df/df * df/dd = 1 * 4 = 4
-df/dz = df/df * df/dz = 1 * (-2) = -2
-df/dx = df/dd * dd/dx = 4 * 1 = 4
-df/dy = df/dd * dd/dy = 4 * 1 = 4
+...     print(s)
+step 6 of 7  backward vjp at f = d * z: seed ∂f/∂f = 1; ∂f/∂d = 1 · 4 = 4; ∂f/∂z = 1 · (-2) = -2
+step 7 of 7  backward vjp at d = x + y: upstream ∂f/∂d = 4; ∂f/∂x = 4 · 1 = 4; ∂f/∂y = 4 · 1 = 4
+
+Steps are numbered from 1 everywhere they are shown (``step.number``: terminal, tables,
+the HTML player's ``#k`` links, ``graphnn render --step``); ``step.index`` is the 0-based
+position in the sequence (``t[step.index] is step``).
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from graphnn.core.op import Op
 from graphnn.core.traverse import ancestors
 from graphnn.run.forward import propagate
 from graphnn.run.interpret import Run, run
+from graphnn.teach import narrate as N
 from graphnn.teach import tracefmt as F
+from graphnn.teach.localjac import step_local_values
 
 
 @dataclass(eq=False)
@@ -80,8 +86,13 @@ class Step:
             return ()
         cached = self.__dict__.get("_lv")
         if cached is None:
-            cached = self.__dict__["_lv"] = _local_values(self)
+            cached = self.__dict__["_lv"] = step_local_values(self)
         return cached
+
+    @property
+    def number(self) -> int:
+        """The 1-based step number shown everywhere (``step 4 of 7``)."""
+        return self.index + 1
 
     @property
     def grad(self) -> Any:
@@ -97,60 +108,32 @@ class Step:
     def text(self) -> str:
         """The narrative lines of this step (one per target in the backward phase)."""
         if self.kind == "vjp":
-            return "\n".join(F.backward_lines(self))
+            return "\n".join(N.backward_lines(self))
         if self.kind == "accumulate":
-            return F.accumulate_text(self)
+            return N.accumulate_text(self)
         out = F.forward_text(self)
         if self.trace is not None and self.trace.mode == "forward":
-            out += "\n" + F.tangent_text(self)
+            out += "\n" + N.tangent_text(self)
         return out
 
     @property
     def latex(self) -> str:
         """The step as one LaTeX line (no surrounding $)."""
         if self.kind == "vjp":
-            return F.backward_latex(self)
+            return N.backward_latex(self)
         name = F.latex_name(self.node.name)
         if self.kind == "accumulate":
-            return name + r"\mathrel{+}=" + F.latex_value(self.contribution)
+            return N.accumulate_latex(self)
         if self.op.leaf:
             return f"{name} = {F.latex_value(self.value)}"
         return f"{name} = {F.node_latex(self.node)} = {F.latex_value(self.value)}"
 
     def __str__(self) -> str:
-        return F.step_text(self)
+        return N.step_text(self)
 
     def __repr__(self) -> str:
-        return (f"<Step {self.index} {self.phase}/{self.kind} {self.node.name} "
+        return (f"<Step {self.number} {self.phase}/{self.kind} {self.node.name} "
                 f"{fmt_shape(tuple(np.shape(self.value)))}>")
-
-
-def _local_values(step: Step) -> tuple[Any, ...]:
-    node, op = step.node, step.op
-    out: list[Any] = []
-    ins = step.input_values
-    if op.vjp is None:
-        return tuple(None for _ in node.inputs)
-    ones = np.ones(node.shape, dtype=node.dtype)
-    with np.errstate(all="ignore"):
-        try:
-            cts = op.vjp(ones, np.asarray(step.value), *ins, **dict(node.params))
-        except Exception:  # noqa: BLE001 - a display helper must never break the trace
-            return tuple(None for _ in node.inputs)
-        for k, inp in enumerate(node.inputs):
-            ct = cts[k] if k not in op.nondiff else None
-            scalar_case = node.size == 1 and inp.size == 1
-            diag_case = op.elementwise and inp.shape == node.shape
-            if ct is None or not (scalar_case or diag_case) or inp.dtype.kind != "f":
-                out.append(None)
-                continue
-            ct = ct() if callable(ct) else ct
-            if ct is None:
-                out.append(None)
-                continue
-            a = np.asarray(ct)
-            out.append(a.reshape(()) if scalar_case else a.reshape(inp.shape))
-    return tuple(out)
 
 
 class Trace:

@@ -3,10 +3,14 @@ an elementwise op's ``deriv`` rule, from the record's ``trace`` text otherwise),
 chain-rule narratives and the plain-text / Markdown / LaTeX tables. sympy is imported only
 when a formula is asked for.
 
->>> fmt_value(-2.0), fmt_value([1.0, 2.5]), fmt_value([[1.0, 2.0], [3.0, 4.0]])
-('-2', '[1, 2.5]', '(2, 2) [1, 2, 3, 4]')
->>> fmt_value(list(range(10)))
-'(10,) [0, 1, 2, …, 9]'
+Numbers come from :mod:`graphnn.teach.numfmt`, the backward narratives from
+:mod:`graphnn.teach.narrate`.
+
+>>> import graphnn as gn
+>>> with gn.Graph() as g:
+...     a, b = gn.input("a"), gn.input("b"); c = (a * b).named("c")
+>>> node_expr(c), latex_name("x1"), [loc.text for loc in local_formulas(c)]
+('a * b', 'x_{1}', ['∂c/∂a = b', '∂c/∂b = a'])
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from graphnn.core.errors import fmt_shape
 from graphnn.core.op import TraceText, tt
+from graphnn.teach.numfmt import fmt_num, fmt_value, is_scalar, paren  # noqa: F401 (re-export)
 from graphnn.teach.symval import partials
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,41 +44,6 @@ class Local(NamedTuple):
 
     def __str__(self) -> str:
         return self.text
-
-
-# -- numbers -------------------------------------------------------------------------
-
-
-def fmt_num(x: Any) -> str:
-    """A scalar with 4 significant digits (``-0`` prints as ``0``)."""
-    f = float(np.asarray(x).reshape(-1)[0])
-    s = f"{f:.4g}"
-    return "0" if s == "-0" else s
-
-
-def fmt_value(v: Any, items: int = 4) -> str:
-    """A value summarised: scalars as numbers, small tensors inline, larger ones as
-    shape + the first few numbers."""
-    if v is None:
-        return "—"
-    a = np.asarray(v)
-    if a.ndim == 0:
-        return fmt_num(a)
-    flat = a.reshape(-1)
-    if flat.size <= items:
-        body = "[" + ", ".join(fmt_num(x) for x in flat) + "]"
-        return body if a.ndim == 1 else f"{fmt_shape(a.shape)} {body}"
-    head = ", ".join(fmt_num(x) for x in flat[: items - 1])
-    return f"{fmt_shape(a.shape)} [{head}, …, {fmt_num(flat[-1])}]"
-
-
-def paren(s: str) -> str:
-    """Wrap negative numbers in parentheses for substituted formulas."""
-    return f"({s})" if s.startswith("-") else s
-
-
-def is_scalar(v: Any) -> bool:
-    return v is not None and np.size(v) == 1
 
 
 _LATEX_ESC = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "%": r"\%",
@@ -226,142 +195,62 @@ def _placeholders(rules: list[str], node: Node) -> dict[str, str]:
     return out
 
 
-# -- narratives -------------------------------------------------------------------------
-
-
-def backward_lines(step: Step) -> list[str]:
-    """One chain-rule sentence per input that receives a contribution."""
-    tr = step.trace
-    L = tr.loss.name if tr is not None and tr.loss is not None else "L"
-    n = step.node
-    lines = []
-    locs = step.local
-    lvals = step.local_value
-    for k, (inp, c) in enumerate(zip(step.inputs, step.contributions)):
-        if c is None:
-            continue
-        via = f" (via {n.name})" if tr is not None and tr.partial(inp) else ""
-        lhs = f"d{L}/d{inp.name}{via}"
-        if is_scalar(step.upstream) and is_scalar(c) and lvals[k] is not None and is_scalar(
-                lvals[k]):
-            lines.append(f"{lhs} = d{L}/d{n.name} * d{n.name}/d{inp.name} = "
-                         f"{paren(fmt_num(step.upstream))} * {paren(fmt_num(lvals[k]))} = "
-                         f"{fmt_num(c)}")
-        else:
-            rule = locs[k].text if k < len(locs) and locs[k] is not None else ""
-            lines.append(f"{lhs} = {fmt_value(c)}" + (f"   by {rule}" if rule else ""))
-    return lines
-
-
-def backward_latex(step: Step) -> str:
-    tr = step.trace
-    L = latex_name(tr.loss.name if tr is not None and tr.loss is not None else "L")
-    n = latex_name(step.node.name)
-    parts = []
-    for k, (inp, c) in enumerate(zip(step.inputs, step.contributions)):
-        if c is None:
-            continue
-        i = latex_name(inp.name)
-        lhs = r"\frac{\partial " + L + r"}{\partial " + i + "}"
-        lv = step.local_value[k]
-        if is_scalar(step.upstream) and is_scalar(c) and lv is not None and is_scalar(lv):
-            parts.append(lhs + r" = \frac{\partial " + L + r"}{\partial " + n + r"}"
-                         + r"\frac{\partial " + n + r"}{\partial " + i + "} = "
-                         + f"{fmt_num(step.upstream)} \\cdot {paren(fmt_num(lv))} = {fmt_num(c)}")
-        else:
-            parts.append(f"{lhs} = {latex_value(c)}")
-    return r",\quad ".join(parts)
-
-
-def accumulate_text(step: Step) -> str:
-    tr = step.trace
-    L = tr.loss.name if tr is not None and tr.loss is not None else "L"
-    src = step.source.name if step.source is not None else "?"
-    return (f"d{L}/d{step.node.name} += {fmt_value(step.contribution)} (from {src}): "
-            f"{fmt_value(step.previous)} + {paren(fmt_value(step.contribution))} -> "
-            f"{fmt_value(step.total)}")
-
-
-def tangent_text(step: Step) -> str:
-    """Forward mode: ``ḋ = ∂d/∂x·ẋ + ∂d/∂y·ẏ = 1·1 + 1·0 = 1`` for scalar nodes."""
-    n = step.node
-    dot = f"{n.name}\u0307"
-    if n.op.leaf:
-        return f"{dot} = {fmt_value(step.tangent) if step.tangent is not None else '0'}"
-    terms, nums = [], []
-    lvals = step.local_value
-    for k, inp in enumerate(n.inputs):
-        t = step.input_tangents[k] if k < len(step.input_tangents) else None
-        if t is None:
-            continue
-        terms.append(f"∂{n.name}/∂{inp.name}·{inp.name}\u0307")
-        lv = lvals[k] if k < len(lvals) else None
-        if lv is not None and is_scalar(lv) and is_scalar(t):
-            nums.append(f"{paren(fmt_num(lv))}·{paren(fmt_num(t))}")
-    if not terms:
-        return f"{dot} = 0"
-    mid = " + ".join(terms)
-    num = f" = {' + '.join(nums)}" if len(nums) == len(terms) else ""
-    return f"{dot} = {mid}{num} = {fmt_value(step.tangent)}"
-
-
-def step_text(step: Step) -> str:
-    """The one-line description ``str(step)`` returns."""
-    head = f"[{step.index:>3}] {step.phase:<8} {step.kind:<10}"
-    if step.kind == "eval":
-        body = forward_text(step)
-        if step.trace is not None and step.trace.mode == "forward":
-            body += "   |   " + tangent_text(step)
-        return f"{head} {body}"
-    if step.kind == "accumulate":
-        return f"{head} {accumulate_text(step)}"
-    lines = backward_lines(step)
-    return f"{head} at {step.node.name} = {node_expr(step.node)}: " + "; ".join(lines)
-
-
 # -- tables ----------------------------------------------------------------------------
 
 
 def _rows(trace: Trace) -> tuple[list[str], list[list[str]]]:
+    from graphnn.teach import narrate as N
+
     fwd = trace.mode == "forward"
     head = ["#", "phase", "node", "op", "value", "tangent" if fwd else "gradient", "explanation"]
     rows = []
     for s in trace:
         op = s.node.op.display if not s.node.op.leaf else s.node.role
+        num = str(s.number)
         if s.kind == "eval":
             grad = (fmt_value(s.tangent) if s.tangent is not None else "0") if fwd else ""
-            expl = forward_text(s) + (("   " + tangent_text(s)) if fwd else "")
-            rows.append([str(s.index), s.phase, s.node.name, op, fmt_value(s.value), grad, expl])
+            expl = forward_text(s) + (("   " + N.tangent_text(s)) if fwd else "")
+            rows.append([num, s.phase, s.node.name, op, fmt_value(s.value), grad, expl])
         elif s.kind == "vjp":
-            expl = "; ".join(backward_lines(s))
-            rows.append([str(s.index), s.phase, s.node.name, op, fmt_value(s.value),
-                         fmt_value(s.upstream), expl])
+            rows.append([num, s.phase, s.node.name, op, fmt_value(s.value),
+                         fmt_value(s.upstream), N.summary(s)])
         else:
-            rows.append([str(s.index), s.phase, s.node.name, "+=", fmt_value(s.value),
-                         fmt_value(s.total), accumulate_text(s)])
+            rows.append([num, s.phase, s.node.name, "+=", fmt_value(s.value),
+                         fmt_value(s.total), N.accumulate_text(s)])
     return head, rows
 
 
+def _local_rows(step: Step) -> list[str]:
+    from graphnn.teach import narrate as N
+
+    if step.kind != "vjp":
+        return []
+    return [N.local_line(step, k) for k, c in enumerate(step.contributions) if c is not None]
+
+
 def to_table(trace: Trace) -> str:
-    """A plain-text table with aligned columns; local formulas follow each vjp row."""
+    """A plain-text table with aligned columns (``#`` counts from 1, as ``step k of n``
+    does everywhere); the local derivatives follow each vjp row."""
     head, rows = _rows(trace)
     rows = [[one_line(c) for c in r] for r in rows]
     widths = [max(len(r[c]) for r in [head] + rows) for c in range(len(head) - 1)]
+
     def line(r: list[str]) -> str:
         return "  ".join(x.ljust(w) for x, w in zip(r, widths)) + "  " + r[-1]
+
     out = [line(head), "  ".join("-" * w for w in widths) + "  " + "-" * 11]
+    pad = " " * (sum(widths) + 2 * len(widths))
     for s, r in zip(trace, rows):
         out.append(line(r))
-        if s.kind == "vjp":
-            pad = " " * (sum(widths) + 2 * len(widths))
-            for loc, c in zip(s.local, s.contributions):
-                if loc is not None and c is not None:
-                    out.append(pad + "local: " + loc.text)
+        out += [pad + one_line(loc) for loc in _local_rows(s)]
     return "\n".join(out)
 
 
 def to_markdown(trace: Trace) -> str:
+    """The trace as a Markdown table; local derivatives join the vjp explanations."""
     head, rows = _rows(trace)
+    for s, r in zip(trace, rows):
+        r[-1] = "; ".join([r[-1], *_local_rows(s)])
     esc = [[one_line(c).replace("|", "\\|").replace("*", "\\*").replace("<", "&lt;")
             for c in r] for r in rows]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -370,6 +259,9 @@ def to_markdown(trace: Trace) -> str:
 
 
 def to_latex(trace: Trace) -> str:
+    """The trace as a LaTeX ``tabular`` (totals as fractions, locals marked local)."""
+    from graphnn.teach import narrate as N
+
     fwd = trace.mode == "forward"
     lines = [r"\begin{tabular}{rlll}", r"\hline",
              r"\# & phase & node & step \\", r"\hline"]
@@ -381,12 +273,10 @@ def to_latex(trace: Trace) -> str:
             if fwd:
                 body += r",\quad \dot{" + name + "} = " + latex_value(s.tangent)
         elif s.kind == "vjp":
-            body = backward_latex(s)
+            body = N.backward_latex(s)
         else:
-            L = latex_name(trace.loss.name) if trace.loss is not None else "L"
-            body = (r"\frac{\partial " + L + r"}{\partial " + name + r"} \mathrel{+}= "
-                    + f"{latex_value(s.contribution)} \\to {latex_value(s.total)}")
+            body = N.accumulate_latex(s)
         phase = s.phase + ("" if s.kind != "accumulate" else " (+=)")
-        lines.append(f"{s.index} & {phase} & ${name}$ & ${body}$ \\\\")
+        lines.append(f"{s.number} & {phase} & ${name}$ & ${body}$ \\\\")
     lines += [r"\hline", r"\end{tabular}"]
     return "\n".join(lines)

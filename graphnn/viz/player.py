@@ -148,9 +148,16 @@ def _text(step: Any) -> str:
     return str(getattr(step, "text", step))
 
 
-def _title(step: Any, k: int, n: int) -> str:
+def number(step: Any) -> int:
+    """The 1-based step number (``step.number``; ``index + 1`` for minimal steps)."""
+    return int(getattr(step, "number", step.index + 1))
+
+
+def _title(step: Any, k: int, n: int, total: int) -> str:
+    """``step 4 of 7 · forward · eval d`` (``frame k/n`` added when a selection is drawn)."""
     what = "vjp at" if _kind(step) == "vjp" else _kind(step)
-    return f"step {step.index} ({k + 1}/{n}) · {step.phase} · {what} {step.node.name}"
+    frame = f" (frame {k + 1}/{n})" if n != total else ""
+    return f"step {number(step)} of {total}{frame} · {step.phase} · {what} {step.node.name}"
 
 
 def _formula(step: Any) -> list[str]:
@@ -159,8 +166,14 @@ def _formula(step: Any) -> list[str]:
     return [f"local: {getattr(loc, 'text', loc)}" for loc in local if loc is not None]
 
 
-def _caption(step: Any, k: int, n: int, width: int = 110) -> list[str]:
-    lines = [_title(step, k, n), *_text(step).splitlines(), *_formula(step)]
+def _extra_formula(step: Any) -> list[str]:
+    """The ``local:`` lines, unless the step's text already shows its local derivatives."""
+    text = _text(step).splitlines()
+    return [] if any(ln.startswith("local ") for ln in text) else _formula(step)
+
+
+def _caption(step: Any, k: int, n: int, total: int, width: int = 110) -> list[str]:
+    lines = [_title(step, k, n, total), *_text(step).splitlines(), *_extra_formula(step)]
     return [s if len(s) <= width else s[: width - 1] + "…" for s in lines]
 
 
@@ -169,7 +182,8 @@ def frames(trace: Any, *, steps: Any = None, max_steps: int | None = None,
     """Standalone SVG frames (graph + step caption, all one size), one per step."""
     idx = _select(trace, steps, max_steps)
     svgs = _graph_svgs(trace, idx, engine, options)
-    return _framed(svgs, [_caption(trace[i], k, len(idx)) for k, i in enumerate(idx)])
+    return _framed(svgs, [_caption(trace[i], k, len(idx), len(trace))
+                                 for k, i in enumerate(idx)])
 
 
 def save_frames(trace: Any, folder: str | os.PathLike[str], *, format: str = "svg",
@@ -228,10 +242,10 @@ def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: A
 
 
 # -- the HTML player ------------------------------------------------------------------
-def _step_data(step: Any, k: int, n: int) -> dict[str, Any]:
-    return {"i": step.index, "node": step.node.name, "phase": step.phase, "kind": _kind(step),
-            "title": _title(step, k, n),
-            "text": _text(step), "formula": "\n".join(_formula(step)),
+def _step_data(step: Any, k: int, n: int, total: int) -> dict[str, Any]:
+    return {"i": number(step), "node": step.node.name, "phase": step.phase,
+            "kind": _kind(step), "title": _title(step, k, n, total),
+            "text": _text(step), "formula": "\n".join(_extra_formula(step)),
             "latex": str(getattr(step, "latex", ""))}
 
 
@@ -290,7 +304,7 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
     idx = _select(trace, steps, max_steps)
     svgs = _graph_svgs(trace, idx, engine, options)
     n, esc = len(idx), _esc
-    data = [_step_data(trace[i], k, n) for k, i in enumerate(idx)]
+    data = [_step_data(trace[i], k, n, len(trace)) for k, i in enumerate(idx)]
     width, height = (max(_svg_size(s)[k] for s in svgs) * 4 / 3 for k in (0, 1))
     frames_html = _frames_html(svgs, compact)
     for d, row in zip(data, _diffs(frames_html[1])):
@@ -311,14 +325,15 @@ style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>{esc(title)}</title>
 <style>{CSS}</style></head>
 <body>
-<div id="player" data-steps="{n}" data-delay="{int(delay_ms)}">
+<div id="player" data-steps="{n}" data-total="{len(trace)}" data-delay="{int(delay_ms)}">
 <div id="controls">
 <button id="prev" type="button" title="previous step (ArrowLeft)">&#9664; Prev</button>
 <button id="play" type="button" title="play / pause">&#9654; Play</button>
 <button id="next" type="button" title="next step (ArrowRight)">Next &#9654;</button>
 <input id="slider" type="range" min="0" max="{n - 1}" value="0" step="1" aria-label="step">
-<span id="counter">1 / {n}</span>
+<span id="counter">step {first["i"]} of {len(trace)}</span>
 </div>
+<div id="msg" role="alert" hidden></div>
 <div id="main"{' class="wide"' if width > 2.2 * height else ""}>
 <div id="graph" data-step="{first["i"]}" data-node="{esc(first["node"])}" \
 data-phase="{trace[idx[0]].phase}" data-kind="{first["kind"]}">

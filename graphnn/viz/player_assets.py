@@ -23,6 +23,7 @@ white-space:pre-wrap;margin:0 0 8px}
 #step-formula{color:#1d4ed8}
 #step-latex{font-size:12px;color:#4b5563;white-space:pre-wrap;word-break:break-all}
 #steps{max-height:16em;overflow:auto;font-size:12px;padding-left:3em}
+#msg{background:#fef3c7;border:1px solid #f59e0b;padding:4px 8px;margin-bottom:8px}
 #steps a{color:#374151;text-decoration:none}#steps a.here{font-weight:bold;color:#b45309}
 """
 
@@ -41,7 +42,8 @@ JS = """
   });
   var links = document.querySelectorAll("#steps a");
   var slider = document.getElementById("slider"), playBtn = document.getElementById("play");
-  var delay = +document.getElementById("player").dataset.delay, cur = -1, timer = null;
+  var box = document.getElementById("player"), total = +box.dataset.total;
+  var delay = +box.dataset.delay, cur = -1, timer = null;
   function el(id) { return document.getElementById(id); }
   function show(k, keepHash) {
     k = Math.max(0, Math.min(data.length - 1, k));
@@ -64,16 +66,26 @@ JS = """
     el("step-text").textContent = s.text;
     el("step-formula").textContent = s.formula;
     el("step-latex").textContent = s.latex;
-    el("counter").textContent = (k + 1) + " / " + data.length;
+    el("counter").textContent = "step " + s.i + " of " + total;
     slider.value = k;
     if (!keepHash) {
       try { history.replaceState(null, "", "#" + s.i); } catch (e) { /* sandboxed */ }
+      say("");
     }
+  }
+  function say(text) {
+    var msg = el("msg");
+    msg.textContent = text;
+    msg.hidden = !text;
   }
   function fromHash() {
     var m = /^#(\\d+)$/.exec(location.hash);
     if (!m) return null;
-    for (var k = 0; k < data.length; k++) if (data[k].i === +m[1]) return k;
+    for (var k = 0; k < data.length; k++) if (data[k].i === +m[1]) { say(""); return k; }
+    say(+m[1] >= 1 && +m[1] <= total ?
+        "Step " + m[1] + " is not part of this page: it shows steps " + data[0].i + " to " +
+        data[data.length - 1].i + " of " + total + "." :
+        "There is no step " + m[1] + ": this trace has steps 1 to " + total + ".");
     return null;
   }
   function stop() {
