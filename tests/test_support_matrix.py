@@ -205,7 +205,7 @@ def test_a_new_op_is_picked_up_everywhere(softsign_op, tmp_path) -> None:
     x = np.array([-1.5, -0.2, 0.3, 2.0])
     eps = 1e-6
     fd = (softsign_op.forward(np, x + eps) - softsign_op.forward(np, x - eps)) / (2 * eps)
-    gv = softsign_op.vjp(np.ones(4), softsign_op.forward(np, x), x)[0]()
+    gv = gn.core.op.force(softsign_op.vjp(np.ones(4), softsign_op.forward(np, x), x)[0])
     np.testing.assert_allclose(gv, fd, rtol=1e-6)
     np.testing.assert_allclose(softsign_op.jvp((np.ones(4),), None, x), fd, rtol=1e-6)
     # the expression parser knows it by name

@@ -19,8 +19,8 @@ zero-argument callable to build it only when needed).
 >>> import numpy as np, graphnn as gn
 >>> gn.REGISTRY["exp"].forward(np, np.array(0.0))
 np.float64(1.0)
->>> gn.REGISTRY["exp"].vjp(np.array(2.0), np.array(3.0), np.array(1.0))[0]()
-np.float64(6.0)
+>>> gn.REGISTRY["exp"].vjp(np.array(2.0), np.array(3.0), np.array(1.0))  # g * exp(x)
+(np.float64(6.0),)
 >>> sorted(gn.REGISTRY)[:2]
 ['abs', 'add']
 """
@@ -205,19 +205,21 @@ def _vjp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any,
             d = parts[0]
             if d is None:
                 return (None,)
-            if type(d) is _FN:
-                d = d()
-            t = type(d)
-            return (g * d if t is not int and t is not float else _times(g, d),)
+            return (_times(g, d() if type(d) is _FN else d),)
         # several inputs: zero-argument callables, so autodiff builds only what it needs
-        return tuple([None if d is None else _cotangent(g, d) for d in parts])
+        cts: list[Any] = []
+        for d in parts:
+            t = type(d)
+            if d is None:
+                cts.append(None)
+            elif t is _FN:
+                cts.append(lambda d=d: _times(g, d()))
+            elif (t is int or t is float) and d == 1:
+                cts.append(g)
+            else:
+                cts.append(lambda d=d: _times(g, d))
+        return tuple(cts)
     return vjp
-
-
-def _cotangent(g: Any, d: Any) -> Callable[[], Any]:
-    def build() -> Any:
-        return _times(g, d() if type(d) is _FN else d)
-    return build
 
 
 def _jvp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., Any]:

@@ -23,7 +23,7 @@ import numpy as np
 
 from graphnn.core.errors import GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import Node
-from graphnn.core.traverse import backward_mask, shape_of
+from graphnn.core.traverse import backward_mask
 from graphnn.ops.linalg import sum_to
 
 
@@ -32,17 +32,20 @@ def _rule_error(n: Node, e: Exception) -> GradError:
                      node=n)
 
 
-def backprop(order: Sequence[Node], value: Callable[[Node], Any], grads: dict[int, Any],
+def backprop(order: Sequence[Node], value: Callable[[Node], Any] | list[Any],
+             grads: dict[int, Any],
              needed: list[bool], on_node: Callable[..., None] | None = None,
              on_accumulate: Callable[..., None] | None = None,
              check: Callable[[Node, Any], None] | None = None) -> dict[int, Any]:
     """Propagate ``grads`` (node id -> cotangent) backwards through ``order``.
 
     ``order`` lists nodes in reverse topological order. ``value(node)`` returns the
-    primal (the node itself for symbolic mode, an array for numeric mode). Hooks:
+    primal (the node itself for symbolic mode); numeric mode passes the list of values by
+    node id instead (no call per lookup). Hooks:
     ``on_node(node, g, contributions)`` after each vjp, ``on_accumulate(target, source,
     previous, contribution, total)`` at each fan-out sum.
     """
+    table = value if isinstance(value, list) else None
     for n in order:
         g = grads.get(n.id)
         if g is None or n.op.leaf:
@@ -52,7 +55,10 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any], grads: dict[in
             raise GradError(f"op '{n.op.name}' has no gradient rule; cannot differentiate "
                             f"through {describe(n)}", node=n)
         try:
-            cts = vjp(g, value(n), *[value(i) for i in n.inputs], **n.params)
+            if table is not None:
+                cts = vjp(g, table[n.id], *[table[i.id] for i in n.inputs], **n.params)
+            else:
+                cts = vjp(g, value(n), *[value(i) for i in n.inputs], **n.params)
         except GraphError:
             raise
         except Exception as e:  # a rule failing at run time: name the node, not a traceback
@@ -73,7 +79,7 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any], grads: dict[in
                 if ct is None:
                     contribs.append(None)
                     continue
-            if shape_of(ct) != i.shape:
+            if (ct.shape if hasattr(ct, "shape") else ()) != i.shape:
                 ct = sum_to(ct, i.shape)
             if check is not None:
                 try:

@@ -297,6 +297,6 @@ def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
                                     f"{describe(loss_node)}", node=loss_node)
             grads[loss_node.id] = seed_v
             check = (lambda n, g: _anomaly(n, g, "the gradient")) if anomaly else None
-            backprop(plan.backward, lambda n: vals[n.id], grads, plan.needed,
+            backprop(plan.backward, vals, grads, plan.needed,
                      on_node=on_backward, on_accumulate=on_accumulate, check=check)
     return Run(graph, vals, grads, outs, wrt_nodes, loss_node)
