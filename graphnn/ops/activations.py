@@ -96,11 +96,13 @@ ELU = register(Op(
 
 
 def _softmax(xp: Any, a: Any, axis: int = -1) -> Any:
+    axis = axis if a.ndim else None  # PyTorch: axis 0 / -1 of a 0-d tensor
     e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(xp: Any, a: Any, axis: int = -1) -> Any:
+    axis = axis if a.ndim else None
     s = a - xp.max(a, axis=axis, keepdims=True)
     return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
 
