@@ -337,7 +337,10 @@ def from_sympy(expr: Any, graph: Graph | None = None, name: str | None = None) -
                 raise GraphError(f"from_sympy: non-real number {e}")
             return g.constant(float(e))
         f = table.get(e.func)
-        if f is None:
+        if f is None:  # a registered op's formula (sp.sin -> sin, sp.erf -> erf, ...)
+            hit = _match_op(sp, e, b)
+            if hit is not None:
+                return hit
             raise GraphError(f"from_sympy: no graphnn op for {e.func.__name__} (in {e}); "
                              f"supported: {', '.join(sorted(k.__name__ for k in table))}")
         return f(sp, e, b)
