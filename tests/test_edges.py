@@ -147,3 +147,9 @@ def test_empty_max_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="max of an empty set"):
         gn.max(np.zeros((2, 0)), axis=1)
     _close(gn.max(np.zeros((2, 0)), axis=0), np.zeros(0))
+
+
+def test_elu_gradient_at_plus_inf_is_one() -> None:
+    # torch.nn.functional.elu: gradient 1 for x > 0, including +inf (was 1 + 0 * inf = NaN)
+    _, (gx,) = value_and_grads(lambda x: gn.elu(x, 0.5), np.array([INF, -INF, 0.0]))
+    _close(gx, [1.0, 0.0, 0.5])

@@ -17,7 +17,7 @@ from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 from graphnn.ops import symrules as R
-from graphnn.ops.elementwise import exp, step, ufunc
+from graphnn.ops.elementwise import exp, minimum, step, ufunc
 from graphnn.ops.reduce import sum
 
 
@@ -84,7 +84,9 @@ PRELU = register(Op(
 ELU = register(Op(
     name="elu", label="ELU", elementwise=True, shape=S.same,
     forward=lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0))),
-    deriv=lambda out, a, alpha=1.0: (step(a) + (1.0 - step(a)) * (out + alpha),),
+    # alpha e^min(a, 0) rather than out + alpha: finite at a = +inf (torch's gradient 1)
+    deriv=lambda out, a, alpha=1.0:
+        (step(a) + (1.0 - step(a)) * (alpha * exp(minimum(a, 0.0))),),
     sympy=lambda sp, a, alpha=1.0: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
     numpy="xp.where({0} > 0, {0}, {alpha} * xp.expm1(xp.minimum({0}, 0)))",
     inplace=Unsupported("xp.where has no out= argument"),
