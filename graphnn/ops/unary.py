@@ -62,7 +62,7 @@ def _erf(xp: Any, a: Any) -> Any:
     small = zs * ratio(ca, cb, zs * zs)
     ym = xp.clip(y, 0.5, 4.0)
     mid = xp.exp(-ym * ym) * ratio(cc, cd, ym)
-    yl = xp.maximum(y, 4.0)
+    yl = xp.clip(y, 4.0, 30.0)  # erfc(30) underflows to 0: no overflow in yl * yl
     inv = 1.0 / (yl * yl)
     large = xp.exp(-yl * yl) * (5.6418958354775628695e-1 - inv * ratio(cp, cq, inv)) / yl
     erfc = xp.where(y <= 4.0, mid, large)
@@ -217,7 +217,10 @@ SQUARE = register(Op(
     forward=lambda xp, a: xp.multiply(a, a), deriv=lambda out, a: (2.0 * a,),
     sympy=lambda sp, a: a ** 2, numpy="({0} * {0})", inplace=ufunc("square", 1),
     numexpr="({0} * {0})", cuda="({0} * {0})",
-    onnx=_composite("Mul(a, a)", ("Mul", None)), doc="a * a; derivative 2a"))
+    onnx=Onnx(export=lambda ex, n: ex.emit("Mul", [n.inputs[0].name] * 2, n.name),
+              imports=Unsupported("ONNX has no Square op; it exports as Mul(a, a), which "
+                                  "imports as that product")),
+    doc="a * a; derivative 2a"))
 ERF = register(Op(
     name="erf", label="erf", elementwise=True, shape=S.same, value_range=(-1.0, 1.0),
     forward=_erf, helpers=(_erf,),
