@@ -22,7 +22,7 @@ import numpy as np
 
 OPS = ("Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Max Min MatMul Gemm Transpose Reshape "
        "Flatten ReduceSum ReduceMean ReduceMax Sigmoid Tanh Relu LeakyRelu PRelu Elu Softmax "
-       "LogSoftmax Conv MaxPool AveragePool GlobalAveragePool BatchNormalization "
+       "LogSoftmax Conv ConvTranspose MaxPool AveragePool GlobalAveragePool BatchNormalization "
        "Dropout").split()
 
 

@@ -118,14 +118,6 @@ def _module_of(op: Any) -> str:
     return str(mod)
 
 
-def _in_io_tables(name: str, cap: str) -> bool:
-    from graphnn.io import onnx_export
-
-    if cap == "onnx_export":
-        return name in onnx_export.EXPORTERS
-    return True  # imported through an ONNX-type converter (composite or legacy table)
-
-
 def _matrix(registry: Any) -> list[str]:
     """The support matrix (graphnn/ops/support.py) and the reasons behind each "no"."""
     lines = ["## Support matrix", "",
@@ -138,9 +130,6 @@ def _matrix(registry: Any) -> list[str]:
     for name in sorted(registry):
         caps = capabilities(registry[name])
         cells = [cell(caps[c]) for c in CAPABILITIES]
-        for k, c in enumerate(CAPABILITIES):
-            if caps[c] is None and c.startswith("onnx") and _in_io_tables(name, c):
-                cells[k] = "yes†"
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
         for c in CAPABILITIES:
             s = caps[c]
@@ -148,9 +137,7 @@ def _matrix(registry: Any) -> list[str]:
                 notes.append(f"- `{name}` {c}: {s}")
             elif s is not None and not isinstance(s, str):
                 notes.append(f"- `{name}` {c}: no ({s.reason})")
-    return lines + ["", "yes†: still in a table of graphnn/io/onnx_export.py / onnx_import.py "
-                    "(to move into the record).", "",
-                    "<details><summary>How each cell is provided</summary>", "",
+    return lines + ["", "<details><summary>How each cell is provided</summary>", "",
                     *notes, "", "</details>", ""]
 
 

@@ -1,8 +1,9 @@
-"""Auxiliary ONNX importers: Cast, Identity, Expand, Where and Unsqueeze /
-Squeeze of run-time tensors (the same ops on constant values fold in onnx_static.py).
+"""Auxiliary ONNX importers: Cast, Identity, Where and Unsqueeze / Squeeze of run-time
+tensors (the same ops on constant values fold in onnx_static.py). None of them is one
+graphnn op (Expand is broadcast_to's, in its record).
 
 >>> sorted(AUX_CONVERTERS)
-['Cast', 'Expand', 'Identity', 'Squeeze', 'Unsqueeze', 'Where']
+['Cast', 'Identity', 'Squeeze', 'Unsqueeze', 'Where']
 """
 
 from __future__ import annotations
@@ -22,11 +23,6 @@ def _cast(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
         raise Unsupported(f"Cast from {x[0].dtype} to {to} (only comparison masks cast to "
                           "their own float dtype are supported)")
     return [x[0]]
-
-
-def _expand(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    shape = tuple(int(s) for s in im.static(n.input[1], "Expand's shape"))
-    return [ops.broadcast_to(x[0], tuple(np.broadcast_shapes(x[0].shape, shape)))]
 
 
 def _where(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
@@ -52,7 +48,7 @@ def _identity(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
 
 
 AUX_CONVERTERS = {
-    "Cast": _cast, "Identity": _identity, "Expand": _expand,
+    "Cast": _cast, "Identity": _identity,
     "Where": _where, "Unsqueeze": _reshaping(FOLDERS["Unsqueeze"]),
     "Squeeze": _reshaping(FOLDERS["Squeeze"]),
 }

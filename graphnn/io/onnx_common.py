@@ -1,4 +1,5 @@
-"""Shared helpers of the ONNX importer and exporter: the error type and the lazy import.
+"""Shared helpers of the ONNX importer and exporter: the error type and the lazy import
+(``same_dtype`` lives with the op records' converters in graphnn/ops/onnx_rules.py).
 
 >>> from graphnn.io.onnx_common import OnnxError
 >>> issubclass(OnnxError, Exception)
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphnn.core.errors import GraphError
+from graphnn.ops.onnx_rules import same_dtype  # noqa: F401  (the records' converters use it too)
 
 
 class OnnxError(GraphError, ValueError):
@@ -31,15 +33,3 @@ def require_onnx() -> Any:
     return onnx
 
 
-def same_dtype(x: list[Any]) -> list[Any]:
-    """Cast constant operands to the dtype of the node operand (ONNX types match)."""
-    ref = next((v for v in x if v is not None and v.dtype.kind == "f" and v.role != "const"),
-               None)
-    if ref is None:
-        return x
-    out = []
-    for v in x:
-        if v is not None and v.dtype != ref.dtype and v.role == "const":
-            v = ref.graph.constant(v.params["value"].astype(ref.dtype))
-        out.append(v)
-    return out

@@ -1,9 +1,11 @@
 """graphnn -> ONNX: ``gn.to_onnx(g, path)``.
 
-One exporter per graphnn op in the ``EXPORTERS`` table; ONNX tensor names are the graphnn
-node names, inputs stay graph inputs, params become initializers and consts Constant nodes. Gradient
-graphs export too (sign/step/ge/eq/broadcast_to/sum_to have exporters). The model is
-checked with ``onnx.checker`` and written atomically.
+Each op's export rule is in its record (``onnx=Onnx(op_type=...)`` or ``Onnx(export=...)``,
+which calls the building blocks of :class:`Exporter`); nothing here is keyed by op name.
+ONNX tensor names are the graphnn node names, inputs stay graph inputs, params become
+initializers and consts Constant nodes. Gradient graphs export too (sign/step/ge/eq/
+broadcast_to/sum_to/conv2d_grad_input have rules). The model is checked with
+``onnx.checker`` and written atomically.
 
 >>> import graphnn as gn
 >>> exporter(gn.REGISTRY["exp"]) is not None
@@ -18,11 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from graphnn.core import shapes as S
 from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
 from graphnn.core.op import Onnx
 from graphnn.io.onnx_common import OnnxError, require_onnx
-from graphnn.io.onnx_losses import LOSS_EXPORTERS
 
 OPSET = 18
 IR_VERSION = 8
@@ -79,31 +79,6 @@ class Exporter:
 Exp = Callable[[Exporter, Node], None]
 
 
-def _direct(op_type: str, **fixed: Any) -> Exp:
-    def fn(ex: Exporter, n: Node) -> None:
-        attrs = {k: (f(n) if callable(f) else f) for k, f in fixed.items()}
-        ex.emit(op_type, [i.name for i in n.inputs], n.name, **attrs)
-    return fn
-
-
-def _reshape(ex: Exporter, n: Node) -> None:
-    shape = ex.const(n.name + "__shape", np.array(n.shape, dtype=np.int64))
-    ex.emit("Reshape", [n.inputs[0].name, shape], n.name)
-
-
-def _reduce(op_type: str) -> Exp:
-    def fn(ex: Exporter, n: Node) -> None:
-        x = n.inputs[0]
-        axes = S.norm_axes(n.params.get("axis"), x.ndim)
-        keep = int(bool(n.params.get("keepdims", False)))
-        if not axes:  # a 0-d input: reducing nothing is the identity
-            ex.emit("Identity", [x.name], n.name)
-            return
-        ax = ex.const(n.name + "__axes", np.array(axes, dtype=np.int64))
-        ex.emit(op_type, [x.name, ax], n.name, keepdims=keep)
-    return fn
-
-
 def _mask(op_type: str) -> Exp:
     """Comparison ops give 0/1 in the input's float dtype: compare, then Cast."""
     def fn(ex: Exporter, n: Node) -> None:
@@ -113,24 +88,6 @@ def _mask(op_type: str) -> Exp:
         b = ex.emit(op_type, ins, ex.name(n.name + "__bool"))
         ex.emit("Cast", [b], n.name, to=ex.elem(n.dtype))
     return fn
-
-
-def _sum_to(ex: Exporter, n: Node) -> None:
-    x = n.inputs[0]
-    keep, lead = S.sum_to_axes(x.shape, n.shape)
-    axes = keep + lead
-    if not axes:
-        _reshape(ex, n)
-        return
-    ax = ex.const(n.name + "__axes", np.array(axes, dtype=np.int64))
-    s = ex.emit("ReduceSum", [x.name, ax], ex.name(n.name + "__sum"), keepdims=1)
-    shape = ex.const(n.name + "__shape", np.array(n.shape, dtype=np.int64))
-    ex.emit("Reshape", [s, shape], n.name)
-
-
-def _expand(ex: Exporter, n: Node) -> None:
-    shape = ex.const(n.name + "__shape", np.array(n.shape, dtype=np.int64))
-    ex.emit("Expand", [n.inputs[0].name, shape], n.name)
 
 
 def _alpha(op_type: str, key: str) -> Exp:
@@ -156,34 +113,6 @@ def _alpha(op_type: str, key: str) -> Exp:
     return fn
 
 
-def _pair(v: Any) -> list[int]:
-    return [int(v), int(v)] if np.isscalar(v) else [int(i) for i in v]
-
-
-def _window(n: Node, kernel: Any) -> dict[str, Any]:
-    p = n.params
-    stride = p.get("stride")
-    pad = _pair(p.get("padding", 0) or 0)
-    return {"kernel_shape": _pair(kernel), "strides": _pair(kernel if stride is None else stride),
-            "pads": pad + pad}
-
-
-def _conv(ex: Exporter, n: Node) -> None:
-    w = n.inputs[1]
-    attrs = _window(n, w.shape[2:])
-    attrs["strides"] = _pair(n.params.get("stride", 1))
-    attrs["dilations"] = _pair(n.params.get("dilation", 1))
-    attrs["group"] = int(n.params.get("groups", 1))
-    ex.emit("Conv", [i.name for i in n.inputs], n.name, **attrs)
-
-
-def _pool(op_type: str, **extra: Any) -> Exp:
-    def fn(ex: Exporter, n: Node) -> None:
-        kernel = n.params.get("kernel_size")
-        ex.emit(op_type, [n.inputs[0].name], n.name, **_window(n, kernel), **extra)
-    return fn
-
-
 def _from_record(op: Any) -> Exp | None:
     """The exporter an op record declares (``onnx=Onnx(...)``), if any."""
     o = op.onnx
@@ -198,26 +127,8 @@ def _from_record(op: Any) -> Exp | None:
 
 
 def exporter(op: Any) -> Exp | None:
-    """How ``op`` exports: its record's rule, else the table below (ops not yet moved)."""
-    return _from_record(op) or EXPORTERS.get(op.name)
-
-
-# Ops whose ONNX export has not moved into their records yet (tests/test_support_matrix.py
-# lists them and keeps the list from growing).
-EXPORTERS: dict[str, Exp] = {
-    "matmul": _direct("MatMul"),
-    "softmax": _direct("Softmax", axis=lambda n: int(n.params["axis"])),
-    "log_softmax": _direct("LogSoftmax", axis=lambda n: int(n.params["axis"])),
-    "transpose": _direct("Transpose", perm=lambda n: list(
-        n.params["axes"] if n.params["axes"] is not None else range(n.ndim)[::-1])),
-    "reshape": _reshape, "flatten": _reshape,
-    "sum": _reduce("ReduceSum"), "mean": _reduce("ReduceMean"), "max": _reduce("ReduceMax"),
-    "sum_to": _sum_to, "broadcast_to": _expand,
-    "conv2d": _conv, "max_pool2d": _pool("MaxPool"),
-    "avg_pool2d": lambda ex, n: _pool("AveragePool", count_include_pad=int(
-        bool(n.params.get("count_include_pad", True))))(ex, n),
-    **LOSS_EXPORTERS,
-}
+    """How ``op`` exports (None: it has no ONNX rule)."""
+    return _from_record(op)
 
 
 def _value_info(ex: Exporter, n: Node) -> Any:

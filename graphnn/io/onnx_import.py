@@ -1,7 +1,8 @@
 """ONNX -> graphnn: ``gn.from_onnx(path_or_model)``.
 
-One converter per ONNX op type in the ``CONVERTERS`` table; ops graphnn has no single op
-for become small composites (Gemm -> transpose/matmul/mul/add, BatchNormalization ->
+Each ONNX op type that maps onto one graphnn op is converted by that op's record
+(``onnx=Onnx(imports={...})``); ``CONVERTERS`` adds the ONNX types graphnn has no single op
+for, as small composites (Gemm -> transpose/matmul/mul/add, BatchNormalization ->
 elementwise ops). Graph inputs keep their ONNX names (feed them by those names), float
 initializers become params, integer initializers and ``static`` inputs become constants,
 and every ONNX output tensor names its graphnn node, so ``run.value("Y")`` works.
@@ -24,7 +25,6 @@ from graphnn.core.ir import Graph, Node
 from graphnn.core.op import FUNCTIONS, REGISTRY, Onnx
 from graphnn.io.onnx_aux import AUX_CONVERTERS
 from graphnn.io.onnx_common import OnnxError, Unsupported, require_onnx, same_dtype
-from graphnn.io.onnx_pool import POOL_CONVERTERS
 from graphnn.io.onnx_static import FOLDERS
 
 ARITH = {"Add", "Sub", "Mul", "Div"}  # folded only on integer (shape) values
@@ -46,6 +46,11 @@ class Importer:
         self.values: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in static.items()}
         self.named: set[int] = set()
         self.input_shapes = dict(input_shapes)
+
+    def unsupported(self, msg: str) -> Unsupported:
+        """The error a converter raises for an attribute or dtype graphnn does not support
+        (converters in the op records cannot import io's exception class)."""
+        return Unsupported(msg)
 
     # -- tensors -------------------------------------------------------------------
     def static(self, name: str, what: str) -> np.ndarray:
@@ -262,53 +267,6 @@ def _gemm(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [y]
 
 
-def _reshape(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    shape = [int(s) for s in im.static(n.input[1], "Reshape's shape")]
-    if not a.get("allowzero", 0):
-        shape = [x[0].shape[i] if s == 0 else s for i, s in enumerate(shape)]
-    return [ops.reshape(x[0], tuple(shape))]
-
-
-def _flatten(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    s = x[0].shape
-    axis = int(a.get("axis", 1))
-    axis = axis + len(s) if axis < 0 else axis
-    return [ops.reshape(x[0], (int(np.prod(s[:axis], dtype=np.int64)),
-                               int(np.prod(s[axis:], dtype=np.int64))))]
-
-
-def _reduce(fn: Callable[..., Any], attr_until: int) -> Converter:
-    def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-        if im.opset < attr_until:
-            axes = a.get("axes")
-        else:
-            axes = im.static(n.input[1], "the axes input") if len(n.input) > 1 and \
-                n.input[1] else None
-        keep = bool(a.get("keepdims", 1))
-        if axes is None or len(axes) == 0:
-            if a.get("noop_with_empty_axes", 0):
-                return [x[0]]
-            axes = None
-        else:
-            axes = tuple(int(i) for i in np.asarray(axes).reshape(-1))
-        if fn is ops.max and x[0].size == 0:
-            raise Unsupported("ReduceMax over an empty set (-inf by ONNX's definition; "
-                              "graphnn's max, like NumPy's, rejects empty reductions)")
-        return [fn(x[0], axis=axes, keepdims=keep)]
-    return conv
-
-
-def _softmax(fn: Callable[..., Any]) -> Converter:
-    def conv(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-        s = x[0].shape
-        if im.opset >= 13:
-            return [fn(x[0], axis=int(a.get("axis", -1)))]
-        axis = int(a.get("axis", 1)) % max(len(s), 1)  # old opsets: coerce to 2-D
-        flat = ops.reshape(x[0], (int(np.prod(s[:axis], dtype=np.int64)), -1))
-        return [ops.reshape(fn(flat, axis=1), s)]
-    return conv
-
-
 def _batchnorm(im: Importer, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     if a.get("training_mode", 0):
         raise Unsupported("training_mode=1 (batch statistics) is not supported; "
@@ -382,20 +340,13 @@ class _Converters(dict):  # type: ignore[type-arg]
         return len(self._all())
 
 
-# ONNX types without a one-to-one graphnn op (composites) and ops whose import has not
-# moved into their records yet.
+# ONNX types without a one-to-one graphnn op (composites); the rest come from the records.
 CONVERTERS: dict[str, Converter] = _Converters({
-    "MatMul": _binary(ops.matmul),
     "Gemm": _gemm,
-    "Transpose": lambda im, n, x, a: [ops.transpose(x[0], a.get("perm"))],
-    "Reshape": _reshape, "Flatten": _flatten,
-    "ReduceSum": _reduce(ops.sum, 13), "ReduceMean": _reduce(ops.mean, 18),
-    "ReduceMax": _reduce(ops.max, 18),
-    "Softmax": _softmax(ops.softmax), "LogSoftmax": _softmax(ops.log_softmax),
     "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
                                                        keepdims=True)],
     "BatchNormalization": _batchnorm, "Dropout": _dropout,
     # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
     "Greater": _binary(lambda a, b: ops.step(a - b)),
-    **POOL_CONVERTERS, **AUX_CONVERTERS,
+    **AUX_CONVERTERS,
 })

@@ -16,6 +16,7 @@ from typing import Any
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import exp, minimum, step, ufunc
 from graphnn.ops.reduce import sum
@@ -123,6 +124,8 @@ SOFTMAX = register(Op(
     numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check,
     helpers=(_softmax,),
     trace=tt("dZ = S * (dS - sum(dS * S))"),
+    onnx=Onnx(op_type="Softmax", attrs=ox.softmax_attrs,
+              imports={"Softmax": ox.import_softmax("softmax")}),
 ))
 LOG_SOFTMAX = register(Op(
     name="log_softmax", forward=_log_softmax, shape=S.same, fresh=True,
@@ -134,6 +137,8 @@ LOG_SOFTMAX = register(Op(
     numpy="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check,
     helpers=(_log_softmax,),
     trace=tt("dZ = dL - softmax(Z) * sum(dL)"),
+    onnx=Onnx(op_type="LogSoftmax", attrs=ox.softmax_attrs,
+              imports={"LogSoftmax": ox.import_softmax("log_softmax")}),
 ))
 
 

@@ -32,7 +32,8 @@ from typing import Any
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register, tt
+from graphnn.core.op import Onnx, Op, register, tt
+from graphnn.ops import onnx_conv as oc
 from graphnn.ops.elementwise import tsum
 from graphnn.ops.linalg import reshape
 from graphnn.ops.reduce import sum
@@ -292,10 +293,9 @@ def _conv_jvp(t: list[Any], out: Any, x: Any, w: Any, b: Any = None, **p: Any) -
 _ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
 CONV2D = register(Op(
     name="conv2d", forward=_conv2d, shape=_conv_shape, vjp=_conv_vjp, jvp=_conv_jvp,
-    check=_conv_check,
+    check=_conv_check, onnx=Onnx(export=oc.export_conv, imports={"Conv": oc.import_conv}),
     numpy="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")", label="conv",  # {2}: None, no bias
-    trace=tt("dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,h,w} dY"),
-    cost=_conv_cost,
+    trace=tt("dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,h,w} dY"), cost=_conv_cost,
     helpers=(_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d),
 ))
 
@@ -345,7 +345,8 @@ CONV2D_GRAD_INPUT = register(Op(
         None if t[1] is None else conv2d_grad_input(g, t[1], **p)),
     numpy="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
     label="conv dX", trace=tt("dX = conv_transpose(dY, W) (a transposed convolution)"),
-    cost=lambda g, w, out, **p: _conv_cost(out, w, g),
+    cost=lambda g, w, out, **p: _conv_cost(out, w, g), onnx=Onnx(
+        export=oc.export_conv_grad_input, imports={"ConvTranspose": oc.import_conv_transpose}),
     helpers=(_pad2d, _batch_inner, _chwn, _grad_cols, _conv2d_grad_input),
 ))
 CONV2D_GRAD_WEIGHT = register(Op(
@@ -359,9 +360,8 @@ CONV2D_GRAD_WEIGHT = register(Op(
         None if t[1] is None else conv2d_grad_weight(x, t[1], **p)),
     numpy="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
     label="conv dW", trace=tt("dW = X ⋆ dY (correlate the input with the output gradient)"),
-    cost=lambda x, g, out, **p: _conv_cost(x, out, g),
-    helpers=(_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols,
-                     _conv2d_grad_weight),
+    cost=lambda x, g, out, **p: _conv_cost(x, out, g), onnx=oc.NO_CONV_GRAD_WEIGHT,
+    helpers=(_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d_grad_weight),
 ))
 
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register, tt
+from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import onnx_rules as ox
 from graphnn.ops import rewrites as RW
 
 # -- matmul ------------------------------------------------------------------------
@@ -88,6 +89,7 @@ MATMUL = register(Op(
                                    None if t[1] is None else matmul(a, t[1])),
     numpy="({0} @ {1})", label="@", trace=tt("dA = dY @ B^T;  dB = A^T @ dY"),
     cost=_matmul_cost,
+    onnx=Onnx(op_type="MatMul", imports={"MatMul": ox.import_matmul}),
 ))
 
 
@@ -137,6 +139,7 @@ TRANSPOSE = register(Op(
     vjp=_transpose_vjp,
     jvp=lambda t, out, a, axes=None: None if t[0] is None else transpose(t[0], axes=axes),
     numpy="xp.transpose({0}, {axes})", label="T", trace=tt("dX = transpose(dY, inverse axes)"),
+    onnx=Onnx(export=ox.export_transpose, imports={"Transpose": ox.import_transpose}),
 ))
 
 
@@ -174,6 +177,7 @@ RESHAPE = register(Op(
     vjp=lambda g, out, a, shape: (reshape(g, tuple(a.shape)),),
     jvp=lambda t, out, a, shape: None if t[0] is None else reshape(t[0], tuple(out.shape)),
     numpy="xp.reshape({0}, {shape})", label="reshape", trace=tt("dX = reshape(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_reshape, imports={"Reshape": ox.import_reshape}),
 ))
 
 
@@ -204,6 +208,7 @@ FLATTEN = register(Op(
     jvp=lambda t, out, a, **p: None if t[0] is None else reshape(t[0], tuple(out.shape)),
     numpy="xp.reshape({0}, {out_shape})", label="flatten",
     trace=tt("dX = reshape(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_reshape, imports={"Flatten": ox.import_flatten}),
 ))
 
 
@@ -252,6 +257,7 @@ BROADCAST_TO = register(Op(
     jvp=lambda t, out, a, shape: None if t[0] is None else broadcast_to(t[0], shape),
     numpy="xp.broadcast_to({0}, {shape})", label="bcast",
     trace=tt("dX = dY summed over the broadcast axes"),
+    onnx=Onnx(export=ox.export_broadcast_to, imports={"Expand": ox.import_expand}),
 ))
 SUM_TO = register(Op(
     name="sum_to", forward=_sum_to, shape=_sum_to_shape,
@@ -261,6 +267,9 @@ SUM_TO = register(Op(
     jvp=lambda t, out, a, shape: None if t[0] is None else sum_to(t[0], shape),
     numpy="_sum_to(xp, {0}, {shape})", label="Σ→", helpers=(_sum_to,),
     trace=tt("dX = broadcast_to(dY, X.shape)"),
+    onnx=Onnx(export=ox.export_sum_to, imports=Unsupported(
+        "no single ONNX op: it exports as ReduceSum + Reshape, which import as sum and "
+        "reshape")),
 ))
 
 

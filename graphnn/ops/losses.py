@@ -27,7 +27,8 @@ import numpy as np
 from graphnn.core import ir
 from graphnn.core.bind import _context, bind
 from graphnn.core.errors import ParamError
-from graphnn.core.op import Op, Unsupported, register, tt
+from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.ops import onnx_losses as ol
 from graphnn.ops import symrules as R
 from graphnn.ops.activations import log_softmax, sigmoid, softmax
 from graphnn.ops.elementwise import log, maximum, sign, tsum
@@ -159,6 +160,7 @@ def _scale_jvp(slope: Any, tg: Any, reduction: str) -> Any:
 
 MSE_LOSS = _loss(
     name="mse_loss", forward=_mse_loss, label="MSE",
+    onnx=Onnx(export=ol.export_mse, imports=ol.NO_LOSS_OP),
     trace=tt("dP = 2 (P - T) dL / n;  dT = -dP"),
     vjp=lambda g, out, p, t, reduction="mean": (
         lambda: 2.0 * _scaled(g, _size(p), reduction) * (p - t),
@@ -167,6 +169,7 @@ MSE_LOSS = _loss(
         _scale_jvp(2.0 * (p - t), tg, reduction))
 L1_LOSS = _loss(
     name="l1_loss", forward=_l1_loss, label="L1",
+    onnx=Onnx(export=ol.export_l1, imports=ol.NO_LOSS_OP),
     trace=tt("dP = sign(P - T) dL / n;  dT = -dP"),
     vjp=lambda g, out, p, t, reduction="mean": (
         lambda: _scaled(g, _size(p), reduction) * sign(p - t),
@@ -185,6 +188,7 @@ def _bce_dy(p: Any) -> Any:
 
 BCE_LOSS = _loss(
     name="bce_loss", forward=_bce_loss, label="BCE", helpers=(_clamped_log,),
+    onnx=Onnx(export=ol.export_bce, imports=ol.NO_LOSS_OP),
     sympy=lambda sp, p, y, reduction="mean": R.loss_reduce(R.pairwise(
         sp, lambda s, u, v: -(v * s.log(u) + (1 - v) * s.log(1 - u)), p, y), reduction),
     trace=tt("dP = (P - Y) / max(P (1 - P), 1e-12) dL / n;  dY = (log(1 - P) - log P) dL / n"),
@@ -196,6 +200,7 @@ BCE_LOSS = _loss(
         None if t[1] is None else t[1] * _bce_dy(p)), reduction))
 BCE_WITH_LOGITS = _loss(
     name="bce_with_logits", forward=_bce_with_logits, label="BCE logits",
+    onnx=Onnx(export=ol.export_bce_with_logits, imports=ol.NO_LOSS_OP),
     sympy=lambda sp, z, y, reduction="mean": R.loss_reduce(R.pairwise(
         sp, lambda s, u, v: s.log(1 + s.exp(u)) - u * v, z, y), reduction),
     trace=tt("dZ = (σ(Z) - Y) dL / n;  dY = -Z dL / n"),
@@ -250,7 +255,10 @@ CROSS_ENTROPY = _loss(
     sympy=R.cross_entropy,
     trace=tt("dZ = (softmax(Z) Σ T - T) dL / N  (T one-hot for class indices);  "
              "dT = -log softmax(Z)"),
-    shape=_ce_shape, dtype=lambda dz, dt, **_: dz, helpers=(_log_softmax_last,))
+    shape=_ce_shape, dtype=lambda dz, dt, **_: dz, helpers=(_log_softmax_last,),
+    onnx=Onnx(export=ol.export_cross_entropy, imports=Unsupported(
+        "ONNX SoftmaxCrossEntropyLoss takes integer labels, which from_onnx does not take "
+        "as run-time tensors; the exported graph imports back as LogSoftmax, Mul, ReduceSum")))
 
 
 def _check_classes(num_classes: int) -> None:
@@ -271,6 +279,9 @@ ONE_HOT = register(Op(
     check=lambda t, num_classes, dtype="float64": _check_classes(num_classes),
     numpy="_one_hot(xp, {0}, {num_classes}, {dtype})", label="one-hot",
     trace=tt("no gradient (integer input)"), helpers=(_one_hot,),
+    onnx=Onnx(export=ol.export_one_hot, imports=Unsupported(
+        "ONNX OneHot takes integer indices, which from_onnx does not take as run-time "
+        "tensors (graphnn imports floating-point inputs; integers only as static values)")),
 ))
 
 

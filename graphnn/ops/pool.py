@@ -28,7 +28,8 @@ from typing import Any
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register, tt
+from graphnn.core.op import Onnx, Op, register, tt
+from graphnn.ops import onnx_conv as oc
 from graphnn.ops.conv import _pad2d, check_fits, check_pair, out_size, pair
 from graphnn.ops.reduce import mean
 
@@ -244,6 +245,7 @@ MAX_POOL2D = register(Op(
     numpy="_max_pool2d(xp, {0}, " + _PA + ")", label="max pool",
     trace=tt("dX = dY routed to the (first) max of each window, 0 elsewhere"),
     cost=_pool_cost, helpers=(_pad2d, _tap, _pool_out, _max_pool2d),
+    onnx=Onnx(export=oc.export_pool("MaxPool"), imports={"MaxPool": oc.import_maxpool}),
 ))
 MAX_POOL2D_GRAD = register(Op(
     name="max_pool2d_grad", forward=_max_pool2d_grad, shape=_grad_shape, check=_pool_check,
@@ -253,7 +255,7 @@ MAX_POOL2D_GRAD = register(Op(
     numpy="_max_pool2d_grad(xp, {0}, {1}, " + _PA + ")", label="max pool dX",
     trace=tt("dX = dY scattered to each window's argmax"),
     cost=lambda x, g, out, **p: _pool_cost(x, g, **p),
-    helpers=_ARGM + (_max_pool2d_grad,),
+    helpers=_ARGM + (_max_pool2d_grad,), onnx=oc.NO_POOL_GRAD,
 ))
 MAX_POOL2D_SELECT = register(Op(
     name="max_pool2d_select", forward=_max_pool2d_select, shape=_pool_shape, check=_pool_check,
@@ -261,7 +263,7 @@ MAX_POOL2D_SELECT = register(Op(
     jvp=lambda t, out, x, v, **p: None if t[1] is None else max_pool2d_select(x, t[1], **p),
     numpy="_max_pool2d_select(xp, {0}, {1}, " + _PA + ")", label="max pool pick",
     trace=tt("dV = dY scattered to each window's argmax of X"), cost=_pool_cost,
-    helpers=_ARGM + (_max_pool2d_select,),
+    helpers=_ARGM + (_max_pool2d_select,), onnx=oc.NO_POOL_SELECT,
 ))
 _AA = _PA + ", count_include_pad={count_include_pad}"
 AVG_POOL2D = register(Op(
@@ -271,6 +273,8 @@ AVG_POOL2D = register(Op(
     numpy="_avg_pool2d(xp, {0}, " + _AA + ")", label="avg pool",
     trace=tt("dX = dY / k spread over each window"), cost=_pool_cost,
     helpers=(_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d),
+    onnx=Onnx(export=oc.export_pool("AveragePool"),
+              imports={"AveragePool": oc.import_avgpool}),
 ))
 AVG_POOL2D_GRAD = register(Op(
     name="avg_pool2d_grad", forward=_avg_pool2d_grad, shape=_avg_grad_shape, check=_pool_check,
@@ -279,7 +283,7 @@ AVG_POOL2D_GRAD = register(Op(
     numpy="_avg_pool2d_grad(xp, {0}, input_size={input_size}, " + _AA + ")",
     label="avg pool dX", trace=tt("dX = dY / k spread over each window (linear)"),
     cost=lambda g, out, **p: _pool_cost(out, g, **p),
-    helpers=(_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d_grad),
+    helpers=(_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d_grad), onnx=oc.NO_POOL_GRAD,
 ))
 
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Op, register, tt
+from graphnn.core.op import Onnx, Op, register, tt
+from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import eq
 from graphnn.ops.linalg import broadcast_to, reshape
@@ -101,6 +102,8 @@ SUM = register(Op(
         None if t[0] is None else sum(t[0], axis=axis, keepdims=keepdims),
     numpy="xp.sum({0}, axis={axis}, keepdims={keepdims})", label="Σ",
     trace=tt("dX = broadcast(dY)"), cost=_red_cost,
+    onnx=Onnx(export=ox.export_reduce("ReduceSum"),
+              imports={"ReduceSum": ox.import_reduce("sum", 13)}),
 ))
 MEAN = register(Op(
     name="mean", forward=lambda xp, a, axis=None, keepdims=False:
@@ -112,6 +115,8 @@ MEAN = register(Op(
         None if t[0] is None else mean(t[0], axis=axis, keepdims=keepdims),
     numpy="xp.mean({0}, axis={axis}, keepdims={keepdims})", label="mean",
     trace=tt("dX = broadcast(dY) / n"), cost=_red_cost,
+    onnx=Onnx(export=ox.export_reduce("ReduceMean"),
+              imports={"ReduceMean": ox.import_reduce("mean", 18)}),
 ))
 MAX = register(Op(
     name="max", forward=_max_forward,
@@ -121,6 +126,8 @@ MAX = register(Op(
         t[0] * _tie_weights(a, out, axis, keepdims), axis=axis, keepdims=keepdims),
     numpy="xp.max({0}, axis={axis}, keepdims={keepdims})", label="max",
     trace=tt("dX = dY where X is the max (shared among ties), else 0"), cost=_red_cost,
+    onnx=Onnx(export=ox.export_reduce("ReduceMax"),
+              imports={"ReduceMax": ox.import_reduce("max", 18)}),
 ))
 
 

@@ -1,11 +1,14 @@
-"""ONNX exporters for graphnn's losses (and one_hot), spelled out with elementwise ONNX
-ops (ONNX has no loss operators in the default domain), so training graphs export whole.
+"""ONNX exporters of graphnn's losses and one_hot, which their records name in
+``onnx=Onnx(export=...)`` (graphnn/ops/losses.py). They are spelled out with elementwise
+ONNX ops (the default domain has no MSE, L1 or BCE operator, and its
+SoftmaxCrossEntropyLoss takes only class indices), so training graphs export whole.
 
 Each follows the op's forward helper in graphnn/ops/losses.py step by step; integer class
 targets of cross_entropy become one-hot rows (Equal against a range, then Cast).
 
->>> sorted(LOSS_EXPORTERS)
-['bce_loss', 'bce_with_logits', 'cross_entropy', 'l1_loss', 'mse_loss', 'one_hot']
+>>> import graphnn as gn
+>>> gn.REGISTRY["mse_loss"].onnx.export is export_mse
+True
 """
 
 from __future__ import annotations
@@ -13,6 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from graphnn.core.op import Unsupported
+
+NO_LOSS_OP = Unsupported(
+    "the default ONNX domain has no operator for this loss; the exported graph imports "
+    "back as its elementwise ops and reductions")
 
 
 def _reduce(ex: Any, n: Any, v: str) -> None:
@@ -31,19 +40,19 @@ def _num(ex: Any, n: Any, v: float, tag: str) -> str:
     return ex.const(f"{n.name}__{tag}", np.array(v, dtype=n.inputs[0].dtype))
 
 
-def _mse(ex: Any, n: Any) -> None:
+def export_mse(ex: Any, n: Any) -> None:
     p, t = (i.name for i in n.inputs)
     d = _tmp(ex, n, "Sub", [p, t], "diff")
     _reduce(ex, n, _tmp(ex, n, "Mul", [d, d], "sq"))
 
 
-def _l1(ex: Any, n: Any) -> None:
+def export_l1(ex: Any, n: Any) -> None:
     p, t = (i.name for i in n.inputs)
     d = _tmp(ex, n, "Sub", [p, t], "diff")
     _reduce(ex, n, _tmp(ex, n, "Abs", [d], "abs"))
 
 
-def _bce_logits(ex: Any, n: Any) -> None:
+def export_bce_with_logits(ex: Any, n: Any) -> None:
     z, y = (i.name for i in n.inputs)
     relu = _tmp(ex, n, "Max", [z, _num(ex, n, 0.0, "zero")], "relu")
     zy = _tmp(ex, n, "Mul", [z, y], "zy")
@@ -61,7 +70,7 @@ def _clamped_log(ex: Any, n: Any, a: str, tag: str) -> str:
                                _num(ex, n, -100.0, tag + "_clamp")], tag)
 
 
-def _bce(ex: Any, n: Any) -> None:
+def export_bce(ex: Any, n: Any) -> None:
     p, y = (i.name for i in n.inputs)
     one = _num(ex, n, 1.0, "one")
     lp = _clamped_log(ex, n, p, "lp")
@@ -80,11 +89,11 @@ def _one_hot_rows(ex: Any, n: Any, t: Any, classes: int, dtype: Any, out: str) -
     return ex.emit("Cast", [hit], out, to=ex.elem(dtype))
 
 
-def _one_hot(ex: Any, n: Any) -> None:
+def export_one_hot(ex: Any, n: Any) -> None:
     _one_hot_rows(ex, n, n.inputs[0], int(n.params["num_classes"]), n.dtype, n.name)
 
 
-def _cross_entropy(ex: Any, n: Any) -> None:
+def export_cross_entropy(ex: Any, n: Any) -> None:
     z, t = n.inputs
     lsm = _tmp(ex, n, "LogSoftmax", [z.name], "lsm", axis=-1)
     target = t.name
@@ -95,6 +104,3 @@ def _cross_entropy(ex: Any, n: Any) -> None:
              keepdims=0)
     _reduce(ex, n, _tmp(ex, n, "Neg", [s], "per"))
 
-
-LOSS_EXPORTERS = {"mse_loss": _mse, "l1_loss": _l1, "bce_with_logits": _bce_logits,
-                  "bce_loss": _bce, "cross_entropy": _cross_entropy, "one_hot": _one_hot}
