@@ -7,7 +7,7 @@
 ...     b = gn.param("b", 0.1)
 ...     o = gn.sigmoid(gn.sum(w * x) + b)
 >>> r = gn.run(g, {"x": [1.0, 2.0, 3.0]}, wrt=[w, b])
->>> round(float(r.value(o)), 4), np.round(r.grad(w), 4).tolist()
+>>> float(np.round(r.value(o), 4)), np.round(r.grad(w), 4).tolist()
 (0.99, [0.0099, 0.0197, 0.0296])
 """
 

@@ -87,6 +87,28 @@ CASES: dict[str, list[Case]] = {
     "elu": [Case([away(6)], {"alpha": 1.0}, second=True)],
     "softmax": [Case([rnd(2, 4)], {"axis": -1}, second=True), Case([rnd(3, 2)], {"axis": 0})],
     "log_softmax": [Case([rnd(2, 4)], {"axis": -1}, second=True)],
+    # graphnn/ops/unary.py: inputs inside each domain, rounding ops away from their jumps
+    "sin": [Case([rnd(2, 3)], second=True)],
+    "cos": [Case([rnd(2, 3)], second=True)],
+    "tan": [Case([rnd(5, lo=-1.2, hi=1.2)], second=True)],
+    "asin": [Case([rnd(5, lo=-0.9, hi=0.9)], second=True)],
+    "acos": [Case([rnd(5, lo=-0.9, hi=0.9)], second=True)],
+    "atan": [Case([rnd(2, 3, lo=-4.0, hi=4.0)], second=True)],
+    "sinh": [Case([rnd(5)], second=True)],
+    "cosh": [Case([rnd(5)], second=True)],
+    "log1p": [Case([rnd(5, lo=-0.8, hi=3.0)], second=True)],
+    "expm1": [Case([rnd(5)], second=True)],
+    "log2": [Case([pos(5)], second=True)],
+    "log10": [Case([pos(5)], second=True)],
+    "exp2": [Case([rnd(5)], second=True)],
+    "rsqrt": [Case([pos(5)], second=True)],
+    "reciprocal": [Case([away(5)], second=True)],
+    "square": [Case([rnd(2, 3)], second=True)],
+    "erf": [Case([rnd(6, lo=-3.0, hi=3.0)], second=True)],
+    "floor": [Case([rnd(6, lo=-3.0, hi=3.0)], nondiff=True)],
+    "ceil": [Case([rnd(6, lo=-3.0, hi=3.0)], nondiff=True)],
+    "round": [Case([np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.2, 0.7])], nondiff=True)],
+    "trunc": [Case([rnd(6, lo=-3.0, hi=3.0)], nondiff=True)],
 }
 
 

@@ -33,6 +33,10 @@ def test_lecture_closed_form_and_string_graph() -> None:
     assert float(t.run.grad("x")) == 4.0 and float(t.run.grad("z")) == -2.0
 
 
+# ops whose case inputs stay in the (real) domain only when scaled down, sign kept
+IN_DOMAIN = ("log2", "log10", "rsqrt", "log1p", "asin", "acos")
+
+
 @pytest.mark.parametrize("name", FORMULA_OPS)
 def test_round_trip_every_op_with_a_formula(name: str) -> None:
     op = gn.REGISTRY[name]
@@ -49,8 +53,9 @@ def test_round_trip_every_op_with_a_formula(name: str) -> None:
     rng = np.random.default_rng(7)
     for _ in range(5):
         vals = [float(np.asarray(c).reshape(-1)[0]) for c in case.inputs]
-        vals = [v * rng.uniform(0.5, 1.5) * rng.choice([1, -1]) if name not in (
-            "log", "sqrt", "pow") else abs(v) for v in vals]
+        vals = [abs(v) if name in ("log", "sqrt", "pow") else
+                abs(v) * rng.uniform(0.5, 1.0) if name in IN_DOMAIN else
+                v * rng.uniform(0.5, 1.5) * rng.choice([1, -1]) for v in vals]
         feeds = {f"a{k}": v for k, v in enumerate(vals)}
         v1 = gn.run(g, feeds).value(out)
         v2 = gn.run(g2, {k: v for k, v in feeds.items() if k in g2}).value(out2)
@@ -104,7 +109,7 @@ def test_from_sympy_reuses_graph_nodes_and_builds_functions() -> None:
     v = float(gn.run(g2, {"x": 0.5}).value(g2.outputs[0]))
     assert np.isclose(v, np.exp(-0.25) * np.log(1.25) - 1 / 3)
     with pytest.raises(gn.GraphError, match="no graphnn op"):
-        gn.from_sympy(sp.sin(x))
+        gn.from_sympy(sp.gamma(x))
     with pytest.raises(gn.GraphError):
         gn.from_sympy(object())
 

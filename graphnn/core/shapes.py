@@ -39,19 +39,24 @@ def same(shape: Shape, *_: Any, **__: Any) -> Shape:
 
 
 def norm_axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """Normalise ``axis`` (None, int or tuple, negatives allowed) to sorted positive axes."""
+    """Normalise ``axis`` (None, int or tuple, negatives allowed) to sorted positive axes.
+    As in PyTorch a 0-d array accepts axis 0 and -1, which name no axis at all.
+
+    >>> norm_axes(-1, 3), norm_axes((0, -1), 0 + 2), norm_axes(-1, 0)
+    ((2,), (0, 1), ())
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
         a = int(a)
-        if not -ndim <= a < ndim:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for an array of {ndim} dimension(s)")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
 
 
 def reduce_shape(shape: Shape, axis: Any = None, keepdims: bool = False) -> Shape:

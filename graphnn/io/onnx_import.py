@@ -9,7 +9,7 @@ and every ONNX output tensor names its graphnn node, so ``run.value("Y")`` works
 
 >>> import graphnn as gn, numpy as np
 >>> sorted(CONVERTERS)[:4]
-['Abs', 'Add', 'AveragePool', 'BatchNormalization']
+['Abs', 'Acos', 'Add', 'Asin']
 """
 
 from __future__ import annotations

@@ -225,7 +225,10 @@ class _Converter:
                 raise GraphError(f"from_sympy: non-real number {e}")
             return self.g.constant(float(e))
         f = self.table.get(e.func)
-        if f is None:
+        if f is None:  # a registered op's formula (sp.sin -> sin, sp.erf -> erf, ...)
+            hit = _match_op(self.sp, e, self.b)
+            if hit is not None:
+                return hit
             raise GraphError(f"from_sympy: no graphnn op for {e.func.__name__} (in "
                              f"{_short(e)}); supported: "
                              f"{', '.join(sorted(k.__name__ for k in self.table))}")

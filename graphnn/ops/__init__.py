@@ -63,6 +63,29 @@ from graphnn.ops.pool import (  # noqa: F401
     max_pool2d_select,
 )
 from graphnn.ops.reduce import max, mean, sum  # noqa: F401
+from graphnn.ops.unary import (  # noqa: F401
+    acos,
+    asin,
+    atan,
+    ceil,
+    cos,
+    cosh,
+    erf,
+    exp2,
+    expm1,
+    floor,
+    log1p,
+    log2,
+    log10,
+    reciprocal,
+    round,
+    rsqrt,
+    sin,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
 
 # Node operators in core reach the op functions through this table.
 _FUNCTIONS.update({k: v for k, v in dict(globals()).items()

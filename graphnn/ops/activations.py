@@ -19,7 +19,7 @@ from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
-from graphnn.ops.elementwise import exp, step, ufunc
+from graphnn.ops.elementwise import exp, minimum, step, ufunc
 from graphnn.ops.reduce import sum
 
 
@@ -86,7 +86,9 @@ PRELU = register(Op(
 ELU = register(Op(
     name="elu", label="ELU", elementwise=True, shape=S.same,
     forward=lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0))),
-    deriv=lambda out, a, alpha=1.0: (step(a) + (1.0 - step(a)) * (out + alpha),),
+    # alpha e^min(a, 0) rather than out + alpha: finite at a = +inf (torch's gradient 1)
+    deriv=lambda out, a, alpha=1.0:
+        (step(a) + (1.0 - step(a)) * (alpha * exp(minimum(a, 0.0))),),
     sympy=lambda sp, a, alpha=1.0: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
     numpy="xp.where({0} > 0, {0}, {alpha} * xp.expm1(xp.minimum({0}, 0)))",
     inplace=Unsupported("xp.where has no out= argument"),
@@ -98,11 +100,13 @@ ELU = register(Op(
 
 
 def _softmax(xp: Any, a: Any, axis: int = -1) -> Any:
+    axis = axis if a.ndim else None  # PyTorch: axis 0 / -1 of a 0-d tensor
     e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(xp: Any, a: Any, axis: int = -1) -> Any:
+    axis = axis if a.ndim else None
     s = a - xp.max(a, axis=axis, keepdims=True)
     return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
 

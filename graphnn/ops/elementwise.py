@@ -62,6 +62,21 @@ def _onnx(op_type: str) -> Onnx:
     return Onnx(op_type=op_type, imports={op_type: None})
 
 
+def _pow_partials(out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """d(a ** b)/da and d/db with PyTorch's values at base 0 (lazy): the textbook forms
+    ``b * a ** (b - 1)`` and ``out * log(a)`` with the exponent / argument nudged by an
+    exact 0/1 mask so that ``0 * inf`` never arises where PyTorch's rule gives 0."""
+    return (lambda: b * a ** (b - 1.0 + eq(b, 0.0)),
+            lambda: out * log(a + eq(a, 0.0) * ge(b, 0.0)))
+
+
+def _wins(other: Any, x: Any) -> Any:
+    """d max(x, other)/dx as PyTorch has it: 1 where x > other, 1/2 at a tie, 0 where
+    x < other, 1 where either is NaN (``step(other - x)`` is 0 for a NaN and for equal
+    infinities, whose difference is NaN)."""
+    return 1.0 - step(other - x) - 0.5 * eq(x, other)
+
+
 _NO_GRAD = "a 0/1 mask: its derivative is 0 almost everywhere, so no gradient flows"
 
 ADD = register(Op(
@@ -110,11 +125,14 @@ POW = register(Op(
     simplify=(RW.pow_small,),
     forward=lambda xp, a, b: xp.power(a, b),
     deriv=lambda out, a, b: (lambda: b * a ** (b - 1), lambda: out * log(a)),
-    vjp=lambda g, out, a, b: (lambda: g * b * a ** (b - 1), lambda: g * out * log(a)),
+    vjp=lambda g, out, a, b: tuple(lambda d=d: g * d() for d in _pow_partials(out, a, b)),
+    jvp=lambda t, out, a, b: tsum(*[None if ti is None else ti * d()
+                                    for ti, d in zip(t, _pow_partials(out, a, b))]),
     sympy=lambda sp, a, b: a ** b,
     numpy="({0} ** {1})", inplace=ufunc("power", 2), numexpr="({0} ** {1})",
     cuda="pow({0}, {1})", onnx=_onnx("Pow"),
-    doc="a ** b (d/db uses log a, so keep a > 0 when differentiating w.r.t. b)"))
+    doc="a ** b; as in PyTorch d/da is 0 where b == 0 and d/db is 0 where a == 0 and "
+        "b >= 0 (elsewhere d/db = a ** b log a, NaN for a < 0)"))
 EXP = register(Op(
     name="exp", label="exp", elementwise=True, shape=S.same, value_range=(0.0, math.inf),
     simplify=(RW.exp_log,),
@@ -150,21 +168,23 @@ ABS = register(Op(
 MAXIMUM = register(Op(
     name="maximum", label="max", elementwise=True, shape=S.elementwise,
     forward=lambda xp, a, b: xp.maximum(a, b),
-    deriv=lambda out, a, b: (lambda: ge(a, b), lambda: 1.0 - ge(a, b)),
+    deriv=lambda out, a, b: (lambda: _wins(b, a), lambda: _wins(a, b)),
     sympy=lambda sp, a, b: sp.Max(a, b),
     numpy="xp.maximum({0}, {1})", inplace=ufunc("maximum", 2),
     numexpr="where({0} >= {1}, {0}, {1})", cuda="({0} >= {1} ? {0} : {1})",
     onnx=Onnx(op_type="Max", imports={"Max": None}),
-    doc="elementwise maximum; at ties the gradient goes to a"))
+    doc="elementwise maximum; at ties a and b get half the gradient each (as in "
+        "PyTorch)"))
 MINIMUM = register(Op(
     name="minimum", label="min", elementwise=True, shape=S.elementwise,
     forward=lambda xp, a, b: xp.minimum(a, b),
-    deriv=lambda out, a, b: (lambda: ge(b, a), lambda: 1.0 - ge(b, a)),
+    deriv=lambda out, a, b: (lambda: _wins(a, b), lambda: _wins(b, a)),
     sympy=lambda sp, a, b: sp.Min(a, b),
     numpy="xp.minimum({0}, {1})", inplace=ufunc("minimum", 2),
     numexpr="where({0} <= {1}, {0}, {1})", cuda="({0} <= {1} ? {0} : {1})",
     onnx=Onnx(op_type="Min", imports={"Min": None}),
-    doc="elementwise minimum; at ties the gradient goes to a"))
+    doc="elementwise minimum; at ties a and b get half the gradient each (as in "
+        "PyTorch)"))
 
 # Non-differentiable masks used by other rules (their own gradient is zero a.e.).
 SIGN = register(Op(
@@ -235,7 +255,8 @@ def neg(a: Any, *, name: str | None = None) -> Any:
 
 
 def pow(a: Any, b: Any, *, name: str | None = None) -> Any:  # noqa: A001
-    """``a ** b`` (d/db uses log a, so keep ``a > 0`` when differentiating w.r.t. b)."""
+    """``a ** b``. As in PyTorch, d/da is 0 where ``b == 0`` and d/db is 0 where ``a == 0``
+    and ``b >= 0``; elsewhere d/db is ``a ** b * log(a)`` (NaN for ``a < 0``)."""
     return bind(POW, a, b, name=name)
 
 
@@ -260,12 +281,14 @@ def abs(a: Any, *, name: str | None = None) -> Any:  # noqa: A001
 
 
 def maximum(a: Any, b: Any, *, name: str | None = None) -> Any:
-    """Elementwise maximum; at ties the gradient goes to ``a``."""
+    """Elementwise maximum; at ties ``a`` and ``b`` get half the gradient each (PyTorch's
+    rule; where either is NaN both get all of it)."""
     return bind(MAXIMUM, a, b, name=name)
 
 
 def minimum(a: Any, b: Any, *, name: str | None = None) -> Any:
-    """Elementwise minimum; at ties the gradient goes to ``a``."""
+    """Elementwise minimum; at ties ``a`` and ``b`` get half the gradient each (PyTorch's
+    rule; where either is NaN both get all of it)."""
     return bind(MINIMUM, a, b, name=name)
 
 

@@ -24,10 +24,32 @@ from graphnn.ops.elementwise import eq
 from graphnn.ops.linalg import broadcast_to, reshape
 
 
-def _norm(axis: Any) -> Any:
+def _norm(axis: Any, a: Any = None) -> Any:
+    """``axis`` as the record stores it: None, an int or a tuple of ints. On a 0-d ``a`` a
+    valid axis (0 or -1, as PyTorch accepts) becomes None, the same reduction, so every
+    backend runs it; an invalid one is kept for bind to report."""
+    if axis is not None and _ndim(a) == 0:
+        try:
+            S.norm_axes(axis, 0)
+            return None
+        except (ValueError, TypeError):
+            pass
     if axis is None or isinstance(axis, (int, np.integer)):
         return None if axis is None else int(axis)
     return tuple(int(a) for a in axis)
+
+
+def _ndim(a: Any) -> int | None:
+    """The number of dimensions of a node, array or number (None for anything else)."""
+    shape = getattr(a, "shape", None)
+    if shape is not None:
+        return len(shape)
+    return 0 if isinstance(a, (int, float, np.number)) else None
+
+
+def _ax(a: Any, axis: Any) -> Any:
+    """The axis NumPy needs: None on a 0-d array (PyTorch's axis 0 / -1 of a scalar)."""
+    return None if np.ndim(a) == 0 else axis
 
 
 def _rshape(a: S.Shape, axis: Any = None, keepdims: bool = False) -> S.Shape:
@@ -56,10 +78,16 @@ def _max_vjp(g: Any, out: Any, a: Any, axis: Any = None, keepdims: bool = False)
 
 
 def _max_check(a: S.Shape, axis: Any = None, keepdims: bool = False) -> None:
+    """Reject a max over an axis of length 0, in graphs and eagerly."""
     empty = [i for i in S.norm_axes(axis, len(a)) if a[i] == 0]
     if empty:
         raise ValueError(f"cannot take the max over axis {empty[0]} of length 0 (input shape "
                          f"{tuple(a)}): the max of an empty set is undefined")
+
+
+def _max_forward(xp: Any, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    _max_check(np.shape(a), axis, keepdims)
+    return xp.max(a, axis=_ax(a, axis), keepdims=keepdims)
 
 
 def _red_cost(a: S.Shape, out: S.Shape, **_: Any) -> int:
@@ -68,7 +96,7 @@ def _red_cost(a: S.Shape, out: S.Shape, **_: Any) -> int:
 
 SUM = register(Op(
     name="sum", forward=lambda xp, a, axis=None, keepdims=False:
-        xp.sum(a, axis=axis, keepdims=keepdims),
+        xp.sum(a, axis=_ax(a, axis), keepdims=keepdims),
     shape=_rshape, fresh=True, latex=r"y = \sum_i x_i",
     vjp=lambda g, out, a, axis=None, keepdims=False: (expand(g, a.shape, axis, keepdims),),
     jvp=lambda t, out, a, axis=None, keepdims=False:
@@ -80,7 +108,7 @@ SUM = register(Op(
 ))
 MEAN = register(Op(
     name="mean", forward=lambda xp, a, axis=None, keepdims=False:
-        xp.mean(a, axis=axis, keepdims=keepdims),
+        xp.mean(a, axis=_ax(a, axis), keepdims=keepdims),
     shape=_rshape, fresh=True, latex=r"y = \frac{1}{n} \sum_i x_i",
     vjp=lambda g, out, a, axis=None, keepdims=False:
         (expand(g, a.shape, axis, keepdims) * (1.0 / (_count(a.shape, axis) or 1)),),
@@ -92,8 +120,7 @@ MEAN = register(Op(
               imports={"ReduceMean": ox.import_reduce("mean", 18)}),
 ))
 MAX = register(Op(
-    name="max", forward=lambda xp, a, axis=None, keepdims=False:
-        xp.max(a, axis=axis, keepdims=keepdims),
+    name="max", forward=_max_forward,
     shape=_rshape, fresh=True, vjp=_max_vjp, sympy=R.reduce_max,
     latex=r"y = \max_i x_i", check=_max_check,
     jvp=lambda t, out, a, axis=None, keepdims=False: None if t[0] is None else sum(
@@ -112,14 +139,14 @@ def _tie_weights(a: Any, out: Any, axis: Any, keepdims: bool) -> Any:
 
 def sum(a: Any, axis: Any = None, keepdims: bool = False, *, name: str | None = None) -> Any:  # noqa: A001
     """Sum over ``axis`` (all axes when None)."""
-    return bind(SUM, a, axis=_norm(axis), keepdims=bool(keepdims), name=name)
+    return bind(SUM, a, axis=_norm(axis, a), keepdims=bool(keepdims), name=name)
 
 
 def mean(a: Any, axis: Any = None, keepdims: bool = False, *, name: str | None = None) -> Any:
     """Mean over ``axis`` (all axes when None)."""
-    return bind(MEAN, a, axis=_norm(axis), keepdims=bool(keepdims), name=name)
+    return bind(MEAN, a, axis=_norm(axis, a), keepdims=bool(keepdims), name=name)
 
 
 def max(a: Any, axis: Any = None, keepdims: bool = False, *, name: str | None = None) -> Any:  # noqa: A001
     """Maximum over ``axis``; the gradient is shared equally among tied maxima."""
-    return bind(MAX, a, axis=_norm(axis), keepdims=bool(keepdims), name=name)
+    return bind(MAX, a, axis=_norm(axis, a), keepdims=bool(keepdims), name=name)
