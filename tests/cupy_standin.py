@@ -87,20 +87,10 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __repr__(self) -> str:
         return "standin." + repr(self._h)
 
-    def __bool__(self) -> bool:
-        return bool(self._h)
-
-    def __float__(self) -> float:
-        return float(self._h)
-
-    def __int__(self) -> int:
-        return int(self._h)
-
-    def __complex__(self) -> complex:
-        return complex(self._h)
-
-    def __index__(self) -> int:
-        return self._h.__index__()
+    __bool__ = lambda self: bool(self._h)  # noqa: E731 - size-1 arrays sync to the host
+    __float__ = lambda self: float(self._h)  # noqa: E731
+    __int__ = lambda self: int(self._h)  # noqa: E731
+    __index__ = lambda self: self._h.__index__()  # noqa: E731
 
     def item(self) -> Any:
         return self._h.item()
@@ -359,16 +349,12 @@ def as_strided(x: Any, shape: Any = None, strides: Any = None) -> ndarray:
 
 
 class _Device:
+    """``cupy.cuda.Device``: kernels run synchronously here, so nothing to wait for."""
+
     def __init__(self, device: int = 0) -> None:
         self.id = device
 
     def synchronize(self) -> None:
-        """Kernels run synchronously here."""
-
-    def __enter__(self) -> _Device:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
         return None
 
 
