@@ -13,6 +13,7 @@ Operators on nodes (``+ - * / ** @``, unary ``-``, ``.T``, ``.reshape``, ``.sum`
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,22 @@ class Node:
 
     __hash__ = object.__hash__
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``np.exp(node)`` builds the graphnn op whose record runs that ufunc (found from
+        the records' in-place forms); anything else is a one-line error naming gn.*."""
+        op_name = ufunc_ops().get(ufunc.__name__)
+        if method == "__call__" and not kwargs and op_name in _op.FUNCTIONS:
+            return _op.FUNCTIONS[op_name](*inputs)
+        hint = f"use gn.{op_name}" if op_name else "no graphnn op computes it"
+        raise GraphError(f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method}"
+                         f"{' with ' + ', '.join(kwargs) if kwargs else ''} cannot take graph "
+                         f"nodes ({describe(self)}); {hint}")
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        name = getattr(func, "__name__", str(func))
+        hint = f"use gn.{name}" if name in _op.FUNCTIONS else "build it from gn.* ops"
+        raise GraphError(f"numpy.{name} cannot take graph nodes ({describe(self)}); {hint}")
+
     # -- operators build nodes ----------------------------------------------------
     def __add__(self, o: Any) -> Node:
         return _call("add", self, o)
@@ -160,3 +177,22 @@ class Node:
 
 def _call(opname: str, *args: Any, **params: Any) -> Any:
     return _op.FUNCTIONS[opname](*args, **params)  # the public op functions (graphnn.ops)
+
+
+_UFUNCS: dict[str, str] = {}
+_SEEN = [0]
+
+
+def ufunc_ops() -> dict[str, str]:
+    """NumPy ufunc name -> op name, read from the records whose in-place form is one ufunc
+    call (``xp.exp({0}, out={out})`` -> ``"exp": "exp"``; ``absolute`` -> ``abs``)."""
+    if _SEEN[0] != len(_op.REGISTRY):
+        _UFUNCS.clear()
+        for op in _op.REGISTRY.values():
+            steps = op.inplace if isinstance(op.inplace, tuple) else ()
+            m = re.fullmatch(r"xp\.(\w+)\((\{\d\}(, )?)+out=\{out\}\)", steps[0]) \
+                if len(steps) == 1 else None
+            if m and op.elementwise and op.dtype is None:  # masks: graphnn gives floats
+                _UFUNCS.setdefault(m.group(1), op.name)
+        _SEEN[0] = len(_op.REGISTRY)
+    return _UFUNCS
