@@ -10,7 +10,33 @@ import click
 from graphnn_cli.common import CliError, echo, style
 
 
-def op_rows(names: list[str] | None = None, latex: bool = False) -> list[dict[str, str]]:
+def internal(op: Any) -> bool:
+    """Ops autodiff makes for other ops' gradients (``conv2d_grad_input``...)."""
+    return op.name.endswith(("_grad", "_select")) or "_grad_" in op.name
+
+
+def readable(text: str) -> str:
+    """sympy's text as a terminal reader wants it: ``|x|``, ``x²``, ``·``.
+
+    >>> readable("dy/dx = 1 - y^2 = Abs(x)*2")
+    'dy/dx = 1 - y² = |x|·2'
+    """
+    import re
+
+    text = re.sub(r"Abs\(([^()]*)\)", r"|\1|", text)
+    text = re.sub(r"\*\*2\b|\^2\b", "²", text)
+    return text.replace("**", "^").replace("*", "·")
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring, on one line, without reST markup."""
+    para = " ".join(doc.strip().split("\n\n")[0].split())
+    end = para.find(". ")
+    return (para if end < 0 else para[:end + 1]).replace("``", "").replace("`", "")
+
+
+def op_rows(names: list[str] | None = None, latex: bool = False,
+            show_all: bool = False) -> list[dict[str, str]]:
     """One row per registered (non-leaf) op: name, label, kind, forward, derivative.
 
     The formulas come from ``gn.formula``: derived with sympy from the op's own formula
@@ -30,7 +56,8 @@ def op_rows(names: list[str] | None = None, latex: bool = False) -> list[dict[st
             raise CliError(f"unknown op {unknown[0]!r}; `graphnn ops` lists them all")
         ops = [reg[n] for n in names]
     else:
-        ops = [reg[k] for k in sorted(reg) if not reg[k].leaf]
+        ops = [reg[k] for k in sorted(reg) if not reg[k].leaf
+               and (show_all or not internal(reg[k]))]
     rows = []
     for op in ops:
         fwd, der = _formulas(op, latex)
@@ -50,8 +77,8 @@ def _formulas(op: Any, latex: bool) -> tuple[str, str]:
         forward, *ders = [p.strip().replace("**", "^") for p in f.text.split("; ")]
         return forward, ";  ".join(ders) or "no gradient"
     fn = getattr(gn, op.name, None)
-    doc = (inspect.getdoc(fn) or "").strip() if fn is not None else ""
-    forward = doc.splitlines()[0] if doc else (op.numpy or op.name)
+    doc = op.doc or ((inspect.getdoc(fn) or "").strip() if fn is not None else "")
+    forward = first_sentence(doc) if doc else (op.numpy or op.name)
     if f is not None:
         derivative = ";  ".join(f.derivatives)
     else:
@@ -69,14 +96,16 @@ Examples:
 @click.argument("names", nargs=-1, metavar="[OP]...")
 @click.option("--latex", is_flag=True, help="Formulas as LaTeX (gn.formula).")
 @click.option("--markdown", is_flag=True, help="A Markdown table.")
-def ops(names: tuple[str, ...], latex: bool, markdown: bool) -> None:
+@click.option("--all", "show_all", is_flag=True,
+              help="Also the internal ops autodiff makes (conv2d_grad_input, ...).")
+def ops(names: tuple[str, ...], latex: bool, markdown: bool, show_all: bool) -> None:
     """List the registered ops with their forward formula and derivative.
 
     Elementwise derivatives are derived with sympy from each op's own formula (and
     shown in terms of the output y where the lectures do so); the other ops show the
     derivative rule recorded with them.
     """
-    rows = op_rows(list(names), latex)
+    rows = op_rows(list(names), latex, show_all)
     if markdown:
         echo("| op | label | kind | forward | derivative |")
         echo("|---|---|---|---|---|")
@@ -90,5 +119,5 @@ def ops(names: tuple[str, ...], latex: bool, markdown: bool) -> None:
     for r in rows:
         head = style(f"{r['name']:<{width}}", None, bold=True)
         echo(f"{head}  {r['label']:<8} {r['kind']}")
-        echo(f"{'':<{width}}  forward:    {r['forward']}")
-        echo(f"{'':<{width}}  derivative: {r['derivative']}")
+        echo(f"{'':<{width}}  forward:    {readable(r['forward'])}")
+        echo(f"{'':<{width}}  derivative: {readable(r['derivative'])}")
