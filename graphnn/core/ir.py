@@ -148,6 +148,26 @@ class Graph:
         self.rename(node, name)
         return node
 
+    def copy_node(self, n: Node, inputs: tuple[Node, ...]) -> Node:
+        """Append a node like ``n`` (of any graph) over ``inputs`` (nodes of this graph):
+        same op, params (shared: nodes are immutable), shape, dtype, role, group and
+        location, and ``n``'s name (``name_1``, ``name_2``... when taken). Nothing is
+        re-derived: no shape rule, no stack walk (graph passes copy through this)."""
+        node = Node(self, len(self.nodes), n.op, inputs, n.params, n.shape, n.dtype,
+                    n.role, n.group, n._loc)
+        name = n.name
+        if name in self._by_name:
+            k = 1
+            while f"{name}_{k}" in self._by_name:
+                k += 1
+            name = f"{name}_{k}"
+        self.nodes.append(node)
+        self._names.append(name)
+        self._by_name[name] = node
+        if self._cache:
+            self._cache.clear()
+        return node
+
     def rename(self, node: Node, name: str) -> None:
         """Change a node's display name; names are unique within a graph."""
         if not isinstance(name, str) or not name:

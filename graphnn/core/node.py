@@ -13,6 +13,7 @@ Operators on nodes (``+ - * / ** @``, unary ``-``, ``.T``, ``.reshape``, ``.sum`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +40,17 @@ class Node:
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our operators
 
     def __init__(self, graph: Graph, id: int, op: _op.Op, inputs: tuple[Node, ...],
-                 params: dict[str, Any], shape: tuple[int, ...], dtype: np.dtype,
+                 params: Mapping[str, Any], shape: tuple[int, ...], dtype: np.dtype,
                  role: str, group: str, loc: tuple[str, int]) -> None:
+        # a read-only view is shared as is (graph passes copy nodes without copying params)
+        if not isinstance(params, MappingProxyType):
+            params = MappingProxyType(params)
         sa = object.__setattr__
         sa(self, "graph", graph)
         sa(self, "id", id)
         sa(self, "op", op)
         sa(self, "inputs", inputs)
-        sa(self, "params", MappingProxyType(params))
+        sa(self, "params", params)
         sa(self, "shape", shape)
         sa(self, "dtype", dtype)
         sa(self, "role", role)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core.ir import CONST, Graph, Node
-from graphnn.passes.rewrite import Rebuilder, rebuild
+from graphnn.passes.sweep import Plan, sweep
 
 #: Constants up to this many elements are compared by value.
 MAX_CONST_KEY = 1 << 16
@@ -58,19 +58,7 @@ def _key(n: Node, ins: tuple[Node, ...]) -> Any:
 
 
 def cse(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
-    """Merge duplicate nodes. Returns (graph, outputs, nodes merged)."""
-    seen: dict[Any, Node] = {}
-
-    def rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
-        key = _key(n, ins)
-        if key is None:
-            return None
-        hit = seen.get(key)
-        if hit is not None:
-            return hit
-        new = rb.copy(n, ins)
-        seen[key] = new
-        rb.changed -= 1  # a copy, not a merge (rebuild counts every returned node)
-        return new
-
-    return rebuild(graph, outputs, rule)
+    """Merge duplicate nodes. Returns (graph, outputs, nodes merged); the graph itself
+    when there are none."""
+    new, outs, counts = sweep(graph, outputs, Plan(key=_key))
+    return new, outs, int(counts)

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from graphnn.core.ir import CONST, Graph, Node
-from graphnn.passes.rewrite import Rebuilder, rebuild
+from graphnn.passes.rewrite import Rebuilder
+from graphnn.passes.sweep import Plan, sweep
 
 #: Results larger than this many elements stay computed at run time (keeps sources small).
 MAX_FOLD_SIZE = 1 << 16
@@ -73,5 +74,10 @@ def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
 
 
 def fold(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
-    """Fold constant subexpressions. Returns (graph, outputs, nodes folded)."""
-    return rebuild(graph, outputs, _fold_rule)
+    """Fold constant subexpressions. Returns (graph, outputs, nodes folded); the graph
+    itself when nothing folds."""
+    new, outs, counts = sweep(graph, outputs, PLAN)
+    return new, outs, int(counts)
+
+
+PLAN = Plan(rules=(("fold", _fold_rule),))
