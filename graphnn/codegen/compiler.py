@@ -62,14 +62,15 @@ def run_passes(graph: Graph, outputs: list[Node], passes: Sequence[str],
                                                               list[PassRecord]]:
     """Run named ``passes`` in order, repeating up to ``rounds`` times while any changes.
     A pass that changes nothing returns its input graph (no copy); it is recorded in the
-    first round only. ``verify``: check the IR (``passes.verify``) before the first pass
-    and after each one (no dead nodes after ``dce``, or after an ``optimize`` round that
-    changed nothing); a broken invariant raises VerifyError naming the pass."""
+    first round only. Rounds also end when every pass says its result is final.
+    ``verify``: check the IR (``passes.verify``) before the first pass and after each one
+    (no dead nodes after ``dce``, or after an ``optimize`` round that changed nothing or
+    is final); a broken invariant raises VerifyError naming the pass."""
     records: list[PassRecord] = []
     if verify:
         _verify(graph, outputs, "the input graph", dead=True)
     for k in range(rounds):
-        total = 0
+        total, final = 0, True
         for name in passes:
             try:
                 fn = PASSES[name]
@@ -78,14 +79,15 @@ def run_passes(graph: Graph, outputs: list[Node], passes: Sequence[str],
             new, new_outs, counts = fn(graph, outputs)
             changed = int(counts)
             total += changed
+            final = final and isinstance(counts, Counts) and counts.final
             if verify:
-                strict = name in NO_DEAD or (name == "optimize" and not changed)
+                strict = name in NO_DEAD or (name == "optimize" and (not changed or final))
                 _verify(new, new_outs, f"pass {name!r}", dead=not strict)
             if k == 0 or changed:
                 records.append(PassRecord(name, graph, new, list(outputs), new_outs, changed,
                                           str(counts) if isinstance(counts, Counts) else ""))
             graph, outputs = new, new_outs
-        if not total:
+        if not total or final:
             break
     return graph, outputs, records
 
@@ -276,8 +278,9 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
     else:
         names, rounds = tuple(passes), 1
     work, targets, records = run_passes(work, targets, names, rounds, verify=verify)
-    if passes is None and optimize and records and records[-1].changed:
-        # the rounds ran out while still changing: drop what the last one orphaned
+    if passes is None and optimize:
+        # when the rounds ran out while still changing, drop what the last one orphaned
+        # (a mask over the graph; no copy when nothing is dead)
         work, targets, more = run_passes(work, targets, ["dce"], 1, verify=verify)
         records += [r for r in more if r.changed]
     be = BACKENDS[backend](**({"inplace": inplace, "numexpr": numexpr}

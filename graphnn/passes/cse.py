@@ -54,7 +54,9 @@ def _key(n: Node, ins: tuple[Node, ...]) -> Any:
         return ("const", freeze(np.asarray(v, dtype=n.dtype)))
     if n.op.leaf or not n.op.pure:
         return None
-    return (n.op.name, tuple(i.id for i in ins), freeze(dict(n.params)), n.dtype.str)
+    params = n.params
+    return (n.op.name, tuple([i.id for i in ins]), freeze(dict(params)) if params else (),
+            n.dtype.str)
 
 
 def cse(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:

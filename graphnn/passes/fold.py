@@ -53,6 +53,9 @@ def uniform(value: np.ndarray) -> bool:
 def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     if n.op.leaf or not ins:
         return None
+    for i in ins:  # cheap test first: every input constant (or a broadcast constant)?
+        if i.op is not CONST and not (i.op.name == "broadcast_to" and i.inputs[0].op is CONST):
+            return None
     if n.op.name == "broadcast_to" and ins[0].op is CONST and ins[0].shape == ():
         return None  # already the compact form of a uniform constant
     vals = [const_value(i) for i in ins]

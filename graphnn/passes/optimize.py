@@ -9,10 +9,10 @@ that would change nothing copies nothing.
 >>> h, (y2,), counts = optimize(g, [y])
 >>> str(counts), [n.name for n in h.nodes]
 ('2 simplified, 1 folded, 2 merged', ['x', 'const_1', 'exp_1', 'const_2', 'const_3', 'y'])
->>> h2, _, again = optimize(h, [y2])   # round 2 drops what round 1 left unused
->>> str(again), [n.name for n in h2.nodes]
-('3 dropped', ['x', 'exp_1', 'y'])
->>> optimize(h2, [y2])[0] is h2
+>>> h2, outs, again = optimize(h, [y2])   # round 2 drops what round 1 left unused
+>>> str(again), again.final, [n.name for n in h2.nodes]
+('3 dropped', True, ['x', 'exp_1', 'y'])
+>>> optimize(h2, outs)[0] is h2
 True
 """
 

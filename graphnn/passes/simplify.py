@@ -43,9 +43,10 @@ def _rules_for(n: Node) -> list[Rule]:
 
 
 def _apply(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
-    if n.op.leaf:
+    op = n.op
+    if op.leaf or not (op.simplify or op.elementwise):
         return None
-    for rule in _rules_for(n):
+    for rule in (_rules_for(n) if op.elementwise else op.simplify):
         out = rule(rb, n, ins)
         if out is None or out.dtype != n.dtype:
             continue

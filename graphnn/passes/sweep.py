@@ -17,8 +17,9 @@ was given, uncopied.
 >>> h, (y2,), counts = sweep(g, [y], Plan(key=_key, dce=True))
 >>> str(counts), [n.name for n in h.nodes]
 ('1 merged, 1 dropped', ['x', 'exp_1', 'y'])
->>> sweep(h, [y2], Plan(key=_key, dce=True))[0] is h   # nothing to do: no copy
-True
+>>> h2, _, counts = sweep(h, [y2], Plan(key=_key, dce=True))
+>>> h2 is h, counts.final   # nothing to do: no copy
+(True, True)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from graphnn.core.ir import CONST, Graph, Node
 from graphnn.core.traverse import ancestors
-from graphnn.passes.rewrite import DryRun, Rebuilder, Rule, WouldRewrite
+from graphnn.passes.rewrite import DryRun, Rebuilder, Rule, WouldRewrite, rebuild
 
 #: The key of a node for merging (equal keys compute equal values), or None: never merged.
 KeyFn = Callable[[Node, tuple[Node, ...]], Any]
@@ -37,12 +38,15 @@ KeyFn = Callable[[Node, tuple[Node, ...]], Any]
 
 @dataclass
 class Counts:
-    """Nodes one sweep rewrote, by kind: ``int(counts)`` is the total."""
+    """Nodes one sweep rewrote, by kind: ``int(counts)`` is the total; ``final`` when
+    its result is known to be a fixed point."""
 
     simplify: int = 0
     fold: int = 0
     cse: int = 0
     dce: int = 0
+    #: the result is a fixed point: the same plan would change nothing more
+    final: bool = False
 
     def __int__(self) -> int:
         return self.simplify + self.fold + self.cse + self.dce
@@ -72,29 +76,33 @@ def live(graph: Graph, outputs: Sequence[Node]) -> list[bool]:
 
 def sweep(graph: Graph, outputs: Sequence[Node], plan: Plan) -> tuple[Graph, list[Node], Counts]:
     """Apply ``plan`` in one traversal. Returns (graph, outputs, counts); when nothing
-    would change, ``graph`` and ``outputs`` themselves (no copy)."""
+    would change, ``graph`` and ``outputs`` themselves (no copy). When no rule would fire
+    and only dead nodes go, the copy is plain and its result final (``counts.final``)."""
     outputs = list(outputs)
     keep = live(graph, outputs) if plan.dce else None
-    if not would_change(graph, plan, keep):
-        return graph, outputs, Counts()
-    return _rebuild(graph, outputs, plan, keep)
+    if would_change(graph, plan, keep):
+        return _rebuild(graph, outputs, plan, keep)
+    if keep is None or all(keep):
+        return graph, outputs, Counts(final=True)
+    new, outs, _ = rebuild(graph, outputs, keep=keep)
+    return new, outs, Counts(dce=len(graph.nodes) - len(new.nodes), final=True)
 
 
 def would_change(graph: Graph, plan: Plan, keep: list[bool] | None = None) -> bool:
-    """Would ``plan`` change ``graph``? Rules run against a :class:`DryRun` context, merge
-    keys over the graph's own nodes; nothing is built."""
-    if keep is not None and not all(keep):
-        return True
+    """Would a rule or a merge of ``plan`` change a node of ``graph`` (one ``keep`` masks
+    in)? Rules run against a :class:`DryRun` context, merge keys over the graph's own
+    nodes; nothing is built."""
     dry, rules, key = DryRun(), plan.rules, plan.key
     seen: set[Any] = set()
     for n in graph.nodes:
         leaf = n.op.leaf
-        if leaf and n.op is not CONST:
+        if (leaf and n.op is not CONST) or (keep is not None and not keep[n.id]):
             continue
         if rules and not leaf:
             try:
-                if any(rule(dry, n, n.inputs) is not None for _, rule in rules):
-                    return True
+                for _, rule in rules:
+                    if rule(dry, n, n.inputs) is not None:
+                        return True
             except WouldRewrite:
                 return True
         if key is not None:
