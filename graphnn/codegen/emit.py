@@ -155,10 +155,18 @@ def param_defaults(op: Any) -> dict[str, Any]:
 def template_fields(n: Node) -> dict[str, str]:
     """Format fields of ``n``'s template: its params (repr; defaults of its forward for
     params not given), ``out_shape`` and ``out_dtype``."""
-    fields = {k: literal(v) for k, v in {**param_defaults(n.op), **n.params}.items()}
+    defaults, params = param_defaults(n.op), n.params
+    given = {**defaults, **params} if defaults else params
+    fields = {k: literal(v) for k, v in given.items()}
     fields["out_shape"] = repr(tuple(n.shape))
-    fields["out_dtype"] = repr(n.dtype.name)
+    name = _DTYPE_REPR.get(n.dtype)
+    if name is None:  # dtype.name is slow to compute; one per dtype
+        name = _DTYPE_REPR[n.dtype] = repr(n.dtype.name)
+    fields["out_dtype"] = name
     return fields
+
+
+_DTYPE_REPR: dict[np.dtype, str] = {}
 
 
 def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:

@@ -123,6 +123,11 @@ class Graph:
         finally:
             self._origin = prev
 
+    def current_origin(self) -> tuple[str, tuple[str, int]]:
+        """``(group, (file, line))`` a node made now would get: the active ``origin``, or
+        the current scope and the first caller outside graphnn."""
+        return self._origin or ("/".join(self._group), user_frame(2))
+
     # -- building ----------------------------------------------------------------
     def add_node(self, op: _op.Op, inputs: tuple[Node, ...], params: dict[str, Any],
                  shape: tuple[int, ...], dtype: Any, name: str | None = None,
