@@ -39,7 +39,6 @@ Guards, one line each (why a rule is guarded or kept out):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -96,7 +95,7 @@ def is_const(n: Node, value: float, sign: bool | None = None) -> bool:
         return False
     if v.size == 1:  # the common case, without NumPy reductions (passes call this a lot)
         x = v.item()
-        return x == value and (sign is None or (math.copysign(1.0, x) < 0) == sign)
+        return x == value and (sign is None or bool(np.signbit(x)) == sign)
     if not bool(np.all(v == value)):
         return False
     return sign is None or bool(np.all(np.signbit(v) == sign))
