@@ -129,3 +129,79 @@ def test_no_memory_growth_over_1000_runs():
     finally:
         tracemalloc.stop()
     assert after - base < 16 * 1024, f"grew by {after - base} bytes over 1,000 runs"
+
+
+# -- compile cost, as structure (no timing): how many times the passes copy the graph ----
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts Rebuilders made (full rebuilds) and nodes they copy."""
+    from graphnn.passes import rewrite
+
+    seen = {"rebuilds": 0, "nodes": 0}
+    init, copy = rewrite.Rebuilder.__init__, rewrite.Rebuilder.copy
+
+    def counting_init(self, *a, **kw):
+        seen["rebuilds"] += 1
+        init(self, *a, **kw)
+
+    def counting_copy(self, *a, **kw):
+        seen["nodes"] += 1
+        return copy(self, *a, **kw)
+
+    monkeypatch.setattr(rewrite.Rebuilder, "__init__", counting_init)
+    monkeypatch.setattr(rewrite.Rebuilder, "copy", counting_copy)
+    return seen
+
+
+def _chain(n: int) -> tuple[gn.Graph, gn.Node, gn.Node]:
+    with gn.Graph("chain") as g:
+        x = gn.input("x", shape=(4,))
+        w = gn.param("w", np.full(4, 0.5))
+        h = x * w
+        while len(g.nodes) < n:
+            h = gn.tanh(h * 0.5)
+        loss = gn.sum(h).named("loss")
+    return g, w, loss
+
+
+def test_compile_copies_the_graph_a_bounded_number_of_times(copies) -> None:
+    g, w, loss = _chain(20_000)
+    with shallow_stack():
+        fn = gn.compile(g, outputs=[loss], wrt=[w])
+    with_grad = max(len(r.before) for r in fn.passes)  # the copy plus its gradient nodes
+    # one copy of the user's graph, then one sweep per round that changes something
+    # (simplify, fold, cse and dce together); a round that changes nothing copies nothing
+    assert copies["rebuilds"] <= 3, copies
+    assert copies["nodes"] <= len(g) + 2 * with_grad, copies
+    assert [r.name for r in fn.passes] == ["optimize"] * len(fn.passes)
+    xv = np.linspace(-1, 1, 4)
+    r = fn(x=xv)
+    ref = gn.run(g, {"x": xv}, wrt=[w])
+    np.testing.assert_allclose(r.value(loss), ref.value(loss), rtol=1e-12)
+    np.testing.assert_allclose(r.grad(w), ref.grad(w), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["simplify", "fold", "cse", "dce", "optimize"])
+def test_a_pass_that_changes_nothing_does_not_copy(name: str, copies) -> None:
+    from graphnn.codegen.compiler import PASSES
+
+    g, w, loss = _chain(2_000)
+    fn = gn.compile(g, outputs=[loss], wrt=[w])
+    before = dict(copies)
+    h, outs, changed = PASSES[name](fn.graph, fn.outputs)
+    assert int(changed) == 0 and h is fn.graph and outs == fn.outputs
+    assert copies == before
+
+
+def test_graph_building_does_not_walk_the_stack_per_pass_node(monkeypatch) -> None:
+    """Nodes the passes make take the provenance of the node they replace."""
+    from graphnn.core import ir
+
+    g, w, loss = _chain(500)
+    calls = []
+    real = ir.user_frame
+    monkeypatch.setattr(ir, "user_frame", lambda skip=1: calls.append(1) or real(skip + 1))
+    fn = gn.compile(g, outputs=[loss])
+    assert fn.passes and not calls

@@ -18,8 +18,10 @@ point, fuse elementwise groups, plan memory, emit source for the backend, ``exec
 from __future__ import annotations
 
 import builtins
+import gc
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from graphnn.codegen.cupy_backend import CupyBackend
@@ -32,8 +34,10 @@ from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.cse import cse
 from graphnn.passes.dce import dce
 from graphnn.passes.fold import fold
+from graphnn.passes.optimize import optimize
 from graphnn.passes.rewrite import PassRecord, copy_graph, listing
 from graphnn.passes.simplify import simplify
+from graphnn.passes.sweep import Counts
 from graphnn.passes.verify import VerifyError
 from graphnn.passes.verify import verify as verify_graph
 from graphnn.run.autodiff import grad as symbolic_grad
@@ -41,9 +45,17 @@ from graphnn.run.interpret import convert_feed, resolve_targets
 from graphnn.run.results import TableResults
 from graphnn.run.threads import blas_threads_for, largest_madds
 
-Pass = Callable[[Graph, Sequence[Node]], tuple[Graph, list[Node], int]]
-PASSES: dict[str, Pass] = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce}
-DEFAULT_PASSES = ("simplify", "fold", "cse", "dce")
+Pass = Callable[[Graph, Sequence[Node]], tuple[Graph, list[Node], "int | Counts"]]
+PASSES: dict[str, Pass] = {"simplify": simplify, "fold": fold, "cse": cse, "dce": dce,
+                           "optimize": optimize}
+#: What ``optimize=True`` runs, repeated while a round changes something: all four passes
+#: in one traversal per round (``passes.optimize``).
+DEFAULT_PASSES = ("optimize",)
+#: Passes whose result has no dead nodes (checked by ``verify``); "optimize" only once a
+#: round changes nothing (the nodes a round's rewrites orphan go in the next round).
+NO_DEAD = {"dce"}
+#: Rounds of the default passes at most (a round that changes nothing ends them).
+MAX_ROUNDS = 4
 BACKENDS: dict[str, Callable[..., Any]] = {"numpy": NumpyBackend, "cupy": CupyBackend}
 
 
@@ -51,26 +63,33 @@ def run_passes(graph: Graph, outputs: list[Node], passes: Sequence[str],
                rounds: int = 1, verify: bool = False) -> tuple[Graph, list[Node],
                                                               list[PassRecord]]:
     """Run named ``passes`` in order, repeating up to ``rounds`` times while any changes.
+    A pass that changes nothing returns its input graph (no copy); it is recorded in the
+    first round only. Rounds also end when every pass says its result is final.
     ``verify``: check the IR (``passes.verify``) before the first pass and after each one
-    (no dead nodes after ``dce``); a broken invariant raises VerifyError naming the pass."""
+    (no dead nodes after ``dce``, or after an ``optimize`` round that changed nothing or
+    is final); a broken invariant raises VerifyError naming the pass."""
     records: list[PassRecord] = []
     if verify:
         _verify(graph, outputs, "the input graph", dead=True)
     for k in range(rounds):
-        total = 0
+        total, final = 0, True
         for name in passes:
             try:
                 fn = PASSES[name]
             except KeyError:
                 raise ValueError(f"unknown pass {name!r}; passes: {sorted(PASSES)}") from None
-            new, new_outs, changed = fn(graph, outputs)
+            new, new_outs, counts = fn(graph, outputs)
+            changed = int(counts)
             total += changed
+            final = final and isinstance(counts, Counts) and counts.final
             if verify:
-                _verify(new, new_outs, f"pass {name!r}", dead=name != "dce")
+                strict = name in NO_DEAD or (name == "optimize" and (not changed or final))
+                _verify(new, new_outs, f"pass {name!r}", dead=not strict)
             if k == 0 or changed:
-                records.append(PassRecord(name, graph, new, list(outputs), new_outs, changed))
+                records.append(PassRecord(name, graph, new, list(outputs), new_outs, changed,
+                                          str(counts) if isinstance(counts, Counts) else ""))
             graph, outputs = new, new_outs
-        if not total:
+        if not total or final:
             break
     return graph, outputs, records
 
@@ -184,7 +203,7 @@ class CompiledGraph:
         out = []
         for r in self.passes:
             out.append(f"== {r.name}: {len(r.before)} -> {len(r.after)} nodes, "
-                       f"{r.changed} changed")
+                       f"{r.changed} changed" + (f" ({r.detail})" if r.detail else ""))
             if r.changed:
                 out.append(r.diff())
         fused = [g for g in self.groups if g.fused]
@@ -226,6 +245,21 @@ def _have_cupy() -> bool:
         return False
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: compiling makes millions of long-lived objects
+    (nodes, names, source lines) and no garbage worth collecting, and the collector's
+    full sweeps over them cost a quarter of a 100,000-node compile. Re-enabled on exit
+    when it was enabled on entry (reference counting frees memory meanwhile)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "numpy",  # noqa: A001
             optimize: bool = True, passes: Sequence[str] | None = None,
             loss: str | Node | None = None, fuse_elementwise: bool | None = None,
@@ -236,8 +270,8 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
     Args:
         outputs: nodes or names (default: ``graph.outputs`` or its sinks).
         wrt: nodes or names to differentiate with respect to ("params" for all params).
-        optimize: run the default passes (simplify, fold, cse, dce) to a fixed point and
-            fuse elementwise groups.
+        optimize: run the default passes (simplify, fold, cse, dce: one traversal per
+            round, ``passes.optimize``) to a fixed point and fuse elementwise groups.
         passes: run exactly these passes, in order, once (overrides ``optimize``'s list).
         loss: the scalar to differentiate (default: the only output).
         fuse_elementwise: fuse groups (default: ``optimize``).
@@ -248,6 +282,15 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
         verify: check the IR before and after every pass (``graphnn.passes.verify``);
             the tests compile with it on.
     """
+    with paused_gc():
+        return _compile(graph, outputs, wrt, backend, optimize, passes, loss,
+                        fuse_elementwise, inplace, numexpr, verify)
+
+
+def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
+             passes: Sequence[str] | None, loss: str | Node | None,
+             fuse_elementwise: bool | None, inplace: Any, numexpr: bool,
+             verify: bool) -> CompiledGraph:
     outs, wrt_nodes, loss_node = resolve_targets(graph, outputs, wrt, loss, "compile")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; backends: {sorted(BACKENDS)}")
@@ -257,10 +300,15 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
         assert loss_node is not None
         targets = targets + list(symbolic_grad(mapped[-1], [work.node(w.name) for w in wrt_nodes]))
     if passes is None:
-        names, rounds = (DEFAULT_PASSES, 4) if optimize else ((), 1)
+        names, rounds = (DEFAULT_PASSES, MAX_ROUNDS) if optimize else ((), 1)
     else:
         names, rounds = tuple(passes), 1
     work, targets, records = run_passes(work, targets, names, rounds, verify=verify)
+    if passes is None and optimize and len(records) == rounds:
+        # every round changed something (the rounds ran out): drop what the last one
+        # orphaned (a mask over the graph; no copy when nothing is dead)
+        work, targets, more = run_passes(work, targets, ["dce"], 1, verify=verify)
+        records += [r for r in more if r.changed]
     be = BACKENDS[backend](**({"inplace": inplace, "numexpr": numexpr}
                               if backend == "numpy" else {}))
     groups = fuse(work, targets, enabled=optimize if fuse_elementwise is None else fuse_elementwise)

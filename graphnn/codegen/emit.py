@@ -24,6 +24,7 @@ import inspect
 import keyword
 import math
 import re
+import string
 import textwrap
 import unicodedata
 from collections.abc import Sequence
@@ -157,15 +158,38 @@ def param_defaults(op: Any) -> dict[str, Any]:
 def template_fields(n: Node) -> dict[str, str]:
     """Format fields of ``n``'s template: its params (repr; defaults of its forward for
     params not given), ``out_shape`` and ``out_dtype``."""
-    fields = {k: literal(v) for k, v in {**param_defaults(n.op), **n.params}.items()}
+    defaults, params = param_defaults(n.op), n.params
+    given = {**defaults, **params} if defaults else params
+    fields = {k: literal(v) for k, v in given.items()}
     fields["out_shape"] = repr(tuple(n.shape))
-    fields["out_dtype"] = repr(n.dtype.name)
+    name = _DTYPE_REPR.get(n.dtype)
+    if name is None:  # dtype.name is slow to compute; one per dtype
+        name = _DTYPE_REPR[n.dtype] = repr(n.dtype.name)
+    fields["out_dtype"] = name
     return fields
+
+
+_DTYPE_REPR: dict[np.dtype, str] = {}
+
+
+_NAMED: dict[str, bool] = {}
+
+
+def _has_named_fields(template: str) -> bool:
+    """Does ``template`` use a named field ({axis}, {out_shape}...)? Cached per template."""
+    named = _NAMED.get(template)
+    if named is None:
+        named = _NAMED[template] = any(
+            f is not None and f != "" and not f.split(".")[0].split("[")[0].isdigit()
+            for _, f, _, _ in string.Formatter().parse(template))
+    return named
 
 
 def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
     """Substitute ``args`` ({0}, {1}, ...) and the node's fields into ``template``; a
     trailing optional input that the node does not have (conv2d's bias) reads ``None``."""
+    if not _has_named_fields(template):  # most templates: "({0} * {1})", "xp.tanh({0})"
+        return template.format(*args, *(["None"] * 4))
     return template.format(*args, *(["None"] * 4), **template_fields(n), **extra)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from graphnn.core.ir import Graph, Node
 from graphnn.core.traverse import ancestors
@@ -32,8 +33,9 @@ class Group:
     def fused(self) -> bool:
         return len(self.nodes) > 1
 
-    @property
+    @cached_property
     def members(self) -> set[int]:
+        """Ids of the nodes in the group (computed once: the emitter asks per node)."""
         return {n.id for n in self.nodes}
 
     def external_inputs(self) -> list[Node]:

@@ -29,14 +29,32 @@ def user_location(skip: int = 1) -> str:
     return fmt_loc(user_frame(skip + 1))
 
 
+#: file name -> is it graphnn's own code? (one prefix test per file, not per frame)
+_INSIDE: dict[str, bool] = {}
+#: frames walked at most: deeper than this inside graphnn, the location is "<graphnn>"
+MAX_WALK = 64
+
+
 def user_frame(skip: int = 1) -> tuple[str, int]:
-    """``(file, line)`` of the innermost stack frame outside the graphnn package."""
+    """``(file, line)`` of the innermost stack frame outside the graphnn package.
+
+    Called once per node built, so the walk is cheap: ``sys._getframe`` (no
+    ``inspect.stack()``, which reads source files), a bounded loop, and whether a file
+    belongs to graphnn cached per file name.
+    """
     f = sys._getframe(skip)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+    inside = _INSIDE
+    for _ in range(MAX_WALK):
+        if f is None:
+            break
+        file = f.f_code.co_filename
+        own = inside.get(file)
+        if own is None:
+            own = inside[file] = file.startswith(_PKG_DIR)
+        if not own:
+            return (file, f.f_lineno)
         f = f.f_back
-    if f is None:
-        return ("<graphnn>", 0)
-    return (f.f_code.co_filename, f.f_lineno)
+    return ("<graphnn>", 0)
 
 
 def fmt_loc(loc: tuple[str, int]) -> str:

@@ -123,6 +123,11 @@ class Graph:
         finally:
             self._origin = prev
 
+    def current_origin(self) -> tuple[str, tuple[str, int]]:
+        """``(group, (file, line))`` a node made now would get: the active ``origin``, or
+        the current scope and the first caller outside graphnn."""
+        return self._origin or ("/".join(self._group), user_frame(2))
+
     # -- building ----------------------------------------------------------------
     def add_node(self, op: _op.Op, inputs: tuple[Node, ...], params: dict[str, Any],
                  shape: tuple[int, ...], dtype: Any, name: str | None = None,
@@ -146,6 +151,26 @@ class Graph:
             self._counters[op.name] = k
             name = f"{op.name}_{k}"
         self.rename(node, name)
+        return node
+
+    def copy_node(self, n: Node, inputs: tuple[Node, ...]) -> Node:
+        """Append a node like ``n`` (of any graph) over ``inputs`` (nodes of this graph):
+        same op, params (shared: nodes are immutable), shape, dtype, role, group and
+        location, and ``n``'s name (``name_1``, ``name_2``... when taken). Nothing is
+        re-derived: no shape rule, no stack walk (graph passes copy through this)."""
+        node = Node(self, len(self.nodes), n.op, inputs, n.params, n.shape, n.dtype,
+                    n.role, n.group, n._loc)
+        name = n.name
+        if name in self._by_name:
+            k = 1
+            while f"{name}_{k}" in self._by_name:
+                k += 1
+            name = f"{name}_{k}"
+        self.nodes.append(node)
+        self._names.append(name)
+        self._by_name[name] = node
+        if self._cache:
+            self._cache.clear()
         return node
 
     def rename(self, node: Node, name: str) -> None:

@@ -13,7 +13,9 @@ Operators on nodes (``+ - * / ** @``, unary ``-``, ``.T``, ``.reshape``, ``.sum`
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -40,14 +42,17 @@ class Node:
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our operators
 
     def __init__(self, graph: Graph, id: int, op: _op.Op, inputs: tuple[Node, ...],
-                 params: dict[str, Any], shape: tuple[int, ...], dtype: np.dtype,
+                 params: Mapping[str, Any], shape: tuple[int, ...], dtype: np.dtype,
                  role: str, group: str, loc: tuple[str, int]) -> None:
+        # a read-only view is shared as is (graph passes copy nodes without copying params)
+        if not isinstance(params, MappingProxyType):
+            params = MappingProxyType(params)
         sa = object.__setattr__
         sa(self, "graph", graph)
         sa(self, "id", id)
         sa(self, "op", op)
         sa(self, "inputs", inputs)
-        sa(self, "params", MappingProxyType(params))
+        sa(self, "params", params)
         sa(self, "shape", shape)
         sa(self, "dtype", dtype)
         sa(self, "role", role)
@@ -80,7 +85,7 @@ class Node:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)  # exact Python ints, no NumPy reduction per call
 
     def named(self, name: str) -> Node:
         """Give this node a (unique) display name and return it: ``(x + y).named("d")``."""

@@ -20,12 +20,19 @@ def broadcast(*shapes: Shape) -> Shape:
     first = shapes[0]
     if all(s == first for s in shapes):  # fast path: the common case while building
         return tuple(first)
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise ValueError(
-            "shapes " + ", ".join(str(tuple(s)) for s in shapes) + " cannot be broadcast together"
-        ) from None
+    out = list(first)  # NumPy's rule in plain Python (np.broadcast_shapes costs ~5 us)
+    for s in shapes[1:]:
+        if len(s) > len(out):
+            out = [1] * (len(s) - len(out)) + out
+        off = len(out) - len(s)
+        for k, d in enumerate(s):
+            e = out[off + k]
+            if d != e and d != 1:
+                if e != 1:
+                    raise ValueError("shapes " + ", ".join(str(tuple(t)) for t in shapes)
+                                     + " cannot be broadcast together")
+                out[off + k] = d
+    return tuple(int(d) for d in out)
 
 
 def elementwise(*shapes: Shape, **_: Any) -> Shape:

@@ -19,15 +19,17 @@ from graphnn.core.ir import Graph, Node
 def ancestors(outputs: Sequence[Node]) -> list[bool]:
     """Mask over node ids: True for ``outputs`` and everything they depend on."""
     graph = outputs[0].graph
-    mark = [False] * len(graph.nodes)
-    stack = [n.id for n in outputs]
     nodes = graph.nodes
-    while stack:
-        i = stack.pop()
-        if mark[i]:
-            continue
-        mark[i] = True
-        stack.extend(j.id for j in nodes[i].inputs if not mark[j.id])
+    mark = [False] * len(nodes)
+    last = -1
+    for n in outputs:
+        mark[n.id] = True
+        last = max(last, n.id)
+    # nodes are in topological order: one backward sweep marks every input of a marked node
+    for k in range(last, -1, -1):
+        if mark[k]:
+            for i in nodes[k].inputs:
+                mark[i.id] = True
     return mark
 
 

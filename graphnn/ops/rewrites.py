@@ -91,7 +91,12 @@ def is_const(n: Node, value: float, sign: bool | None = None) -> bool:
     (True, False)
     """
     v = const_values(n)
-    if v is None or not bool(np.all(v == value)):
+    if v is None:
+        return False
+    if v.size == 1:  # the common case, without NumPy reductions (passes call this a lot)
+        x = v.item()
+        return x == value and (sign is None or bool(np.signbit(x)) == sign)
+    if not bool(np.all(v == value)):
         return False
     return sign is None or bool(np.all(np.signbit(v) == sign))
 
@@ -267,6 +272,8 @@ def transpose_pair(ctx: Rewriter, n: Node, ins: tuple[Node, ...]) -> Node | None
 def unbroadcast(ctx: Rewriter, n: Node, ins: tuple[Node, ...]) -> Node | None:
     """An elementwise op broadcasts by itself: drop ``broadcast_to`` on its operands when
     the result keeps its shape."""
+    if not any(i.op.name == "broadcast_to" for i in ins):
+        return None
     new = list(ins)
     for k, i in enumerate(ins):
         if i.op.name == "broadcast_to":

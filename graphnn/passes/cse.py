@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core.ir import CONST, Graph, Node
-from graphnn.passes.rewrite import Rebuilder, rebuild
+from graphnn.passes.sweep import Plan, sweep
 
 #: Constants up to this many elements are compared by value.
 MAX_CONST_KEY = 1 << 16
@@ -54,23 +54,13 @@ def _key(n: Node, ins: tuple[Node, ...]) -> Any:
         return ("const", freeze(np.asarray(v, dtype=n.dtype)))
     if n.op.leaf or not n.op.pure:
         return None
-    return (n.op.name, tuple(i.id for i in ins), freeze(dict(n.params)), n.dtype.str)
+    params = n.params
+    return (n.op.name, tuple([i.id for i in ins]), freeze(dict(params)) if params else (),
+            n.dtype.str)
 
 
 def cse(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
-    """Merge duplicate nodes. Returns (graph, outputs, nodes merged)."""
-    seen: dict[Any, Node] = {}
-
-    def rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
-        key = _key(n, ins)
-        if key is None:
-            return None
-        hit = seen.get(key)
-        if hit is not None:
-            return hit
-        new = rb.copy(n, ins)
-        seen[key] = new
-        rb.changed -= 1  # a copy, not a merge (rebuild counts every returned node)
-        return new
-
-    return rebuild(graph, outputs, rule)
+    """Merge duplicate nodes. Returns (graph, outputs, nodes merged); the graph itself
+    when there are none."""
+    new, outs, counts = sweep(graph, outputs, Plan(key=_key))
+    return new, outs, int(counts)

@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graphnn.core.ir import Graph, Node
-from graphnn.core.traverse import ancestors
-from graphnn.passes.rewrite import rebuild
+from graphnn.passes.sweep import Plan, sweep
 
 
 def dce(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
-    """Drop every node no output depends on. Returns (graph, outputs, nodes removed)."""
-    keep = ancestors(list(outputs)) if outputs else [False] * len(graph.nodes)
-    new, outs, _ = rebuild(graph, outputs, keep=keep)
-    return new, outs, len(graph.nodes) - len(new.nodes)
+    """Drop every node no output depends on. Returns (graph, outputs, nodes removed);
+    the graph itself when every node is needed."""
+    new, outs, counts = sweep(graph, outputs, Plan(dce=True))
+    return new, outs, int(counts)

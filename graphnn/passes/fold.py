@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from graphnn.core.ir import CONST, Graph, Node
-from graphnn.passes.rewrite import Rebuilder, rebuild
+from graphnn.passes.rewrite import Rebuilder
+from graphnn.passes.sweep import Plan, sweep
 
 #: Results larger than this many elements stay computed at run time (keeps sources small).
 MAX_FOLD_SIZE = 1 << 16
@@ -52,6 +53,9 @@ def uniform(value: np.ndarray) -> bool:
 def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     if n.op.leaf or not ins:
         return None
+    for i in ins:  # cheap test first: every input constant (or a broadcast constant)?
+        if i.op is not CONST and not (i.op.name == "broadcast_to" and i.inputs[0].op is CONST):
+            return None
     if n.op.name == "broadcast_to" and ins[0].op is CONST and ins[0].shape == ():
         return None  # already the compact form of a uniform constant
     vals = [const_value(i) for i in ins]
@@ -73,5 +77,10 @@ def _fold_rule(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
 
 
 def fold(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
-    """Fold constant subexpressions. Returns (graph, outputs, nodes folded)."""
-    return rebuild(graph, outputs, _fold_rule)
+    """Fold constant subexpressions. Returns (graph, outputs, nodes folded); the graph
+    itself when nothing folds."""
+    new, outs, counts = sweep(graph, outputs, PLAN)
+    return new, outs, int(counts)
+
+
+PLAN = Plan(rules=(("fold", _fold_rule),))

@@ -34,7 +34,8 @@ class Rebuilder:
     """Builds ``dst`` from ``src``: ``map`` takes a source node id to its new node.
 
     Passes make nodes only through ``copy``, ``op`` and ``const`` (all end in
-    ``Graph.add_node``; nodes are never edited after they are made).
+    ``Graph.add_node`` or ``Graph.copy_node``; nodes are never edited after they are
+    made). ``copies`` counts the nodes copied (the tests bound it per compile).
     """
 
     def __init__(self, src: Graph, name: str | None = None) -> None:
@@ -42,18 +43,12 @@ class Rebuilder:
         self.dst = Graph(name or src.name)
         self.map: dict[int, Node] = {}
         self.changed = 0
+        self.copies = 0
 
     def copy(self, n: Node, inputs: tuple[Node, ...]) -> Node:
         """A node like ``n`` (same op, params, name, role, group, location) over ``inputs``."""
-        name = n.name
-        if name in self.dst:
-            k = 1
-            while f"{name}_{k}" in self.dst:
-                k += 1
-            name = f"{name}_{k}"
-        with self.dst.origin(*n.origin):
-            new = self.dst.add_node(n.op, inputs, dict(n.params), n.shape, n.dtype, name,
-                                    n.role)
+        new = self.dst.copy_node(n, inputs)
+        self.copies += 1
         if n.op is PARAM:
             self.dst._state[new] = self.src._state[n]
         return new
@@ -68,6 +63,43 @@ class Rebuilder:
         with self.dst.role("grad" if like.role == "grad" else None):
             return self.dst.constant(arr)
 
+    def apply(self, rule: Rule, n: Node, ins: tuple[Node, ...]) -> Node | None:
+        """``rule(self, n, ins)`` with the nodes it makes taking ``n``'s role (grad or not),
+        group and location; a new op node it returns takes ``n``'s name when free."""
+        dst = self.dst
+        first_new = len(dst.nodes)
+        saved = dst._role, dst._origin
+        dst._role, dst._origin = ("grad" if n.role == "grad" else None), n.origin
+        try:
+            new = rule(self, n, ins)
+        finally:
+            dst._role, dst._origin = saved
+        if new is not None and new.id >= first_new and not new.op.leaf and (
+                n.name not in dst):
+            dst.rename(new, n.name)  # the replacement keeps the node's name
+        return new
+
+    def finish(self, outputs: Sequence[Node]) -> list[Node]:
+        """Set ``dst.outputs`` from ``src``'s and return ``outputs``' new nodes."""
+        self.dst.outputs = [self.map[o.id] for o in self.src.outputs if o.id in self.map]
+        return [self.map[o.id] for o in outputs]
+
+
+class WouldRewrite(Exception):
+    """Raised by :class:`DryRun` when a rule asks for a new node: the rule would fire."""
+
+
+class DryRun:
+    """The rule context of a dry run: it builds nothing, so a pass can tell whether it
+    would change a graph without copying it (any node a rule asks for means it would;
+    rules must let ``WouldRewrite`` through)."""
+
+    def op(self, op: str | Op, *args: Node, **params: Any) -> Node:
+        raise WouldRewrite
+
+    def const(self, value: Any, like: Node) -> Node:
+        raise WouldRewrite
+
 
 def rebuild(graph: Graph, outputs: Sequence[Node], rule: Rule | None = None,
             keep: Sequence[bool] | None = None) -> tuple[Graph, list[Node], int]:
@@ -78,25 +110,20 @@ def rebuild(graph: Graph, outputs: Sequence[Node], rule: Rule | None = None,
     Returns (new graph, the outputs' new nodes, number of replaced nodes).
     """
     rb = Rebuilder(graph)
+    mp = rb.map
     for n in graph.nodes:
         if keep is not None and not keep[n.id]:
             continue
-        ins = tuple(rb.map[i.id] for i in n.inputs)
+        ins = tuple([mp[i.id] for i in n.inputs])
         new = None
         if rule is not None and (not n.op.leaf or n.op is CONST):
-            first_new = len(rb.dst.nodes)
-            with rb.dst.role("grad" if n.role == "grad" else None), rb.dst.origin(*n.origin):
-                new = rule(rb, n, ins)
-            if new is not None and new.id >= first_new and not new.op.leaf and (
-                    n.name not in rb.dst):
-                rb.dst.rename(new, n.name)  # the replacement keeps the node's name
+            new = rb.apply(rule, n, ins)
         if new is None:
             new = rb.copy(n, ins)
         else:
             rb.changed += 1
-        rb.map[n.id] = new
-    rb.dst.outputs = [rb.map[o.id] for o in graph.outputs if o.id in rb.map]
-    return rb.dst, [rb.map[o.id] for o in outputs], rb.changed
+        mp[n.id] = new
+    return rb.dst, rb.finish(outputs), rb.changed
 
 
 def copy_graph(graph: Graph, outputs: Sequence[Node] = ()) -> tuple[Graph, list[Node]]:
@@ -139,7 +166,8 @@ def listing(graph: Graph, outputs: Sequence[Node] = ()) -> str:
 @dataclass
 class PassRecord:
     """What one pass did: ``before``/``after`` graphs (draw them with a renderer),
-    their outputs, and ``changed`` (nodes rewritten or removed)."""
+    their outputs, ``changed`` (nodes rewritten or removed) and ``detail`` (the same by
+    kind, e.g. ``"2 simplified, 1 folded"``, for passes that do several things)."""
 
     name: str
     before: Graph
@@ -147,6 +175,7 @@ class PassRecord:
     before_outputs: list[Node] = field(default_factory=list)
     after_outputs: list[Node] = field(default_factory=list)
     changed: int = 0
+    detail: str = ""
 
     def listings(self) -> tuple[str, str]:
         """Both listings (before, after)."""

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 
 from graphnn.core.ir import Graph, Node
 from graphnn.ops import rewrites as R
-from graphnn.passes.rewrite import Rebuilder, rebuild
+from graphnn.passes.rewrite import Rebuilder, WouldRewrite
+from graphnn.passes.sweep import Plan, sweep
 
 Rule = R.Rule
 
@@ -42,15 +43,18 @@ def _rules_for(n: Node) -> list[Rule]:
 
 
 def _apply(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
-    if n.op.leaf:
+    op = n.op
+    if op.leaf or not (op.simplify or op.elementwise):
         return None
-    for rule in _rules_for(n):
+    for rule in (_rules_for(n) if op.elementwise else op.simplify):
         out = rule(rb, n, ins)
         if out is None or out.dtype != n.dtype:
             continue
         if out.shape != n.shape:
             try:
                 out = rb.op("broadcast_to", out, shape=n.shape)
+            except WouldRewrite:  # a dry run: the rule fires
+                raise
             except Exception:  # noqa: BLE001 - not broadcastable: rule does not apply
                 continue
         return out
@@ -60,6 +64,10 @@ def _apply(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
 def simplify(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
     """Apply the op records' rules once over the graph (rules see already-simplified inputs).
 
-    Returns (graph, outputs, nodes rewritten).
+    Returns (graph, outputs, nodes rewritten); the graph itself when no rule applies.
     """
-    return rebuild(graph, outputs, _apply)
+    new, outs, counts = sweep(graph, outputs, PLAN)
+    return new, outs, int(counts)
+
+
+PLAN = Plan(rules=(("simplify", _apply),))

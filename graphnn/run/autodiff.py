@@ -117,7 +117,9 @@ def grad(y: Node, wrt: Node | Sequence[Node], seed: Any = None) -> Any:
     graph = y.graph
     for w in wrt_list:
         graph.node(w)
-    with graph.role("grad"):
+    # every gradient node is made at the caller's file:line: find it once, not per node
+    here = graph.current_origin()
+    with graph.role("grad"), graph.origin(*here):
         if seed is None:
             if y.shape != ():
                 raise GradError(

@@ -1,0 +1,160 @@
+"""One traversal per pass: every enabled rewrite is applied to a node as it is copied.
+
+A pass is a :class:`Plan`: rewrite rules (the op records' simplify rules, constant
+folding), a key for merging common subexpressions, and whether nodes no output needs are
+dropped (dead-code elimination as a mask: they are simply not copied). :func:`sweep`
+walks the topological order once, so simplify, fold, cse and dce together cost one copy
+of the graph. A dry run comes first: rules run against :class:`~graphnn.passes.rewrite.
+DryRun`, which builds nothing, so a pass that would change nothing returns the graph it
+was given, uncopied.
+
+>>> import graphnn as gn
+>>> from graphnn.passes.cse import _key
+>>> with gn.Graph() as g:
+...     x = gn.input("x")
+...     y = (gn.exp(x) + gn.exp(x)).named("y")
+...     unused = gn.log(x)
+>>> h, (y2,), counts = sweep(g, [y], Plan(key=_key, dce=True))
+>>> str(counts), [n.name for n in h.nodes]
+('1 merged, 1 dropped', ['x', 'exp_1', 'y'])
+>>> h2, _, counts = sweep(h, [y2], Plan(key=_key, dce=True))
+>>> h2 is h, counts.final   # nothing to do: no copy
+(True, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graphnn.core.ir import CONST, Graph, Node
+from graphnn.core.traverse import ancestors
+from graphnn.passes.rewrite import DryRun, Rebuilder, Rule, WouldRewrite, rebuild
+
+#: The key of a node for merging (equal keys compute equal values), or None: never merged.
+KeyFn = Callable[[Node, tuple[Node, ...]], Any]
+
+
+@dataclass
+class Counts:
+    """Nodes one sweep rewrote, by kind: ``int(counts)`` is the total; ``final`` when
+    its result is known to be a fixed point."""
+
+    simplify: int = 0
+    fold: int = 0
+    cse: int = 0
+    dce: int = 0
+    #: the result is a fixed point: the same plan would change nothing more
+    final: bool = False
+
+    def __int__(self) -> int:
+        return self.simplify + self.fold + self.cse + self.dce
+
+    def __str__(self) -> str:
+        words = (("simplify", "simplified"), ("fold", "folded"), ("cse", "merged"),
+                 ("dce", "dropped"))
+        parts = [f"{getattr(self, k)} {w}" for k, w in words if getattr(self, k)]
+        return ", ".join(parts) or "no change"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one sweep does: ``rules`` as ``(kind, rule)`` pairs tried in order at every op
+    node (the first replacement wins; ``kind`` is a field of :class:`Counts`), ``key``
+    for merging, ``dce`` to drop nodes no output needs."""
+
+    rules: tuple[tuple[str, Rule], ...] = ()
+    key: KeyFn | None = None
+    dce: bool = False
+
+
+def live(graph: Graph, outputs: Sequence[Node]) -> list[bool]:
+    """Mask of the nodes some output needs (all False without outputs)."""
+    return ancestors(list(outputs)) if outputs else [False] * len(graph.nodes)
+
+
+def sweep(graph: Graph, outputs: Sequence[Node], plan: Plan) -> tuple[Graph, list[Node], Counts]:
+    """Apply ``plan`` in one traversal. Returns (graph, outputs, counts); when nothing
+    would change, ``graph`` and ``outputs`` themselves (no copy). When no rule would fire
+    and only dead nodes go, the copy is plain and its result final (``counts.final``)."""
+    outputs = list(outputs)
+    keep = live(graph, outputs) if plan.dce else None
+    if would_change(graph, plan, keep):
+        return _rebuild(graph, outputs, plan, keep)
+    if keep is None or all(keep):
+        return graph, outputs, Counts(final=True)
+    new, outs, _ = rebuild(graph, outputs, keep=keep)
+    return new, outs, Counts(dce=len(graph.nodes) - len(new.nodes), final=True)
+
+
+def would_change(graph: Graph, plan: Plan, keep: list[bool] | None = None) -> bool:
+    """Would a rule or a merge of ``plan`` change a node of ``graph`` (one ``keep`` masks
+    in)? Rules run against a :class:`DryRun` context, merge keys over the graph's own
+    nodes; nothing is built."""
+    dry, rules, key = DryRun(), plan.rules, plan.key
+    seen: set[Any] = set()
+    for n in graph.nodes:
+        leaf = n.op.leaf
+        if (leaf and n.op is not CONST) or (keep is not None and not keep[n.id]):
+            continue
+        if rules and not leaf:
+            try:
+                for _, rule in rules:
+                    if rule(dry, n, n.inputs) is not None:
+                        return True
+            except WouldRewrite:
+                return True
+        if key is not None:
+            k = key(n, n.inputs)
+            if k is not None:
+                if k in seen:
+                    return True
+                seen.add(k)
+    return False
+
+
+def _combined(plan: Plan, counts: Counts) -> Rule:
+    """One rule trying ``plan.rules`` in order and counting the one that fires."""
+    def rule(rb: Any, n: Node, ins: tuple[Node, ...]) -> Node | None:
+        for kind, r in plan.rules:
+            out = r(rb, n, ins)
+            if out is not None:
+                setattr(counts, kind, getattr(counts, kind) + 1)
+                return out
+        return None
+
+    return rule
+
+
+def _rebuild(graph: Graph, outputs: list[Node], plan: Plan,
+             keep: list[bool] | None) -> tuple[Graph, list[Node], Counts]:
+    counts = Counts()
+    rb = Rebuilder(graph)
+    mp, key = rb.map, plan.key
+    rule = _combined(plan, counts) if plan.rules else None
+    seen: dict[Any, Node] = {}
+    for n in graph.nodes:
+        if keep is not None and not keep[n.id]:
+            counts.dce += 1
+            continue
+        ins = tuple([mp[i.id] for i in n.inputs])
+        new = rb.apply(rule, n, ins) if rule is not None and not n.op.leaf else None
+        if new is not None:  # a replacement: merge it with an equal earlier node
+            k = key(new, new.inputs) if key is not None else None
+            if k is not None:
+                new = seen.setdefault(k, new)
+        elif key is not None and (not n.op.leaf or n.op is CONST):
+            k = key(n, ins)
+            hit = seen.get(k) if k is not None else None
+            if hit is not None:
+                counts.cse += 1
+                new = hit
+            else:
+                new = rb.copy(n, ins)
+                if k is not None:
+                    seen[k] = new
+        if new is None:
+            new = rb.copy(n, ins)
+        mp[n.id] = new
+    return rb.dst, rb.finish(outputs), counts
