@@ -29,7 +29,8 @@ from graphnn import testing  # noqa: E402, F401
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnomalyError", "DeviceError", "FeedError", "GradError", "Graph", "GraphError", "GraphMismatchError",
+    "AnomalyError", "DeviceError", "FeedError", "GradError", "Graph", "GraphError",
+    "GraphMismatchError",
     "Node", "Onnx", "Op", "ParamError", "TraceText", "Unsupported", "tt",
     "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
