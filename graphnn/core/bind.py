@@ -7,6 +7,7 @@ np.float64(1.0)
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,9 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
     """
     graph = _graph_of(args, op)
     if graph is None:
-        return op.forward(array_module(*args), *args, **params)
+        # hot path of the numeric backward pass: no call while CuPy is not even loaded
+        xp = np if "cupy" not in sys.modules else array_module(*args)
+        return op.forward(xp, *args, **params)
     if isinstance(graph, Traced):  # e.g. sympy values: the rule's formula, not a node
         return graph.bind(op, args, params)
     like = next(a for a in args if isinstance(a, ir.Node))
