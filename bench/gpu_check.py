@@ -1,6 +1,8 @@
 """GPU check of the CuPy backend: every example graph, random graph and registered op
 (tests/op_cases.py) compiled with backend="cupy", run on the GPU and compared with the
-interpreter; then timings of a fused elementwise chain and an MLP training step.
+interpreter; the examples interpreted on the GPU (``gn.run(device="cuda")``, values and
+gradients); then timings of a fused elementwise chain and an MLP training step (also
+through ``fn(feeds)`` with the data on the device: params resident, CuPy feeds).
 
     PYTHONPATH=. python3 bench/gpu_check.py            # on a machine with CuPy and a GPU
     PYTHONPATH=. python3 bench/gpu_check.py --standin  # dry run on the CPU (tests' stand-in
@@ -96,6 +98,12 @@ def check_one(cp: Any, build: Callable[[], tuple[Any, ...]]) -> tuple[str, float
         pairs += [(r.grad(w), ref.grad(w)) for w in wrt]
     except Exception as e:  # noqa: BLE001 - every failure is a row of the report
         return "ERROR", float("nan"), f"{type(e).__name__}: {str(e).splitlines()[0][:150]}"
+    return compare(cp, pairs, rtol, atol)
+
+
+def compare(cp: Any, pairs: list[tuple[Any, Any]], rtol: float,
+            atol: float) -> tuple[str, float, str]:
+    """(got on the device, want on the host) pairs -> (status, worst error / tolerance, note)."""
     worst, note = 0.0, ""
     for got, want in pairs:
         if not isinstance(got, cp.ndarray):
@@ -110,12 +118,37 @@ def check_one(cp: Any, build: Callable[[], tuple[Any, ...]]) -> tuple[str, float
     return ("FAIL" if note else "ok"), worst, note
 
 
+def run_device_cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]]]:
+    """The examples again, for ``gn.run(device="cuda")``."""
+    for group, name, build in cases():
+        if group == "examples":
+            yield "run-device", name, build
+
+
+def check_run_device(cp: Any, build: Callable[[], tuple[Any, ...]]) -> tuple[str, float, str]:
+    """``gn.run(device="cuda")`` (node by node on CuPy arrays, forward and backward) against
+    the NumPy run: (status, worst error as a fraction of the tolerance, note)."""
+    import graphnn as gn
+
+    g, feeds, outs, wrt, loss, rtol, atol = build()
+    try:
+        r = gn.run(g, feeds, outputs=outs, wrt=wrt or None, loss=loss, device="cuda")
+        ref = gn.run(g, feeds, outputs=outs, wrt=wrt or None, loss=loss)
+        pairs = [(r.value(o), ref.value(o)) for o in outs]
+        pairs += [(r.grad(w), ref.grad(w)) for w in wrt]
+    except Exception as e:  # noqa: BLE001 - every failure is a row of the report
+        return "ERROR", float("nan"), f"{type(e).__name__}: {str(e).splitlines()[0][:150]}"
+    return compare(cp, pairs, rtol, atol)
+
+
 def run_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
     rows = []
-    for group, name, build in cases():
+    todo = [(g, n, b, check_one) for g, n, b in cases()]
+    todo += [(g, n, b, check_run_device) for g, n, b in run_device_cases()]
+    for group, name, build, check in todo:
         if only and only not in name:
             continue
-        status, err, note = check_one(cp, build)
+        status, err, note = check(cp, build)
         rows.append((group, name, status, err, note))
         if status != "ok":
             print(f"  {status:5} {group}/{name}: {note}", flush=True)
@@ -201,9 +234,35 @@ def mlp_timing(cp: Any, batch: int, repeat: int) -> list[str]:
     nbytes = sum(v.nbytes for v in dev.values())
     t_s = timed(cp, step, repeat)
     t_c = timed(cp, lambda: [v.copy() for v in dev.values()], repeat)
+    t_r, t_h = resident_step_timing(cp, f, ps, vals, lr, repeat)
     return [f"| MLP 784-256-128-10 step, batch {batch} | {t_s * 1e3:.3f} ms | |",
+            f"| same step through fn(feeds): params resident, CuPy feeds | "
+            f"{t_r * 1e3:.3f} ms | |",
+            f"| same step through fn(feeds): params resident, NumPy feeds (uploaded) | "
+            f"{t_h * 1e3:.3f} ms | |",
             f"| plain copy of its {len(dev)} arrays ({nbytes / 1e6:.1f} MB) | "
             f"{t_c * 1e3:.3f} ms | |"]
+
+
+def resident_step_timing(cp: Any, f: Any, ps: list[Any], vals: dict[str, Any], lr: Any,
+                         repeat: int) -> tuple[float, float]:
+    """The MLP step through ``CompiledGraph.__call__`` with the data on the device: the
+    params' resident copies (``f.device_params``) updated in place on the GPU, the feeds
+    CuPy arrays (first number) or NumPy arrays uploaded by each call (second)."""
+    host_feeds = {k: vals[k] for k in ("x", "t")}
+    dev_feeds = {k: cp.asarray(v) for k, v in host_feeds.items()}
+    resident = [f.device_params.get(cp, p) for p in ps]
+
+    def step(feeds: dict[str, Any]) -> None:
+        r = f(feeds)
+        for p, w in zip(ps, resident):
+            w -= lr * r.grad(p.name)
+
+    f(dev_feeds)
+    assert all(f.device_params.get(cp, p) is w for p, w in zip(ps, resident)), \
+        "params were uploaded again"
+    return timed(cp, lambda: step(dev_feeds), repeat), timed(cp, lambda: step(host_feeds),
+                                                             repeat)
 
 
 @contextlib.contextmanager

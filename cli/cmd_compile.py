@@ -135,9 +135,12 @@ def check_compiled(m: Any, cg: Any, seed: int, wrt: list[Any], loss: Any) -> Non
     from graphnn_cli.loader import complete_feeds
 
     if getattr(cg, "function", None) is None:
-        raise CliError(f"--check: the {cg.backend} module cannot run here (no GPU)")
+        from graphnn.core.device import cupy_problem
+
+        raise CliError(f"--check: the {cg.backend} module cannot run here "
+                       f"({cupy_problem() or 'no GPU'})")
     fed = complete_feeds(m, seed)
-    got = cg(fed)
+    got = cg(fed, host=True)
     outs = [m.graph.node(n) for n in cg.output_names]
     r = gn.run(m.graph, fed, outputs=outs + ([loss] if loss is not None else []),
                wrt=wrt or None, loss=(loss or (outs[0] if wrt else None)))

@@ -13,8 +13,8 @@
 
 from graphnn.core import ir as _ir  # noqa: F401, I001  (ir before op)
 from graphnn.core.errors import (
-    AnomalyError, FeedError, GradError, GraphError, GraphMismatchError, ParamError, ParseError,
-    ShapeError,
+    AnomalyError, DeviceError, FeedError, GradError, GraphError, GraphMismatchError, ParamError,
+    ParseError, ShapeError,
 )
 from graphnn.core.ir import Graph, Node, const, current_graph, input, param
 from graphnn.core.bind import bind
@@ -29,7 +29,8 @@ from graphnn import testing  # noqa: E402, F401
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnomalyError", "FeedError", "GradError", "Graph", "GraphError", "GraphMismatchError",
+    "AnomalyError", "DeviceError", "FeedError", "GradError", "Graph", "GraphError",
+    "GraphMismatchError",
     "Node", "Onnx", "Op", "ParamError", "TraceText", "Unsupported", "tt",
     "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",

@@ -72,6 +72,7 @@ class Optimizer:
             if self.weight_decay:
                 g = g + self.weight_decay * value
             value[...] = self.update(value, g, self.state.setdefault(p, {}))
+            p.graph.params_changed()
 
     def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover

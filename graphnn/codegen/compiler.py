@@ -28,7 +28,8 @@ from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import Emitter, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
-from graphnn.core.errors import FeedError, GraphError
+from graphnn.core.device import cupy_problem, to_host
+from graphnn.core.errors import DeviceError, FeedError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.cse import cse
@@ -41,6 +42,7 @@ from graphnn.passes.sweep import Counts
 from graphnn.passes.verify import VerifyError
 from graphnn.passes.verify import verify as verify_graph
 from graphnn.run.autodiff import grad as symbolic_grad
+from graphnn.run.device import DeviceParams, device_feed
 from graphnn.run.interpret import convert_feed, resolve_targets
 from graphnn.run.results import TableResults
 from graphnn.run.threads import blas_threads_for, largest_madds
@@ -133,7 +135,14 @@ class CompiledResult(TableResults):
 class CompiledGraph:
     """A compiled graph: call it with feeds (a dict and/or keywords; params may be fed to
     override their stored value), read ``.source``, ``.passes`` (before/after records),
-    ``.graph`` (the optimized graph), ``.save(path)`` for a standalone module."""
+    ``.graph`` (the optimized graph), ``.save(path)`` for a standalone module.
+
+    A CuPy graph keeps its data on the GPU: params are uploaded on the first call and
+    again only when the graph's param store changes (``Graph.param_version``: bumped by
+    ``set_value``, ``gn.load``, the optimizers; after writing into ``g.value_of(p)``
+    directly call :meth:`sync_params`); CuPy feeds are used without a copy; results are
+    CuPy arrays (``fn(feeds, host=True)`` or ``r.value(name, host=True)`` for NumPy).
+    """
 
     def __init__(self, graph: Graph, source: str, fn_name: str, args: list[Node],
                  out_names: list[str], grad_names: list[str], loss_name: str | None,
@@ -152,12 +161,14 @@ class CompiledGraph:
         self._args = [(a.name, graph.node(a.name), a.op is PARAM) for a in args]
         self._inputs = {n.name for n in graph.nodes if n.op in (INPUT, PARAM)}
         self.function = None
-        self._to_device: Any = None
-        if backend.name == "cupy" and _have_cupy():  # pragma: no cover - needs a GPU
+        self._cp: Any = None
+        self._problem = cupy_problem() if backend.name == "cupy" else None
+        self.device_params = DeviceParams(graph)  # the params' GPU copies (CuPy only)
+        if backend.name == "cupy" and self._problem is None:
             import cupy
 
-            self._to_device = cupy.asarray
-        if backend.name == "numpy" or _have_cupy():
+            self._cp = cupy
+        if self._problem is None:
             ns: dict[str, Any] = {"__name__": f"graphnn_compiled_{graph.name}"}
             exec(builtins.compile(source, f"<graphnn compiled {note(graph.name)}>", "exec"), ns)  # noqa: S102
             self.function = ns[fn_name]
@@ -170,33 +181,49 @@ class CompiledGraph:
         body = self.source.split("\n    \"\"\"Graph ", 1)[1].split("\n    return (", 1)[0]
         return "\n".join(ln[4:] for ln in body.splitlines()[1:])
 
-    def __call__(self, feeds: Mapping[str | Node, Any] | None = None, /,
-                 **kw: Any) -> CompiledResult:
+    def __call__(self, feeds: Mapping[str | Node, Any] | None = None, /, *,
+                 host: bool = False, **kw: Any) -> CompiledResult:
+        """Run on ``feeds`` (and keyword feeds); ``host=True``: NumPy results (CuPy)."""
         if self.function is None:
-            raise GraphError("this CuPy module needs cupy and a GPU to run here; "
-                             "use .source or .save()")
+            raise DeviceError(f"this CuPy module needs CuPy and a CUDA GPU to run here: "
+                              f"{self._problem}; use .source or .save()")
         given = {(k.name if isinstance(k, Node) else k): v for k, v in (feeds or {}).items()}
         given.update(kw)
-        args = []
+        args = self._arguments(given)
+        with blas_threads_for(self._madds):
+            res = self.function(*args)
+        n = self._n_out
+        values, grads = dict(zip(self.output_names, res[:n])), dict(zip(self.grad_names, res[n:]))
+        if host:
+            values = {k: to_host(v) for k, v in values.items()}
+            grads = {k: to_host(v) for k, v in grads.items()}
+        return CompiledResult(values, grads, self.loss_name)
+
+    def _arguments(self, given: dict[str, Any]) -> list[Any]:
+        """The function's arguments from the feeds (popped from ``given``) and the params
+        (their resident device copies for CuPy); FeedError for missing or unknown feeds."""
+        cp, args = self._cp, []
         for name, node, is_param in self._args:
             v = given.pop(name, None)
             if v is None:
                 if not is_param:
                     raise FeedError(f"missing feed for input '{name}' {tuple(node.shape)} "
                                     f"(created at {node.loc})", node=node)
-                v = self.source_graph._state[node]
+                v = (self.source_graph._state[node] if cp is None
+                     else self.device_params.get(cp, node))
             else:
-                v = convert_feed(node, v)
-            args.append(v if self._to_device is None else self._to_device(v))
+                v = convert_feed(node, v) if cp is None else device_feed(cp, node, v)
+            args.append(v)
         unknown = [k for k in given if k not in self._inputs]
         if unknown:
             raise FeedError(f"unexpected feed(s) {unknown}: graph '{self.source_graph.name}' "
                             f"has inputs {sorted(self._inputs)}")
-        with blas_threads_for(self._madds):
-            res = self.function(*args)
-        n = self._n_out
-        return CompiledResult(dict(zip(self.output_names, res[:n])),
-                              dict(zip(self.grad_names, res[n:])), self.loss_name)
+        return args
+
+    def sync_params(self) -> None:
+        """Upload the params to the GPU again on the next call (CuPy; after writing into
+        ``g.value_of(p)`` in place, which the param store's version does not see)."""
+        self.device_params.sync()
 
     def pass_report(self) -> str:
         """Text of every pass: name, node counts, and the diff it made."""
@@ -234,15 +261,6 @@ class CompiledGraph:
     def __repr__(self) -> str:
         return (f"<CompiledGraph {self.source_graph.name!r} ({self.backend}): "
                 f"{len(self.graph)} nodes, outputs {self.output_names}, grads {self.grad_names}>")
-
-
-def _have_cupy() -> bool:
-    try:
-        import cupy  # noqa: F401
-
-        return bool(cupy.cuda.is_available())
-    except Exception:  # noqa: BLE001 - any failure means no usable GPU
-        return False
 
 
 @contextmanager

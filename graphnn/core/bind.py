@@ -7,12 +7,14 @@ np.float64(1.0)
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 
 from graphnn.core import ir
 from graphnn.core.context import user_location
+from graphnn.core.device import array_module
 from graphnn.core.errors import GraphMismatchError, ParamError, ShapeError, describe, fmt_shape
 from graphnn.core.op import Op
 
@@ -51,10 +53,13 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
     (Python and NumPy constants become const nodes) and returns it. With only arrays
     and numbers it runs ``op.forward`` eagerly and returns an array: this is how the
     same vjp/jvp rules serve both symbolic differentiation and the numeric interpreter.
+    The array module is the arguments' (``cupy`` for CuPy arrays, else ``numpy``).
     """
     graph = _graph_of(args, op)
     if graph is None:
-        return op.forward(np, *args, **params)
+        # hot path of the numeric backward pass: no call while CuPy is not even loaded
+        xp = np if "cupy" not in sys.modules else array_module(*args)
+        return op.forward(xp, *args, **params)
     if isinstance(graph, Traced):  # e.g. sympy values: the rule's formula, not a node
         return graph.bind(op, args, params)
     like = next(a for a in args if isinstance(a, ir.Node))

@@ -50,6 +50,11 @@ class ParseError(GraphError, ValueError):
     """An expression string could not be parsed safely."""
 
 
+class DeviceError(GraphError, RuntimeError):
+    """GPU execution was asked for where it cannot run: CuPy is not installed, or there
+    is no CUDA GPU (the message says which), or an unknown device was named."""
+
+
 def describe(node: Any) -> str:
     """One-line description of a node for error messages: name, op, shape, dtype, location."""
     if node is None:

@@ -16,6 +16,7 @@ of a run live in the Run.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,8 @@ class Graph:
         self._group: list[str] = []
         self._origin: tuple[str, tuple[str, int]] | None = None
         self._cache: dict[Any, Any] = {}
+        self.param_version = 0  # bumped by every write through the param store
+        self._sharers: list[weakref.ref[Graph]] = []  # graphs linked by share_value
 
     # -- context -----------------------------------------------------------------
     def __enter__(self) -> Graph:
@@ -199,6 +202,7 @@ class Graph:
         arr = as_float_array(value, dtype, name)
         node = self.add_node(PARAM, (), {"shape": arr.shape}, arr.shape, arr.dtype, name, "param")
         self._state[node] = arr
+        self.params_changed()
         return node
 
     def constant(self, value: Any, like: Node | None = None, name: str | None = None,
@@ -314,6 +318,23 @@ class Graph:
             old[...] = arr
         else:
             self._state[node] = arr.copy()
+        self.params_changed()
+
+    def params_changed(self) -> None:
+        """Bump :attr:`param_version` here and in every graph sharing values with this one.
+
+        ``set_value``, ``share_value``, ``gn.load`` and the optimizers call it; code that
+        writes into ``value_of(p)`` directly should call it too (device copies of the
+        params, e.g. a compiled CuPy graph's, are refreshed when the version moves)."""
+        seen, todo = {id(self)}, [self]
+        while todo:
+            g = todo.pop()
+            g.param_version += 1
+            for ref in g._sharers:
+                other = ref()
+                if other is not None and id(other) not in seen:
+                    seen.add(id(other))
+                    todo.append(other)
 
     def share_value(self, param: str | Node, source: Node) -> None:
         """Make the param ``source`` (of any graph) the storage of ``param``: from now on
@@ -326,6 +347,10 @@ class Graph:
             raise FeedError(f"param {describe(node)} cannot share the value of "
                             f"{describe(source)}: shapes or dtypes differ", node=node)
         self._state[node] = source.graph._state[source]
+        if source.graph is not self:
+            self._sharers.append(weakref.ref(source.graph))
+            source.graph._sharers.append(weakref.ref(self))
+        self.params_changed()
 
     def param_values(self) -> dict[str, np.ndarray]:
         """Name -> value of every param."""

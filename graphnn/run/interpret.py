@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.device import check_device, is_device_array, require_cupy, to_host
 from graphnn.core.errors import AnomalyError, FeedError, GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import CONST, INPUT, PARAM, Graph, Node
 from graphnn.core.traverse import ancestors, backward_mask
@@ -34,13 +35,17 @@ class Run(Results):
     ``value(n)`` and ``grad(n)`` take a node or its name (the result protocol of
     :mod:`graphnn.run.results`). ``grad`` of a requested ``wrt`` node that does not
     influence the loss is zeros; ``has_grad`` says whether a gradient arrived at all.
+    ``device`` is where the arrays live ("cpu" or "cuda": CuPy arrays; ``to_host()``
+    copies such a run to NumPy, ``value(n, host=True)`` one value).
     """
 
     kind = "run"
 
     def __init__(self, graph: Graph, values: list[Any], grads: dict[int, Any],
-                 outputs: list[Node], wrt: list[Node], loss: Node | None) -> None:
+                 outputs: list[Node], wrt: list[Node], loss: Node | None,
+                 device: str = "cpu") -> None:
         self.graph = graph
+        self.device = device
         self._values = values
         self._grads = grads
         self.outputs = outputs
@@ -61,8 +66,11 @@ class Run(Results):
             return MISSING if v is None else v
         g = self._grads.get(n.id)
         if g is None:
-            return np.zeros(n.shape, n.dtype) if any(w is n for w in self.wrt) else MISSING
-        return np.asarray(g)
+            if not any(w is n for w in self.wrt):
+                return MISSING
+            return (require_cupy("a device run") if self.device == "cuda" else np).zeros(
+                n.shape, n.dtype)
+        return _array(g)
 
     def _available(self, what: str) -> list[str]:
         if what == "value":
@@ -91,7 +99,15 @@ class Run(Results):
     @property
     def grads(self) -> dict[str, np.ndarray]:
         """Name -> gradient of every node that received one."""
-        return {self.graph.nodes[i].name: np.asarray(g) for i, g in self._grads.items()}
+        return {self.graph.nodes[i].name: _array(g) for i, g in self._grads.items()}
+
+    def to_host(self) -> Run:
+        """This run with NumPy copies of its values and gradients (itself on the CPU)."""
+        if self.device == "cpu":
+            return self
+        return Run(self.graph, [to_host(v) for v in self._values],
+                   {i: to_host(g) for i, g in self._grads.items()}, self.outputs, self.wrt,
+                   self.loss)
 
     def __getitem__(self, node: str | Node) -> np.ndarray:
         return self.value(node)
@@ -109,8 +125,13 @@ class Run(Results):
         return self._repr_mimebundle_().get("image/svg+xml")
 
 
+def _array(g: Any) -> Any:
+    """A gradient as an array: NumPy scalars and numbers become arrays; CuPy arrays stay."""
+    return g if is_device_array(g) else np.asarray(g)
+
+
 def _short(v: Any) -> str:
-    a = np.asarray(v)
+    a = np.asarray(to_host(v))
     return f"{a.item():.4g}" if a.size == 1 else f"array{fmt_shape(a.shape)}"
 
 
@@ -174,31 +195,41 @@ def convert_feed(node: Node, value: Any) -> np.ndarray:
     return arr.astype(node.dtype, copy=False)
 
 
+def feed_node(graph: Graph, key: str | Node) -> Node:
+    """The input or param of ``graph`` a feed key names; FeedError (with a close name)
+    for a node of another graph or an unknown name."""
+    name = key.name if isinstance(key, Node) else key
+    node = graph._by_name.get(name) if isinstance(name, str) else None
+    if isinstance(key, Node) and key.graph is not graph:
+        raise FeedError(f"feed key {describe(key)} belongs to graph '{key.graph.name}'")
+    if node is None or node.op not in (INPUT, PARAM):
+        names = [n.name for n in graph.inputs]
+        hint = difflib.get_close_matches(str(name), names, n=1)
+        msg = f"unexpected feed {name!r}: graph '{graph.name}' has no input of that name"
+        msg += f" (did you mean {hint[0]!r}?)" if hint else f"; its inputs are {names}"
+        raise FeedError(msg)
+    return node
+
+
 def check_feeds(graph: Graph, feeds: Mapping[str | Node, Any] | None,
                 needed: Sequence[Node]) -> dict[int, np.ndarray]:
     """Resolve feed keys, reject unknown ones, convert values; returns id -> array.
 
     Params may be fed too (overriding their stored value for this run).
     """
-    feeds = dict(feeds or {})
     out: dict[int, np.ndarray] = {}
-    for key, v in feeds.items():
-        name = key.name if isinstance(key, Node) else key
-        node = graph._by_name.get(name) if isinstance(name, str) else None
-        if isinstance(key, Node) and key.graph is not graph:
-            raise FeedError(f"feed key {describe(key)} belongs to graph '{key.graph.name}'")
-        if node is None or node.op not in (INPUT, PARAM):
-            names = [n.name for n in graph.inputs]
-            hint = difflib.get_close_matches(str(name), names, n=1)
-            msg = f"unexpected feed {name!r}: graph '{graph.name}' has no input of that name"
-            msg += f" (did you mean {hint[0]!r}?)" if hint else f"; its inputs are {names}"
-            raise FeedError(msg)
+    for key, v in dict(feeds or {}).items():
+        node = feed_node(graph, key)
         out[node.id] = convert_feed(node, v)
-    missing = [n for n in needed if n.op is INPUT and n.id not in out]
+    _check_missing(out, needed)
+    return out
+
+
+def _check_missing(fed: Mapping[int, Any], needed: Sequence[Node]) -> None:
+    missing = [n for n in needed if n.op is INPUT and n.id not in fed]
     if missing:
         lst = ", ".join(f"'{n.name}' {fmt_shape(n.shape)} (created at {n.loc})" for n in missing)
         raise FeedError(f"missing feed for input(s) {lst}", node=missing[0])
-    return out
 
 
 class Plan:
@@ -228,7 +259,7 @@ def plan_for(graph: Graph, outputs: list[Node], wrt: list[Node], loss: Node | No
 
 
 def _anomaly(node: Node, v: Any, what: str) -> None:
-    a = np.asarray(v)
+    a = np.asarray(to_host(v))
     if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         bad = "NaN" if np.isnan(a).any() else "Inf"
         ins = ", ".join(f"'{i.name}'" for i in node.inputs)
@@ -239,7 +270,8 @@ def _anomaly(node: Node, v: Any, what: str) -> None:
 def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
         wrt: Any = None, outputs: Any = None, loss: str | Node | None = None,
         seed: Any = None, anomaly: bool = False, on_forward: Hook | None = None,
-        on_backward: Hook | None = None, on_accumulate: Hook | None = None) -> Run:
+        on_backward: Hook | None = None, on_accumulate: Hook | None = None,
+        device: str = "cpu") -> Run:
     """Evaluate ``graph`` node by node, then (with ``wrt``) its reverse pass.
 
     Args:
@@ -250,10 +282,19 @@ def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
         seed: upstream cotangent for a non-scalar loss.
         anomaly: stop at the first NaN/Inf value or gradient, naming its node.
         on_forward / on_backward / on_accumulate: step hooks (used by ``gn.trace``).
+        device: "cpu" (NumPy) or "cuda": every op runs on CuPy arrays (feeds may be CuPy
+            arrays; params and constants are copied to the GPU once, see
+            :mod:`graphnn.run.device`) and the Run holds device arrays
+            (``r.value(ref, host=True)`` or ``r.to_host()`` for NumPy copies).
     """
     outs, wrt_nodes, loss_node = resolve_targets(graph, outputs, wrt, loss, "run")
     plan = plan_for(graph, outs, wrt_nodes, loss_node)
-    fed = check_feeds(graph, feeds, plan.forward)
+    xp: Any = np
+    if check_device(device, "run") == "cuda":
+        xp = require_cupy("gn.run(device='cuda')")
+        fed = _device_leaves(xp, graph, feeds, plan.forward)
+    else:
+        fed = check_feeds(graph, feeds, plan.forward)
     vals: list[Any] = [None] * len(graph.nodes)
     state = graph._state
     nodes = graph.nodes
@@ -270,7 +311,7 @@ def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
                     raise FeedError(f"missing feed for {describe(nodes[i])}")
             else:
                 try:
-                    vals[i] = fwd(np, *[vals[j] for j in ins], **params)
+                    vals[i] = fwd(xp, *[vals[j] for j in ins], **params)
                 except GraphError:
                     raise
                 except Exception as e:  # an op failing at run time: name the node
@@ -283,20 +324,44 @@ def run(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *,
         grads: dict[int, Any] = {}
         if wrt_nodes:
             assert loss_node is not None
-            if seed is None:
-                if loss_node.shape != ():
-                    raise GradError(
-                        f"run: cannot differentiate the non-scalar {describe(loss_node)} without "
-                        "seed= (an array of its shape); or reduce it with gn.sum / gn.mean",
-                        node=loss_node)
-                seed_v = np.ones((), dtype=loss_node.dtype)
-            else:
-                seed_v = np.asarray(seed, dtype=loss_node.dtype)
-                if seed_v.shape != loss_node.shape:
-                    raise GradError(f"run: seed shape {fmt_shape(seed_v.shape)} does not match "
-                                    f"{describe(loss_node)}", node=loss_node)
-            grads[loss_node.id] = seed_v
+            grads[loss_node.id] = _seed(xp, loss_node, seed)
             check = (lambda n, g: _anomaly(n, g, "the gradient")) if anomaly else None
             backprop(plan.backward, vals, grads, plan.needed,
                      on_node=on_backward, on_accumulate=on_accumulate, check=check)
-    return Run(graph, vals, grads, outs, wrt_nodes, loss_node)
+    return Run(graph, vals, grads, outs, wrt_nodes, loss_node, device=device)
+
+
+def _seed(xp: Any, loss_node: Node, seed: Any) -> Any:
+    """The upstream cotangent of the loss (ones for a scalar loss) in ``xp``'s arrays."""
+    if seed is None:
+        if loss_node.shape != ():
+            raise GradError(
+                f"run: cannot differentiate the non-scalar {describe(loss_node)} without "
+                "seed= (an array of its shape); or reduce it with gn.sum / gn.mean",
+                node=loss_node)
+        return xp.ones((), dtype=loss_node.dtype)
+    seed_v = xp.asarray(to_host(seed) if xp is np else seed, dtype=loss_node.dtype)
+    if seed_v.shape != loss_node.shape:
+        raise GradError(f"run: seed shape {fmt_shape(seed_v.shape)} does not match "
+                        f"{describe(loss_node)}", node=loss_node)
+    return seed_v
+
+
+def _device_leaves(cp: Any, graph: Graph, feeds: Mapping[str | Node, Any] | None,
+                   needed: Sequence[Node]) -> dict[int, Any]:
+    """Node id -> device array for every leaf of ``needed``: the feeds (checked like host
+    feeds; CuPy arrays kept), then the params and constants from the graph's device copies."""
+    from graphnn.run.device import DeviceParams, device_feed
+
+    fed: dict[int, Any] = {}
+    for key, v in dict(feeds or {}).items():
+        node = feed_node(graph, key)
+        fed[node.id] = device_feed(cp, node, v)
+    _check_missing(fed, needed)
+    mirror = graph._cache.get("device-params")
+    if mirror is None:
+        mirror = graph._cache["device-params"] = DeviceParams(graph)
+    for n in needed:
+        if n.id not in fed and n.op in (PARAM, CONST):
+            fed[n.id] = mirror.get(cp, n)
+    return fed

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphnn.core.device import to_host
 from graphnn.core.errors import GradError, GraphError
 from graphnn.core.ir import Node
 
@@ -76,17 +77,18 @@ class Results:
     __slots__ = ()
     kind = "result"
 
-    def value(self, ref: str | Node) -> Any:
-        """The forward value of ``ref`` (a node or its name)."""
-        return self._fetch("value", ref)
+    def value(self, ref: str | Node, host: bool = False) -> Any:
+        """The forward value of ``ref`` (a node or its name); ``host=True``: a NumPy copy
+        of a device (CuPy) array."""
+        return self._fetch("value", ref, host)
 
-    def grad(self, ref: str | Node) -> Any:
-        """The gradient of the loss with respect to ``ref``."""
-        return self._fetch("grad", ref)
+    def grad(self, ref: str | Node, host: bool = False) -> Any:
+        """The gradient of the loss with respect to ``ref`` (``host`` as for ``value``)."""
+        return self._fetch("grad", ref, host)
 
-    def tangent(self, ref: str | Node) -> Any:
+    def tangent(self, ref: str | Node, host: bool = False) -> Any:
         """The forward-mode tangent (directional derivative) of ``ref``."""
-        return self._fetch("tangent", ref)
+        return self._fetch("tangent", ref, host)
 
     def has_value(self, ref: str | Node) -> bool:
         return self._lookup("value", ref) is not MISSING
@@ -107,11 +109,11 @@ class Results:
     def _hint(self, what: str, ref: str | Node) -> str:
         return ""
 
-    def _fetch(self, what: str, ref: str | Node) -> Any:
+    def _fetch(self, what: str, ref: str | Node, host: bool = False) -> Any:
         v = self._lookup(what, ref)
         if v is MISSING:
             raise self._missing(what, ref)
-        return v
+        return to_host(v) if host else v
 
     def _missing(self, what: str, ref: str | Node) -> ResultError:
         name = ref_name(ref)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.device import to_host
 from graphnn.core.errors import GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
 from graphnn.core.op import Op
@@ -322,7 +323,8 @@ def _default_wrt(graph: Graph, loss: Node) -> list[Node]:
 
 def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: Any = None,
           outputs: Any = None, loss: str | Node | None = None, seed: Any = None,
-          mode: str = "reverse", tangents: Mapping[str | Node, Any] | None = None) -> Trace:
+          mode: str = "reverse", tangents: Mapping[str | Node, Any] | None = None,
+          device: str = "cpu") -> Trace:
     """Run ``graph`` node by node and record every step.
 
     Args:
@@ -333,6 +335,8 @@ def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: A
         outputs, loss, seed: as for ``gn.run``.
         mode: "reverse" (forward pass, then backprop) or "forward" (values and tangents
             side by side; give ``tangents``: input name -> direction).
+        device: as for ``gn.run``; with "cuda" the ops run on the GPU and the steps and
+            the trace's run hold NumPy copies (for display).
 
     >>> import graphnn as gn
     >>> with gn.Graph() as g:
@@ -366,10 +370,21 @@ def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: A
     else:
         wrt_nodes = wrt
     rec = _Recorder(mode, tan)
+    hooks = [rec.on_forward, rec.on_backward, rec.on_accumulate]
+    if device != "cpu":
+        hooks = [_on_host(h) for h in hooks]
     r = run(graph, feeds, wrt=wrt_nodes or None, outputs=outs, loss=loss_node if wrt_nodes
-            else None, seed=seed, on_forward=rec.on_forward, on_backward=rec.on_backward,
-            on_accumulate=rec.on_accumulate)
+            else None, seed=seed, on_forward=hooks[0], on_backward=hooks[1],
+            on_accumulate=hooks[2], device=device).to_host()
     return Trace(graph, r, rec.steps, mode, r.loss if wrt_nodes else loss_node, tan)
+
+
+def _on_host(hook: Any) -> Any:
+    """``hook`` called with NumPy copies of its (device) array arguments."""
+    def host(v: Any) -> Any:
+        return type(v)(host(x) for x in v) if isinstance(v, (list, tuple)) else to_host(v)
+
+    return lambda *args: hook(*[host(a) for a in args])
 
 
 def trace_forward(graph: Graph, feeds: Mapping[str | Node, Any] | None,

@@ -29,10 +29,15 @@ AUTO_COLLAPSE = 400  # notebook display collapses layers of graphs larger than t
 
 def _unpack(g: Any, run: Any) -> tuple[Any, Any]:
     if hasattr(g, "graph") and hasattr(g, "value"):  # a Run
-        return g.graph, run if run is not None else g
+        return g.graph, _host(run if run is not None else g)
     if not hasattr(g, "nodes") or not hasattr(g, "default_outputs"):
         raise GraphError(f"gn.render needs a Graph or a Run, got {type(g).__name__}")
-    return g, run
+    return g, _host(run)
+
+
+def _host(run: Any) -> Any:
+    """A run on a GPU is drawn from NumPy copies of its values."""
+    return run.to_host() if getattr(run, "device", "cpu") != "cpu" else run
 
 
 def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[str] | None = None,
