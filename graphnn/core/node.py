@@ -13,6 +13,7 @@ Operators on nodes (``+ - * / ** @``, unary ``-``, ``.T``, ``.reshape``, ``.sum`
 
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,7 @@ class Node:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return int(math.prod(self.shape))
 
     def named(self, name: str) -> Node:
         """Give this node a (unique) display name and return it: ``(x + y).named("d")``."""

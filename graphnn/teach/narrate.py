@@ -55,10 +55,7 @@ def local_sym(step: Step, inp: str) -> str:
 def is_seed(step: Step) -> bool:
     """True for the first backward step: its upstream gradient is the seed."""
     tr = step.trace
-    if tr is None or step.kind != "vjp":
-        return False
-    first = next((s for s in tr.steps if s.kind == "vjp"), None)
-    return first is step
+    return tr is not None and step.kind == "vjp" and tr.first_vjp is step
 
 
 def upstream_line(step: Step) -> str:
@@ -133,18 +130,8 @@ def summary(step: Step) -> str:
 
 def fan_in_terms(step: Step) -> list[tuple[str, Any]]:
     """The (consumer name, contribution) terms summed so far at an accumulate step."""
-    tr, node = step.trace, step.node
-    if tr is None:
-        return []
-    terms: list[tuple[str, Any]] = []
-    sums = 0
-    for s in tr.steps[: step.index + 1]:
-        if s.kind == "vjp":
-            terms += [(s.node.name, c) for i, c in zip(s.inputs, s.contributions)
-                      if i is node and c is not None]
-        elif s.kind == "accumulate" and s.node is node:
-            sums += 1
-    return terms[: sums + 1]
+    tr = step.trace
+    return [] if tr is None else tr.fan_in(step)
 
 
 def accumulate_text(step: Step) -> str:
