@@ -94,10 +94,13 @@ def _shown_as(node: Node) -> str | int:
 def _pattern(node: Node) -> tuple[Any, list[str]]:
     """The cache key of ``node``'s formulas and the symbol names in sort order."""
     shown = [i.name if i.op.name != "const" else _shown_as(i) for i in node.inputs]
-    order = sorted({node.name, *(s for s in shown if isinstance(s, str))})
+    names = {node.name}
+    names.update(s for s in shown if s.__class__ is str)
+    order = sorted(names)
     rank = {name: r for r, name in enumerate(order)}
-    kinds = tuple(("int", s) if isinstance(s, int) else rank[s] for s in shown)
-    params = tuple(sorted((k, repr(v)) for k, v in node.params.items()))
+    kinds = tuple(rank[s] if s.__class__ is str else ("int", s) for s in shown)
+    p = node.params
+    params = tuple(sorted((k, repr(v)) for k, v in p.items())) if p else ()
     return (node.op.name, params, rank[node.name], kinds), order
 
 

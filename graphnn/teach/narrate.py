@@ -79,9 +79,15 @@ def local_line(step: Step, k: int) -> str:
     if loc.expr is None:  # a rule such as "dA = dY @ B^T  [A = W]"
         return f"{local_sym(step, inp.name)}: {loc.text}"
     expr = loc.expr
-    same = lv is not None and _is_number(expr) and bool(np.all(np.asarray(lv) == float(expr)))
+    same = lv is not None and _is_number(expr) and _all_equal(lv, float(expr))
     tail = f" = {value}" if value and value != expr and not same else ""
     return f"{local_sym(step, inp.name)} = {expr}{tail}"
+
+
+def _all_equal(v: Any, x: float) -> bool:
+    """True when every entry of ``v`` equals ``x`` (fast for scalars)."""
+    a = np.asarray(v)
+    return bool(a == x) if a.ndim == 0 else bool(np.all(a == x))
 
 
 def _is_number(text: str) -> bool:

@@ -398,9 +398,10 @@ def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: A
     else:
         wrt_nodes = wrt
     rec = _Recorder(mode, tan)
-    r = run(graph, feeds, wrt=wrt_nodes or None, outputs=outs, loss=loss_node if wrt_nodes
-            else None, seed=seed, on_forward=rec.on_forward, on_backward=rec.on_backward,
-            on_accumulate=rec.on_accumulate)
+    with F.paused_gc():
+        r = run(graph, feeds, wrt=wrt_nodes or None, outputs=outs,
+                loss=loss_node if wrt_nodes else None, seed=seed, on_forward=rec.on_forward,
+                on_backward=rec.on_backward, on_accumulate=rec.on_accumulate)
     return Trace(graph, r, rec.steps, mode, r.loss if wrt_nodes else loss_node, tan)
 
 
