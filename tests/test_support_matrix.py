@@ -7,6 +7,7 @@ is picked up by every capability with no edit anywhere else.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,9 @@ from graphnn.core.op import unregister
 from graphnn.ops.support import CAPABILITIES, capabilities, gaps
 from graphnn.teach.tracefmt import local_formulas
 from tests.op_cases import CASES
+from tests.test_codegen_cupy_run import check_cupy
+
+GXX = shutil.which("g++")
 
 OPS = sorted(n for n, op in gn.REGISTRY.items() if not op.leaf)
 HAS_NUMEXPR = importlib.util.find_spec("numexpr") is not None
@@ -86,12 +90,22 @@ def _check(name: str, case: Any, caps: dict[str, Any]) -> None:
         np.testing.assert_allclose(f(bf).value(y), gn.run(big[0], bf).value(y),
                                    rtol=1e-9, atol=1e-12)
     if "cupy" in ok:
-        src = gn.compile(g, outputs=[out], backend="cupy").source
-        compile(src, "<cupy module>", "exec")
+        _check_cupy(g, feeds, out, wrt)
     if "to_sympy" in ok and out.size <= 16 and all(v.size <= 16 and v.dtype.kind == "f"
                                                    for v in case.inputs):
         _check_sympy(g, out, feeds, r.value(out), roundtrip="from_sympy" in ok
                      and op.elementwise)
+
+
+def _check_cupy(g: gn.Graph, feeds: dict[str, Any], out: Any, wrt: list[Any]) -> None:
+    """The whole CuPy module runs on the stand-in cupy (kernels through g++) with the
+    interpreter's values and gradients; without g++, its source must at least compile."""
+    if GXX is None:
+        compile(gn.compile(g, outputs=[out], backend="cupy").source, "<cupy module>", "exec")
+        return
+    loss = (gn.sum(out) * 1.0).named("loss_cupy") if wrt else None
+    outs = [out, loss] if wrt else [out]
+    check_cupy(g, feeds, outs, wrt or None, loss=loss, rtol=1e-9, atol=1e-12)
 
 
 def _check_sympy(g: gn.Graph, out: Any, feeds: dict[str, Any], want: Any,

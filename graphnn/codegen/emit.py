@@ -119,7 +119,9 @@ def literal(v: Any) -> str:
 
 
 def array_literal(arr: np.ndarray, xp_wrap: bool = False) -> str:
-    """Python source that rebuilds ``arr`` exactly (literal or base64 of its bytes)."""
+    """Python source that rebuilds ``arr`` exactly (literal or base64 of its bytes).
+    ``xp_wrap``: a device array (``xp.asarray(...)``), 0-d ones included: CuPy functions
+    such as ``broadcast_to`` reject NumPy scalars and arrays."""
     arr = np.asarray(arr)
     dt = arr.dtype.name
     if arr.dtype.kind not in "biufc":
@@ -132,7 +134,7 @@ def array_literal(arr: np.ndarray, xp_wrap: bool = False) -> str:
         data = base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode()
         src = (f"np.frombuffer(base64.b64decode({data!r}), dtype={arr.dtype.str!r})"
                f".reshape({arr.shape!r})")
-    return f"xp.asarray({src})" if xp_wrap and arr.ndim else src
+    return f"xp.asarray({src})" if xp_wrap else src
 
 
 _DEFAULTS: dict[int, dict[str, Any]] = {}

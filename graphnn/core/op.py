@@ -205,7 +205,10 @@ def _vjp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any,
             d = parts[0]
             if d is None:
                 return (None,)
-            return (_times(g, d() if type(d) is _FN else d),)
+            if type(d) is _FN:
+                d = d()
+            t = type(d)
+            return (_times(g, d) if t is int or t is float else g * d,)
         # several inputs: zero-argument callables, so autodiff builds only what it needs
         cts: list[Any] = []
         for d in parts:
@@ -214,10 +217,10 @@ def _vjp_from(deriv: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any,
                 cts.append(None)
             elif t is _FN:
                 cts.append(lambda d=d: _times(g, d()))
-            elif (t is int or t is float) and d == 1:
-                cts.append(g)
+            elif t is int or t is float:
+                cts.append(g if d == 1 else (lambda d=d: _times(g, d)))
             else:
-                cts.append(lambda d=d: _times(g, d))
+                cts.append(lambda d=d: g * d)
         return tuple(cts)
     return vjp
 

@@ -1,0 +1,251 @@
+"""GPU check of the CuPy backend: every example graph, random graph and registered op
+(tests/op_cases.py) compiled with backend="cupy", run on the GPU and compared with the
+interpreter; then timings of a fused elementwise chain and an MLP training step.
+
+    PYTHONPATH=. python3 bench/gpu_check.py            # on a machine with CuPy and a GPU
+    PYTHONPATH=. python3 bench/gpu_check.py --standin  # dry run on the CPU (tests' stand-in
+                                                       # cupy, kernels through g++)
+
+Needs numpy, sympy, networkx, click and cupy (not pytest: a no-op stand-in is used for
+the decorators of the test modules the graphs come from). Exit status 1 if any case fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _pytest_stub() -> None:
+    """The test modules decorate with pytest; where pytest is absent, no-op decorators."""
+    try:
+        import pytest  # noqa: F401
+    except ImportError:
+        ident = lambda *a, **k: (a[0] if a and callable(a[0]) and not k else (lambda f: f))  # noqa: E731
+        mark = types.SimpleNamespace(parametrize=ident, skipif=ident, slow=ident)
+        sys.modules["pytest"] = types.SimpleNamespace(mark=mark, fixture=ident)  # type: ignore
+
+
+def cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]]]:
+    """(group, name, builder of (graph, feeds, outputs, wrt, loss, rtol)) for every check."""
+    import graphnn as gn
+    from tests.op_cases import CASES
+    from tests.test_codegen import EXAMPLES, lenet, mlp, random_graph
+
+    def std(make: Callable[[], Any], rtol: float = 1e-10,
+            atol: float = 1e-13) -> Callable[[], Any]:
+        def build() -> Any:
+            g, feeds, outs, wrt = make()
+            return g, feeds, outs if isinstance(outs, list) else [outs], wrt, None, rtol, atol
+        return build
+
+    for name, make in sorted(EXAMPLES.items()):
+        yield "examples", name, std(make)
+    yield "examples", "lenet", std(lenet)
+    yield "examples", "mlp-float32", std(lambda: mlp("float32", batch=16), 2e-5, 1e-6)
+    for seed in range(12):
+        yield "random", f"random{seed}", std(lambda s=seed: random_graph(s))
+    for name in sorted(n for n, op in gn.REGISTRY.items() if not op.leaf):
+        for k, case in enumerate(CASES[name]):
+            for fused in (False, True):
+                yield "ops", f"{name}[{k}]{'+fused' if fused else ''}", (
+                    lambda n=name, c=case, f=fused: op_case(n, c, f))
+
+
+def op_case(name: str, case: Any, fused: bool) -> tuple[Any, ...]:
+    """One op alone with gradients, or fused with a multiply after it (no gradient)."""
+    import graphnn as gn
+
+    op = gn.REGISTRY[name]
+    g = gn.Graph(f"gpu_{name}")
+    ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
+    out = gn.bind(op, *ins, **case.params).named("out")
+    if fused and out.dtype.kind == "f":
+        out = (out * 1.5).named("out2")
+    wrt = [x for i, x in enumerate(ins) if not fused and i not in op.nondiff
+           and case.inputs[i].dtype.kind == "f" and not case.nondiff
+           and (case.diff_inputs is None or i in case.diff_inputs)]
+    loss = (gn.sum(out) * 1.0).named("loss") if wrt and out.dtype.kind == "f" else None
+    feeds = {f"x{i}": v for i, v in enumerate(case.inputs)}
+    outs = [out, loss] if loss is not None else [out]
+    return g, feeds, outs, wrt if loss is not None else [], loss, 1e-9, 1e-12
+
+
+def check_one(cp: Any, build: Callable[[], tuple[Any, ...]]) -> tuple[str, float, str]:
+    """Compile for CuPy, run on the device, compare with gn.run: (status, worst error
+    as a fraction of the tolerance, note)."""
+    import graphnn as gn
+
+    g, feeds, outs, wrt, loss, rtol, atol = build()
+    try:
+        f = gn.compile(g, outputs=outs, wrt=wrt or None, loss=loss, backend="cupy")
+        r = f(feeds)
+        ref = gn.run(g, feeds, outputs=outs, wrt=wrt or None, loss=loss)
+        pairs = [(r.value(o), ref.value(o)) for o in outs]
+        pairs += [(r.grad(w), ref.grad(w)) for w in wrt]
+    except Exception as e:  # noqa: BLE001 - every failure is a row of the report
+        return "ERROR", float("nan"), f"{type(e).__name__}: {str(e).splitlines()[0][:150]}"
+    worst, note = 0.0, ""
+    for got, want in pairs:
+        if not isinstance(got, cp.ndarray):
+            return "FAIL", float("nan"), f"a result is a {type(got).__name__}, not on the GPU"
+        h, want = cp.asnumpy(got), np.asarray(want)
+        if h.shape != want.shape or h.dtype != want.dtype:
+            return "FAIL", float("nan"), f"{h.shape} {h.dtype} != {want.shape} {want.dtype}"
+        err = np.abs(h.astype(float) - want) / (atol + rtol * np.abs(want))
+        worst = max(worst, float(np.nanmax(err, initial=0.0)))
+        if not np.allclose(h, want, rtol=rtol, atol=atol, equal_nan=True):
+            note = "values differ"
+    return ("FAIL" if note else "ok"), worst, note
+
+
+def run_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
+    rows = []
+    for group, name, build in cases():
+        if only and only not in name:
+            continue
+        status, err, note = check_one(cp, build)
+        rows.append((group, name, status, err, note))
+        if status != "ok":
+            print(f"  {status:5} {group}/{name}: {note}", flush=True)
+    return rows
+
+
+def summary(rows: list[tuple[str, str, str, float, str]]) -> str:
+    groups = sorted({r[0] for r in rows})
+    lines = ["| group | cases | ok | failed | worst error / tolerance |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for gr in groups:
+        rs = [r for r in rows if r[0] == gr]
+        ok = [r for r in rs if r[2] == "ok"]
+        worst = max((r[3] for r in ok), default=0.0)
+        lines.append(f"| {gr} | {len(rs)} | {len(ok)} | {len(rs) - len(ok)} | {worst:.2e} |")
+    return "\n".join(lines)
+
+
+def timed(cp: Any, fn: Callable[[], Any], repeat: int) -> float:
+    """Median seconds of ``fn`` (synchronised with the device), after two warm-ups."""
+    dev = cp.cuda.Device()
+    fn()
+    fn()
+    dev.synchronize()
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        dev.synchronize()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def chain_timing(cp: Any, n: int, repeat: int) -> list[str]:
+    """sigmoid(1.3x - 0.2) * tanh(x) + exp(-x*x) over n float32: one fused kernel vs a copy."""
+    import graphnn as gn
+
+    with gn.Graph("chain") as g:
+        x = gn.input("x", shape=(n,), dtype="float32")
+        y = (gn.sigmoid(1.3 * x - 0.2) * gn.tanh(x) + gn.exp(-x * x)).named("y")
+    f = gn.compile(g, outputs=[y], backend="cupy")
+    xd = cp.asarray(np.random.default_rng(0).standard_normal(n, dtype=np.float32))
+    got = cp.asnumpy(f.function(xd)[0][:1000])
+    want = gn.run(g, {"x": cp.asnumpy(xd)}).value("y")[:1000] if n <= 1 << 22 else got
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-6), "the chain's values differ"
+    t_k, t_c = timed(cp, lambda: f.function(xd), repeat), timed(cp, lambda: xd.copy(), repeat)
+    gbs = lambda t: 2 * n * 4 / t / 1e9  # noqa: E731 - read + write
+    return [f"| chain, {len(f.kernels)} fused kernel(s), {n:,} float32 | {t_k * 1e3:.3f} ms | "
+            f"{gbs(t_k):.0f} GB/s |", f"| plain copy, {n:,} float32 | {t_c * 1e3:.3f} ms | "
+            f"{gbs(t_c):.0f} GB/s |"]
+
+
+def mlp_timing(cp: Any, batch: int, repeat: int) -> list[str]:
+    """One training step (forward, gradients, SGD update) of an MLP 784-256-128-10."""
+    import graphnn as gn
+
+    rng = np.random.default_rng(1)
+    sizes = [784, 256, 128, 10]
+    with gn.Graph("mlp_step") as g:
+        x = gn.input("x", shape=(batch, 784), dtype="float32")
+        t = gn.input("t", shape=(batch, 10), dtype="float32")
+        h, ps = x, []
+        for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            W = gn.param(f"W{k}", (rng.standard_normal((a, b)) / np.sqrt(a)).astype("float32"))
+            bias = gn.param(f"b{k}", np.zeros(b, "float32"))
+            ps += [W, bias]
+            h = h @ W + bias
+            h = gn.relu(h) if k < 2 else h
+        loss = (-gn.mean(gn.sum(t * gn.log_softmax(h, axis=1), axis=1))).named("loss")
+    f = gn.compile(g, outputs=[loss], wrt=ps, backend="cupy")
+    vals = {"x": rng.standard_normal((batch, 784)).astype("float32"),
+            "t": np.eye(10, dtype="float32")[rng.integers(0, 10, batch)]}
+    vals.update({p.name: g.value_of(p) for p in ps})
+    dev = {k: cp.asarray(v) for k, v in vals.items()}
+    args = [dev[a] for a in f.arg_names]
+    lr = np.float32(0.01)
+
+    def step() -> None:
+        res = f.function(*args)
+        for p, gr in zip(ps, res[1:]):
+            dev[p.name] -= lr * gr
+
+    nbytes = sum(v.nbytes for v in dev.values())
+    t_s = timed(cp, step, repeat)
+    t_c = timed(cp, lambda: [v.copy() for v in dev.values()], repeat)
+    return [f"| MLP 784-256-128-10 step, batch {batch} | {t_s * 1e3:.3f} ms | |",
+            f"| plain copy of its {len(dev)} arrays ({nbytes / 1e6:.1f} MB) | "
+            f"{t_c * 1e3:.3f} ms | |"]
+
+
+@contextlib.contextmanager
+def cupy_module(standin: bool) -> Iterator[Any]:
+    if not standin:
+        import cupy
+
+        yield cupy
+        return
+    from tests.cupy_standin import installed
+
+    with installed() as cp:
+        yield cp
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--standin", action="store_true", help="CPU dry run with the tests' stand-in")
+    ap.add_argument("--size", type=int, default=None, help="chain length (default 64M; 1M standin)")
+    ap.add_argument("--only", default=None, help="only checks whose name contains this")
+    ap.add_argument("--no-timing", action="store_true")
+    a = ap.parse_args(argv)
+    _pytest_stub()
+    with cupy_module(a.standin) as cp:
+        print(f"cupy: {getattr(cp, '__version__', 'stand-in')}, numpy {np.__version__}")
+        t0 = time.perf_counter()
+        rows = run_checks(cp, a.only)
+        print(f"\n{summary(rows)}\n\n({time.perf_counter() - t0:.1f} s)\n")
+        if not a.no_timing:
+            n = a.size or (1 << 20 if a.standin else 64 << 20)
+            rep = 3 if a.standin else 20
+            lines = ["| timing | median | bandwidth |", "| --- | ---: | ---: |"]
+            lines += chain_timing(cp, n, rep)
+            for b in (64, 1024):
+                lines += mlp_timing(cp, b, rep)
+            print("\n".join(lines))
+    return 1 if any(r[2] != "ok" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:  # noqa: BLE001 - show the whole trace to whoever runs it
+        traceback.print_exc()
+        sys.exit(2)

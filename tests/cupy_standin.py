@@ -1,0 +1,396 @@
+"""A stand-in ``cupy`` module for running whole generated CuPy modules on the CPU.
+
+Only tests (and ``bench/gpu_check.py --standin``) install it, in ``sys.modules`` and only
+for as long as they need it (:func:`installed`); library code never imports it.
+
+It wraps NumPy behind a DISTINCT array type, :class:`ndarray`, so that host values that
+leak into device calls fail the way they do in CuPy (checked against CuPy's
+``_core/_kernel.pyx`` and ``core.pyx``):
+
+- ufuncs and kernels take device arrays and scalars (Python or NumPy scalars); a
+  ``numpy.ndarray`` (even 0-d) raises ``TypeError: Unsupported type``;
+- functions that need arrays (``broadcast_to``, ``matmul``, ``reshape``, ``sum`` ...)
+  raise TypeError for anything but a device array (CuPy rejects NumPy arrays and scalars
+  there: "Argument 'array' has incorrect type");
+- ``np.asarray(device_array)`` raises TypeError (CuPy: implicit conversion is not
+  allowed; use ``cupy.asnumpy`` or ``.get()``);
+- a ufunc or reduction over 0-d arrays gives a 0-d device array, never a NumPy scalar.
+
+Kernels (``ElementwiseKernel``, ``ReductionKernel``, ``RawKernel``) compile their C on
+the host with g++ (``tests/cupy_standin_kernels.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from tests import cupy_standin_kernels as kernels
+
+SCALARS = (bool, int, float, complex, np.generic)
+
+
+class ndarray:  # noqa: N801 - CuPy's name
+    """A device array: a NumPy array (``_h``) behind a type NumPy does not accept."""
+
+    __slots__ = ("_h",)
+    __array_priority__ = 100.0
+
+    def __init__(self, shape: Any, dtype: Any = float) -> None:
+        self._h = np.empty(shape, dtype=dtype)
+
+    # -- CuPy's boundaries to the host ------------------------------------------------
+    def __array__(self, *a: Any, **k: Any) -> Any:
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                        "Please use `.get()` to construct a NumPy array explicitly.")
+
+    def get(self) -> np.ndarray:
+        return self._h.copy()
+
+    def set(self, arr: Any) -> None:
+        if not isinstance(arr, np.ndarray):
+            raise TypeError("Only numpy.ndarray can be set to cupy.ndarray")
+        self._h[...] = arr
+
+    def __array_ufunc__(self, uf: Any, method: str, *args: Any, **kw: Any) -> Any:
+        mine = UFUNCS.get(uf.__name__)
+        if mine is None or method not in ("__call__", "reduce"):
+            return NotImplemented
+        return mine(*args, **kw) if method == "__call__" else mine.reduce(*args, **kw)
+
+    def __array_function__(self, func: Any, types_: Any, args: Any, kw: Any) -> Any:
+        mine = FUNCTIONS.get(func.__name__)
+        return NotImplemented if mine is None else mine(*args, **kw)
+
+    # -- attributes ------------------------------------------------------------------
+    shape = property(lambda self: self._h.shape)
+    dtype = property(lambda self: self._h.dtype)
+    ndim = property(lambda self: self._h.ndim)
+    size = property(lambda self: self._h.size)
+    itemsize = property(lambda self: self._h.itemsize)
+    nbytes = property(lambda self: self._h.nbytes)
+    strides = property(lambda self: self._h.strides)
+    flags = property(lambda self: self._h.flags)
+    T = property(lambda self: wrap(self._h.T))
+
+    def __len__(self) -> int:
+        return len(self._h)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (wrap(r) for r in self._h)
+
+    def __repr__(self) -> str:
+        return "standin." + repr(self._h)
+
+    __bool__ = lambda self: bool(self._h)  # noqa: E731 - size-1 arrays sync to the host
+    __float__ = lambda self: float(self._h)  # noqa: E731
+    __int__ = lambda self: int(self._h)  # noqa: E731
+    __index__ = lambda self: self._h.__index__()  # noqa: E731
+
+    def item(self) -> Any:
+        return self._h.item()
+
+    def tolist(self) -> Any:
+        return self._h.tolist()
+
+    def __getitem__(self, key: Any) -> ndarray:
+        return wrap(self._h[_index(key)])
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._h[_index(key)] = _operand(value, "__setitem__")
+
+    def fill(self, value: Any) -> None:
+        self._h.fill(_operand(value, "fill"))
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(object.__dir__(self)) | set(METHODS))
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in METHODS:
+            raise AttributeError(f"'cupy.ndarray' object has no attribute {name!r}")
+        meth = getattr(self._h, name)
+        return lambda *a, **k: _result(meth(*_device_args(a, name), **_device_kw(k, name)))
+
+
+METHODS = {"reshape", "transpose", "ravel", "flatten", "astype", "copy", "sum", "mean",
+           "max", "min", "argmax", "argmin", "prod", "any", "all", "clip", "squeeze",
+           "swapaxes", "view", "var", "std", "cumsum", "dot", "nonzero", "round", "take",
+           "repeat", "conj", "__dlpack__"}
+
+
+_BINARY = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
+           "floordiv": "floor_divide", "mod": "remainder", "pow": "power", "and": "bitwise_and",
+           "or": "bitwise_or", "xor": "bitwise_xor"}
+_COMPARE = {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
+            "eq": "equal", "ne": "not_equal"}
+_UNARY = {"neg": "negative", "pos": "positive", "abs": "absolute", "invert": "invert"}
+
+
+def _operators() -> None:
+    """ndarray's operators are its ufuncs (as in CuPy); other operand types defer."""
+
+    def binary(name: str, swap: bool = False, inplace: bool = False) -> Any:
+        def op(self: ndarray, other: Any) -> Any:
+            if not isinstance(other, (ndarray, np.ndarray) + SCALARS):
+                return NotImplemented
+            if inplace:
+                return UFUNCS[name](self, other, out=self)
+            return UFUNCS[name](other, self) if swap else UFUNCS[name](self, other)
+        return op
+
+    for dunder, uf in _BINARY.items():
+        setattr(ndarray, f"__{dunder}__", binary(uf))
+        setattr(ndarray, f"__r{dunder}__", binary(uf, swap=True))
+        setattr(ndarray, f"__i{dunder}__", binary(uf, inplace=True))
+    for dunder, uf in _COMPARE.items():
+        setattr(ndarray, f"__{dunder}__", binary(uf))
+    for dunder, uf in _UNARY.items():
+        setattr(ndarray, f"__{dunder}__", lambda self, _u=uf: UFUNCS[_u](self))
+    ndarray.__matmul__ = lambda self, o: FUNCTIONS["matmul"](self, o)  # type: ignore[attr-defined]
+    ndarray.__rmatmul__ = lambda self, o: FUNCTIONS["matmul"](_array(o, "matmul"), self)  # type: ignore[attr-defined]
+    ndarray.__hash__ = None  # type: ignore[assignment]
+
+
+def wrap(h: Any) -> ndarray:
+    """A device array over host data ``h`` (NumPy scalars become 0-d arrays)."""
+    out = object.__new__(ndarray)
+    out._h = h if isinstance(h, np.ndarray) else np.asarray(h)
+    return out
+
+
+def _result(r: Any) -> Any:
+    if isinstance(r, (np.ndarray, np.generic)):
+        return wrap(r)
+    if isinstance(r, tuple):
+        return tuple(_result(x) for x in r)
+    return r
+
+
+def _unsupported(v: Any, where: str) -> TypeError:
+    return TypeError(f"Unsupported type {type(v)} (in {where}): a host value reached a "
+                     "device call; make it a cupy array (cupy.asarray) first")
+
+
+def _operand(v: Any, where: str) -> Any:
+    """A ufunc/kernel operand: a device array or a scalar (CuPy's CScalar)."""
+    if isinstance(v, ndarray):
+        return v._h
+    if isinstance(v, SCALARS):
+        return v
+    raise _unsupported(v, where)
+
+
+def _array(v: Any, where: str) -> np.ndarray:
+    """An argument CuPy requires to be a cupy.ndarray."""
+    if isinstance(v, ndarray):
+        return v._h
+    raise TypeError(f"Argument 'array' has incorrect type (expected cupy.ndarray, got "
+                    f"{type(v).__module__}.{type(v).__name__}) in {where}")
+
+
+def _device_args(args: Any, where: str) -> list[Any]:
+    """Unwrap device arrays (also inside lists/tuples); host arrays are refused."""
+    out: list[Any] = []
+    for a in args:
+        if isinstance(a, ndarray):
+            out.append(a._h)
+        elif isinstance(a, np.ndarray):
+            raise _unsupported(a, where)
+        elif isinstance(a, (list, tuple)) and any(isinstance(x, (ndarray, np.ndarray))
+                                                  for x in a):
+            out.append(type(a)(_device_args(a, where)))
+        else:
+            out.append(a)
+    return out
+
+
+def _device_kw(kw: dict[str, Any], where: str) -> dict[str, Any]:
+    return dict(zip(kw, _device_args(list(kw.values()), where)))
+
+
+def _index(key: Any) -> Any:
+    """CuPy accepts device arrays, NumPy arrays and lists as indices."""
+    if isinstance(key, tuple):
+        return tuple(_index(k) for k in key)
+    return key._h if isinstance(key, ndarray) else key
+
+
+class ufunc:  # noqa: N801 - CuPy's name
+    """A CuPy ufunc: device arrays and scalars in, device arrays out."""
+
+    def __init__(self, np_ufunc: Any) -> None:
+        self._u = np_ufunc
+        self.__name__ = self.name = np_ufunc.__name__
+        self.nin, self.nout = np_ufunc.nin, np_ufunc.nout
+
+    def __call__(self, *args: Any, out: Any = None, **kw: Any) -> Any:
+        hs = [_operand(a, self.name) for a in args]
+        if out is not None:
+            self._u(*hs, out=_array(out, f"{self.name}(out=)"), **kw)
+            return out
+        return _result(self._u(*hs, **kw))
+
+    def reduce(self, a: Any, *args: Any, **kw: Any) -> Any:
+        return _result(self._u.reduce(_array(a, f"{self.name}.reduce"), *args, **kw))
+
+    def __repr__(self) -> str:
+        return f"<ufunc '{self.name}'>"
+
+
+UFUNC_NAMES = (
+    "add subtract multiply divide true_divide floor_divide power float_power negative "
+    "positive absolute fabs sign exp exp2 expm1 log log2 log10 log1p sqrt cbrt square "
+    "reciprocal sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh "
+    "arctanh maximum minimum fmax fmin greater greater_equal less less_equal equal "
+    "not_equal logical_and logical_or logical_xor logical_not bitwise_and bitwise_or "
+    "bitwise_xor invert isnan isinf isfinite floor ceil trunc rint copysign signbit "
+    "fmod remainder mod hypot").split()
+UFUNCS: dict[str, ufunc] = {n: ufunc(getattr(np, n)) for n in UFUNC_NAMES}
+UFUNCS["abs"] = UFUNCS["absolute"]
+
+
+def _first_array(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """A CuPy function whose first argument must be a device array."""
+
+    def call(a: Any, *args: Any, **kw: Any) -> Any:
+        h = _array(a, f"cupy.{name}")
+        return _result(fn(h, *_device_args(args, name), **_device_kw(kw, name)))
+
+    call.__name__ = name
+    return call
+
+
+def _all_arrays(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """A CuPy function over a sequence of device arrays (concatenate, stack)."""
+
+    def call(arrays: Any, *args: Any, **kw: Any) -> Any:
+        hs = [_array(a, f"cupy.{name}") for a in arrays]
+        return _result(fn(hs, *args, **kw))
+
+    call.__name__ = name
+    return call
+
+
+def asarray(a: Any, dtype: Any = None, order: Any = None) -> ndarray:
+    """Host or device data -> a device array (no copy for a device array of that dtype)."""
+    if isinstance(a, ndarray):
+        return a if dtype is None or np.dtype(dtype) == a.dtype else a.astype(dtype)
+    return wrap(np.array(a, dtype=dtype, order=order or "K"))
+
+
+def array(a: Any, dtype: Any = None, copy: bool = True, order: str = "K",
+          ndmin: int = 0) -> ndarray:
+    h = a._h if isinstance(a, ndarray) else a
+    return wrap(np.array(h, dtype=dtype, copy=True if copy else None, order=order,
+                         ndmin=ndmin))
+
+
+def asnumpy(a: Any, stream: Any = None, order: str = "C") -> np.ndarray:
+    return a._h.copy(order=order) if isinstance(a, ndarray) else np.asarray(a, order=order)
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    c = _array(condition, "cupy.where")
+    if x is None and y is None:
+        return _result(np.nonzero(c))
+    return wrap(np.asarray(np.where(c, _operand(x, "cupy.where"), _operand(y, "cupy.where"))))
+
+
+def get_array_module(*args: Any) -> Any:
+    return sys.modules["cupy"] if any(isinstance(a, ndarray) for a in args) else np
+
+
+def result_type(*arrays_and_dtypes: Any) -> np.dtype:
+    return np.result_type(*[a.dtype if isinstance(a, ndarray) else a
+                            for a in arrays_and_dtypes])
+
+
+def _creator(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, **kw: Any) -> Any:
+        return wrap(np.asarray(fn(*_device_args(args, fn.__name__), **kw)))
+
+    call.__name__ = fn.__name__
+    return call
+
+
+FIRST_ARRAY = (
+    "reshape transpose broadcast_to sum mean max min amax amin argmax argmin prod any all "
+    "matmul dot tensordot pad take take_along_axis expand_dims squeeze moveaxis swapaxes "
+    "ascontiguousarray copy zeros_like ones_like empty_like full_like cumsum diff flip "
+    "roll tile repeat split ravel var std allclose array_equal isclose count_nonzero "
+    "nonzero argsort sort atleast_1d atleast_2d shape ndim size clip"
+).split()
+
+
+def _functions() -> dict[str, Callable[..., Any]]:
+    fns: dict[str, Callable[..., Any]] = {n: _first_array(getattr(np, n), n)
+                                          for n in FIRST_ARRAY}
+    fns.update({n: _all_arrays(getattr(np, n), n) for n in ("concatenate", "stack",
+                                                           "hstack", "vstack")})
+    fns.update({n: _creator(getattr(np, n)) for n in ("zeros", "ones", "empty", "full",
+                                                      "arange", "eye", "linspace")})
+    fns.update({"asarray": asarray, "array": array, "asnumpy": asnumpy, "where": where,
+                "result_type": result_type, "get_array_module": get_array_module})
+    fns.update(UFUNCS)
+    return fns
+
+
+FUNCTIONS = _functions()
+_operators()
+
+
+def as_strided(x: Any, shape: Any = None, strides: Any = None) -> ndarray:
+    return wrap(np.lib.stride_tricks.as_strided(_array(x, "as_strided"), shape, strides))
+
+
+class _Device:
+    """``cupy.cuda.Device``: kernels run synchronously here, so nothing to wait for."""
+
+    def __init__(self, device: int = 0) -> None:
+        self.id = device
+
+    def synchronize(self) -> None:
+        return None
+
+
+def _cuda_namespace() -> types.SimpleNamespace:
+    return types.SimpleNamespace(is_available=lambda: True, Device=_Device,
+                                 runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+
+
+def build() -> types.ModuleType:
+    """A fresh stand-in ``cupy`` module."""
+    mod = types.ModuleType("cupy", "graphnn's CPU stand-in for CuPy (tests only)")
+    mod.__dict__.update(FUNCTIONS)
+    for name in ("dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                 "uint8", "bool_", "complex64", "complex128", "inf", "nan", "pi", "e",
+                 "newaxis", "finfo", "iinfo", "integer", "floating", "number", "generic"):
+        setattr(mod, name, getattr(np, name))
+    mod.ndarray, mod.ufunc = ndarray, ufunc
+    mod.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=as_strided))
+    mod.cuda = _cuda_namespace()
+    mod.ElementwiseKernel = kernels.ElementwiseKernel
+    mod.ReductionKernel = kernels.ReductionKernel
+    mod.RawKernel = kernels.RawKernel
+    mod.is_standin = True
+    return mod
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[types.ModuleType]:
+    """``sys.modules['cupy']`` is the stand-in inside the block (restored after it)."""
+    old = sys.modules.get("cupy", None)
+    had = "cupy" in sys.modules
+    mod = sys.modules["cupy"] = build()
+    try:
+        yield mod
+    finally:
+        if had:
+            sys.modules["cupy"] = old  # type: ignore[assignment]
+        else:
+            sys.modules.pop("cupy", None)
