@@ -35,6 +35,10 @@ from graphnn.teach.tracefmt import forward_text, latex_name, latex_value, node_e
 if TYPE_CHECKING:  # pragma: no cover
     from graphnn.teach.trace import Step
 
+# per node: step indices and (consumer, contribution) of its gradient terms, and the
+# indices of its accumulate steps
+FanIn = tuple[list[int], list[tuple[str, Any]], list[int]]
+
 
 def loss_name(step: Step) -> str:
     """The name of the differentiated output (``L`` when the trace has none)."""
@@ -138,6 +142,22 @@ def fan_in_terms(step: Step) -> list[tuple[str, Any]]:
     """The (consumer name, contribution) terms summed so far at an accumulate step."""
     tr = step.trace
     return [] if tr is None else tr.fan_in(step)
+
+
+def fan_in_index(steps: list[Step]) -> dict[int, FanIn]:
+    """Per node id: the step indices and (consumer, contribution) terms of the gradient
+    contributions it receives, and the indices of its accumulate steps (ascending)."""
+    index: dict[int, FanIn] = {}
+    for s in steps:
+        if s.kind == "vjp":
+            for i, c in zip(s.inputs, s.contributions):
+                if c is not None:
+                    at, terms, _ = index.setdefault(i.id, ([], [], []))
+                    at.append(s.index)
+                    terms.append((s.node.name, c))
+        elif s.kind == "accumulate":
+            index.setdefault(s.node.id, ([], [], []))[2].append(s.index)
+    return index
 
 
 def accumulate_text(step: Step) -> str:

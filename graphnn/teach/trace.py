@@ -157,7 +157,7 @@ class Trace:
         self.tangents = tangents or {}
         self._arrivals: dict[int, int] = {}
         self._state_cache: tuple[int, dict[int, Any], dict[int, Any]] | None = None
-        self._fan_in: dict[int, tuple[list[int], list[tuple[str, Any]], list[int]]] | None = None
+        self._fan_in: dict[int, N.FanIn] | None = None
         self.first_vjp: Step | None = next((s for s in steps if s.kind == "vjp"), None)
         for s in steps:
             s.trace = self
@@ -192,13 +192,11 @@ class Trace:
         return self._arrivals.get(node.id, 0) > 1
 
     def fan_in(self, step: Step) -> list[tuple[str, Any]]:
-        """The (consumer name, contribution) terms summed so far at accumulate ``step``:
-        every contribution to its node up to this step, one more than the sums done."""
+        """The (consumer, contribution) terms summed so far at accumulate ``step``."""
         if self._fan_in is None:
-            self._fan_in = _fan_in_index(self.steps)
+            self._fan_in = N.fan_in_index(self.steps)
         at, terms, sums = self._fan_in.get(step.node.id, ([], [], []))
-        upto = bisect_right(at, step.index)
-        return terms[:upto][: bisect_right(sums, step.index) + 1]
+        return terms[: bisect_right(at, step.index)][: bisect_right(sums, step.index) + 1]
 
     def steps_of(self, node: str | Node) -> list[Step]:
         n = self.graph.node(node)
@@ -287,23 +285,6 @@ class Trace:
         except GraphError:
             return {"text/plain": self.to_table(), "text/markdown": self.to_markdown()}
         return player.mimebundle(self)
-
-
-def _fan_in_index(steps: list[Step]) -> dict[int, tuple[list[int], list[tuple[str, Any]],
-                                                           list[int]]]:
-    """Per node id: the step indices and (consumer, contribution) terms of the gradient
-    contributions it receives, and the indices of its accumulate steps (ascending)."""
-    index: dict[int, tuple[list[int], list[tuple[str, Any]], list[int]]] = {}
-    for s in steps:
-        if s.kind == "vjp":
-            for i, c in zip(s.inputs, s.contributions):
-                if c is not None:
-                    at, terms, _ = index.setdefault(i.id, ([], [], []))
-                    at.append(s.index)
-                    terms.append((s.node.name, c))
-        elif s.kind == "accumulate":
-            index.setdefault(s.node.id, ([], [], []))[2].append(s.index)
-    return index
 
 
 class _Recorder:
