@@ -67,13 +67,18 @@ Examples:
 @click.option("--title", metavar="TEXT", help="Caption under the graph.")
 @click.option("--engine", type=click.Choice(["auto", "dot", "wasm"]), default=None,
               help="Graphviz: the system `dot`, the bundled WebAssembly build, or auto.")
+@click.option("--max-nodes", type=click.IntRange(min=1), metavar="N", default=None,
+              help="Lay out at most N nodes (default: the engine's budget, 2000 for the "
+              "WebAssembly Graphviz, 4000 for dot); a bigger drawing stops at once with "
+              "a hint (--collapse, --no-grads, --format dot).")
 @click.option("--step", type=click.IntRange(min=1), metavar="N",
               help="Draw the state after step N of `graphnn trace` (values and gradients "
               "known so far, step N highlighted).")
 def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
            seed: int, output: str | None, fmt: str | None, of: str | None, no_grads: bool,
            no_values: bool, rankdir: str | None, collapse: bool, health: bool, no_consts: bool,
-           no_shapes: bool, title: str | None, engine: str | None, step: int | None) -> None:
+           no_shapes: bool, title: str | None, engine: str | None, max_nodes: int | None,
+           step: int | None) -> None:
     """Draw the graph of MODEL with values (and gradients) on it.
 
     Without MODEL this draws the lecture example f = (x + y) * z at x = 1, y = -3,
@@ -94,7 +99,7 @@ def render(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
     from graphnn import render as draw
 
     run = None
-    options: dict[str, Any] = {"engine": engine}
+    options: dict[str, Any] = {"engine": engine, "max_nodes": max_nodes}
     if step is not None:
         options.update(_step_state(m, seed, split_names(wrt), of, step))
     elif not no_values:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -267,6 +268,14 @@ def jacobian_chain(run: Run, of: str | Node, wrt: str | Node,
     return JacobianChain(of_n, wrt_n, fwd, rev, np.asarray(Mf), np.asarray(Mr))
 
 
+@lru_cache(maxsize=256)
+def _ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A read-only array of ones (copy it: building one each time is slow)."""
+    a = np.ones(shape, dtype=dtype)
+    a.flags.writeable = False
+    return a
+
+
 def step_local_values(step: Any) -> tuple[Any, ...]:
     """Per input of a trace step's node: its local derivative as a number (scalar
     nodes and inputs) or as the Jacobian diagonal (same-shape elementwise ops); None
@@ -283,7 +292,7 @@ def step_local_values(step: Any) -> tuple[Any, ...]:
     ins = step.input_values
     if op.vjp is None:
         return tuple(None for _ in node.inputs)
-    ones = np.ones(node.shape, dtype=node.dtype)
+    ones = _ones(node.shape, node.dtype).copy()
     with np.errstate(all="ignore"):
         try:
             cts = op.vjp(ones, np.asarray(step.value), *ins, **dict(node.params))

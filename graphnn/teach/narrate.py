@@ -35,6 +35,10 @@ from graphnn.teach.tracefmt import forward_text, latex_name, latex_value, node_e
 if TYPE_CHECKING:  # pragma: no cover
     from graphnn.teach.trace import Step
 
+# per node: step indices and (consumer, contribution) of its gradient terms, and the
+# indices of its accumulate steps
+FanIn = tuple[list[int], list[tuple[str, Any]], list[int]]
+
 
 def loss_name(step: Step) -> str:
     """The name of the differentiated output (``L`` when the trace has none)."""
@@ -55,10 +59,7 @@ def local_sym(step: Step, inp: str) -> str:
 def is_seed(step: Step) -> bool:
     """True for the first backward step: its upstream gradient is the seed."""
     tr = step.trace
-    if tr is None or step.kind != "vjp":
-        return False
-    first = next((s for s in tr.steps if s.kind == "vjp"), None)
-    return first is step
+    return tr is not None and step.kind == "vjp" and tr.first_vjp is step
 
 
 def upstream_line(step: Step) -> str:
@@ -82,9 +83,15 @@ def local_line(step: Step, k: int) -> str:
     if loc.expr is None:  # a rule such as "dA = dY @ B^T  [A = W]"
         return f"{local_sym(step, inp.name)}: {loc.text}"
     expr = loc.expr
-    same = lv is not None and _is_number(expr) and bool(np.all(np.asarray(lv) == float(expr)))
+    same = lv is not None and _is_number(expr) and _all_equal(lv, float(expr))
     tail = f" = {value}" if value and value != expr and not same else ""
     return f"{local_sym(step, inp.name)} = {expr}{tail}"
+
+
+def _all_equal(v: Any, x: float) -> bool:
+    """True when every entry of ``v`` equals ``x`` (fast for scalars)."""
+    a = np.asarray(v)
+    return bool(a == x) if a.ndim == 0 else bool(np.all(a == x))
 
 
 def _is_number(text: str) -> bool:
@@ -133,18 +140,24 @@ def summary(step: Step) -> str:
 
 def fan_in_terms(step: Step) -> list[tuple[str, Any]]:
     """The (consumer name, contribution) terms summed so far at an accumulate step."""
-    tr, node = step.trace, step.node
-    if tr is None:
-        return []
-    terms: list[tuple[str, Any]] = []
-    sums = 0
-    for s in tr.steps[: step.index + 1]:
+    tr = step.trace
+    return [] if tr is None else tr.fan_in(step)
+
+
+def fan_in_index(steps: list[Step]) -> dict[int, FanIn]:
+    """Per node id: the step indices and (consumer, contribution) terms of the gradient
+    contributions it receives, and the indices of its accumulate steps (ascending)."""
+    index: dict[int, FanIn] = {}
+    for s in steps:
         if s.kind == "vjp":
-            terms += [(s.node.name, c) for i, c in zip(s.inputs, s.contributions)
-                      if i is node and c is not None]
-        elif s.kind == "accumulate" and s.node is node:
-            sums += 1
-    return terms[: sums + 1]
+            for i, c in zip(s.inputs, s.contributions):
+                if c is not None:
+                    at, terms, _ = index.setdefault(i.id, ([], [], []))
+                    at.append(s.index)
+                    terms.append((s.node.name, c))
+        elif s.kind == "accumulate":
+            index.setdefault(s.node.id, ([], [], []))[2].append(s.index)
+    return index
 
 
 def accumulate_text(step: Step) -> str:

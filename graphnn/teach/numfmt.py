@@ -55,7 +55,12 @@ def fmt_num(x: Any) -> str:
     >>> fmt_num(0.123456), fmt_num(-0.0)
     ('0.1235', '0')
     """
-    f = float(np.asarray(x).reshape(-1)[0])
+    if isinstance(x, (float, int)):  # Python and NumPy floats (the common case: fast)
+        f = float(x)
+    elif isinstance(x, np.ndarray) and x.dtype.kind in "biuf" and x.size:
+        f = float(x.reshape(-1)[0])
+    else:
+        f = float(np.asarray(x).reshape(-1)[0])
     s = f"{f:.4g}"
     return "0" if s == "-0" else s
 
@@ -72,6 +77,8 @@ def fmt_value(v: Any, items: int = 4) -> str:
     numbers and the last."""
     if v is None:
         return "—"
+    if isinstance(v, (float, int)):
+        return fmt_num(v)
     a = np.asarray(v)
     if a.ndim == 0:
         return fmt_num(a)
@@ -95,4 +102,6 @@ def paren(s: str) -> str:
 
 def is_scalar(v: Any) -> bool:
     """True for a value with exactly one number."""
-    return v is not None and np.size(v) == 1
+    if isinstance(v, np.ndarray):
+        return v.size == 1
+    return v is not None and (isinstance(v, (float, int)) or np.size(v) == 1)

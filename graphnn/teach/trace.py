@@ -24,6 +24,7 @@ position in the sequence (``t[step.index] is step``).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +79,10 @@ class Step:
         """Local derivative per input (None where no gradient flows)."""
         if self.kind == "accumulate":
             return ()
-        return F.local_formulas(self.node)
+        cached = self.__dict__.get("_loc")
+        if cached is None:
+            cached = self.__dict__["_loc"] = F.local_formulas(self.node)
+        return cached
 
     @property
     def local_value(self) -> tuple[Any, ...]:
@@ -154,6 +158,8 @@ class Trace:
         self.tangents = tangents or {}
         self._arrivals: dict[int, int] = {}
         self._state_cache: tuple[int, dict[int, Any], dict[int, Any]] | None = None
+        self._fan_in: dict[int, N.FanIn] | None = None
+        self.first_vjp: Step | None = next((s for s in steps if s.kind == "vjp"), None)
         for s in steps:
             s.trace = self
             if s.kind == "vjp":
@@ -185,6 +191,13 @@ class Trace:
     def partial(self, node: Node) -> bool:
         """True when ``node`` receives gradient contributions from several consumers."""
         return self._arrivals.get(node.id, 0) > 1
+
+    def fan_in(self, step: Step) -> list[tuple[str, Any]]:
+        """The (consumer, contribution) terms summed so far at accumulate ``step``."""
+        if self._fan_in is None:
+            self._fan_in = N.fan_in_index(self.steps)
+        at, terms, sums = self._fan_in.get(step.node.id, ([], [], []))
+        return terms[: bisect_right(at, step.index)][: bisect_right(sums, step.index) + 1]
 
     def steps_of(self, node: str | Node) -> list[Step]:
         n = self.graph.node(node)
@@ -373,9 +386,10 @@ def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: A
     hooks = [rec.on_forward, rec.on_backward, rec.on_accumulate]
     if device != "cpu":
         hooks = [_on_host(h) for h in hooks]
-    r = run(graph, feeds, wrt=wrt_nodes or None, outputs=outs, loss=loss_node if wrt_nodes
-            else None, seed=seed, on_forward=hooks[0], on_backward=hooks[1],
-            on_accumulate=hooks[2], device=device).to_host()
+    with F.paused_gc():
+        r = run(graph, feeds, wrt=wrt_nodes or None, outputs=outs,
+                loss=loss_node if wrt_nodes else None, seed=seed, on_forward=hooks[0],
+                on_backward=hooks[1], on_accumulate=hooks[2], device=device).to_host()
     return Trace(graph, r, rec.steps, mode, r.loss if wrt_nodes else loss_node, tan)
 
 

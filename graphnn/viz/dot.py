@@ -16,7 +16,7 @@ run, the highlighted trace step and the gradient-health edge colours.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -167,7 +167,44 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
     outputs = {n.id for n in graph.default_outputs()}
     cur, targets, hot_edges = _step_marks(step)
 
-    # which DOT node draws each graph node (itself, a collapsed box, or nothing)
+    owner, boxes, shown = _owners(graph, opt)
+    copies = const_copies(graph, owner)
+
+    out = [f"digraph {q(graph.name)} {{",
+           f"  graph {attrs(_graph_attrs(opt, bool(opt.health)))}",
+           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.1,0.04'})}",
+           f"  edge {attrs({'fontname': S.FONT, 'fontsize': '8', 'color': S.EDGE_COLOR})}"]
+    node_lines: dict[str, str] = {}
+    names: dict[int, list[str]] = {}
+    for n in shown:
+        line = _node_line(n, opt, vals, grd, n.id in outputs, n.id == cur, n.id in targets)
+        names[n.id] = list(copies[n.id].values()) if n.id in copies else [n.name]
+        for name in names[n.id]:
+            node_lines[name] = line if name == n.name else line.replace(q(n.name), q(name), 1)
+    for key, members in boxes.items():
+        lines = S.group_lines(key, members, opt.show_shapes)
+        last = max((m for m in members if not m.op.leaf), key=lambda m: m.id, default=None)
+        if last is not None:  # the layer's output: its value and gradient
+            lines += S.label_lines(last, vals.get(last.id), grd.get(last.id),
+                                   max_inline=opt.max_inline)[2:]
+        a = dict(S.ROLE_STYLE["group"], label="\n".join(lines),
+                 tooltip=f"{key}: {len(members)} nodes (collapsed)")
+        if cur is not None and any(m.id == cur for m in members):
+            a.update(color=S.HIGHLIGHT, penwidth="4")
+        node_lines[f"[{key}]"] = f"  {q('[' + key + ']')} {attrs(a)}"
+    out += _clustered(opt, shown, node_lines, names)
+    out += [line for k, line in node_lines.items() if k.startswith("[")]
+    for key in boxes:  # a layer's backward box sits beside its forward box (a ladder)
+        if key.startswith("∇") and key[1:] in boxes:
+            out.append(f"  {{rank=same; {q('[' + key[1:] + ']')}; {q('[' + key + ']')}}}")
+    out += _edges(_edge_ends(graph, owner, copies), opt, grd, hot_edges, lo, hi)
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _owners(graph: Any, opt: Options) -> tuple[dict[int, str], dict[str, list[Any]], list[Any]]:
+    """Which DOT node draws each graph node (itself, a collapsed box ``[key]``, or none
+    when hidden): (node id -> DOT name, box key -> members, nodes drawn as themselves)."""
     owner: dict[int, str] = {}
     boxes: dict[str, list[Any]] = {}
     shown: list[Any] = []
@@ -182,34 +219,53 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
         else:
             owner[n.id] = f"[{key}]"
             boxes.setdefault(key, []).append(n)
+    return owner, boxes, shown
 
-    out = [f"digraph {q(graph.name)} {{",
-           f"  graph {attrs(_graph_attrs(opt, bool(opt.health)))}",
-           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.1,0.04'})}",
-           f"  edge {attrs({'fontname': S.FONT, 'fontsize': '8', 'color': S.EDGE_COLOR})}"]
-    node_lines: dict[str, str] = {}
-    for n in shown:
-        node_lines[n.name] = _node_line(n, opt, vals, grd, n.id in outputs, n.id == cur,
-                                        n.id in targets)
-    for key, members in boxes.items():
-        lines = S.group_lines(key, members, opt.show_shapes)
-        last = max((m for m in members if not m.op.leaf), key=lambda m: m.id, default=None)
-        if last is not None:  # the layer's output: its value and gradient
-            lines += S.label_lines(last, vals.get(last.id), grd.get(last.id),
-                                   max_inline=opt.max_inline)[2:]
-        a = dict(S.ROLE_STYLE["group"], label="\n".join(lines),
-                 tooltip=f"{key}: {len(members)} nodes (collapsed)")
-        if cur is not None and any(m.id == cur for m in members):
-            a.update(color=S.HIGHLIGHT, penwidth="4")
-        node_lines[f"[{key}]"] = f"  {q('[' + key + ']')} {attrs(a)}"
-    out += _clustered(opt, shown, node_lines)
-    out += [line for k, line in node_lines.items() if k.startswith("[")]
-    for key in boxes:  # a layer's backward box sits beside its forward box (a ladder)
-        if key.startswith("∇") and key[1:] in boxes:
-            out.append(f"  {{rank=same; {q('[' + key[1:] + ']')}; {q('[' + key + ']')}}}")
-    out += _edges(graph, opt, owner, grd, hot_edges, lo, hi)
-    out.append("}")
-    return "\n".join(out) + "\n"
+
+def const_copies(graph: Any, owner: Mapping[int, str]) -> dict[int, dict[str, str]]:
+    """Scalar constants that feed two or more drawn nodes are drawn once per consumer, so
+    that no constant becomes a hub (one shared ``c`` in a long chain of ``h * c`` made
+    Graphviz's layout take minutes): const id -> {consumer's DOT name: its copy's name}.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     x = gn.input("x"); c = gn.const(0.5); y = (x * c + c).named("y")
+    >>> const_copies(g, {n.id: n.name for n in g.nodes})
+    {1: {'mul_1': 'const_1·1', 'y': 'const_1·2'}}
+    """
+    users: dict[int, dict[str, None]] = {}
+    for n in graph.nodes:
+        dst = owner.get(n.id)
+        if dst is None:
+            continue
+        for i in n.inputs:
+            if i.op.name == "const" and owner.get(i.id) == i.name and i.size == 1:
+                users.setdefault(i.id, {})[dst] = None
+    taken = {owner[k] for k in owner}
+    out: dict[int, dict[str, str]] = {}
+    for cid, dsts in users.items():
+        if len(dsts) < 2:
+            continue
+        base = graph.nodes[cid].name
+        out[cid] = {d: _fresh(f"{base}·{k}", taken) for k, d in enumerate(dsts, 1)}
+    return out
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "·"
+    taken.add(name)
+    return name
+
+
+def dot_size(graph: Any, **options: Any) -> tuple[int, int]:
+    """(nodes, edges) that ``to_dot(graph, **options)`` would draw, counted without
+    building labels: what a render checks against the engine's budget."""
+    opt = make_options(**{k: v for k, v in options.items() if k in OPTION_NAMES})
+    owner, boxes, shown = _owners(graph, opt)
+    copies = const_copies(graph, owner)
+    nodes = len(shown) + len(boxes) + sum(len(c) - 1 for c in copies.values())
+    return nodes, sum(1 for _ in _edge_ends(graph, owner, copies))
 
 
 def _health_bounds(opt: Options) -> tuple[float, float]:
@@ -259,10 +315,12 @@ def _node_line(n: Any, opt: Options, vals: Mapping[int, Any], grd: Mapping[int, 
     return f"  {q(n.name)} {attrs(a)}"
 
 
-def _clustered(opt: Options, shown: list[Any], node_lines: dict[str, str]) -> list[str]:
-    """Node lines, nested in ``subgraph cluster_...`` blocks by group path."""
+def _clustered(opt: Options, shown: list[Any], node_lines: dict[str, str],
+               names: Mapping[int, list[str]]) -> list[str]:
+    """Node lines (``names``: each node's DOT nodes), nested in ``subgraph cluster_...``
+    blocks by group path."""
     if not opt.clusters:
-        return [node_lines[n.name] for n in shown]
+        return [node_lines[d] for n in shown for d in names[n.id]]
     tree: dict[str, Any] = {"": ([], {})}  # path -> (node lines, children)
     for n in shown:
         parent = ""
@@ -273,7 +331,7 @@ def _clustered(opt: Options, shown: list[Any], node_lines: dict[str, str]) -> li
                 tree[path] = ([], {})
                 tree[parent][1][path] = part
             parent = path
-        tree[parent][0].append(node_lines[n.name])
+        tree[parent][0].extend(node_lines[d] for d in names[n.id])
 
     def emit(path: str, depth: int) -> list[str]:
         lines, children = tree[path]
@@ -290,9 +348,11 @@ def _clustered(opt: Options, shown: list[Any], node_lines: dict[str, str]) -> li
     return emit("", 1)
 
 
-def _edges(graph: Any, opt: Options, owner: Mapping[int, str], grd: Mapping[int, Any],
-           hot: set[frozenset[int]], lo: float, hi: float) -> list[str]:
-    lines = []
+def _edge_ends(graph: Any, owner: Mapping[int, str],
+               copies: Mapping[int, Mapping[str, str]]) -> Iterator[tuple[Any, Any, str, str,
+                                                                         bool]]:
+    """(input, consumer, tail, head, touches a box) for every drawn edge; edges between
+    the same boxes once, a shared scalar constant's edge from the consumer's own copy."""
     seen: set[tuple[str, str]] = set()
     for n in graph.nodes:
         dst = owner.get(n.id)
@@ -302,27 +362,36 @@ def _edges(graph: Any, opt: Options, owner: Mapping[int, str], grd: Mapping[int,
             src = owner.get(i.id)
             if src is None or src == dst:
                 continue
+            if i.id in copies:
+                src = copies[i.id][dst]
             collapsed = src.startswith("[") or dst.startswith("[")
             if collapsed:
                 if (src, dst) in seen:
                     continue
                 seen.add((src, dst))
-            a: dict[str, str] = {}
-            if opt.show_shapes and i.shape != ():
-                a["label"] = fmt_shape(i.shape)
-            if n.role == "grad":
-                a.update(color=S.GRAD_EDGE_COLOR, style="dashed")
-                if collapsed and i.role != "grad":  # long forward->backward box edges
-                    a["constraint"] = "false"
-            tail, head = src, dst
-            if opt.health and i.id in grd:
-                r = S.rms(grd[i.id])
-                cls = S.health_class(r, lo, hi)
-                a.update(color=S.HEALTH_COLOR[cls], penwidth="2",
-                         tooltip=f"grad rms {fmt_num(r)} ({cls})")
-            if frozenset((i.id, n.id)) in hot:
-                a.update(color=S.HIGHLIGHT, penwidth="4")
-            lines.append(f"  {q(tail)} -> {q(head)}" + (f" {attrs(a)}" if a else ""))
+            yield i, n, src, dst, collapsed
+
+
+def _edges(ends: Iterable[tuple[Any, Any, str, str, bool]], opt: Options,
+           grd: Mapping[int, Any], hot: set[frozenset[int]], lo: float,
+           hi: float) -> list[str]:
+    lines = []
+    for i, n, tail, head, collapsed in ends:
+        a: dict[str, str] = {}
+        if opt.show_shapes and i.shape != ():
+            a["label"] = fmt_shape(i.shape)
+        if n.role == "grad":
+            a.update(color=S.GRAD_EDGE_COLOR, style="dashed")
+            if collapsed and i.role != "grad":  # long forward->backward box edges
+                a["constraint"] = "false"
+        if opt.health and i.id in grd:
+            r = S.rms(grd[i.id])
+            cls = S.health_class(r, lo, hi)
+            a.update(color=S.HEALTH_COLOR[cls], penwidth="2",
+                     tooltip=f"grad rms {fmt_num(r)} ({cls})")
+        if frozenset((i.id, n.id)) in hot:
+            a.update(color=S.HIGHLIGHT, penwidth="4")
+        lines.append(f"  {q(tail)} -> {q(head)}" + (f" {attrs(a)}" if a else ""))
     return lines
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from graphnn.core.errors import GraphError
 from graphnn.core.op import ADAPTERS
 from graphnn.viz import engine as E
-from graphnn.viz.dot import to_dot
+from graphnn.viz.dot import dot_size, to_dot
 from graphnn.viz.style import colorize
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -42,7 +42,7 @@ def _host(run: Any) -> Any:
 
 def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[str] | None = None,
            format: str | None = None, engine: str | None = None,
-           **options: Any) -> str | bytes:
+           max_nodes: int | None = None, **options: Any) -> str | bytes:
     """Draw ``g`` (a Graph or a Run) with values/gradients from ``run``.
 
     Args:
@@ -53,6 +53,10 @@ def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[st
         format: "svg" (default), "png", "pdf" or "dot".
         engine: "auto" (system ``dot`` if on PATH, else in-process WebAssembly),
             "dot" or "wasm".
+        max_nodes: the most DOT nodes to lay out (edges: twice that). Default: the
+            budget measured for the engine (``graphnn.viz.engine.MAX_NODES``); a bigger
+            drawing raises GraphError at once instead of running Graphviz for minutes.
+            Pass a larger number to try anyway; ``format="dot"`` has no limit.
         **options: see ``graphnn.viz.dot.Options`` (show_grads, show_consts,
             show_shapes, collapse, health, rankdir, ...).
 
@@ -72,11 +76,31 @@ def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[st
     format = format.lower().lstrip(".")
     if format not in FORMATS.values():
         raise GraphError(f"unknown output format {format!r}; use svg, png, pdf or dot")
+    if format != "dot":
+        check_budget(graph, E.choose(engine), max_nodes, options)
     src = to_dot(graph, run, step=step, **options)
     data = E.dot_to(src, format, engine, post=colorize)
     if path is not None:
         E.write(path, data)
     return data.decode("utf-8") if format in TEXT_FORMATS else data
+
+
+def check_budget(graph: Any, which: str, max_nodes: int | None,
+                 options: dict[str, Any]) -> None:
+    """Raise GraphError when the drawing of ``graph`` exceeds the node or edge budget of
+    engine ``which`` (see :func:`graphnn.viz.engine.budget`)."""
+    limit, edge_limit = E.budget(which, max_nodes)
+    nodes, edges = dot_size(graph, **options)
+    if nodes <= limit and edges <= edge_limit:
+        return
+    hint = ("" if options.get("collapse") or not any(n.group for n in graph.nodes)
+            else "collapse=True / --collapse for one box per layer, ")
+    raise GraphError(
+        f"this drawing has {nodes:,} nodes and {edges:,} edges, more than the {which} "
+        f"Graphviz engine lays out in reasonable time ({limit:,} nodes, {edge_limit:,} "
+        f"edges); draw less ({hint}show_grads=False, show_consts=False, or a smaller "
+        f"graph), write the DOT text (format='dot'), or raise the limit to try anyway: "
+        f"max_nodes={nodes} (graphnn render --max-nodes {nodes})")
 
 
 def _display_options(graph: Any) -> dict[str, Any]:

@@ -63,6 +63,22 @@ def choose(engine: str | None = None) -> str:
     return engine
 
 
+# The most a drawing may hold for each engine before gn.render refuses it (measured by
+# bench/render_budget.py, see bench/results_render_budget.md): the WebAssembly Graphviz
+# takes seconds at 2,000 nodes, grows about as nodes**2.5 beyond, and runs out of stack
+# on chains about 2,700 deep; the native `dot` lays out a 2,011-node graph as fast as
+# the wasm build and has no such stack limit, so it gets twice the room.
+MAX_NODES = {"wasm": 2_000, "dot": 4_000}
+EDGES_PER_NODE = 2  # the edge budget is this many edges per allowed node
+
+
+def budget(which: str, max_nodes: int | None = None) -> tuple[int, int]:
+    """(node limit, edge limit) for engine ``which`` ("dot" or "wasm"); ``max_nodes``
+    overrides the measured default."""
+    nodes = MAX_NODES[which] if max_nodes is None else int(max_nodes)
+    return nodes, nodes * EDGES_PER_NODE
+
+
 def _run_dot(src: str, fmt: str) -> bytes:
     exe = which_dot()
     if exe is None:  # pragma: no cover - choose() checked
