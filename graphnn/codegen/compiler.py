@@ -18,16 +18,15 @@ point, fuse elementwise groups, plan memory, emit source for the backend, ``exec
 from __future__ import annotations
 
 import builtins
-import gc
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import Emitter, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
+from graphnn.core.context import paused_gc
 from graphnn.core.device import cupy_problem, to_host
 from graphnn.core.errors import DeviceError, FeedError
 from graphnn.core.fileio import atomic_write
@@ -261,21 +260,6 @@ class CompiledGraph:
     def __repr__(self) -> str:
         return (f"<CompiledGraph {self.source_graph.name!r} ({self.backend}): "
                 f"{len(self.graph)} nodes, outputs {self.output_names}, grads {self.grad_names}>")
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: compiling makes millions of long-lived objects
-    (nodes, names, source lines) and no garbage worth collecting, and the collector's
-    full sweeps over them cost a quarter of a 100,000-node compile. Re-enabled on exit
-    when it was enabled on entry (reference counting frees memory meanwhile)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "numpy",  # noqa: A001

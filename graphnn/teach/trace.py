@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.context import paused_gc
 from graphnn.core.device import to_host
 from graphnn.core.errors import GradError, GraphError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
@@ -386,7 +387,7 @@ def trace(graph: Graph, feeds: Mapping[str | Node, Any] | None = None, *, wrt: A
     hooks = [rec.on_forward, rec.on_backward, rec.on_accumulate]
     if device != "cpu":
         hooks = [_on_host(h) for h in hooks]
-    with F.paused_gc():
+    with paused_gc():
         r = run(graph, feeds, wrt=wrt_nodes or None, outputs=outs,
                 loss=loss_node if wrt_nodes else None, seed=seed, on_forward=hooks[0],
                 on_backward=hooks[1], on_accumulate=hooks[2], device=device).to_host()

@@ -15,11 +15,10 @@ Numbers come from :mod:`graphnn.teach.numfmt`, the backward narratives from
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from graphnn.core.context import paused_gc
 from graphnn.teach.localform import Local, local_formulas  # noqa: F401 (re-export)
 from graphnn.teach.numfmt import fmt_num, fmt_value, is_scalar, paren  # noqa: F401 (re-export)
 
@@ -103,21 +102,6 @@ def forward_text(step: Step) -> str:
 
 
 # -- tables ----------------------------------------------------------------------------
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a block that makes many objects and
-    no reference cycles (a trace, its tables): with a large graph alive, each automatic
-    collection walks millions of objects, which took half the time of a 100,000-node
-    table. Reference counting still frees everything; the collector resumes after."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _cells(r: list[str]) -> list[str]:
