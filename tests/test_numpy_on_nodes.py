@@ -43,3 +43,21 @@ def test_other_numpy_calls_are_one_line_errors(call, hint):
             call(x)
     msg = str(e.value)
     assert "\n" not in msg and hint in msg and "'x' (input" in msg
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("sigmod(x)", "did you mean 'sigmoid'?"),
+    ("leaky_relu(x, slope=0.1)", "did you mean 'negative_slope'?"),
+])
+def test_misspellings_get_a_suggestion(text, hint):
+    with pytest.raises(gn.ParseError, match=hint.replace("?", r"\?")):
+        gn.io.parse(text)
+
+
+def test_misspelled_node_and_op_names_get_a_suggestion():
+    with gn.Graph() as g:
+        gn.input("input_x")
+    with pytest.raises(gn.GraphError, match=r"did you mean 'input_x'\?"):
+        g.node("input_y")
+    with pytest.raises(KeyError, match=r"did you mean 'sigmoid'\?"):
+        gn.get_op("sigmod")

@@ -71,3 +71,19 @@ def describe(node: Any) -> str:
 def fmt_shape(shape: tuple[int, ...]) -> str:
     """Format a shape the way users write it: ``()``, ``(3,)``, ``(4, 3)``."""
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """``"; did you mean 'sigmoid'?"`` for a close match among ``choices``, else "".
+
+    >>> did_you_mean("sigmod", ["sigmoid", "tanh"])
+    "; did you mean 'sigmoid'?"
+    >>> did_you_mean("slope", ["negative_slope"])
+    "; did you mean 'negative_slope'?"
+    """
+    import difflib
+
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.7) or [
+        c for c in names if word and str(word) in c][:1]
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -25,7 +25,7 @@ import numpy as np
 
 from graphnn.core import op as _op
 from graphnn.core.context import current_graph, graph_stack, user_frame, user_location
-from graphnn.core.errors import FeedError, GraphError, describe, fmt_shape
+from graphnn.core.errors import FeedError, GraphError, describe, did_you_mean, fmt_shape
 from graphnn.core.leaves import (
     CONST,
     INPUT,
@@ -237,7 +237,8 @@ class Graph:
         try:
             return self._by_name[ref]
         except KeyError:
-            raise GraphError(f"graph '{self.name}' has no node named {ref!r}") from None
+            raise GraphError(f"graph '{self.name}' has no node named {ref!r}"
+                             f"{did_you_mean(ref, self._by_name)}") from None
 
     def __contains__(self, ref: str | Node) -> bool:
         return ref in self._by_name if isinstance(ref, str) else (

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graphnn.core.errors import did_you_mean
+
 Shape = tuple[int, ...]
 
 
@@ -272,7 +274,8 @@ def get_op(name: str) -> Op:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown op {name!r}; known ops: {', '.join(sorted(REGISTRY))}") from None
+        raise KeyError(f"unknown op {name!r}{did_you_mean(name, REGISTRY)}; known ops: "
+                       f"{', '.join(sorted(REGISTRY))}") from None
 
 
 # Public op functions by name (``"add" -> graphnn.ops.add``), filled by graphnn.ops as

@@ -30,7 +30,7 @@ from typing import Any
 
 from graphnn import ops
 from graphnn.core import op as op_table
-from graphnn.core.errors import GraphError, ParseError
+from graphnn.core.errors import GraphError, ParseError, did_you_mean
 from graphnn.core.ir import Graph, Node
 
 MAX_LEN = 10_000
@@ -181,7 +181,8 @@ class _Builder:
         name = node.func.id
         spec = self.table.get(name)
         if spec is None:
-            raise self.fail(node, f"call of {name!r} (unknown op {name!r}; known ops: "
+            raise self.fail(node, f"call of {name!r} (unknown op {name!r}"
+                            f"{did_you_mean(name, self.table)}; known ops: "
                             f"{', '.join(sorted(self.table))})")
         f, lo, hi = spec
         if not lo <= len(node.args) <= hi:
@@ -192,7 +193,8 @@ class _Builder:
         for k in node.keywords:
             if k.arg is None or k.arg not in allowed:
                 raise self.fail(k, f"the keyword argument {self.token(k)!r} of {name}() "
-                                f"(allowed: {', '.join(allowed) or 'none'})")
+                                f"(allowed: {', '.join(allowed) or 'none'}"
+                                f"{did_you_mean(k.arg or '', allowed)})")
             if _literal(k.value) is _NO_LITERAL:
                 raise self.fail(k.value, f"the value {self.token(k.value)!r} of {name}("
                                 f"{k.arg}=...) (static arguments are numbers, tuples of "
