@@ -256,3 +256,20 @@ def test_layers_match_torch_modules(rng):
     np.testing.assert_allclose(r.value(y), out.detach().numpy(), atol=1e-12)
     for p, tp in zip(model.param_nodes(g), tm.parameters()):
         np.testing.assert_allclose(r.grad(p), tp.grad.numpy(), atol=1e-10, err_msg=p.name)
+
+
+def test_mlp_takes_any_elementwise_op_as_activation():
+    from math import erf
+
+    m = gn.nn.MLP([2, 3, 1], activation="erf", seed=0)
+    assert isinstance(m.layers[1][1], gn.nn.Activation)
+    with gn.Graph() as g:
+        x = gn.input("x", shape=(4, 2))
+        y = m(x)
+    xv = np.linspace(-1, 1, 8).reshape(4, 2)
+    v = m.named_values()
+    h = np.vectorize(erf)(xv @ v["fc1.weight"].T + v["fc1.bias"])
+    ref = h @ v["fc2.weight"].T + v["fc2.bias"]
+    np.testing.assert_allclose(gn.run(g, {"x": xv}).value(y), ref, rtol=1e-12)
+    with pytest.raises(ValueError, match="not a registered elementwise op"):
+        gn.nn.MLP([2, 3, 1], activation="nosuch")

@@ -12,6 +12,7 @@ from graphnn.nn import init
 from graphnn.nn.layers import (
     ELU,
     MLP,
+    Activation,
     AvgPool2d,
     BatchNorm,
     BatchNorm1d,
@@ -43,7 +44,8 @@ from graphnn.nn.module import (
 )
 
 __all__ = [
-    "ELU", "MLP", "AvgPool2d", "BatchNorm", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout",
+    "ELU", "MLP", "Activation", "AvgPool2d", "BatchNorm", "BatchNorm1d", "BatchNorm2d",
+    "Conv2d", "Dropout",
     "Flatten", "GraphState", "LeakyReLU", "Linear", "MaxPool2d", "Module", "PReLU", "ReLU",
     "Sequential", "Sigmoid", "Softmax", "Summary", "Tanh", "alexnet", "digit_classifier",
     "graph_state", "init", "lenet", "manual_seed", "random_feeds", "state_outputs",

@@ -124,6 +124,37 @@ class _Act(Module):
         return type(self).fn(x)
 
 
+class Activation(Module):
+    """Any unary elementwise op as a layer, by its op name (``Activation("erf")``): the
+    layer MLP builds for an activation name that has no dedicated class.
+
+    >>> import graphnn as gn
+    >>> gn.nn.MLP([2, 3, 1], activation="sin").layers[1][1]
+    Activation('sin')
+    """
+
+    kind = "act"
+
+    def __init__(self, op: str, name: str | None = None) -> None:
+        from graphnn.core.op import FUNCTIONS, REGISTRY
+
+        rec = REGISTRY.get(op)
+        if rec is None or not rec.elementwise or op not in FUNCTIONS:
+            known = sorted(n for n, r in REGISTRY.items() if r.elementwise and n in FUNCTIONS)
+            raise ValueError(f"activation {op!r} is not a registered elementwise op "
+                             f"function; known: {', '.join(known)}")
+        super().__init__(name)
+        self.op = op
+
+    def forward(self, x: Node, train: bool) -> Node:
+        from graphnn.core.op import FUNCTIONS
+
+        return FUNCTIONS[self.op](x)
+
+    def __repr__(self) -> str:
+        return f"Activation({self.op!r})"
+
+
 class ReLU(_Act):
     """max(0, z)."""
     fn = staticmethod(gn.relu)
@@ -314,6 +345,8 @@ class MLP(Sequential):
         def act(a: Any) -> Module | None:
             if a is None:
                 return None
+            if isinstance(a, str) and a not in _ACTS:
+                return Activation(a)  # any other elementwise op record, by name
             cls = _ACTS[a] if isinstance(a, str) else a
             return cls()
 
