@@ -63,8 +63,9 @@ class CupyBackend:
     """Emits CuPy code; fused groups become ElementwiseKernels (``kernels`` lists them)."""
 
     name = "cupy"
-    imports = ["from __future__ import annotations", "", "import base64  # noqa: F401", "",
-               "import cupy as xp", "import numpy as np"]
+    imports = ["from __future__ import annotations", "", "import base64  # noqa: F401",
+               "from typing import Any  # noqa: F401  (helpers copied in are annotated)", "",
+               "import cupy as xp", "import numpy as np  # noqa: F401"]
     wrap_consts = True
     reuses_buffers = False
 

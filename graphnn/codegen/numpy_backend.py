@@ -50,8 +50,9 @@ class NumpyBackend:
     """Emits NumPy statements; ``inplace`` = "auto" (by size), True or False."""
 
     name = "numpy"
-    imports = ["from __future__ import annotations", "", "import base64  # noqa: F401", "",
-               "import numpy as np", "import numpy as xp"]
+    imports = ["from __future__ import annotations", "", "import base64  # noqa: F401",
+               "from typing import Any  # noqa: F401  (helpers copied in are annotated)", "",
+               "import numpy as np  # noqa: F401", "import numpy as xp"]
     wrap_consts = False
     reuses_buffers = True
 
