@@ -28,21 +28,11 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from _timing import cpu_model  # noqa: E402
 
 import graphnn as gn  # noqa: E402
 
 Row = tuple[str, Callable[[], object], np.ndarray]
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def blas_info() -> str:
@@ -156,7 +146,7 @@ def report(g: gn.Graph, y: gn.Node, x: gn.Node, feeds: dict, rows: list[Row],
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     lines = [
         "# Jacobian materialisation: 784-256-10 sigmoid MLP, d y / d x (10 x 784)", "",
-        f"Machine: {cpu_name()}, {os.cpu_count()} cores (shared with other jobs), Python "
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores (shared with other jobs), Python "
         f"{platform.python_version()}, NumPy {np.__version__}, BLAS: {blas_info()}; "
         f"{'; '.join(notes)}. Load average (1/5/15 min) after the run: {load}.",
         f"{rounds} interleaved rounds (one call of every variant per round, after a warm-up),"

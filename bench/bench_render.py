@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import graphnn as gn  # noqa: E402
+from bench._timing import cpu_model  # noqa: E402
 from bench.graphs import deep_mlp  # noqa: E402
 from graphnn.viz import engine as E  # noqa: E402
 
@@ -35,14 +36,7 @@ def timed(fn, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     dot = E.which_dot()
     ver = ""
     if dot:

@@ -84,16 +84,21 @@ def op_case(name: str, case: Any, fused: bool) -> tuple[Any, ...]:
     return g, feeds, outs, wrt if loss is not None else [], loss, 1e-9, 1e-12
 
 
-def check_one(cp: Any, build: Callable[[], tuple[Any, ...]]) -> tuple[str, float, str]:
-    """Compile for CuPy, run on the device, compare with gn.run: (status, worst error
-    as a fraction of the tolerance, note)."""
+def check_one(cp: Any, build: Callable[[], tuple[Any, ...]],
+              device_run: bool = False) -> tuple[str, float, str]:
+    """Run one case on the device (the compiled CuPy module, or ``gn.run(device="cuda")``
+    node by node when ``device_run``) and compare with the NumPy ``gn.run``: (status,
+    worst error as a fraction of the tolerance, note)."""
     import graphnn as gn
 
     g, feeds, outs, wrt, loss, rtol, atol = build()
     try:
-        f = gn.compile(g, outputs=outs, wrt=wrt or None, loss=loss, backend="cupy")
-        r = f(feeds)
-        ref = gn.run(g, feeds, outputs=outs, wrt=wrt or None, loss=loss)
+        kw = {"outputs": outs, "wrt": wrt or None, "loss": loss}
+        if device_run:
+            r = gn.run(g, feeds, **kw, device="cuda")
+        else:
+            r = gn.compile(g, backend="cupy", **kw)(feeds)
+        ref = gn.run(g, feeds, **kw)
         pairs = [(r.value(o), ref.value(o)) for o in outs]
         pairs += [(r.grad(w), ref.grad(w)) for w in wrt]
     except Exception as e:  # noqa: BLE001 - every failure is a row of the report
@@ -125,30 +130,14 @@ def run_device_cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]
             yield "run-device", name, build
 
 
-def check_run_device(cp: Any, build: Callable[[], tuple[Any, ...]]) -> tuple[str, float, str]:
-    """``gn.run(device="cuda")`` (node by node on CuPy arrays, forward and backward) against
-    the NumPy run: (status, worst error as a fraction of the tolerance, note)."""
-    import graphnn as gn
-
-    g, feeds, outs, wrt, loss, rtol, atol = build()
-    try:
-        r = gn.run(g, feeds, outputs=outs, wrt=wrt or None, loss=loss, device="cuda")
-        ref = gn.run(g, feeds, outputs=outs, wrt=wrt or None, loss=loss)
-        pairs = [(r.value(o), ref.value(o)) for o in outs]
-        pairs += [(r.grad(w), ref.grad(w)) for w in wrt]
-    except Exception as e:  # noqa: BLE001 - every failure is a row of the report
-        return "ERROR", float("nan"), f"{type(e).__name__}: {str(e).splitlines()[0][:150]}"
-    return compare(cp, pairs, rtol, atol)
-
-
 def run_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
     rows = []
-    todo = [(g, n, b, check_one) for g, n, b in cases()]
-    todo += [(g, n, b, check_run_device) for g, n, b in run_device_cases()]
-    for group, name, build, check in todo:
+    todo = [(g, n, b, False) for g, n, b in cases()]
+    todo += [(g, n, b, True) for g, n, b in run_device_cases()]
+    for group, name, build, device_run in todo:
         if only and only not in name:
             continue
-        status, err, note = check(cp, build)
+        status, err, note = check_one(cp, build, device_run)
         rows.append((group, name, status, err, note))
         if status != "ok":
             print(f"  {status:5} {group}/{name}: {note}", flush=True)

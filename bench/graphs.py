@@ -7,6 +7,18 @@ import numpy as np
 import graphnn as gn
 
 
+def scalar_chain(n: int) -> tuple[gn.Graph, gn.Node]:
+    """The interpreter benchmarks' chain: ``n`` op nodes alternating ``h * 0.999`` and
+    ``tanh(h)`` from a scalar input; returns the graph and its input."""
+    with gn.Graph("chain") as g:
+        x = gn.input("x")
+        c = gn.const(0.999)
+        h = x
+        for i in range(n):
+            h = gn.tanh(h) if i % 2 else h * c
+    return g, x
+
+
 def deep_mlp(layers: int = 100, width: int = 8, seed: int = 0) -> tuple[gn.Graph, dict]:
     """A ``layers``-deep tanh MLP whose loss is differentiated with ``gn.grad`` (all params).
 

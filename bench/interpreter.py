@@ -16,17 +16,13 @@ import platform
 
 import numpy as np
 from _timing import best_of
+from graphs import scalar_chain
 
 import graphnn as gn
 
 
 def graphnn_chain(n: int):
-    with gn.Graph("chain") as g:
-        x = gn.input("x")
-        c = gn.const(0.999)
-        h = x
-        for i in range(n):
-            h = gn.tanh(h) if i % 2 else h * c
+    g, x = scalar_chain(n)
     return lambda: gn.run(g, {"x": 0.5}, wrt=[x])
 
 

@@ -19,20 +19,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import graphnn as gn  # noqa: E402
-from bench.graphs import deep_mlp  # noqa: E402
+from bench.graphs import deep_mlp, scalar_chain  # noqa: E402
 from bench.trace_scale import machine  # noqa: E402
 from graphnn.viz import engine as E  # noqa: E402
 from graphnn.viz.dot import dot_size  # noqa: E402
 
 
 def chain(n: int) -> gn.Graph:
-    with gn.Graph("chain") as g:
-        x = gn.input("x")
-        c = gn.const(0.999)
-        h = x
-        for i in range(n):
-            h = gn.tanh(h) if i % 2 else h * c
-    return g
+    return scalar_chain(n)[0]
 
 
 def timed_render(g: gn.Graph, run: object = None, **kw: object) -> tuple[float, str]:

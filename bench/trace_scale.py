@@ -28,6 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
@@ -58,14 +61,7 @@ print(json.dumps(out))
 
 def machine() -> str:
     """CPU model, core count and the load average now."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} cores (shared with other jobs), Python "
             f"{sys.version.split()[0]}; load average (1/5/15 min) {load}")

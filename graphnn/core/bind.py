@@ -20,12 +20,13 @@ from graphnn.core.op import Op
 
 
 class Traced:
-    """Base of values that rules can run on besides nodes and arrays: ``bind`` hands an op
-    applied to any of them to ``self.bind(op, args, params)`` (teach/symbolic.py's sympy
-    values use this to print an elementwise op's ``deriv`` as a formula)."""
+    """Marker base of values that rules can run on besides nodes and arrays: ``bind`` hands
+    an op applied to any of them to the value's ``bind(op, args, params)`` method, which
+    every subclass defines (teach/symval.py's sympy values use this to print an elementwise
+    op's ``deriv`` as a formula). A plain class, not an ABC: ``isinstance`` against it runs
+    for every argument on the interpreter's backward path."""
 
-    def bind(self, op: Op, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        raise NotImplementedError
+    __slots__ = ()
 
 
 def _graph_of(args: tuple[Any, ...], op: Op) -> Any:
