@@ -10,11 +10,6 @@ import click
 from graphnn_cli.common import CliError, echo, style
 
 
-def internal(op: Any) -> bool:
-    """Ops autodiff makes for other ops' gradients (``conv2d_grad_input``...)."""
-    return op.name.endswith(("_grad", "_select")) or "_grad_" in op.name
-
-
 def readable(text: str) -> str:
     """sympy's text as a terminal reader wants it: ``|x|``, ``x²``, ``·``.
 
@@ -48,6 +43,7 @@ def op_rows(names: list[str] | None = None, latex: bool = False,
     ('y = a*b', 'dy/da = b;  dy/db = a')
     """
     import graphnn as gn
+    from graphnn.ops.support import internal
 
     reg = gn.REGISTRY
     if names:

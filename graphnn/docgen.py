@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core.op import TraceText, supported
-from graphnn.ops.support import CAPABILITIES, capabilities, cell
+from graphnn.ops.support import CAPABILITIES, capabilities, cell, internal
 
 HEADER = """# Op reference
 
@@ -75,7 +75,7 @@ def _shape_rule(op: Any) -> str:
         return "the declared shape (inputs) or the value's shape (params, constants)"
     if op.elementwise:
         return "NumPy broadcasting of the input shapes"
-    if op.name.endswith(("_grad", "_select")) or "_grad_" in op.name:
+    if internal(op):
         return "the shape of the tensor whose gradient it computes"
     doc = inspect.getdoc(op.shape)
     if doc:

@@ -1,14 +1,14 @@
 """ONNX -> graphnn: ``gn.from_onnx(path_or_model)``.
 
 Each ONNX op type that maps onto one graphnn op is converted by that op's record
-(``onnx=Onnx(imports={...})``); ``CONVERTERS`` adds the ONNX types graphnn has no single op
+(``onnx=Onnx(imports={...})``); ``COMPOSITES`` adds the ONNX types graphnn has no single op
 for, as small composites (Gemm -> transpose/matmul/mul/add, BatchNormalization ->
 elementwise ops). Graph inputs keep their ONNX names (feed them by those names), float
 initializers become params, integer initializers and ``static`` inputs become constants,
 and every ONNX output tensor names its graphnn node, so ``run.value("Y")`` works.
 
 >>> import graphnn as gn, numpy as np
->>> sorted(CONVERTERS)[:4]
+>>> sorted(converters())[:4]
 ['Abs', 'Acos', 'Add', 'Asin']
 """
 
@@ -48,6 +48,7 @@ class Importer:
         self.values: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in static.items()}
         self.named: set[int] = set()
         self.input_shapes = dict(input_shapes)
+        self.converters = converters()
 
     def unsupported(self, msg: str) -> Unsupported:
         """The error a converter raises for an attribute or dtype graphnn does not support
@@ -99,11 +100,11 @@ class Importer:
             self.values.setdefault(init.name, guard.initializer_array(onnx, init))
         unsupported = [f"{n.op_type} (node {n.name or '<unnamed>'!r})" for n in graph.node
                        if n.domain not in ("", "ai.onnx")
-                       or (n.op_type not in CONVERTERS and n.op_type not in FOLDERS)]
+                       or (n.op_type not in self.converters and n.op_type not in FOLDERS)]
         if unsupported:
             raise OnnxError(f"model {self.g.name!r} uses {len(unsupported)} unsupported "
                             "node(s): " + ", ".join(unsupported)
-                            + f"; graphnn imports: {', '.join(sorted(CONVERTERS))}")
+                            + f"; graphnn imports: {', '.join(sorted(self.converters))}")
         with self.g:
             for inp in graph.input:
                 self.add_input(inp)
@@ -165,12 +166,12 @@ class Importer:
                 raise OnnxError(f"{where}: cannot compute it at import time: "
                                 f"{type(e).__name__}: {e}") from None
             return
-        if n.op_type not in CONVERTERS:
+        if n.op_type not in self.converters:
             raise Unsupported(f"{where}: supported only on constant values (shape "
                               "arithmetic); here its inputs are computed at run time")
         try:
             ins = [self.tensor(i) for i in n.input]
-            outs = CONVERTERS[n.op_type](self, n, ins, attrs)
+            outs = self.converters[n.op_type](self, n, ins, attrs)
         except Unsupported as e:
             raise Unsupported(f"{where}: {e}") from None
         except OnnxError as e:
@@ -330,28 +331,8 @@ def _arity(fn: Callable[..., Any]) -> int:
                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
-class _Converters(dict):  # type: ignore[type-arg]
-    """The composite/legacy table below plus the records' rules, looked up live so a newly
-    registered op's ``imports`` are known at once."""
-
-    def _all(self) -> dict[str, Converter]:
-        return {**_record_converters(), **{k: dict.__getitem__(self, k) for k in dict.keys(self)}}
-
-    def __contains__(self, key: object) -> bool:
-        return dict.__contains__(self, key) or key in _record_converters()
-
-    def __getitem__(self, key: str) -> Converter:
-        return self._all()[key]
-
-    def __iter__(self) -> Any:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
 # ONNX types without a one-to-one graphnn op (composites); the rest come from the records.
-CONVERTERS: dict[str, Converter] = _Converters({
+COMPOSITES: dict[str, Converter] = {
     "Gemm": _gemm,
     "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
                                                        keepdims=True)],
@@ -359,4 +340,10 @@ CONVERTERS: dict[str, Converter] = _Converters({
     # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
     "Greater": _binary(lambda a, b: ops.step(a - b)),
     **AUX_CONVERTERS,
-})
+}
+
+
+def converters() -> dict[str, Converter]:
+    """ONNX type -> converter: the op records' rules plus the composites above (read
+    afresh, so an op registered later is known; built once per import)."""
+    return {**_record_converters(), **COMPOSITES}

@@ -89,6 +89,12 @@ def capabilities(op: Op) -> dict[str, Any]:
     }
 
 
+def internal(op: Op) -> bool:
+    """Ops autodiff makes for other ops' gradients (``conv2d_grad_input``,
+    ``max_pool2d_select``...): listed by ``graphnn ops --all`` and docs, not by default."""
+    return op.name.endswith(("_grad", "_select")) or "_grad_" in op.name
+
+
 def gaps(op: Op) -> list[str]:
     """Capabilities with neither a rule nor an explicit reason."""
     return [c for c, s in capabilities(op).items() if s is None]
