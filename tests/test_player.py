@@ -155,6 +155,21 @@ def test_player_needs_only_the_trace_interface(tmp_path):
     assert "text/html" in player.mimebundle(fake)
 
 
+def test_page_formula_box_shows_each_local_derivative(trace):
+    """The player's highlighted formula box holds every local derivative of the step,
+    also when the step text mentions them inline (frames drop that duplicate)."""
+    import json
+
+    doc = player.page(trace)
+    blob = re.search(r'<script type="application/json" id="steps-data">(.*?)</script>',
+                     doc, re.S).group(1)
+    steps = {s["i"]: s for s in json.loads(blob)}
+    assert steps[7]["formula"].splitlines() == ["local: ∂d/∂x = 1", "local: ∂d/∂y = 1"]
+    assert "local ∂d/∂x = 1" in steps[7]["text"]
+    caption = player._caption(trace[6], 6, len(trace), len(trace))
+    assert not any(line.startswith("local:") for line in caption)  # frames: no duplicate
+
+
 def test_mimebundle_is_an_escaped_sandboxed_iframe(trace):
     b = trace._repr_mimebundle_()
     assert set(b) == {"text/html", "text/plain"}

@@ -245,7 +245,7 @@ def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: A
 def _step_data(step: Any, k: int, n: int, total: int) -> dict[str, Any]:
     return {"i": number(step), "node": step.node.name, "phase": step.phase,
             "kind": _kind(step), "title": _title(step, k, n, total),
-            "text": _text(step), "formula": "\n".join(_extra_formula(step)),
+            "text": _text(step), "formula": "\n".join(_formula(step)),
             "latex": str(getattr(step, "latex", ""))}
 
 
