@@ -86,10 +86,13 @@ or a graph whose output is the loss, and its data as input name -> rows:
 @click.option("--resume", is_flag=True, help="Start from the checkpoint's params.")
 @click.option("--history", type=click.Path(dir_okay=False),
               help="Write the per-epoch loss history (.json or .csv).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Where to train: cuda = the compiled CuPy step on an NVIDIA GPU (params "
+                   "and data stay on the device).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no loss table.")
 def train(model: str, epochs: int | None, batch_size: int | None, lr: float | None,
           optimizer: str | None, loss: str | None, seed: int, checkpoint: str | None,
-          resume: bool, history: str | None, quiet: bool) -> None:
+          resume: bool, history: str | None, device: str, quiet: bool) -> None:
     """Train the gn.nn model of MODEL on its data with gn.fit.
 
     Shows a progress bar per epoch (on a terminal), prints the loss history, and
@@ -126,12 +129,13 @@ def train(model: str, epochs: int | None, batch_size: int | None, lr: float | No
                                      "when the graph is built)", param_hint="--batch-size")
         if len(data) == 2:
             opts["val"] = data[1]
-        h = gn.fit(net, data[0], seed=seed, progress=live, verbose=live, **opts)
+        h = gn.fit(net, data[0], seed=seed, progress=live, verbose=live, device=device,
+                   **opts)
     else:
         X, y, *val = data
         if val:
             opts["val"] = (val[0], val[1])
-        h = gn.fit(net, X, y, seed=seed, progress=live, verbose=live, **opts)
+        h = gn.fit(net, X, y, seed=seed, progress=live, verbose=live, device=device, **opts)
     if not quiet:
         echo(history_table(h))
     if h.stopped != "completed":

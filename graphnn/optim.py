@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.device import array_module
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
 from graphnn.run.results import ResultError
@@ -68,7 +69,7 @@ class Optimizer:
             if g is None:
                 continue
             value = p.graph.value_of(p)
-            g = np.asarray(g, dtype=value.dtype)
+            g = array_module(value).asarray(g, dtype=value.dtype)  # NumPy or CuPy
             if self.weight_decay:
                 g = g + self.weight_decay * value
             value[...] = self.update(value, g, self.state.setdefault(p, {}))

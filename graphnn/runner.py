@@ -24,6 +24,7 @@ import numpy as np
 
 from graphnn import ops
 from graphnn.codegen.compiler import compile as compile_graph
+from graphnn.core.device import require_cupy, to_host
 from graphnn.core.errors import AnomalyError
 from graphnn.core.ir import Graph, Node
 from graphnn.nn.layers import Softmax
@@ -35,21 +36,25 @@ LossFn = Callable[[Node, Node], Node]
 
 
 class Runner:
-    """Runs one set of outputs (and optionally gradients) with the chosen engine."""
+    """Runs one set of outputs (and optionally gradients) with the chosen engine, on the
+    host (``device="cpu"``: NumPy) or the GPU (``"cuda"``: the CuPy backend, or the
+    interpreter on CuPy arrays; results then hold device arrays)."""
 
     def __init__(self, g: Graph, outputs: list[Node], loss: Node | None, wrt: list[Node],
-                 engine: str) -> None:
+                 engine: str, device: str = "cpu") -> None:
         self.g, self.outputs, self.loss, self.wrt, self.engine = g, outputs, loss, wrt, engine
+        self.device = device
         self.fn = None
         if engine == "compiled":
             self.fn = compile_graph(g, outputs=outputs, wrt=wrt or None,
+                                    backend="cupy" if device == "cuda" else "numpy",
                                     **({"loss": loss} if wrt else {}))
 
     def __call__(self, feeds: dict[str, Any]) -> Results:
         """Values of the outputs (and gradients of ``wrt``) for ``feeds``."""
         if self.fn is None:
             return run(self.g, feeds, outputs=self.outputs, wrt=self.wrt or None,
-                       loss=self.loss if self.wrt else None)
+                       loss=self.loss if self.wrt else None, device=self.device)
         return self.fn(feeds)
 
 
@@ -63,10 +68,10 @@ def pick_engine(engine: str) -> str:
 
 
 def anomaly_report(g: Graph, feeds: dict[str, Any], wrt: list[Node], loss: Node,
-                   loss_value: Any) -> str:
+                   loss_value: Any, device: str = "cpu") -> str:
     """Rerun in anomaly mode to name the first node that produced a NaN or Inf."""
     try:
-        run(g, feeds, outputs=[loss], wrt=wrt, anomaly=True)
+        run(g, feeds, outputs=[loss], wrt=wrt, anomaly=True, device=device)
     except AnomalyError as e:
         return str(e)
     return f"the loss is {loss_value} (no single node produced the first non-finite value)"
@@ -128,8 +133,10 @@ class BuiltModel:
     """A model built into one graph: a training branch and evaluation branches."""
 
     def __init__(self, model: Module, x_shape: tuple[int, ...], y: np.ndarray | None,
-                 loss: str | LossFn | None, batch: int, engine: str) -> None:
+                 loss: str | LossFn | None, batch: int, engine: str,
+                 device: str = "cpu") -> None:
         self.model, self.x_shape, self.engine, self.batch = model, x_shape, engine, batch
+        self.device = device
         self.loss_fn = loss_fn(loss) if loss is not None else None
         self.t_dtype = (y.dtype if y is not None and y.dtype.kind in "iu" else np.float64)
         self.t_shape = () if y is None else tuple(y.shape[1:])
@@ -150,7 +157,7 @@ class BuiltModel:
             self.loss = self.loss_fn(self.out, t).named("loss")
         self.params = self.model.param_nodes(g)
         outputs = [self.loss, self.out, *state_outputs(g)]
-        return Runner(g, outputs, self.loss, self.params, self.engine)
+        return Runner(g, outputs, self.loss, self.params, self.engine, self.device)
 
     def eval_branch(self, n: int, with_loss: bool) -> Any:
         br = self.eval_branches.get(n)
@@ -166,7 +173,7 @@ class BuiltModel:
                     loss = self.loss_fn(out, t)
             outs = [out] + ([loss] if loss is not None else [])
             br = self.eval_branches[n] = (x, t, out, loss, Runner(g, outs, None, [],
-                                                                   self.engine))
+                                                                   self.engine, self.device))
         return br
 
     def evaluate(self, X: np.ndarray, y: np.ndarray | None, batch: int
@@ -180,10 +187,18 @@ class BuiltModel:
             if t is not None and y is not None:
                 feeds[t.name] = y[s:s + k]
             res = runner(feeds)
-            outs.append(res.value(out))
+            outs.append(to_host(res.value(out)))
             if loss is not None:
                 total += float(res.value(loss)) * k
         return np.concatenate(outs), (total / n if y is not None and self.loss_fn else None)
+
+
+def on_device(device: str, *arrays: np.ndarray) -> tuple[Any, ...]:
+    """``arrays`` where ``device`` computes: as they are for "cpu", CuPy copies for "cuda"."""
+    if device == "cpu":
+        return arrays
+    cp = require_cupy(f"training on device={device!r}")
+    return tuple(cp.asarray(a) for a in arrays)
 
 
 def _targets(y: Any) -> np.ndarray:
@@ -195,7 +210,8 @@ class ModelTask:
     """Training a gn.nn model on arrays ``(X, y)`` (see ``gn.fit``)."""
 
     def __init__(self, model: Module, X: Any, y: Any, loss: Any, batch_size: int,
-                 val: tuple[Any, Any] | None, eval_batch: int, engine: str) -> None:
+                 val: tuple[Any, Any] | None, eval_batch: int, engine: str,
+                 device: str = "cpu") -> None:
         if isinstance(loss, Node):
             raise TypeError("fit: a loss node goes with a graph; for a model give a loss "
                             "name or a function (output, target) -> node")
@@ -209,8 +225,10 @@ class ModelTask:
         if self.n != len(self.y):
             raise ValueError(f"fit: X has {self.n} rows but y has {len(self.y)}")
         self.batch = max(1, min(int(batch_size), self.n))
-        self.m = BuiltModel(model, self.X.shape[1:], self.y, loss, self.batch, engine)
+        self.m = BuiltModel(model, self.X.shape[1:], self.y, loss, self.batch, engine, device)
         self.runner = self.m.build_train()
+        self.device = device
+        self.rows = on_device(device, self.X, self.y)  # the training rows, moved once
         self.g, self.params, self.loss = self.m.g, self.m.params, self.m.loss
         self.val = None if val is None else (np.asarray(val[0], dtype=np.float64),
                                              _targets(val[1]))
@@ -218,10 +236,12 @@ class ModelTask:
         self.thr = 0.5 if loss in ("bce_loss", "mse_loss", "l1_loss", "squared_loss") else 0.0
 
     def feeds(self, idx: np.ndarray) -> dict[str, Any]:
-        return {"x": self.X[idx], "t": self.y[idx]}
+        X, y = self.rows
+        idx = on_device(self.device, idx)[0]
+        return {"x": X[idx], "t": y[idx]}
 
     def accuracy(self, res: Results, idx: np.ndarray) -> float | None:
-        return accuracy(np.asarray(res.value(self.m.out)), self.y[idx], self.thr)
+        return accuracy(to_host(res.value(self.m.out)), self.y[idx], self.thr)
 
     def validate(self) -> tuple[float, float | None] | None:
         if self.val is None:
@@ -234,7 +254,8 @@ class ModelTask:
 class GraphTask:
     """Training a hand-built graph on a dict of arrays by input name (see ``gn.fit``)."""
 
-    def __init__(self, g: Graph, data: Any, loss: Any, val: Any, engine: str) -> None:
+    def __init__(self, g: Graph, data: Any, loss: Any, val: Any, engine: str,
+                 device: str = "cpu") -> None:
         if not isinstance(data, Mapping):
             raise TypeError("fit(graph, data): data must map input names to arrays")
         self.g = g
@@ -248,8 +269,11 @@ class GraphTask:
                                  f"{g.node(k).shape} (rows, then the per-row shape) and every "
                                  f"array needs {self.n} rows")
         self.params = trainable_params(g)
-        self.runner = Runner(g, [self.loss, *state_outputs(g)], self.loss, self.params, engine)
-        self.val = val
+        self.runner = Runner(g, [self.loss, *state_outputs(g)], self.loss, self.params, engine,
+                             device)
+        self.val, self.device = val, device
+        names = list(self.arrays)
+        self.rows = dict(zip(names, on_device(device, *self.arrays.values())))
 
     def _loss_node(self, loss: Any) -> Node:
         if isinstance(loss, Node) or (isinstance(loss, str) and loss in self.g):
@@ -260,7 +284,8 @@ class GraphTask:
         return outs[0]
 
     def feeds(self, idx: np.ndarray) -> dict[str, Any]:
-        return {k: v[idx] for k, v in self.arrays.items()}
+        idx = on_device(self.device, idx)[0]
+        return {k: v[idx] for k, v in self.rows.items()}
 
     def accuracy(self, res: Results, idx: np.ndarray) -> float | None:
         return None
@@ -272,6 +297,6 @@ class GraphTask:
         varr = {self.g.node(k).name: np.asarray(v) for k, v in self.val.items()}
         nv, b = len(next(iter(varr.values()))), self.batch
         vl = [float(run(self.g, {k: v[s:s + b] for k, v in varr.items()},
-                        outputs=[self.loss]).value(self.loss))
+                        outputs=[self.loss], device=self.device).value(self.loss))
               for s in range(0, nv - b + 1, b)]
         return (float(np.mean(vl)) if vl else float("nan")), None

@@ -21,6 +21,7 @@ Losses are means over a batch; epoch figures are averages weighted by batch rows
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -29,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.device import check_device, require_cupy
 from graphnn.core.ir import Graph, Node
 from graphnn.nn.module import Module, random_feeds, update_state
 from graphnn.optim import Optimizer, make
+from graphnn.run.device import params_on_device
 from graphnn.run.results import MISSING, Results
 from graphnn.run.threads import blas_threads_for, largest_madds
 from graphnn.runner import (
@@ -93,7 +96,8 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
         optimizer: str | Optimizer = "adam", lr: float | None = None, epochs: int = 10,
         batch_size: int = 32, val: tuple[Any, Any] | None = None, seed: int = 0,
         engine: str = "auto", progress: bool | None = None, verbose: bool = False,
-        eval_batch: int = 256, schedule: Callable[[Optimizer], Any] | None = None) -> History:
+        eval_batch: int = 256, schedule: Callable[[Optimizer], Any] | None = None,
+        device: str = "cpu") -> History:
     """Train ``model`` on ``(X, y)`` with shuffled mini-batches; returns a :class:`History`.
 
     ``loss``: a gn loss name or ``fn(output, target) -> scalar node`` (integer ``y`` feeds
@@ -101,6 +105,10 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
     a name plus ``lr``. ``engine``: "auto" (compiled when ``gn.compile`` exists), "compiled"
     or "interpret". ``progress``: a progress bar (default: only on a terminal).
     ``schedule``: e.g. ``lambda opt: gn.optim.StepLR(opt, 10)`` (stepped each epoch).
+    ``device="cuda"`` trains on the GPU: the compiled step is the CuPy module (or the
+    interpreter on CuPy arrays), the data is moved to the device once, the params stay
+    there for the whole run (the optimizer updates them in place on the device) and are
+    copied back into the model when training ends, also when it stops early.
     A non-finite loss stops training: the batch is rerun with ``anomaly=True`` and the
     report naming the first bad node is kept in ``history.anomaly``.
 
@@ -111,10 +119,13 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
     Both run the same loop (:func:`train_loop`).
     """
     eng = pick_engine(engine)
+    check_device(device, "fit")
+    if device == "cuda":
+        require_cupy("gn.fit(device='cuda')")
     if isinstance(model, Graph):
-        task: Task = GraphTask(model, X, loss, val, eng)
+        task: Task = GraphTask(model, X, loss, val, eng, device)
     elif isinstance(model, Module):
-        task = ModelTask(model, X, y, loss, batch_size, val, eval_batch, eng)
+        task = ModelTask(model, X, y, loss, batch_size, val, eval_batch, eng, device)
     else:
         raise TypeError(f"fit: expected a gn.nn model or a gn.Graph, got {type(model).__name__}")
     opt = make(optimizer, **({} if lr is None else {"lr": lr})) if isinstance(optimizer, str) \
@@ -123,7 +134,9 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
         opt.lr = float(lr)
     opt.add_params(task.params)
     show = sys.stderr.isatty() if progress is None else progress
-    with blas_threads_for(largest_madds(task.g)):   # small models: one BLAS thread
+    resident = (params_on_device(require_cupy("gn.fit"), task.g, task.params)
+                 if device == "cuda" else contextlib.nullcontext())
+    with blas_threads_for(largest_madds(task.g)), resident:  # small models: 1 BLAS thread
         return train_loop(task, opt, epochs, seed, schedule(opt) if schedule else None,
                           show, verbose)
 
@@ -170,7 +183,8 @@ def _epoch(task: Task, opt: Optimizer, rng: np.random.Generator, hist: History,
         lv = float(res.value(task.loss))
         if not np.isfinite(lv):
             hist.stopped = "nan"
-            hist.anomaly = anomaly_report(task.g, feeds, task.params, task.loss, lv)
+            hist.anomaly = anomaly_report(task.g, feeds, task.params, task.loss, lv,
+                                          task.runner.device)
             return False
         opt.step(res)
         update_state(task.g, res)
@@ -215,20 +229,24 @@ def _bar(length: int, label: str) -> Any:
     return _B()
 
 
-def predict(model: Module, X: Any, batch_size: int = 256, engine: str = "interpret"
-            ) -> np.ndarray:
-    """The model's outputs for every row of ``X`` in evaluation mode."""
+def predict(model: Module, X: Any, batch_size: int = 256, engine: str = "interpret",
+            device: str = "cpu") -> np.ndarray:
+    """The model's outputs for every row of ``X`` in evaluation mode (a NumPy array; with
+    ``device="cuda"`` each batch runs on the GPU)."""
     X = np.asarray(X, dtype=np.float64)
-    m = BuiltModel(model, X.shape[1:], None, None, batch_size, pick_engine(engine))
+    if check_device(device, "predict") == "cuda":
+        require_cupy("gn.predict(device='cuda')")
+        engine = "compiled" if engine == "interpret" else engine
+    m = BuiltModel(model, X.shape[1:], None, None, batch_size, pick_engine(engine), device)
     return m.evaluate(X, None, max(1, min(batch_size, len(X))))[0]
 
 
 def evaluate(model: Module, X: Any, y: Any, batch_size: int = 256,
-             threshold: float = 0.0) -> float | None:
+             threshold: float = 0.0, device: str = "cpu") -> float | None:
     """Accuracy of ``model`` on ``(X, y)`` in evaluation mode: argmax of class scores, or
     one score per row above ``threshold`` (0 for logits, 0.5 for probabilities); None for
-    regression targets."""
-    return accuracy(predict(model, X, batch_size), np.asarray(y), threshold)
+    regression targets. ``device="cuda"``: the forward passes run on the GPU."""
+    return accuracy(predict(model, X, batch_size, device=device), np.asarray(y), threshold)
 
 
 __all__ = ["History", "evaluate", "fit", "predict"]

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from graphnn.core.device import to_host
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
 from graphnn.io.values import load_values
@@ -97,8 +98,8 @@ def state_outputs(g: Graph) -> list[Node]:
 def update_state(g: Graph, run: Any) -> None:
     """Fold a training run's batch statistics into the BatchNorm running statistics."""
     for bn, m, v, count in graph_state(g).stats:
-        bn.update_running(np.asarray(run.value(m)).reshape(-1),
-                          np.asarray(run.value(v)).reshape(-1), count)
+        bn.update_running(np.asarray(to_host(run.value(m))).reshape(-1),
+                          np.asarray(to_host(run.value(v))).reshape(-1), count)
 
 
 class Module:

@@ -9,6 +9,8 @@ bumps ``Graph.param_version``; code that writes into ``g.value_of(p)`` in place 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from graphnn.core.errors import FeedError, describe, fmt_shape
@@ -48,6 +50,8 @@ class DeviceParams:
             self._arrays = {k: v for k, v in self._arrays.items() if v[0] is None}
             self._version = self.graph.param_version
         host = self.graph._state[node]
+        if isinstance(host, cp.ndarray):  # resident on the device (params_on_device)
+            return host
         hit = self._arrays.get(node.id)
         if hit is None or hit[0] is not host:
             self.uploads += 1
@@ -71,4 +75,26 @@ def device_feed(cp: Any, node: Node, value: Any) -> Any:
     return value if value.dtype == node.dtype else value.astype(node.dtype)
 
 
-__all__ = ["DeviceParams", "device_feed"]
+@contextlib.contextmanager
+def params_on_device(cp: Any, graph: Graph, params: Iterable[Node]) -> Iterator[None]:
+    """While the block runs, ``params`` hold device arrays in ``graph``'s param store, so
+    compiled CuPy steps, device runs and the optimizers read and update them there with
+    no host copy. On the way out (also after an error) each device value is copied back
+    INTO the original host array, so every reference to it (shared values, the model's
+    own arrays) sees the trained value and nothing is half-updated."""
+    hosts = {p: graph._state[p] for p in params}
+    try:
+        for p, h in hosts.items():
+            graph._state[p] = cp.asarray(h)
+        graph.params_changed()
+        yield
+    finally:
+        for p, h in hosts.items():
+            dev = graph._state[p]
+            if isinstance(dev, cp.ndarray):
+                h[...] = cp.asnumpy(dev)
+            graph._state[p] = h
+        graph.params_changed()
+
+
+__all__ = ["DeviceParams", "device_feed", "params_on_device"]
