@@ -18,6 +18,20 @@ from graphnn.ops.activations import (  # noqa: F401
     softmax,
     tanh,
 )
+from graphnn.ops.activations import (  # noqa: F401  (issue 12: PyTorch's other activations)
+    celu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softplus,
+    softsign,
+)
 from graphnn.ops.conv import conv2d, conv2d_grad_input, conv2d_grad_weight  # noqa: F401
 from graphnn.ops.elementwise import (  # noqa: F401
     abs,
