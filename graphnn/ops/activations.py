@@ -23,6 +23,7 @@ from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
+from graphnn.ops.elementwise import abs as _abs
 from graphnn.ops.elementwise import exp, ge, minimum, step, ufunc
 from graphnn.ops.reduce import sum
 from graphnn.ops.unary import _erf
@@ -304,10 +305,6 @@ def _e(ex: Any, n: Any, op_type: str, *inputs: str, **attrs: Any) -> str:
     return ex.emit(op_type, list(inputs), ex.name(f"{n.name}__{op_type.lower()}"), **attrs)
 
 
-def _f32(v: float) -> bool:
-    return float(np.float32(v)) == v
-
-
 def _gelu_export(ex: Any, n: Any) -> None:
     """ONNX Gelu is opset 20 and the exporter writes opset 18: the decomposition."""
     x = n.inputs[0].name
@@ -393,6 +390,18 @@ def _hardsigmoid_import(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> lis
     return [hardtanh(x[0] * alpha + beta, 0.0, 1.0)]
 
 
+def _hardswish_export(ex: Any, n: Any) -> None:
+    """HardSwish for float32 graphs; its alpha 1/6 is float32 in ONNX Runtime's float64
+    kernel too, so float64 graphs export Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)."""
+    x = n.inputs[0].name
+    if n.dtype != np.float64:
+        ex.emit("HardSwish", [x], n.name)
+        return
+    clip = _e(ex, n, "Clip", _e(ex, n, "Add", x, _c(ex, n, 3.0)), _c(ex, n, 0.0),
+              _c(ex, n, 6.0))
+    ex.emit("Div", [_e(ex, n, "Mul", x, clip), _c(ex, n, 6.0)], n.name)
+
+
 def _selu_export(ex: Any, n: Any) -> None:
     """Selu's alpha and gamma attributes are float32: float64 graphs spell it out."""
     x = n.inputs[0].name
@@ -415,10 +424,10 @@ def _selu_import(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
 
 
 def _celu_export(ex: Any, n: Any) -> None:
-    """Celu(alpha) when alpha is a float32 number or the graph float32; else spelled out
-    with a float64 alpha: Where(x > 0, x, alpha (Exp(Min(x, 0) / alpha) - 1))."""
+    """Celu(alpha) for float32 graphs (ONNX Celu takes float32 only); other dtypes spell
+    it out: Where(x > 0, x, alpha (Exp(Min(x, 0) / alpha) - 1))."""
     x, alpha = n.inputs[0].name, float(n.params.get("alpha", 1.0))
-    if _f32(alpha) or n.dtype != np.float64:
+    if n.dtype == np.float32:
         ex.emit("Celu", [x], n.name, alpha=alpha)
         return
     zero = _c(ex, n, 0.0)
@@ -533,7 +542,8 @@ RELU6 = register(Op(
     name="relu6", label="ReLU6", elementwise=True, shape=S.same,
     forward=lambda xp, a: xp.clip(a, 0.0, 6.0),
     deriv=lambda out, a: ((1.0 - ge(0.0, a)) * (1.0 - ge(a, 6.0)),),
-    sympy=lambda sp, a: sp.Piecewise((0, a <= 0), (6, a >= 6), (a, True)),
+    # the formula of hardtanh(a, 0.0, 6.0), which from_sympy may match it as
+    sympy=lambda sp, a: sp.Piecewise((0.0, a <= 0.0), (6.0, a >= 6.0), (a, True)),
     numpy="xp.clip({0}, 0.0, 6.0)", inplace=("xp.clip({0}, 0.0, 6.0, out={out})",),
     numexpr="where({0} < 0, 0.0, where({0} > 6, 6.0, {0}))",
     cuda="(({0}) < 0 ? 0.0 : (({0}) > 6 ? 6.0 : ({0})))",
@@ -562,7 +572,7 @@ HARDSWISH = register(Op(
     numpy="({0} * xp.clip({0} + 3.0, 0.0, 6.0) / 6.0)", inplace=Unsupported(_REREAD),
     numexpr="({0} * where({0} < -3.0, 0.0, where({0} > 3.0, 6.0, {0} + 3.0)) / 6.0)",
     cuda="(({0}) * (({0}) < -3.0 ? 0.0 : (({0}) > 3.0 ? 6.0 : ({0}) + 3.0)) / 6.0)",
-    onnx=Onnx(op_type="HardSwish", imports={"HardSwish": None}),
+    onnx=Onnx(export=_hardswish_export, imports={"HardSwish": None}),
     doc="a relu6(a + 3) / 6; derivative 0 at a <= -3, a/3 + 1/2 inside, 1 at a >= 3 (as "
         "PyTorch)"))
 SELU = register(Op(
@@ -597,7 +607,7 @@ SOFTSIGN = register(Op(
     name="softsign", label="softsign", elementwise=True, shape=S.same, value_range=(-1.0, 1.0),
     forward=lambda xp, a: a / (1.0 + xp.abs(a)),
     # (1 - |y|) / (1 + |a|) = 1 / (1 + |a|)²; NaN at a = ±inf like torch's composite rule
-    deriv=lambda out, a: ((1.0 - abs(out)) / (1.0 + abs(a)),),
+    deriv=lambda out, a: ((1.0 - _abs(out)) / (1.0 + _abs(a)),),
     sympy=lambda sp, a: a / (1 + sp.Abs(a)),
     numpy="({0} / (1.0 + xp.abs({0})))", inplace=Unsupported(_REREAD),
     numexpr="({0} / (1 + abs({0})))", cuda="(({0}) / (1.0 + fabs({0})))",
