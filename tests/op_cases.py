@@ -189,4 +189,27 @@ CASES.update({
     ],
     "one_hot": [Case([labels(0, 2, 1, 2)], {"num_classes": 3, "dtype": "float64"},
                      nondiff=True)],
+    # --- activations ops ---
+    # graphnn/ops/activations.py: inputs away from the kinks (hardtanh's ±1 and 0.5 / 2,
+    # relu6's 0 and 6, hardsigmoid / hardswish's ±3, selu / celu's 0); softplus both sides
+    # of its threshold
+    "gelu": [Case([rnd(2, 3, lo=-3.0, hi=3.0)], {"approximate": "none"}, second=True),
+             Case([rnd(5, lo=-3.0, hi=3.0)], {"approximate": "tanh"}, second=True)],
+    "silu": [Case([rnd(2, 3, lo=-4.0, hi=4.0)], second=True)],
+    "softplus": [Case([rnd(6, lo=-4.0, hi=4.0)], {"beta": 1.0, "threshold": 20.0}, second=True),
+                 Case([np.array([-3.1, -0.4, 0.7, 1.3, 2.9, 4.2])],
+                      {"beta": 2.0, "threshold": 5.0}, second=True)],
+    "mish": [Case([rnd(2, 3, lo=-4.0, hi=4.0)], second=True)],
+    "hardtanh": [Case([np.array([-1.7, -0.6, 0.2, 0.9, 1.4, 2.6])],
+                      {"min_val": -1.0, "max_val": 1.0}, second=True),
+                 Case([np.array([-0.9, -0.2, 0.8, 1.7, 2.5])],
+                      {"min_val": -0.5, "max_val": 2.0})],
+    "relu6": [Case([np.array([-1.5, 0.4, 2.2, 5.1, 6.7, 9.0])], second=True)],
+    "hardsigmoid": [Case([np.array([-4.2, -2.5, -0.3, 1.1, 2.8, 3.6])], second=True)],
+    "hardswish": [Case([np.array([-4.2, -2.5, -0.3, 1.1, 2.8, 3.6])], second=True)],
+    "selu": [Case([away(2, 3)], second=True)],
+    "celu": [Case([away(6)], {"alpha": 1.0}, second=True),
+             Case([away(5)], {"alpha": 0.3}, second=True)],
+    "softsign": [Case([rnd(2, 3, lo=-4.0, hi=4.0)], second=True)],
+    "logsigmoid": [Case([rnd(2, 3, lo=-5.0, hi=5.0)], second=True)],
 })

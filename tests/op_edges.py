@@ -107,3 +107,49 @@ EDGES: dict[str, list[Edge]] = {
     "round": _unary("round", arr(0.0, -0.0, INF, -INF, -0.5, 0.5, 1.5, 2.5, -2.5, 1e300)),
     "trunc": _unary("trunc", arr(0.0, -0.0, INF, -INF, -0.5, 2.7, -2.7, 1e300)),
 }
+
+
+# --- activations ops ---
+# graphnn/ops/activations.py against torch.nn.functional at the points where a rule's
+# branches meet and at both infinities; NaN only where graphnn's rule gives torch's gradient
+# (selu / celu / hardswish give NaN there, torch scale or 1: a 0/1 mask times a NaN branch)
+ACT_X = arr(0.0, -0.0, 1.0, -1.0, INF, -INF, 0.5, -0.5, 2.0, 3.0, -3.0, 6.0, 1e-300, NAN)
+
+
+def _act(f: str, x: np.ndarray, **params: Any) -> list[Edge]:
+    return [Edge([x], lambda t, a: getattr(t.nn.functional, f)(a, **params), params)]
+
+
+def _torch_hardsigmoid(t: Any, a: Any) -> Any:
+    """torch's hardsigmoid, its gradient 1/6 exact in float64: torch's float64 backward
+    multiplies by a float32 1/6 (0.16666667163...), which graphnn does not copy; the kinks
+    (0 at ±3 and for NaN) and the values are torch's own."""
+    inside = (a > -3) & (a < 3)
+    slope = t.where(inside, a / 6 - (a / 6).detach(), t.zeros_like(a))
+    return t.nn.functional.hardsigmoid(a).detach() + slope
+
+
+EDGES.update({
+    "gelu": _act("gelu", arr(0.0, -0.0, 1.0, -1.0, INF, -INF, 0.5, -0.5, 2.0, 1e3, -1e3,
+                             40.0, -40.0, 1e-300, NAN), approximate="none")
+    + _act("gelu", arr(0.0, -0.0, 1.0, -1.0, INF, -INF, 0.5, -2.0, 1e3, -1e3, NAN),
+           approximate="tanh"),
+    "silu": _act("silu", np.append(ACT_X, [-1e3, 1e3, -40.0])),
+    "softplus": _act("softplus", np.append(ACT_X, [20.0, 19.0, 21.0, -1e3, 1e3]))
+    + _act("softplus", arr(0.0, -0.0, 5.0, 4.0, 5.5, -3.0, INF, -INF, 1e3, -1e3, NAN),
+           beta=2.0, threshold=10.0)
+    + _act("softplus", arr(0.0, -1.0, -2.0, 2.0, 3.0, INF, -INF), beta=-1.5, threshold=3.0),
+    "mish": _act("mish", np.append(ACT_X, [-1e3, 1e3, 25.0])),
+    "hardtanh": _act("hardtanh", ACT_X)
+    + _act("hardtanh", arr(-0.5, 2.0, -0.0, 0.0, -0.6, 2.1, 1.0, INF, -INF, NAN),
+           min_val=-0.5, max_val=2.0),
+    "relu6": _act("relu6", arr(0.0, -0.0, 6.0, 5.9, 6.1, -1.0, 3.0, INF, -INF, NAN)),
+    "hardsigmoid": [Edge([arr(3.0, -3.0, 0.0, -0.0, 2.9, -2.9, 3.1, -3.1, INF, -INF, NAN)],
+                         _torch_hardsigmoid)],
+    "hardswish": _act("hardswish", arr(3.0, -3.0, 0.0, -0.0, 2.9, -2.9, 3.1, -3.1, 1.0,
+                                       INF, -INF)),
+    "selu": _act("selu", ACT_X[:-1]),
+    "celu": _act("celu", ACT_X[:-1], alpha=0.5) + _act("celu", ACT_X[:-1], alpha=-2.0),
+    "softsign": _act("softsign", ACT_X),
+    "logsigmoid": _act("logsigmoid", np.append(ACT_X, [-1e3, 1e3, 40.0, -40.0])),
+})

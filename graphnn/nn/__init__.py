@@ -10,8 +10,11 @@
 
 from graphnn.nn import init
 from graphnn.nn.layers import (
+    CELU,
     ELU,
+    GELU,
     MLP,
+    SELU,
     Activation,
     AvgPool2d,
     BatchNorm,
@@ -20,13 +23,22 @@ from graphnn.nn.layers import (
     Conv2d,
     Dropout,
     Flatten,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
     Linear,
+    LogSigmoid,
     MaxPool2d,
+    Mish,
     PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
+    Softsign,
     Tanh,
 )
 from graphnn.nn.models import alexnet, digit_classifier, lenet
@@ -51,4 +63,7 @@ __all__ = [
     "graph_state", "init", "lenet", "manual_seed", "random_feeds", "state_outputs",
     "trainable_params",
     "update_state",
+    # issue 12: PyTorch's other activations
+    "CELU", "GELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "ReLU6",
+    "SELU", "SiLU", "Softplus", "Softsign",
 ]

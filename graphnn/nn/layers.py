@@ -135,7 +135,7 @@ class Activation(Module):
 
     kind = "act"
 
-    def __init__(self, op: str, name: str | None = None) -> None:
+    def __init__(self, op: str, name: str | None = None, **params: Any) -> None:
         from graphnn.core.op import FUNCTIONS, REGISTRY
 
         rec = REGISTRY.get(op)
@@ -144,15 +144,100 @@ class Activation(Module):
             raise ValueError(f"activation {op!r} is not a registered elementwise op "
                              f"function; known: {', '.join(known)}")
         super().__init__(name)
-        self.op = op
+        self.op, self.params = op, params
+        FUNCTIONS[op](0.0, **params)  # bad parameters fail here, not at the first call
 
     def forward(self, x: Node, train: bool) -> Node:
         from graphnn.core.op import FUNCTIONS
 
-        return FUNCTIONS[self.op](x)
+        return FUNCTIONS[self.op](x, **self.params)
 
     def __repr__(self) -> str:
-        return f"Activation({self.op!r})"
+        args = [repr(self.op)] + [f"{k}={v!r}" for k, v in self.params.items()]
+        return f"Activation({', '.join(args)})"
+
+
+class _OpLayer(Activation):
+    """A PyTorch activation layer over one elementwise op: ``op`` names it, ``defaults``
+    are its parameters in PyTorch's order (passed positionally or by keyword)."""
+
+    op_name = ""
+    defaults: dict[str, Any] = {}
+
+    def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
+        cls = type(self).__name__
+        if len(args) > len(self.defaults):
+            raise TypeError(f"{cls} takes at most {len(self.defaults)} arguments "
+                            f"({', '.join(self.defaults) or 'none'}), got {len(args)}")
+        unknown = sorted(set(kwargs) - set(self.defaults))
+        if unknown:
+            raise TypeError(f"{cls}: unexpected argument(s) {unknown}; it takes "
+                            f"{list(self.defaults) or 'none'}")
+        params = {**self.defaults, **dict(zip(self.defaults, args)), **kwargs}
+        super().__init__(self.op_name, name, **params)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+
+class GELU(_OpLayer):
+    """x Φ(x) (approximate="tanh": the tanh form): gn.gelu."""
+    op_name, defaults = "gelu", {"approximate": "none"}
+
+
+class SiLU(_OpLayer):
+    """x σ(x): gn.silu."""
+    op_name = "silu"
+
+
+class Softplus(_OpLayer):
+    """log(1 + e^(beta x)) / beta, linear above threshold: gn.softplus."""
+    op_name, defaults = "softplus", {"beta": 1.0, "threshold": 20.0}
+
+
+class Mish(_OpLayer):
+    """x tanh(softplus(x)): gn.mish."""
+    op_name = "mish"
+
+
+class Hardtanh(_OpLayer):
+    """x clipped to [min_val, max_val]: gn.hardtanh."""
+    op_name, defaults = "hardtanh", {"min_val": -1.0, "max_val": 1.0}
+
+
+class ReLU6(_OpLayer):
+    """min(max(x, 0), 6): gn.relu6."""
+    op_name = "relu6"
+
+
+class Hardsigmoid(_OpLayer):
+    """relu6(x + 3) / 6: gn.hardsigmoid."""
+    op_name = "hardsigmoid"
+
+
+class Hardswish(_OpLayer):
+    """x relu6(x + 3) / 6: gn.hardswish."""
+    op_name = "hardswish"
+
+
+class SELU(_OpLayer):
+    """scale elu(x, alpha) with PyTorch's constants: gn.selu."""
+    op_name = "selu"
+
+
+class CELU(_OpLayer):
+    """x if x > 0 else alpha (e^(x/alpha) - 1): gn.celu."""
+    op_name, defaults = "celu", {"alpha": 1.0}
+
+
+class Softsign(_OpLayer):
+    """x / (1 + |x|): gn.softsign."""
+    op_name = "softsign"
+
+
+class LogSigmoid(_OpLayer):
+    """log σ(x), stable: gn.logsigmoid."""
+    op_name = "logsigmoid"
 
 
 class ReLU(_Act):

@@ -7,15 +7,27 @@ np.float64(3.0)
 """
 
 from graphnn.core.op import FUNCTIONS as _FUNCTIONS  # noqa: E402
-from graphnn.ops.activations import (  # noqa: F401
+from graphnn.ops.activations import (  # noqa: F401  # noqa: F401  (issue 12: PyTorch's other activations)
+    celu,
     elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
     maxout,
+    mish,
     prelu,
     relu,
+    relu6,
+    selu,
     sigmoid,
+    silu,
     softmax,
+    softplus,
+    softsign,
     tanh,
 )
 from graphnn.ops.conv import conv2d, conv2d_grad_input, conv2d_grad_weight  # noqa: F401
