@@ -634,8 +634,8 @@ def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float | None 
     >>> pad(np.array([1.0, 2.0, 3.0]), (2, 1), mode="reflect").tolist()
     [3.0, 2.0, 1.0, 2.0, 3.0, 2.0]
     """
-    return bind(PAD, x, pad=_ints(pad, "pad"), mode=str(mode), value=0.0 if value is None else float(value),
-                name=name)
+    v = 0.0 if value is None else float(value)
+    return bind(PAD, x, pad=_ints(pad, "pad"), mode=str(mode), value=v, name=name)
 
 
 # -- flip / roll ------------------------------------------------------------------------
