@@ -129,6 +129,8 @@ def array_literal(arr: np.ndarray, xp_wrap: bool = False) -> str:
         raise GraphError(f"cannot write a {dt} array into generated code")
     if arr.ndim == 0:
         src = f"np.{dt}({literal(arr.item())})"
+    elif arr.size == 0:  # tolist() of a (0, 3) array is [], which would lose the shape
+        src = f"np.zeros({arr.shape!r}, dtype={dt!r})"
     elif arr.size <= LITERAL_SIZE:
         src = f"np.array({literal(arr.tolist())}, dtype={dt!r})"
     else:

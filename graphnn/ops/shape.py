@@ -93,6 +93,17 @@ def _fail(op: str, x: Any, msg: str) -> Exception:
     return ValueError(f"{op}: {msg}")
 
 
+def _budget(op: str, x: Any, out: Shape) -> None:
+    """Refuse an output over the size budget (GRAPHNN_MAX_BYTES) before anything runs."""
+    from graphnn.core.limits import check_bytes
+
+    itemsize = x.dtype.itemsize if hasattr(x, "dtype") else 8
+    try:
+        check_bytes(out, itemsize, f"{op} output")
+    except ValueError as e:
+        raise _fail(op, x, str(e)) from None
+
+
 def _seq(tensors: Any, op: str) -> list[Any]:
     if isinstance(tensors, (ir.Node, np.ndarray)) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}() takes a list or tuple of tensors as its first argument, "
@@ -429,6 +440,10 @@ def _pad_check(a: Shape, pad: Any = (), mode: str = "constant", value: float = 0
 def _pad_shape(a: Shape, pad: Any = (), mode: str = "constant", value: float = 0.0) -> Shape:
     """Each padded dim grows by its two pads (last dim first, as F.pad)."""
     _pad_check(a, pad, mode, value)
+    return _padded(a, pad)
+
+
+def _padded(a: Shape, pad: Any) -> Shape:
     out = list(a)
     for i in range(len(pad) // 2):
         out[len(a) - 1 - i] += int(pad[2 * i]) + int(pad[2 * i + 1])
@@ -635,6 +650,9 @@ def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float | None 
     [3.0, 2.0, 1.0, 2.0, 3.0, 2.0]
     """
     v = 0.0 if value is None else float(value)
+    p = _ints(pad, "pad")
+    if len(p) % 2 == 0 and len(p) <= 2 * len(_shape(x)):
+        _budget("pad", x, _padded(_shape(x), p))
     return bind(PAD, x, pad=_ints(pad, "pad"), mode=str(mode), value=v, name=name)
 
 
@@ -828,7 +846,10 @@ def repeat(x: Any, *sizes: Any, name: str | None = None) -> Any:
     >>> repeat(np.array([1.0, 2.0]), 2, 2).tolist()
     [[1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 1.0, 2.0]]
     """
-    return bind(REPEAT, x, repeats=_sizes(sizes, "repeat sizes"), name=name)
+    reps = _sizes(sizes, "repeat sizes")
+    if len(reps) >= len(_shape(x)) and min(reps, default=0) >= 0:
+        _budget("repeat", x, _repeat_shape(_shape(x), reps))
+    return bind(REPEAT, x, repeats=reps, name=name)
 
 
 def tile(x: Any, dims: Any, *, name: str | None = None) -> Any:
