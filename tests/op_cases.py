@@ -213,3 +213,43 @@ CASES.update({
     "softsign": [Case([rnd(2, 3, lo=-4.0, hi=4.0)], second=True)],
     "logsigmoid": [Case([rnd(2, 3, lo=-5.0, hi=5.0)], second=True)],
 })
+
+
+# --- shape ops --- (graphnn/ops/shape.py; first cases small so the sympy check runs)
+CASES.update({
+    "cat": [Case([rnd(2, 3), rnd(2, 1), rnd(2, 2)], {"dim": 1}, second=True),
+            Case([rnd(1, 2, 3), rnd(2, 2, 3)], {"dim": -3})],
+    "narrow": [Case([rnd(3, 5)], {"dim": 1, "start": 1, "length": 3}, second=True),
+               Case([rnd(4, 2, 3)], {"dim": 0, "start": 3, "length": 1})],
+    "pad": [Case([rnd(2, 3)], {"pad": (1, 2), "mode": "constant", "value": 0.5}, second=True),
+            Case([rnd(2, 3, 4)], {"pad": (1, -2, -1, 2), "mode": "constant", "value": -1.0}),
+            Case([rnd(2, 3, 4)], {"pad": (2, 1, 1, 2), "mode": "reflect", "value": 0.0},
+                 second=True),
+            Case([rnd(1, 2, 6)], {"pad": (3, -3), "mode": "reflect", "value": 0.0}),
+            Case([rnd(2, 3, 4)], {"pad": (2, 3, 0, 1), "mode": "replicate", "value": 0.0},
+                 second=True),
+            Case([rnd(2, 5)], {"pad": (-2, 2), "mode": "replicate", "value": 0.0}),
+            Case([rnd(1, 3, 4)], {"pad": (2, 1, -1, 2), "mode": "circular", "value": 0.0},
+                 second=True)],
+    "pad_grad": [
+        Case([rnd(2, 6, 7)], {"pad": (2, 1, 1, 2), "mode": "reflect", "shape": (2, 3, 4)},
+             second=True),
+        Case([rnd(1, 2, 4)], {"pad": (3, -3), "mode": "reflect", "shape": (1, 2, 4)}),
+        Case([rnd(2, 4, 9)], {"pad": (2, 3, 0, 1), "mode": "replicate", "shape": (2, 3, 4)},
+             second=True),
+        Case([rnd(1, 4, 7)], {"pad": (2, 1, -1, 2), "mode": "circular", "shape": (1, 3, 4)},
+             second=True)],
+    "flip": [Case([rnd(2, 3)], {"dims": (1,)}, second=True),
+             Case([rnd(2, 3, 4)], {"dims": (0, 2)})],
+    "roll": [Case([rnd(3, 4)], {"shifts": (1, -2), "dims": (0, 1)}, second=True),
+             Case([rnd(2, 3)], {"shifts": (4,), "dims": None})],
+    "repeat": [Case([rnd(2, 3)], {"repeats": (2, 1, 2)}, second=True),
+               Case([rnd(3)], {"repeats": (3,)})],
+    "squeeze": [Case([rnd(2, 1, 3, 1)], {"dims": (1, 3)}, second=True),
+                Case([rnd(1, 4)], {"dims": ()})],
+    "unsqueeze": [Case([rnd(2, 3)], {"dim": 1}, second=True), Case([rnd(3)], {"dim": 1})],
+    "tril": [Case([rnd(3, 4)], {"diagonal": 0}, second=True),
+             Case([rnd(2, 3, 4)], {"diagonal": 1})],
+    "triu": [Case([rnd(4, 3)], {"diagonal": -1}, second=True),
+             Case([rnd(2, 3, 3)], {"diagonal": 0})],
+})

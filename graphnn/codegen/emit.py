@@ -129,6 +129,8 @@ def array_literal(arr: np.ndarray, xp_wrap: bool = False) -> str:
         raise GraphError(f"cannot write a {dt} array into generated code")
     if arr.ndim == 0:
         src = f"np.{dt}({literal(arr.item())})"
+    elif arr.size == 0:  # tolist() of a (0, 3) array is [], which would lose the shape
+        src = f"np.zeros({arr.shape!r}, dtype={dt!r})"
     elif arr.size <= LITERAL_SIZE:
         src = f"np.array({literal(arr.tolist())}, dtype={dt!r})"
     else:
@@ -187,10 +189,12 @@ def _has_named_fields(template: str) -> bool:
 
 def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
     """Substitute ``args`` ({0}, {1}, ...) and the node's fields into ``template``; a
-    trailing optional input that the node does not have (conv2d's bias) reads ``None``."""
+    trailing optional input that the node does not have (conv2d's bias) reads ``None``;
+    ``{inputs}`` is every argument, comma-separated (variadic ops such as cat)."""
     if not _has_named_fields(template):  # most templates: "({0} * {1})", "xp.tanh({0})"
         return template.format(*args, *(["None"] * 4))
-    return template.format(*args, *(["None"] * 4), **template_fields(n), **extra)
+    return template.format(*args, *(["None"] * 4), **template_fields(n),
+                           **{"inputs": ", ".join(args), **extra})
 
 
 def helpers_of(n: Node) -> list[Any]:

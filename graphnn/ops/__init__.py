@@ -75,6 +75,27 @@ from graphnn.ops.pool import (  # noqa: F401
     max_pool2d_select,
 )
 from graphnn.ops.reduce import max, mean, sum  # noqa: F401
+from graphnn.ops.shape import (  # noqa: F401
+    cat,
+    chunk,
+    concatenate,
+    expand,
+    flip,
+    moveaxis,
+    movedim,
+    narrow,
+    pad,
+    permute,
+    repeat,
+    roll,
+    split,
+    squeeze,
+    stack,
+    tile,
+    tril,
+    triu,
+    unsqueeze,
+)
 from graphnn.ops.unary import (  # noqa: F401
     acos,
     asin,
