@@ -57,8 +57,8 @@ CASES: dict[str, list[Case]] = {
     "minimum": [Case([rnd(3, 4), rnd(3, 1)], second=True)],
     "sign": [Case([away(4)], nondiff=True)],
     "step": [Case([away(4)], nondiff=True)],
-    "ge": [Case([rnd(3), rnd(3)], nondiff=True)],
-    "eq": [Case([rnd(3), rnd(3)], nondiff=True)],
+    "ge_mask": [Case([rnd(3), rnd(3)], nondiff=True)],
+    "eq_mask": [Case([rnd(3), rnd(3)], nondiff=True)],
     "matmul": [
         Case([rnd(3, 4), rnd(4, 2)], second=True),
         Case([rnd(4), rnd(4, 2)], second=True),

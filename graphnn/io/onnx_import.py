@@ -337,8 +337,6 @@ COMPOSITES: dict[str, Converter] = {
     "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
                                                        keepdims=True)],
     "BatchNormalization": _batchnorm, "Dropout": _dropout,
-    # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
-    "Greater": _binary(lambda a, b: ops.step(a - b)),
     **AUX_CONVERTERS,
 }
 
