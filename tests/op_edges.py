@@ -107,3 +107,30 @@ EDGES: dict[str, list[Edge]] = {
     "round": _unary("round", arr(0.0, -0.0, INF, -INF, -0.5, 0.5, 1.5, 2.5, -2.5, 1e300)),
     "trunc": _unary("trunc", arr(0.0, -0.0, INF, -INF, -0.5, 2.7, -2.7, 1e300)),
 }
+
+
+# --- indexing ops ---
+_CMP = [PAIR_A, PAIR_B]
+_NAN2 = arr(NAN, 1.0, 0.0, -0.0, INF)
+_B = arr(0.0, NAN, -0.0, 0.0, 2.0)
+EDGES.update({
+    "lt": [Edge(_CMP, lambda t, a, b: a < b, grad=False)],
+    "le": [Edge(_CMP, lambda t, a, b: a <= b, grad=False)],
+    "gt": [Edge(_CMP, lambda t, a, b: a > b, grad=False)],
+    "ge": [Edge(_CMP, lambda t, a, b: a >= b, grad=False)],
+    "eq": [Edge(_CMP, lambda t, a, b: a == b, grad=False),
+           Edge([_NAN2, _B], lambda t, a, b: a == b, grad=False)],
+    "ne": [Edge([_NAN2, _B], lambda t, a, b: a != b, grad=False)],
+    "logical_and": [Edge([_NAN2, _B], lambda t, a, b: t.logical_and(a, b), grad=False)],
+    "logical_or": [Edge([_NAN2, _B], lambda t, a, b: t.logical_or(a, b), grad=False)],
+    "logical_xor": [Edge([_NAN2, _B], lambda t, a, b: t.logical_xor(a, b), grad=False)],
+    "logical_not": [Edge([SPECIAL], lambda t, a: t.logical_not(a), grad=False)],
+    # x at and beyond the bounds (inclusive: the gradient passes at x == min and x == max),
+    # NaN, infinities, min > max (max wins)
+    "clamp": [Edge([arr(-1.0, 1.0, -2.0, 2.0, 0.0, NAN, INF, -INF, 0.5),
+                    arr(-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0),
+                    arr(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0)],
+                   lambda t, a, lo, hi: t.clamp(a, lo, hi))],
+    "where": [Edge([arr(1.0, 0.0, 1.0, 0.0).astype(bool), arr(INF, INF, NAN, 1.0),
+                    arr(2.0, NAN, 3.0, -INF)], lambda t, c, a, b: t.where(c, a, b))],
+})

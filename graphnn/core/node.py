@@ -1,7 +1,8 @@
 """``Node``: one immutable op node (its graph keeps it in topological order; see ir.py).
 
-Operators on nodes (``+ - * / ** @``, unary ``-``, ``< <= > >=``, ``x[...]``, ``.T``, ``.reshape``, ``.sum``,
-``.mean``) build nodes through the public op functions (``core.op.FUNCTIONS``).
+Operators on nodes (``+ - * / ** @``, unary ``-``, ``< <= > >=``, ``x[...]``, ``.T``,
+``.reshape``, ``.sum``, ``.mean``) build nodes through the public op functions
+(``core.op.FUNCTIONS``).
 
 >>> import graphnn as gn
 >>> with gn.Graph() as g:

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from graphnn.core import shapes as S
 from graphnn.core import ir
+from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.errors import GraphError, ParamError, describe
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
@@ -162,7 +162,7 @@ def _gn_key(spec: Any) -> Any:
 def _gn_bincount(xp: Any, pos: Any, vals: Any, size: int, dtype: Any) -> Any:
     """Sum ``vals`` into ``size`` bins at flat positions ``pos`` (same shape)."""
     vals = xp.broadcast_to(vals, pos.shape)
-    if getattr(vals, "dtype", None) == object or np.dtype(dtype).kind not in "f":
+    if vals.dtype.kind == "O" or np.dtype(dtype).kind != "f":
         out = np.zeros(size, dtype=vals.dtype)
         np.add.at(out, np.asarray(pos).reshape(-1), np.asarray(vals).reshape(-1))
         return out
@@ -216,7 +216,7 @@ GETITEM = register(Op(
     name="getitem", label="[ ]", forward=_getitem_forward, shape=_getitem_shape,
     check=lambda a, index: _getitem_check(a, index),
     vjp=lambda g, out, a, index: (getitem_grad(g, index, tuple(a.shape)),),
-    jvp=lambda t, out, a, index: None if t[0] is None else getitem(t[0], index),
+    jvp=lambda t, out, a, index: None if t[0] is None else bind(GETITEM, t[0], index=index),
     numpy="_gn_getitem({0}, {index})", helpers=(_gn_key, _gn_getitem),
     latex=r"Y = X[\text{index}]", trace=tt("dX = scatter-add of dY into zeros at X[index]"),
     cost=_getitem_cost,
@@ -226,7 +226,7 @@ GETITEM = register(Op(
         "with NumPy/PyTorch semantics"))
 GETITEM_GRAD = register(Op(
     name="getitem_grad", label="[ ]ᵀ", forward=_getitem_grad_forward, shape=_getitem_grad_shape,
-    vjp=lambda g, out, dy, index, shape: (getitem(g, index),),
+    vjp=lambda g, out, dy, index, shape: (bind(GETITEM, g, index=index),),
     jvp=lambda t, out, dy, index, shape: None if t[0] is None else getitem_grad(t[0], index,
                                                                                shape),
     numpy="_getitem_grad_helper(xp, {0}, {index}, {shape})", fresh=True,
