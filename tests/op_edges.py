@@ -130,6 +130,11 @@ EDGES.update({
     "clamp": [Edge([arr(-1.0, 1.0, -2.0, 2.0, 0.0, NAN, INF, -INF, 0.5),
                     arr(-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0),
                     arr(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0)],
+                   lambda t, a, lo, hi: t.clamp(a, lo, hi)),
+              # ties between the bounds and x, min == max, min > max
+              Edge([arr(0.5, 0.5, 0.5, 1.0, 1.0, 2.0, NAN, -3.0, 0.0),
+                    arr(1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, -3.0, 1.0),
+                    arr(0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, -3.0, 0.0)],
                    lambda t, a, lo, hi: t.clamp(a, lo, hi))],
     "where": [Edge([arr(1.0, 0.0, 1.0, 0.0).astype(bool), arr(INF, INF, NAN, 1.0),
                     arr(2.0, NAN, 3.0, -INF)], lambda t, c, a, b: t.where(c, a, b))],

@@ -30,7 +30,7 @@ import numpy as np
 
 from graphnn.core import ir
 from graphnn.core import shapes as S
-from graphnn.core.bind import bind
+from graphnn.core.bind import Traced, bind
 from graphnn.core.errors import GraphError, ParamError, describe
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 
@@ -974,7 +974,7 @@ def where(condition: Any, input: Any, other: Any, *, name: str | None = None) ->
     if isinstance(c, ir.Node) and c.dtype != bool:
         raise ParamError(f"where: condition must be a bool node (a comparison such as "
                          f"x > 0), got {describe(c)}", node=c)
-    if not isinstance(c, ir.Node):
+    if not isinstance(c, (ir.Node, Traced)):
         c = np.asarray(c)
         if c.dtype != bool:
             raise ParamError(f"where: condition must be boolean, got dtype {c.dtype}")
@@ -982,7 +982,20 @@ def where(condition: Any, input: Any, other: Any, *, name: str | None = None) ->
 
 
 def _in_bounds(a: Any, lo: Any, hi: Any) -> Any:
+    """Where x itself is the result: min <= x <= max (PyTorch's inclusive rule)."""
     return logical_and(ge(a, lo), le(a, hi))
+
+
+def _lo_wins(a: Any, lo: Any, hi: Any) -> Any:
+    """Where a min tensor gets the gradient in PyTorch: x < min < max."""
+    return logical_and(lt(a, lo), lt(lo, hi))
+
+
+def _hi_wins(a: Any, lo: Any, hi: Any) -> Any:
+    """Where a max tensor gets the gradient in PyTorch: max(x, min) > max (NaN: nowhere)."""
+    from graphnn.ops.elementwise import maximum
+
+    return gt(maximum(a, lo), hi)
 
 
 CLAMP = register(Op(
@@ -990,15 +1003,15 @@ CLAMP = register(Op(
     dtype=lambda a, lo, hi, **_: np.result_type(a, lo, hi),
     forward=lambda xp, a, lo, hi: xp.minimum(xp.maximum(a, lo), hi),
     deriv=lambda out, a, lo, hi: (lambda: _fmask(_in_bounds(a, lo, hi), a),
-                                  lambda: 1.0 - _fmask(ge(a, lo), a),
-                                  lambda: 1.0 - _fmask(le(a, hi), a)),
+                                  lambda: _fmask(_lo_wins(a, lo, hi), a),
+                                  lambda: _fmask(_hi_wins(a, lo, hi), a)),
     vjp=lambda g, out, a, lo, hi: (lambda: where(_in_bounds(a, lo, hi), g, 0.0),
-                                   lambda: where(ge(a, lo), 0.0, g),
-                                   lambda: where(le(a, hi), 0.0, g)),
+                                   lambda: where(_lo_wins(a, lo, hi), g, 0.0),
+                                   lambda: where(_hi_wins(a, lo, hi), g, 0.0)),
     jvp=lambda t, out, a, lo, hi: _tadd(_tadd(
         None if t[0] is None else where(_in_bounds(a, lo, hi), t[0], 0.0),
-        None if t[1] is None else where(ge(a, lo), 0.0, t[1])),
-        None if t[2] is None else where(le(a, hi), 0.0, t[2])),
+        None if t[1] is None else where(_lo_wins(a, lo, hi), t[1], 0.0)),
+        None if t[2] is None else where(_hi_wins(a, lo, hi), t[2], 0.0)),
     sympy=lambda sp, a, lo, hi: sp.Min(sp.Max(a, lo), hi),
     numpy="xp.minimum(xp.maximum({0}, {1}), {2})",
     inplace=("xp.maximum({0}, {1}, out={out})", "xp.minimum({out}, {2}, out={out})"),
@@ -1006,8 +1019,8 @@ CLAMP = register(Op(
     cuda="((({0} < {1}) ? {1} : {0}) > {2} ? {2} : (({0} < {1}) ? {1} : {0}))",
     onnx=Onnx(export=lambda ex, n: _export_clamp(ex, n),
               imports={"Clip": lambda im, n, x, a: [_import_clip(im, n, x, a)]}),
-    doc="min(max(x, min), max) (PyTorch's clamp); the gradient passes where min <= x <= max "
-        "(inclusive), bound tensors get it where x is beyond them"))
+    doc="min(max(x, min), max) (PyTorch's clamp); the gradient passes to x where min <= x "
+        "<= max (inclusive), to min where x < min < max, to max where max(x, min) > max"))
 
 
 def _export_clamp(ex: Any, n: Any) -> None:
