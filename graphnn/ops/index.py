@@ -781,10 +781,6 @@ EQ = _compare("eq", "==", "equal", "Equal", "Eq", "a == b (bool, no gradient)")
 NE = _compare("ne", "!=", "not_equal", "Not", "Ne", "a != b (bool, no gradient)")
 
 
-def _truth(sp: Any, a: Any) -> Any:
-    return sp.Ne(a, 0)
-
-
 def _export_logical(op_type: str) -> Any:
     def export(ex: Any, n: Any) -> None:
         ins = []
@@ -805,10 +801,14 @@ def _logical(name: str, nargs: int, ufunc: str, onnx_type: str, sym: str, c: str
     return register(Op(
         name=name, label=name.split("_")[1], elementwise=True,
         shape=S.elementwise if nargs == 2 else S.same, dtype=_bool,
-        forward=lambda xp, *a: getattr(xp, ufunc)(*a),
-        deriv=lambda out, *a: (None,) * len(a), nondiff=tuple(range(nargs)),
-        sympy=lambda sp, *a: sp.Piecewise((1, getattr(sp, sym)(*[_truth(sp, v) for v in a])),
-                                          (0, True)),
+        forward=(lambda xp, a, b: getattr(xp, ufunc)(a, b)) if nargs == 2 else
+        (lambda xp, a: getattr(xp, ufunc)(a)),
+        vjp=(lambda g, out, a, b: (None, None)) if nargs == 2 else (lambda g, out, a: (None,)),
+        jvp=lambda t, out, *a: None, nondiff=tuple(range(nargs)),
+        trace=tt("no derivative (a boolean result)"),
+        sympy=(lambda sp, a, b: sp.Piecewise((1, getattr(sp, sym)(sp.Ne(a, 0), sp.Ne(b, 0))),
+                                             (0, True))) if nargs == 2 else
+        (lambda sp, a: sp.Piecewise((1, sp.Eq(a, 0)), (0, True))),
         numpy=f"xp.{ufunc}({args})", inplace=(f"xp.{ufunc}({args}, out={{out}})",),
         numexpr=Unsupported("numexpr's logical operators take bool operands only, graphnn's "
                             "(like PyTorch's) any dtype"),
