@@ -57,8 +57,8 @@ CASES: dict[str, list[Case]] = {
     "minimum": [Case([rnd(3, 4), rnd(3, 1)], second=True)],
     "sign": [Case([away(4)], nondiff=True)],
     "step": [Case([away(4)], nondiff=True)],
-    "ge": [Case([rnd(3), rnd(3)], nondiff=True)],
-    "eq": [Case([rnd(3), rnd(3)], nondiff=True)],
+    "ge_mask": [Case([rnd(3), rnd(3)], nondiff=True)],
+    "eq_mask": [Case([rnd(3), rnd(3)], nondiff=True)],
     "matmul": [
         Case([rnd(3, 4), rnd(4, 2)], second=True),
         Case([rnd(4), rnd(4, 2)], second=True),
@@ -252,4 +252,43 @@ CASES.update({
              Case([rnd(2, 3, 4)], {"diagonal": 1})],
     "triu": [Case([rnd(4, 3)], {"diagonal": -1}, second=True),
              Case([rnd(2, 3, 3)], {"diagonal": 0})],
+})
+
+
+# --- indexing ops ---
+def _ix(*v: int) -> np.ndarray:
+    return np.array(v, dtype=np.int64)
+
+
+def _spec(key: object) -> tuple:
+    from graphnn.ops.index import normalize_index
+
+    return normalize_index(key)
+
+
+CASES.update({
+    "getitem": [Case([rnd(4, 5)], {"index": _spec((slice(1, None), slice(None, None, -2)))},
+                     second=True),
+                Case([rnd(3, 4)], {"index": _spec((_ix(0, 2, 0), slice(1, 3)))}, second=True),
+                Case([rnd(3, 4)], {"index": _spec((None, -1, Ellipsis))})],
+    "getitem_grad": [Case([rnd(3, 2)], {"index": _spec((_ix(0, 2, 0), slice(1, 3))),
+                                        "shape": (3, 4)}, second=True),
+                     Case([rnd(3, 3)], {"index": _spec((slice(1, None), slice(None, None, -2))),
+                                        "shape": (4, 5)})],
+    "gather": [Case([rnd(3, 4), _ix(0, 2, 2, 1, 0, 0).reshape(2, 3)], {"dim": 0}, second=True),
+               Case([rnd(3, 4), _ix(3, 3, 0, 1, 2, 0).reshape(3, 2)], {"dim": -1})],
+    "scatter_add": [Case([rnd(3, 4), _ix(0, 2, 2, 1, 0, 0).reshape(2, 3), rnd(2, 3)],
+                         {"dim": 0}, second=True),
+                    Case([rnd(3, 4), _ix(3, 3, 0, 1).reshape(2, 2), rnd(3, 3)], {"dim": 1})],
+    "index_select": [Case([rnd(3, 4), _ix(2, 0, 2)], {"dim": 0}, second=True),
+                     Case([rnd(2, 3, 4), _ix(1, 1)], {"dim": -1})],
+    "index_add": [Case([rnd(3, 4), _ix(2, 0, 2), rnd(3, 4)], {"dim": 0}, second=True),
+                  Case([rnd(2, 3), _ix(1, 1, 0, 2), rnd(2, 4)], {"dim": 1})],
+    "where": [Case([rnd(3, 4) > 0, rnd(3, 4), rnd(4)], second=True)],
+    "clamp": [Case([away(3, 4), np.array(-0.1), np.array(0.1) + 1.0], second=True),
+              Case([rnd(6), rnd(6) - 3.0, rnd(6) + 3.0])],
+    **{n: [Case([np.round(rnd(3, 4)), np.round(rnd(4))], nondiff=True)]
+       for n in ("lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
+                 "logical_xor")},
+    "logical_not": [Case([np.round(rnd(6))], nondiff=True)],
 })

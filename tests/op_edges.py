@@ -59,8 +59,8 @@ EDGES: dict[str, list[Edge]] = {
     "minimum": [Edge([PAIR_A, PAIR_B], lambda t, a, b: t.minimum(a, b))],
     "sign": _unary("sign"),
     "step": [Edge([SPECIAL], lambda t, a: (a > 0).double(), grad=False)],
-    "ge": [Edge([PAIR_A, PAIR_B], lambda t, a, b: (a >= b).double(), grad=False)],
-    "eq": [Edge([PAIR_A, PAIR_B], lambda t, a, b: (a == b).double(), grad=False)],
+    "ge_mask": [Edge([PAIR_A, PAIR_B], lambda t, a, b: (a >= b).double(), grad=False)],
+    "eq_mask": [Edge([PAIR_A, PAIR_B], lambda t, a, b: (a == b).double(), grad=False)],
     "sigmoid": _unary("sigmoid"),
     "tanh": _unary("tanh"),
     "relu": _unary("relu"),
@@ -187,4 +187,36 @@ EDGES.update({
     "celu": _act("celu", ACT_X[:-1], alpha=0.5) + _act("celu", ACT_X[:-1], alpha=-2.0),
     "softsign": _act("softsign", ACT_X),
     "logsigmoid": _act("logsigmoid", np.append(ACT_X, [-1e3, 1e3, 40.0, -40.0])),
+})
+
+
+# --- indexing ops ---
+_CMP = [PAIR_A, PAIR_B]
+_NAN2 = arr(NAN, 1.0, 0.0, -0.0, INF)
+_B = arr(0.0, NAN, -0.0, 0.0, 2.0)
+EDGES.update({
+    "lt": [Edge(_CMP, lambda t, a, b: a < b, grad=False)],
+    "le": [Edge(_CMP, lambda t, a, b: a <= b, grad=False)],
+    "gt": [Edge(_CMP, lambda t, a, b: a > b, grad=False)],
+    "ge": [Edge(_CMP, lambda t, a, b: a >= b, grad=False)],
+    "eq": [Edge(_CMP, lambda t, a, b: a == b, grad=False),
+           Edge([_NAN2, _B], lambda t, a, b: a == b, grad=False)],
+    "ne": [Edge([_NAN2, _B], lambda t, a, b: a != b, grad=False)],
+    "logical_and": [Edge([_NAN2, _B], lambda t, a, b: t.logical_and(a, b), grad=False)],
+    "logical_or": [Edge([_NAN2, _B], lambda t, a, b: t.logical_or(a, b), grad=False)],
+    "logical_xor": [Edge([_NAN2, _B], lambda t, a, b: t.logical_xor(a, b), grad=False)],
+    "logical_not": [Edge([SPECIAL], lambda t, a: t.logical_not(a), grad=False)],
+    # x at and beyond the bounds (inclusive: the gradient passes at x == min and x == max),
+    # NaN, infinities, min > max (max wins)
+    "clamp": [Edge([arr(-1.0, 1.0, -2.0, 2.0, 0.0, NAN, INF, -INF, 0.5),
+                    arr(-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0),
+                    arr(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0)],
+                   lambda t, a, lo, hi: t.clamp(a, lo, hi)),
+              # ties between the bounds and x, min == max, min > max
+              Edge([arr(0.5, 0.5, 0.5, 1.0, 1.0, 2.0, NAN, -3.0, 0.0),
+                    arr(1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, -3.0, 1.0),
+                    arr(0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, -3.0, 0.0)],
+                   lambda t, a, lo, hi: t.clamp(a, lo, hi))],
+    "where": [Edge([arr(1.0, 0.0, 1.0, 0.0).astype(bool), arr(INF, INF, NAN, 1.0),
+                    arr(2.0, NAN, 3.0, -INF)], lambda t, c, a, b: t.where(c, a, b))],
 })

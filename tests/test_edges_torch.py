@@ -27,22 +27,27 @@ def _graphnn(name: str, inputs: list[np.ndarray], params: dict[str, Any],
              grad: bool) -> tuple[np.ndarray, list[np.ndarray]]:
     g = gn.Graph(f"edge_{name}")
     with g:
-        xs = [gn.input(f"x{i}", shape=v.shape) for i, v in enumerate(inputs)]
+        xs = [gn.input(f"x{i}", shape=v.shape, dtype=v.dtype) for i, v in enumerate(inputs)]
         y = FUNCTIONS[name](*xs, **params).named("y") if name in FUNCTIONS else \
             gn.bind(gn.REGISTRY[name], *xs, **params).named("y")
         loss = gn.sum(y)
     feeds = {f"x{i}": v for i, v in enumerate(inputs)}
     with np.errstate(all="ignore"):
-        r = gn.run(g, feeds, outputs=[y], wrt=xs if grad else None, loss=loss if grad else None)
-    return r.value(y), [r.grad(x) for x in xs] if grad else []
+        wrt = [x for x in xs if x.dtype.kind == "f"]
+        r = gn.run(g, feeds, outputs=[y], wrt=wrt if grad else None, loss=loss if grad else None)
+    return r.value(y), [r.grad(x) if x.dtype.kind == "f" else np.zeros(x.shape)
+                        for x in xs] if grad else []
 
 
 def _torch(torch: Any, e: Edge) -> tuple[np.ndarray, list[np.ndarray]]:
-    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=e.grad) for v in e.inputs]
+    ts = [torch.tensor(v) if v.dtype == bool else
+          torch.tensor(v, dtype=torch.float64, requires_grad=e.grad) for v in e.inputs]
     out = e.torch(torch, *ts)
     if not e.grad:
         return out.detach().numpy(), []
-    grads = torch.autograd.grad(out.sum(), ts, allow_unused=True)
+    diff = [t for t in ts if t.requires_grad]
+    dg = iter(torch.autograd.grad(out.sum(), diff, allow_unused=True))
+    grads = [next(dg) if t.requires_grad else None for t in ts]
     return out.detach().numpy(), [np.zeros(v.shape) if gr is None else gr.numpy()
                                   for v, gr in zip(e.inputs, grads)]
 

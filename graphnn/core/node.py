@@ -1,7 +1,8 @@
 """``Node``: one immutable op node (its graph keeps it in topological order; see ir.py).
 
-Operators on nodes (``+ - * / ** @``, unary ``-``, ``.T``, ``.reshape``, ``.sum``,
-``.mean``) build nodes through the public op functions (``core.op.FUNCTIONS``).
+Operators on nodes (``+ - * / ** @``, unary ``-``, ``< <= > >=``, ``x[...]``, ``.T``,
+``.reshape``, ``.sum``, ``.mean``) build nodes through the public op functions
+(``core.op.FUNCTIONS``).
 
 >>> import graphnn as gn
 >>> with gn.Graph() as g:
@@ -161,6 +162,24 @@ class Node:
 
     def __pos__(self) -> Node:
         return self
+
+    # comparisons build bool nodes; ``==`` / ``!=`` stay identity (nodes are dict keys and
+    # set members, and list membership calls ``==``): use gn.eq / gn.ne
+    def __lt__(self, o: Any) -> Node:
+        return _call("lt", self, o)
+
+    def __le__(self, o: Any) -> Node:
+        return _call("le", self, o)
+
+    def __gt__(self, o: Any) -> Node:
+        return _call("gt", self, o)
+
+    def __ge__(self, o: Any) -> Node:
+        return _call("ge", self, o)
+
+    def __getitem__(self, index: Any) -> Node:
+        """``x[index]`` (``gn.getitem``): ints, slices, None, ..., integer arrays, masks."""
+        return _call("getitem", self, index)
 
     @property
     def T(self) -> Node:

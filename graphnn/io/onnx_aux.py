@@ -1,9 +1,9 @@
-"""Auxiliary ONNX importers: Cast, Identity, Where and Unsqueeze / Squeeze of run-time
+"""Auxiliary ONNX importers: Cast, Identity and Unsqueeze / Squeeze of run-time
 tensors (the same ops on constant values fold in onnx_static.py). None of them is one
 graphnn op (Expand is broadcast_to's, in its record).
 
 >>> sorted(AUX_CONVERTERS)
-['Cast', 'Identity', 'Squeeze', 'Unsqueeze', 'Where']
+['Cast', 'Identity', 'Squeeze', 'Unsqueeze']
 """
 
 from __future__ import annotations
@@ -13,25 +13,19 @@ from typing import Any
 import numpy as np
 
 from graphnn import ops
-from graphnn.io.onnx_common import Unsupported, same_dtype
+from graphnn.io.onnx_common import Unsupported
 from graphnn.io.onnx_static import FOLDERS
 
 
 def _cast(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     to = np.dtype(im.onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
+    if x[0].dtype == bool and to.kind == "f":  # a comparison cast to a 0/1 mask
+        one, zero = (im.g.constant(np.array(v, dtype=to)) for v in (1.0, 0.0))
+        return [ops.where(x[0], one, zero)]
     if to != x[0].dtype:
         raise Unsupported(f"Cast from {x[0].dtype} to {to} (only comparison masks cast to "
                           "their own float dtype are supported)")
     return [x[0]]
-
-
-def _where(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    c, t, f = x
-    if c.dtype.kind != "f":
-        raise Unsupported(f"condition of dtype {c.dtype} (graphnn conditions are 0/1 float "
-                          "masks from Greater / GreaterOrEqual / Equal)")
-    t, f = same_dtype([t, f])
-    return [c * t + (1.0 - c) * f]  # exact for 0/1 masks and finite branches
 
 
 def _reshaping(fold: Any) -> Any:
@@ -49,6 +43,6 @@ def _identity(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
 
 AUX_CONVERTERS = {
     "Cast": _cast, "Identity": _identity,
-    "Where": _where, "Unsqueeze": _reshaping(FOLDERS["Unsqueeze"]),
+    "Unsqueeze": _reshaping(FOLDERS["Unsqueeze"]),
     "Squeeze": _reshaping(FOLDERS["Squeeze"]),
 }

@@ -126,9 +126,9 @@ class Importer:
             return
         tt = inp.type.tensor_type
         dtype = guard.np_dtype(self.onnx, tt.elem_type, f"input {inp.name!r}")
-        if dtype.kind != "f":
+        if dtype.kind not in "fiub":  # integer indices and bool masks are run-time inputs too
             raise Unsupported(f"input {inp.name!r} has dtype {dtype}: graphnn inputs are "
-                              f"floating point (pass integer inputs as static={{...}})")
+                              "real numbers or bool")
         if inp.name in self.input_shapes:
             shape = tuple(int(s) for s in self.input_shapes[inp.name])
         else:
@@ -337,8 +337,6 @@ COMPOSITES: dict[str, Converter] = {
     "GlobalAveragePool": lambda im, n, x, a: [ops.mean(x[0], axis=tuple(range(2, x[0].ndim)),
                                                        keepdims=True)],
     "BatchNormalization": _batchnorm, "Dropout": _dropout,
-    # comparisons give 0/1 masks in the operands' float dtype (graphnn has no bool tensors)
-    "Greater": _binary(lambda a, b: ops.step(a - b)),
     **AUX_CONVERTERS,
 }
 

@@ -20,6 +20,7 @@ from graphnn import ops
 from graphnn.core.errors import GraphError, ParseError
 from graphnn.core.ir import Graph
 from graphnn.io.expr import _finish, _fold, name_node, parse
+from graphnn.ops.elementwise import eq_mask, ge_mask
 
 MAX_DEPTH = 250
 
@@ -28,10 +29,10 @@ def _cond(sp: Any, c: Any, b: Callable[[Any], Any]) -> Any:
     lhs, rhs = (b(a) for a in c.args) if c.args else (None, None)
     table: dict[Any, Callable[[], Any]] = {
         sp.StrictGreaterThan: lambda: ops.step(lhs - rhs),
-        sp.GreaterThan: lambda: ops.ge(lhs, rhs),
+        sp.GreaterThan: lambda: ge_mask(lhs, rhs),
         sp.StrictLessThan: lambda: ops.step(rhs - lhs),
-        sp.LessThan: lambda: ops.ge(rhs, lhs),
-        sp.Equality: lambda: ops.eq(lhs, rhs),
+        sp.LessThan: lambda: ge_mask(rhs, lhs),
+        sp.Equality: lambda: eq_mask(lhs, rhs),
     }
     f = table.get(type(c))
     if f is None:
@@ -94,8 +95,8 @@ def _heaviside(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:
     if h0 == 0.0:
         return ops.step(x)
     if h0 == 1.0:
-        return ops.ge(x, 0.0)
-    return ops.step(x) + h0 * ops.eq(x, 0.0)
+        return ge_mask(x, 0.0)
+    return ops.step(x) + h0 * eq_mask(x, 0.0)
 
 
 def _add(sp: Any, e: Any, b: Callable[[Any], Any]) -> Any:

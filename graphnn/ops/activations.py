@@ -24,7 +24,7 @@ from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import abs as _abs
-from graphnn.ops.elementwise import exp, ge, minimum, step, ufunc
+from graphnn.ops.elementwise import exp, ge_mask, minimum, step, ufunc
 from graphnn.ops.reduce import sum
 from graphnn.ops.unary import _erf
 
@@ -529,7 +529,7 @@ HARDTANH = register(Op(
     name="hardtanh", label="hardtanh", elementwise=True, shape=S.same, check=_hardtanh_check,
     forward=lambda xp, a, min_val=-1.0, max_val=1.0: xp.clip(a, min_val, max_val),
     deriv=lambda out, a, min_val=-1.0, max_val=1.0:
-        ((1.0 - ge(min_val, a)) * (1.0 - ge(a, max_val)),),
+        ((1.0 - ge_mask(min_val, a)) * (1.0 - ge_mask(a, max_val)),),
     sympy=lambda sp, a, min_val=-1.0, max_val=1.0: sp.Piecewise(
         (min_val, a <= min_val), (max_val, a >= max_val), (a, True)),
     numpy="xp.clip({0}, {min_val}, {max_val})", inplace=Unsupported(_NO_ATTRS),
@@ -541,7 +541,7 @@ HARDTANH = register(Op(
 RELU6 = register(Op(
     name="relu6", label="ReLU6", elementwise=True, shape=S.same,
     forward=lambda xp, a: xp.clip(a, 0.0, 6.0),
-    deriv=lambda out, a: ((1.0 - ge(0.0, a)) * (1.0 - ge(a, 6.0)),),
+    deriv=lambda out, a: ((1.0 - ge_mask(0.0, a)) * (1.0 - ge_mask(a, 6.0)),),
     # the formula of hardtanh(a, 0.0, 6.0), which from_sympy may match it as
     sympy=lambda sp, a: sp.Piecewise((0.0, a <= 0.0), (6.0, a >= 6.0), (a, True)),
     numpy="xp.clip({0}, 0.0, 6.0)", inplace=("xp.clip({0}, 0.0, 6.0, out={out})",),
@@ -567,7 +567,7 @@ HARDSWISH = register(Op(
     forward=lambda xp, a: a * xp.clip(a + 3.0, 0.0, 6.0) / 6.0,
     # torch: 0 for a <= -3, a/3 + 1/2 for -3 < a < 3, 1 for a >= 3 (a clipped inside the
     # linear part, so that a = ±inf gives 1 and 0 rather than 0 * inf)
-    deriv=lambda out, a: (_mid(a) * (hardtanh(a, -3.0, 3.0) / 3.0 + 0.5) + ge(a, 3.0),),
+    deriv=lambda out, a: (_mid(a) * (hardtanh(a, -3.0, 3.0) / 3.0 + 0.5) + ge_mask(a, 3.0),),
     sympy=lambda sp, a: sp.Piecewise((0, a <= -3), (a, a >= 3), (a * (a + 3) / 6, True)),
     numpy="({0} * xp.clip({0} + 3.0, 0.0, 6.0) / 6.0)", inplace=Unsupported(_REREAD),
     numexpr="({0} * where({0} < -3.0, 0.0, where({0} > 3.0, 6.0, {0} + 3.0)) / 6.0)",

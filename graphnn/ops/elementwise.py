@@ -1,5 +1,5 @@
 """Broadcasting elementwise ops: add sub mul div neg pow exp log sqrt abs maximum minimum,
-plus the non-differentiable masks (sign, step, ge, eq) that other ops' rules use.
+plus the non-differentiable float masks (sign, step, ge_mask, eq_mask) that other ops' rules use.
 
 Each op is one ``Op`` record with all its rules; the public function binds it.
 
@@ -66,15 +66,15 @@ def _pow_partials(out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d(a ** b)/da and d/db with PyTorch's values at base 0 (lazy): the textbook forms
     ``b * a ** (b - 1)`` and ``out * log(a)`` with the exponent / argument nudged by an
     exact 0/1 mask so that ``0 * inf`` never arises where PyTorch's rule gives 0."""
-    return (lambda: b * a ** (b - 1.0 + eq(b, 0.0)),
-            lambda: out * log(a + eq(a, 0.0) * ge(b, 0.0)))
+    return (lambda: b * a ** (b - 1.0 + eq_mask(b, 0.0)),
+            lambda: out * log(a + eq_mask(a, 0.0) * ge_mask(b, 0.0)))
 
 
 def _wins(other: Any, x: Any) -> Any:
     """d max(x, other)/dx as PyTorch has it: 1 where x > other, 1/2 at a tie, 0 where
     x < other, 1 where either is NaN (``step(other - x)`` is 0 for a NaN and for equal
     infinities, whose difference is NaN)."""
-    return 1.0 - step(other - x) - 0.5 * eq(x, other)
+    return 1.0 - step(other - x) - 0.5 * eq_mask(x, other)
 
 
 _NO_GRAD = "a 0/1 mask: its derivative is 0 almost everywhere, so no gradient flows"
@@ -207,7 +207,7 @@ STEP = register(Op(
         "ONNX Greater(a, b) imports as the composite step(a - b)")),
     doc="1 where a > 0 else 0 (the derivative of relu; no gradient)"))
 GE = register(Op(
-    name="ge", label=">=", elementwise=True, shape=S.elementwise, dtype=_mask_dtype,
+    name="ge_mask", label=">=", elementwise=True, shape=S.elementwise, dtype=_mask_dtype,
     forward=lambda xp, a, b: _mask(xp, a >= b, a, b),
     deriv=lambda out, a, b: (None, None), nondiff=(0, 1),
     sympy=lambda sp, a, b: sp.Heaviside(a - b, 1),
@@ -215,17 +215,20 @@ GE = register(Op(
     numexpr=Unsupported("numexpr cannot cast a comparison to float"),
     cuda="({0} >= {1} ? 1 : 0)",
     onnx=Onnx(export=lambda ex, n: ex.mask("GreaterOrEqual", n),
-              imports={"GreaterOrEqual": None}),
+              imports=Unsupported("ONNX GreaterOrEqual imports as the boolean ge (a Cast "
+                                  "to float follows it in exported graphs)")),
     doc="1 where a >= b else 0 (no gradient)"))
 EQ = register(Op(
-    name="eq", label="==", elementwise=True, shape=S.elementwise, dtype=_mask_dtype,
+    name="eq_mask", label="==", elementwise=True, shape=S.elementwise, dtype=_mask_dtype,
     forward=lambda xp, a, b: _mask(xp, a == b, a, b),
     deriv=lambda out, a, b: (None, None), nondiff=(0, 1),
     sympy=lambda sp, a, b: sp.Piecewise((1, sp.Eq(a, b)), (0, True)),
     numpy="({0} == {1}).astype({out_dtype})", inplace=ufunc("equal", 2),
     numexpr=Unsupported("numexpr cannot cast a comparison to float"),
     cuda="({0} == {1} ? 1 : 0)",
-    onnx=Onnx(export=lambda ex, n: ex.mask("Equal", n), imports={"Equal": None}),
+    onnx=Onnx(export=lambda ex, n: ex.mask("Equal", n), imports=Unsupported(
+        "ONNX Equal imports as the boolean eq (a Cast to float follows it in exported "
+        "graphs)")),
     doc="1 where a == b else 0 (no gradient)"))
 
 
@@ -302,11 +305,13 @@ def step(a: Any, *, name: str | None = None) -> Any:
     return bind(STEP, a, name=name)
 
 
-def ge(a: Any, b: Any, *, name: str | None = None) -> Any:
-    """1 where ``a >= b`` else 0 (no gradient)."""
+def ge_mask(a: Any, b: Any, *, name: str | None = None) -> Any:
+    """1 where ``a >= b`` else 0, in the operands' float dtype (no gradient; the boolean
+    comparison is :func:`graphnn.ge`)."""
     return bind(GE, a, b, name=name)
 
 
-def eq(a: Any, b: Any, *, name: str | None = None) -> Any:
-    """1 where ``a == b`` else 0 (no gradient)."""
+def eq_mask(a: Any, b: Any, *, name: str | None = None) -> Any:
+    """1 where ``a == b`` else 0, in the operands' float dtype (no gradient; the boolean
+    comparison is :func:`graphnn.eq`)."""
     return bind(EQ, a, b, name=name)

@@ -20,7 +20,7 @@ from graphnn.core.op import Onnx, Op, register, tt
 from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
-from graphnn.ops.elementwise import eq
+from graphnn.ops.elementwise import eq_mask
 from graphnn.ops.linalg import broadcast_to, reshape
 
 
@@ -72,7 +72,7 @@ def _count(shape: S.Shape, axis: Any) -> int:
 def _max_vjp(g: Any, out: Any, a: Any, axis: Any = None, keepdims: bool = False) -> tuple[Any]:
     # ties share the gradient equally (as torch.amax does)
     full = expand(out, a.shape, axis, keepdims)
-    mask = eq(a, full)
+    mask = eq_mask(a, full)
     count = expand(sum(mask, axis=axis, keepdims=keepdims), a.shape, axis, keepdims)
     return (expand(g, a.shape, axis, keepdims) * mask / count,)
 
@@ -133,7 +133,7 @@ MAX = register(Op(
 
 
 def _tie_weights(a: Any, out: Any, axis: Any, keepdims: bool) -> Any:
-    mask = eq(a, expand(out, a.shape, axis, keepdims))
+    mask = eq_mask(a, expand(out, a.shape, axis, keepdims))
     return mask / expand(sum(mask, axis=axis, keepdims=keepdims), a.shape, axis, keepdims)
 
 

@@ -181,7 +181,7 @@ def convert_feed(node: Node, value: Any) -> np.ndarray:
                         node=node) from None
     kind = arr.dtype.kind
     want = node.dtype.kind
-    if kind not in "fiu" or (kind == "f" and want in "iu"):
+    if (kind not in "fiu" or (kind == "f" and want in "iu")) and not (kind == want == "b"):
         if kind == "f" and want in "iu" and np.all(np.mod(arr, 1) == 0):
             pass
         else:
