@@ -310,12 +310,11 @@ def _prod_weights(a: Any, axis: Any, keepdims: bool) -> Any:
     no zero, prod of the nonzeros at the only zero, 0 everywhere when there are several."""
     z = eq(a, 0.0)
     nz = a * (1.0 - z) + z                 # zeros replaced by 1 (and cut from the graph)
-    pn = prod(nz, dim=axis, keepdim=keepdims)
+    pe = expand(prod(nz, dim=axis, keepdim=keepdims), a.shape, axis, keepdims)
     zeros = sum(z, axis=axis, keepdims=keepdims)
     none = expand(eq(zeros, 0.0), a.shape, axis, keepdims)
     one = expand(eq(zeros, 1.0), a.shape, axis, keepdims)
-    pe = expand(pn, a.shape, axis, keepdims)
-    return none * pe / nz + one * z * pe
+    return pe * (none * (1.0 - z) / nz + one * z)   # the masks never multiply an inf
 
 
 PROD = register(Op(
@@ -392,28 +391,30 @@ def _std(xp: Any, a: Any, axis: Any = None, correction: float = 1,
     return xp.sqrt(_var(xp, a, axis, correction, keepdims))
 
 
-def _dof_scale(shape: S.Shape, axis: Any, correction: float) -> float:
-    dof = _count(shape, axis) - correction
-    return 1.0 / dof if dof > 0 else float("inf")
-
-
 def _dev(a: Any, axis: Any) -> Any:
     """``a`` minus its mean over ``axis`` (the mean broadcast back)."""
     return a - expand(mean(a, axis=axis, keepdims=True), a.shape, axis, True)
 
 
+def _var_weights(a: Any, axis: Any, correction: float) -> Any:
+    """d var / d a: 2 (a - mean) / (N - correction); where N - correction <= 0, +inf (nan
+    where a equals the mean), as PyTorch."""
+    dof = _count(a.shape, axis) - correction
+    if dof <= 0:
+        return abs(_dev(a, axis)) * float("inf")
+    return _dev(a, axis) * (2.0 / dof)
+
+
 def _var_vjp(g: Any, out: Any, a: Any, axis: Any = None, correction: float = 1,
              keepdims: bool = False) -> tuple[Any]:
-    return (lambda: expand(g, a.shape, axis, keepdims) * _dev(a, axis)
-            * (2.0 * _dof_scale(a.shape, axis, correction)),)
+    return (lambda: expand(g, a.shape, axis, keepdims) * _var_weights(a, axis, correction),)
 
 
 def _var_jvp(t: Any, out: Any, a: Any, axis: Any = None, correction: float = 1,
              keepdims: bool = False) -> Any:
     if t[0] is None:
         return None
-    return sum(t[0] * _dev(a, axis), axis=axis, keepdims=keepdims) * (
-        2.0 * _dof_scale(a.shape, axis, correction))
+    return sum(t[0] * _var_weights(a, axis, correction), axis=axis, keepdims=keepdims)
 
 
 def _half_inv(out: Any) -> Any:
@@ -698,7 +699,8 @@ ARGSORT = _index_record(
 TOPK_INDICES = _index_record(
     "topk_indices", _topk_indices, _topk_shape, _topk_check,
     "_topk_indices(xp, {0}, {k}, {axis}, {largest})", (_argsort, _topk_indices),
-    Onnx(export=orr.export_topk_indices, imports={"TopK": orr.import_topk}),
+    Onnx(export=orr.export_topk_indices, imports={
+        "TopK": orr.import_topk, "GatherElements": orr.import_gather_elements}),
     "indices of the k largest (smallest) along dim, sorted (no gradient)")
 _NO_CUM_ONNX = Unsupported("ONNX has no cumulative max / min")
 CUMMAX_INDICES = _index_record(
@@ -760,8 +762,10 @@ TAKE_ALONG_DIM = register(Op(
     numpy="_gather(xp, {0}, {1}, {axis})", helpers=(_gather,), label="take",
     trace=tt("dX = dY scattered back to the indexed positions"), moves_data=False,
     onnx=Onnx(export=lambda ex, n: ex.direct("GatherElements", n, axis=int(
-        n.params["axis"]) % builtins.max(n.ndim, 1)),
-        imports={"GatherElements": orr.import_gather_elements}),
+        n.params["axis"]) % builtins.max(n.ndim, 1)), imports=Unsupported(
+            "ONNX GatherElements with indices fed at run time: graphnn imports integer "
+            "tensors only as static values (GatherElements after a TopK imports with "
+            "topk_indices' rules)")),
     doc="x's elements at the given indices along dim (torch.take_along_dim)",
 ))
 
