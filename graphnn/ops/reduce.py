@@ -31,7 +31,7 @@ from graphnn.ops import batching as BT
 from graphnn.ops import onnx_reduce as orr
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
-from graphnn.ops.elementwise import abs, eq, exp, sign, sqrt
+from graphnn.ops.elementwise import abs, eq, exp, sign
 from graphnn.ops.linalg import broadcast_to, reshape
 
 
