@@ -323,7 +323,7 @@ FIRST_ARRAY = (
     "matmul dot tensordot pad take take_along_axis expand_dims squeeze moveaxis swapaxes "
     "ascontiguousarray copy zeros_like ones_like empty_like full_like cumsum diff flip "
     "roll tile repeat split ravel var std allclose array_equal isclose count_nonzero "
-    "nonzero argsort sort atleast_1d atleast_2d shape ndim size clip bincount"
+    "nonzero argsort sort atleast_1d atleast_2d shape ndim size clip cumprod bincount"
 ).split()
 
 

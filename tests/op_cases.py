@@ -292,3 +292,50 @@ CASES.update({
                  "logical_xor")},
     "logical_not": [Case([np.round(rnd(6))], nondiff=True)],
 })
+
+
+# --- reductions ops ---
+def _perm(*shape: int, axis: int = -1) -> np.ndarray:
+    """Distinct random indices: a permutation along ``axis`` (int64)."""
+    return np.argsort(R.uniform(size=shape), axis=axis).astype(np.int64)
+
+
+CASES.update({
+    "min": [Case([rnd(2, 5)], {"axis": 1, "keepdims": False}, second=True),
+            Case([rnd(3, 4)], {"axis": None, "keepdims": True})],
+    "argmax": [Case([rnd(3, 4)], {"axis": 1, "keepdims": False}, nondiff=True),
+               Case([rnd(3, 4)], {"axis": None, "keepdims": False}, nondiff=True)],
+    "argmin": [Case([rnd(3, 4)], {"axis": 0, "keepdims": True}, nondiff=True)],
+    "any": [Case([np.array([[0.0, 1.0], [0.0, 0.0]])], {"axis": 1, "keepdims": False},
+                 nondiff=True)],
+    "all": [Case([np.array([[2.0, 1.0], [0.0, 3.0]])], {"axis": None, "keepdims": False},
+                 nondiff=True)],
+    "prod": [Case([rnd(2, 3)], {"axis": 1, "keepdims": False}, second=True),
+             Case([rnd(2, 3, 2)], {"axis": (0, 2), "keepdims": True}, second=True),
+             Case([np.array([[1.5, 0.0, -2.0], [0.0, 3.0, 0.0]])], {"axis": 1,
+                                                                   "keepdims": False})],
+    "logsumexp": [Case([rnd(2, 4)], {"axis": -1, "keepdims": False}, second=True),
+                  Case([rnd(3, 2)], {"axis": None, "keepdims": True}, second=True)],
+    "var": [Case([rnd(3, 4)], {"axis": 1, "correction": 1, "keepdims": False}, second=True),
+            Case([rnd(2, 3, 2)], {"axis": (0, 2), "correction": 0, "keepdims": True})],
+    "std": [Case([rnd(3, 4)], {"axis": 0, "correction": 1, "keepdims": False}, second=True),
+            Case([rnd(5)], {"axis": None, "correction": 2, "keepdims": False})],
+    "norm": [Case([away(3, 4)], {"p": 2.0, "axis": 1, "keepdims": False}, second=True),
+             Case([away(3, 4)], {"p": 1.0, "axis": None, "keepdims": False}),
+             Case([rnd(2, 5)], {"p": float("inf"), "axis": 1, "keepdims": True})],
+    "cumsum": [Case([rnd(3, 4)], {"axis": 1, "reverse": False}, second=True),
+               Case([rnd(4, 2)], {"axis": 0, "reverse": True})],
+    "cumprod": [Case([rnd(3, 4)], {"axis": 1}, second=True),
+                Case([np.array([[2.0, 0.0, 3.0, 0.5], [1.5, -1.0, 0.0, 0.0]])], {"axis": 1})],
+    "argsort": [Case([rnd(3, 4)], {"axis": -1, "descending": False}, nondiff=True),
+                Case([rnd(3, 4)], {"axis": 0, "descending": True}, nondiff=True)],
+    "topk_indices": [Case([rnd(3, 5)], {"k": 2, "axis": 1, "largest": True}, nondiff=True),
+                     Case([rnd(4, 3)], {"k": 3, "axis": 0, "largest": False}, nondiff=True)],
+    "cummax_indices": [Case([rnd(3, 5)], {"axis": 1}, nondiff=True)],
+    "cummin_indices": [Case([rnd(4, 2)], {"axis": 0}, nondiff=True)],
+    "take_along_dim": [Case([rnd(3, 4), _perm(3, 4)], {"axis": 1}, second=True),
+                       Case([rnd(3, 2), np.array([[0, 1], [0, 0], [2, 2]])], {"axis": 0})],
+    "take_along_dim_grad": [
+        Case([rnd(3, 4), _perm(3, 4)], {"axis": 1, "size": 4}, second=True),
+        Case([rnd(3, 2), np.array([[0, 1], [0, 0], [2, 2]])], {"axis": 0, "size": 4})],
+})

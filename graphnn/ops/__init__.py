@@ -95,7 +95,31 @@ from graphnn.ops.pool import (  # noqa: F401
     max_pool2d_grad,
     max_pool2d_select,
 )
-from graphnn.ops.reduce import max, mean, sum  # noqa: F401
+from graphnn.ops.reduce import (  # noqa: F401
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    argsort,
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    sort,
+    std,
+    sum,
+    take_along_dim,
+    topk,
+    var,
+)
 from graphnn.ops.shape import (  # noqa: F401
     cat,
     chunk,

@@ -95,9 +95,8 @@ def make_models() -> None:
     m = helper.make_model(helper.make_graph(
         [helper.make_node("Softplus", ["x"], ["a"], name="softplus"),
          helper.make_node("Relu", ["a"], ["b"], name="relu"),
-         helper.make_node("TopK", ["b", "k"], ["y", "i"], name="topk")],
-        "unsupported", [vi("x", TensorProto.FLOAT, [4]), vi("k", TensorProto.INT64, [1])],
-        [vi("y", TensorProto.FLOAT, [2])]),
+         helper.make_node("Hardmax", ["b"], ["y"], name="hardmax")],
+        "unsupported", [vi("x", TensorProto.FLOAT, [4])], [vi("y", TensorProto.FLOAT, [4])]),
         opset_imports=[helper.make_opsetid("", 18)])
     onnx.save(m, os.path.join(folder, "unsupported_ops.onnx"))
     raw = m.SerializeToString()
@@ -112,7 +111,7 @@ def make_models() -> None:
     onnx.save(sym, os.path.join(folder, "symbolic_batch.onnx"))
     expected = {
         "unsupported_ops.onnx": ["2 unsupported node(s)", "Softplus (node 'softplus')",
-                                 "TopK (node 'topk')"],
+                                 "Hardmax (node 'hardmax')"],
         "truncated.onnx": ["truncated.onnx: not a readable ONNX model"],
         "garbage.onnx": ["garbage.onnx: not a readable ONNX model"],
         "symbolic_batch.onnx": ["input 'x' has symbolic or unknown dimensions",
