@@ -48,10 +48,18 @@ from graphnn.ops.linalg import (  # noqa: F401
 from graphnn.ops.losses import (  # noqa: F401
     bce_loss,
     bce_with_logits,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cosine_similarity,
     cross_entropy,
+    huber_loss,
+    kl_div,
     l1_loss,
+    margin_ranking_loss,
     mse_loss,
+    nll_loss,
     one_hot,
+    smooth_l1_loss,
     squared_loss,
 )
 from graphnn.ops.pool import (  # noqa: F401
