@@ -227,7 +227,7 @@ CASES.update({
     "margin_ranking_loss": [
         Case([rnd(6), rnd(6), np.array([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])],
              {"margin": 0.1, "reduction": "mean"}),
-        Case([rnd(2, 3), rnd(3), np.array([1.0, -1.0, 1.0])],
+        Case([rnd(2, 3), rnd(1, 3), np.array([[1.0, -1.0, 1.0]])],
              {"margin": 0.0, "reduction": "none"})],
     "cosine_similarity": [Case([rnd(3, 4), rnd(3, 4)], {"dim": 1, "eps": 1e-8}, second=True),
                           Case([rnd(2, 3, 4), rnd(3, 1)], {"dim": -2, "eps": 1e-8})],
@@ -247,3 +247,5 @@ CASES["bce_loss"] += [Case([prob(3, 4), prob(3, 4), pos(4)], {"reduction": "mean
                            diff_inputs=(0, 1))]
 CASES["bce_with_logits"] += [Case([rnd(3, 4), prob(3, 4), pos(3, 4), pos(4)],
                                   {"reduction": "sum"}, diff_inputs=(0, 1))]
+for _c in CASES["cross_entropy"]:  # the record's defaults, spelled out for template tests
+    _c.params = {"ignore_index": -100, "label_smoothing": 0.0, **_c.params}

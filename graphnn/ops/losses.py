@@ -746,7 +746,11 @@ KL_DIV = _loss(
 
 
 def _mr_shape(a: Any, b: Any, y: Any, reduction: str = "mean", **_: Any) -> Any:
-    """() with reduction mean/sum, else the broadcast shape of the three inputs."""
+    """() with reduction mean/sum, else the broadcast shape of the three inputs (which
+    must have the same number of axes, as PyTorch requires)."""
+    if not len(a) == len(b) == len(y):
+        raise ValueError(f"input1 {tuple(a)}, input2 {tuple(b)} and target {tuple(y)} must "
+                         "have the same number of axes (then they broadcast)")
     try:
         out = np.broadcast_shapes(tuple(a), tuple(b), tuple(y))
     except ValueError:
