@@ -249,3 +249,21 @@ CASES["bce_with_logits"] += [Case([rnd(3, 4), prob(3, 4), pos(3, 4), pos(4)],
                                   {"reduction": "sum"}, diff_inputs=(0, 1))]
 for _c in CASES["cross_entropy"]:  # the record's defaults, spelled out for template tests
     _c.params = {"ignore_index": -100, "label_smoothing": 0.0, **_c.params}
+CASES.update({  # creation ops (graphnn/ops/creation.py): no gradient
+    "full": [Case([], {"shape": (2, 3), "fill_value": 1.5, "dtype": "float64"}, nondiff=True),
+             Case([], {"shape": (4,), "fill_value": 0.0, "dtype": "float64"}, nondiff=True)],
+    "arange": [Case([], {"start": 0.5, "end": 3.0, "step": 0.5, "dtype": "float64"},
+                    nondiff=True),
+               Case([], {"start": 5.0, "end": -1.0, "step": -2.0, "dtype": "float64"},
+                    nondiff=True)],
+    "linspace": [Case([], {"start": -1.0, "end": 2.0, "steps": 7, "dtype": "float64"},
+                      nondiff=True)],
+    "eye": [Case([], {"n": 3, "m": 4, "dtype": "float64"}, nondiff=True)],
+    "rand": [Case([], {"shape": (3, 2), "seed": 5, "normal": False, "dtype": "float64"},
+                  nondiff=True),
+             Case([], {"shape": (4,), "seed": 6, "normal": True, "dtype": "float64"},
+                  nondiff=True)],
+    "full_like": [Case([rnd(2, 3)], {"fill_value": 2.5}, nondiff=True)],
+    "rand_like": [Case([rnd(2, 3)], {"seed": 3, "normal": False}, nondiff=True),
+                  Case([rnd(5)], {"seed": 4, "normal": True}, nondiff=True)],
+})

@@ -19,6 +19,21 @@ from graphnn.ops.activations import (  # noqa: F401
     tanh,
 )
 from graphnn.ops.conv import conv2d, conv2d_grad_input, conv2d_grad_weight  # noqa: F401
+from graphnn.ops.creation import (  # noqa: F401
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from graphnn.ops.elementwise import (  # noqa: F401
     abs,
     add,
