@@ -339,3 +339,80 @@ CASES.update({
         Case([rnd(3, 4), _perm(3, 4)], {"axis": 1, "size": 4}, second=True),
         Case([rnd(3, 2), np.array([[0, 1], [0, 0], [2, 2]])], {"axis": 0, "size": 4})],
 })
+
+
+# --- losses ops ---
+
+
+def logp(*shape: int) -> np.ndarray:
+    """Log-probabilities along axis 1 (axis 0 for one axis)."""
+    ax = 1 if len(shape) >= 2 else 0
+    e = R.uniform(0.1, 1.0, size=shape)
+    return np.log(e / e.sum(axis=ax, keepdims=True))
+
+
+CASES.update({
+    "nll_loss": [
+        Case([logp(4, 3), labels(0, 2, 1, 2)], {"reduction": "mean", "ignore_index": -100}),
+        Case([logp(4, 3), labels(0, 2, -100, 1), pos(3)],
+             {"reduction": "mean", "ignore_index": -100}, diff_inputs=(0,)),
+        Case([logp(2, 3, 2), np.array([[0, 2], [1, 1]]), pos(3)],
+             {"reduction": "none", "ignore_index": 1}, diff_inputs=(0,)),
+        Case([logp(3), labels(2)[0]], {"reduction": "sum", "ignore_index": -100}),
+    ],
+    "nll_grad_mask": [Case([labels(0, 2, -100, 1), pos(3)], {
+        "num_classes": 3, "ignore_index": -100, "label_smoothing": 0.1, "dtype": "float64"},
+        nondiff=True)],
+    "huber_loss": [Case([rnd(3, 4) * 2, rnd(3, 4)], {"reduction": "mean", "delta": 1.0},
+                        second=True),
+                   Case([rnd(6) * 3, rnd(6)], {"reduction": "none", "delta": 0.5})],
+    "smooth_l1_loss": [Case([rnd(3, 4) * 2, rnd(3, 4)], {"reduction": "mean", "beta": 1.0},
+                            second=True),
+                       Case([away(6) * 3, np.zeros(6)], {"reduction": "sum", "beta": 0.0})],
+    "kl_div": [Case([logp(3, 4), soft(3, 4)], {"reduction": "batchmean", "log_target": False},
+                    second=True),
+               Case([logp(3, 4), logp(3, 4)], {"reduction": "none", "log_target": True}),
+               Case([rnd(5), prob(5)], {"reduction": "mean", "log_target": False})],
+    "margin_ranking_loss": [
+        Case([rnd(6), rnd(6), np.array([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])],
+             {"margin": 0.1, "reduction": "mean"}),
+        Case([rnd(2, 3), rnd(1, 3), np.array([[1.0, -1.0, 1.0]])],
+             {"margin": 0.0, "reduction": "none"})],
+    "cosine_similarity": [Case([rnd(3, 4), rnd(3, 4)], {"dim": 1, "eps": 1e-8}, second=True),
+                          Case([rnd(2, 3, 4), rnd(3, 1)], {"dim": -2, "eps": 1e-8})],
+})
+CASES["cross_entropy"] += [
+    Case([rnd(4, 3), labels(0, 2, -100, 1), pos(3)],
+         {"reduction": "mean", "ignore_index": -100, "label_smoothing": 0.2}, second=True,
+         diff_inputs=(0,)),
+    Case([rnd(2, 3, 2, 2), np.array([[[0, 1], [2, 2]], [[1, 5], [0, 0]]]), pos(3)],
+         {"reduction": "none", "ignore_index": 5, "label_smoothing": 0.0}, diff_inputs=(0,)),
+    Case([rnd(2, 3, 2, 2), np.array([[[0, 1], [2, 2]], [[1, 0], [0, 0]]])],
+         {"reduction": "sum", "ignore_index": -100, "label_smoothing": 0.0}),
+    Case([rnd(3, 4), soft(3, 4), pos(4)],
+         {"reduction": "mean", "ignore_index": -100, "label_smoothing": 0.1}, second=True),
+]
+CASES["bce_loss"] += [Case([prob(3, 4), prob(3, 4), pos(4)], {"reduction": "mean"},
+                           diff_inputs=(0, 1))]
+CASES["bce_with_logits"] += [Case([rnd(3, 4), prob(3, 4), pos(3, 4), pos(4)],
+                                  {"reduction": "sum"}, diff_inputs=(0, 1))]
+for _c in CASES["cross_entropy"]:  # the record's defaults, spelled out for template tests
+    _c.params = {"ignore_index": -100, "label_smoothing": 0.0, **_c.params}
+CASES.update({  # creation ops (graphnn/ops/creation.py): no gradient
+    "full": [Case([], {"shape": (2, 3), "fill_value": 1.5, "dtype": "float64"}, nondiff=True),
+             Case([], {"shape": (4,), "fill_value": 0.0, "dtype": "float64"}, nondiff=True)],
+    "arange": [Case([], {"start": 0.5, "end": 3.0, "step": 0.5, "dtype": "float64"},
+                    nondiff=True),
+               Case([], {"start": 5.0, "end": -1.0, "step": -2.0, "dtype": "float64"},
+                    nondiff=True)],
+    "linspace": [Case([], {"start": -1.0, "end": 2.0, "steps": 7, "dtype": "float64"},
+                      nondiff=True)],
+    "eye": [Case([], {"n": 3, "m": 4, "dtype": "float64"}, nondiff=True)],
+    "rand": [Case([], {"shape": (3, 2), "seed": 5, "normal": False, "dtype": "float64"},
+                  nondiff=True),
+             Case([], {"shape": (4,), "seed": 6, "normal": True, "dtype": "float64"},
+                  nondiff=True)],
+    "full_like": [Case([rnd(2, 3)], {"fill_value": 2.5}, nondiff=True)],
+    "rand_like": [Case([rnd(2, 3)], {"seed": 3, "normal": False}, nondiff=True),
+                  Case([rnd(5)], {"seed": 4, "normal": True}, nondiff=True)],
+})

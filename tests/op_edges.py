@@ -290,3 +290,27 @@ EDGES.update({
                      lambda t, a: t.cumprod(a, -1), {"dim": -1}),
                 Edge([arr(3.0)[0]], lambda t, a: t.cumprod(a, 0), {"dim": 0})],
 })
+
+
+# --- losses ops ---
+_D = arr(1.0, -1.0, 0.5, 2.0, INF, -INF, 0.0, -0.0)
+EDGES.update({
+    "huber_loss": [Edge([_D, np.zeros(8)], lambda t, a, b: t.nn.functional.huber_loss(
+        a, b, reduction="none", delta=1.0), {"reduction": "none", "delta": 1.0})],
+    "smooth_l1_loss": [
+        Edge([_D, np.zeros(8)], lambda t, a, b: t.nn.functional.smooth_l1_loss(
+            a, b, reduction="none", beta=0.5), {"reduction": "none", "beta": 0.5}),
+        Edge([_D, np.zeros(8)], lambda t, a, b: t.nn.functional.smooth_l1_loss(
+            a, b, reduction="none", beta=0.0), {"reduction": "none", "beta": 0.0})],
+    "kl_div": [Edge([arr(-1.0, -2.0, -INF, -0.5, 0.0), arr(0.0, 0.5, 0.0, 0.5, 1.0)],
+                    lambda t, a, b: t.nn.functional.kl_div(a, b, reduction="none"),
+                    {"reduction": "none"})],
+    "margin_ranking_loss": [Edge(
+        [arr(1.0, 2.0, INF, 0.0), arr(1.0, 1.0, 1.0, -0.0), arr(1.0, -1.0, 1.0, -1.0)],
+        lambda t, a, b, y: t.nn.functional.margin_ranking_loss(a, b, y, reduction="none"),
+        {"reduction": "none"})],
+    "cosine_similarity": [Edge(
+        [np.array([[0.0, 0.0], [1e-9, 0.0], [3.0, 4.0], [-0.0, 1.0]]),
+         np.array([[1.0, 2.0], [1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])],
+        lambda t, a, b: t.nn.functional.cosine_similarity(a, b, dim=1))],
+})

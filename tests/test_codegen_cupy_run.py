@@ -111,7 +111,8 @@ def check_op_cupy(name: str, case: Any, fused: bool, dtype: str = "float64") -> 
     inputs = [v.astype(dtype) if v.dtype.kind == "f" else v for v in case.inputs]
     g = gn.Graph(f"cupy_{name}")
     ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(inputs)]
-    out = gn.bind(op, *ins, **case.params).named("out")
+    with g:  # ops without inputs (creation ops) build in the active graph
+        out = gn.bind(op, *ins, **case.params).named("out")
     if fused and out.dtype.kind == "f":
         out = (out * 1.5).named("out2")
     wrt = [x for i, x in enumerate(ins) if i not in op.nondiff and inputs[i].dtype.kind == "f"

@@ -168,7 +168,8 @@ def test_every_op_runs_on_the_device(cp: Any, name: str) -> None:
     for case in CASES[name]:
         g = gn.Graph(f"dev_{name}")
         ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
-        out = gn.bind(op, *ins, **case.params).named("out")
+        with g:  # ops without inputs (creation ops) build in the active graph
+            out = gn.bind(op, *ins, **case.params).named("out")
         wrt = [x for i, x in enumerate(ins) if i not in op.nondiff and not case.nondiff
                and case.inputs[i].dtype.kind == "f"
                and (case.diff_inputs is None or i in case.diff_inputs)]

@@ -31,7 +31,8 @@ def _build(name: str, case: Case):
     op = gn.REGISTRY[name]
     g = gn.Graph(f"case_{name}")
     ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
-    out = gn.bind(op, *ins, **case.params)
+    with g:  # ops without inputs (creation ops) build in the active graph
+        out = gn.bind(op, *ins, **case.params)
     return g, op, ins, out
 
 

@@ -30,7 +30,8 @@ HAS_ONNX = importlib.util.find_spec("onnx") is not None
 def _case_graph(name: str, case: Any) -> tuple[gn.Graph, list[Any], Any]:
     g = gn.Graph(f"m_{name}")
     ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
-    out = gn.bind(gn.REGISTRY[name], *ins, **case.params).named("out")
+    with g:  # ops without inputs (creation ops) build in the active graph
+        out = gn.bind(gn.REGISTRY[name], *ins, **case.params).named("out")
     return g, ins, out
 
 
@@ -167,7 +168,10 @@ def test_onnx_rules_of_every_case(name: str, k: int) -> None:
         f32 = type(case)([v.astype(np.float32) if v.dtype.kind == "f" else v
                           for v in case.inputs], case.params)
         got, tol = _ort_run(gn.to_onnx(_case_graph(name, f32)[0]), _feeds(f32)), 1e-5
-    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    if op.pure:
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    else:  # random ops: ONNX Runtime draws from its own generator; shape and dtype only
+        assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == want.dtype
     if isinstance(capabilities(op)["onnx_import"], str):
         back = gn.from_onnx(model)
         np.testing.assert_allclose(gn.run(back, _feeds(case)).value("out"), want,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core import ir
-from graphnn.core.context import user_location
+from graphnn.core.context import graph_stack, user_location
 from graphnn.core.device import array_module
 from graphnn.core.errors import GraphMismatchError, ParamError, ShapeError, describe, fmt_shape
 from graphnn.core.op import Op
@@ -58,6 +58,9 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
     """
     graph = _graph_of(args, op)
     if graph is None:
+        if not args and graph_stack():  # an op without inputs (zeros, arange...) in a graph
+            shape, dtype = infer(op, (), params)
+            return graph_stack()[-1].add_node(op, (), params, shape, dtype, name)
         # hot path of the numeric backward pass: no call while CuPy is not even loaded
         xp = np if "cupy" not in sys.modules else array_module(*args)
         return op.forward(xp, *args, **params)

@@ -31,6 +31,21 @@ from graphnn.ops.activations import (  # noqa: F401  # noqa: F401  (issue 12: Py
     tanh,
 )
 from graphnn.ops.conv import conv2d, conv2d_grad_input, conv2d_grad_weight  # noqa: F401
+from graphnn.ops.creation import (  # noqa: F401
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from graphnn.ops.elementwise import (  # noqa: F401
     abs,
     add,
@@ -81,10 +96,18 @@ from graphnn.ops.linalg import (  # noqa: F401
 from graphnn.ops.losses import (  # noqa: F401
     bce_loss,
     bce_with_logits,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cosine_similarity,
     cross_entropy,
+    huber_loss,
+    kl_div,
     l1_loss,
+    margin_ranking_loss,
     mse_loss,
+    nll_loss,
     one_hot,
+    smooth_l1_loss,
     squared_loss,
 )
 from graphnn.ops.pool import (  # noqa: F401
