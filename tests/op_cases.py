@@ -218,7 +218,7 @@ _M1 = _mp((3,), (2,), (1,), (2,), True)           # x (2,3,8) -> (2,3,4)
 _M2 = _mp((3, 2), (2, 1), (1, 1), (1, 2), True)   # x (1,2,6,7) -> (1,2,4,7)
 _M3 = _mp((2, 2, 2), (2, 1, 2), (0, 0, 0), None, True)   # x (1,2,3,4,5) -> (1,2,2,3,3)
 _A1 = _ap((3,), (2,), (1,), True, False)          # x (2,3,8) -> (2,3,5)
-_A2 = _ap((3, 2), (2, 2), (1, 0), True, True)     # x (1,2,6,7) -> (1,2,3,4)
+_A2 = _ap((3, 2), (2, 2), (1, 0), True, True)     # x (1,2,6,7) -> (1,2,4,4)
 _A3 = _ap((2, 2, 2), (2, 1, 2), (1, 0, 1), False, True, 3)
 CASES.update({
     "conv1d": [Case([rnd(2, 4, 9), rnd(6, 2, 3), rnd(6)], _C1D, second=True),
@@ -264,7 +264,7 @@ CASES.update({
     "avg_pool2d_grad": [
         Case([rnd(1, 2, 3, 7)], {"input_size": (5, 6), **_ap((3, 2), (2, 1), (1, 1),
                                                               cip=False)}, second=True),
-        Case([rnd(1, 2, 3, 4)], {"input_size": (6, 7), **_A2}),
+        Case([rnd(1, 2, 4, 4)], {"input_size": (6, 7), **_A2}),
     ],
     "avg_pool3d": [Case([rnd(1, 2, 3, 4, 5)], _A3, second=True),
                    Case([rnd(1, 2, 3, 4, 5)], _ap((2, 2, 2), (2, 1, 2), (0, 0, 0), True, False))],

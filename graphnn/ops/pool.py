@@ -285,7 +285,7 @@ def _nd(kernel_size: Any) -> int:
 
 def _pool_params(kernel_size: Any, stride: Any, padding: Any, dilation: Any = None,
                  divisor_override: Any = None) -> None:
-    nd = _nd(kernel_size)
+    nd = len(padding) if isinstance(padding, tuple) else _nd(kernel_size)
     check_pair("kernel_size", kernel_size, 1, nd)
     check_pair("stride", stride, 1, nd)
     check_pair("padding", padding, 0, nd)
@@ -306,7 +306,7 @@ def _pool_check(x: S.Shape, *rest: S.Shape, kernel_size: Any, stride: Any, paddi
                 input_size: Any = None, dilation: Any = None, divisor_override: Any = None,
                 **_: Any) -> None:
     _pool_params(kernel_size, stride, padding, dilation, divisor_override)
-    nd = len(kernel_size)
+    nd = len(padding)
     hw = input_size if input_size is not None else (x[2:] if len(x) == nd + 2 else None)
     if hw is not None:
         check_fits(tuple(hw), kernel_size, padding, dilation)
