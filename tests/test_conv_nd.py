@@ -181,3 +181,45 @@ def test_bad_arguments_fail_at_build_time_naming_op_and_numbers(build, words) ->
             build()
     for w in words:
         assert w in str(e.value), (w, str(e.value))
+
+
+@pytest.mark.parametrize("make,tmake,shape", [
+    (lambda: gn.nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2),
+     lambda: torch.nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2), (2, 4, 9)),
+    (lambda: gn.nn.Conv3d(2, 4, (2, 3, 2), padding=1, groups=2),
+     lambda: torch.nn.Conv3d(2, 4, (2, 3, 2), padding=1, groups=2), (1, 2, 3, 4, 3)),
+    (lambda: gn.nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2),
+     lambda: torch.nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1,
+                                      groups=2), (2, 4, 3, 4)),
+])
+def test_conv_layers_match_torch_modules(make, tmake, shape) -> None:
+    m, tm = make(), tmake().double()
+    g = gn.Graph()
+    with g:
+        x = gn.input("x", shape)
+        y = m(x)
+    g.set_value(m.param(g, "weight"), tm.weight.detach().numpy().copy())
+    g.set_value(m.param(g, "bias"), tm.bias.detach().numpy().copy())
+    xv = R.normal(size=shape)
+    np.testing.assert_allclose(gn.run(g, {"x": xv}).value(y),
+                               tm(torch.tensor(xv)).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("make,tmake,shape", [
+    (lambda: gn.nn.MaxPool1d(3, 2, 1, 2, True), lambda: torch.nn.MaxPool1d(3, 2, 1, 2,
+                                                                           ceil_mode=True),
+     (2, 3, 9)),
+    (lambda: gn.nn.MaxPool3d(2, 1), lambda: torch.nn.MaxPool3d(2, 1), (1, 2, 3, 4, 3)),
+    (lambda: gn.nn.AvgPool1d(3, 2, 1, True, False),
+     lambda: torch.nn.AvgPool1d(3, 2, 1, True, False), (2, 3, 8)),
+    (lambda: gn.nn.AvgPool3d(2, 2, 1, True, True, 5),
+     lambda: torch.nn.AvgPool3d(2, 2, 1, True, True, 5), (1, 2, 3, 4, 5)),
+])
+def test_pool_layers_match_torch_modules(make, tmake, shape) -> None:
+    g = gn.Graph()
+    with g:
+        x = gn.input("x", shape)
+        y = make()(x)
+    xv = R.normal(size=shape)
+    np.testing.assert_allclose(gn.run(g, {"x": xv}).value(y),
+                               tmake()(torch.tensor(xv)).numpy(), rtol=1e-12, atol=1e-12)
