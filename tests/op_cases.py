@@ -416,3 +416,84 @@ CASES.update({  # creation ops (graphnn/ops/creation.py): no gradient
     "rand_like": [Case([rnd(2, 3)], {"seed": 3, "normal": False}, nondiff=True),
                   Case([rnd(5)], {"seed": 4, "normal": True}, nondiff=True)],
 })
+
+
+# --- convolution and pooling ops ---
+# N-d conv / pool records (conv1d..3d, max/avg_pool1d..3d + their gradient, select and
+# indices ops); the 2-D pool entries above are restated with every stored parameter.
+
+
+def _cn(nd: int, s: int = 1, p: int = 0, d: int = 1, groups: int = 1) -> dict[str, Any]:
+    return {"stride": (s,) * nd, "padding": (p,) * nd, "dilation": (d,) * nd,
+            "groups": groups}
+
+
+def _mp(k, s, p, d=None, ceil=False) -> dict[str, Any]:
+    return {"kernel_size": k, "stride": s, "padding": p, "dilation": d or (1,) * len(k),
+            "ceil_mode": ceil}
+
+
+def _ap(k, s, p, ceil=False, cip=True, dv=None) -> dict[str, Any]:
+    return {"kernel_size": k, "stride": s, "padding": p, "count_include_pad": cip,
+            "ceil_mode": ceil, "divisor_override": dv}
+
+
+_C1D = _cn(1, 2, 1, 2, 2)          # x (2,4,9), w (6,2,3) -> (2,6,4)
+_C3D = _cn(3, 1, 1, 1, 1)          # x (1,2,3,4,3), w (2,2,2,3,2) -> (1,2,4,4,4)
+_M1 = _mp((3,), (2,), (1,), (2,), True)           # x (2,3,8) -> (2,3,4)
+_M2 = _mp((3, 2), (2, 1), (1, 1), (1, 2), True)   # x (1,2,6,7) -> (1,2,4,7)
+_M3 = _mp((2, 2, 2), (2, 1, 2), (0, 0, 0), None, True)   # x (1,2,3,4,5) -> (1,2,2,3,3)
+_A1 = _ap((3,), (2,), (1,), True, False)          # x (2,3,8) -> (2,3,5)
+_A2 = _ap((3, 2), (2, 2), (1, 0), True, True)     # x (1,2,6,7) -> (1,2,4,4)
+_A3 = _ap((2, 2, 2), (2, 1, 2), (1, 0, 1), False, True, 3)
+CASES.update({
+    "conv1d": [Case([rnd(2, 4, 9), rnd(6, 2, 3), rnd(6)], _C1D, second=True),
+               Case([rnd(1, 3, 7), rnd(2, 3, 2)], _cn(1))],
+    "conv1d_grad_input": [Case([rnd(2, 6, 4), rnd(6, 2, 3)], {"input_size": (9,), **_C1D},
+                               second=True)],
+    "conv1d_grad_weight": [Case([rnd(2, 4, 9), rnd(2, 6, 4)], {"kernel_size": (3,), **_C1D},
+                                second=True)],
+    "conv3d": [Case([rnd(1, 2, 3, 4, 3), rnd(2, 2, 2, 3, 2), rnd(2)], _C3D, second=True),
+               Case([rnd(2, 2, 5, 4, 4), rnd(4, 1, 2, 2, 2)], _cn(3, 2, 0, 1, 2))],
+    "conv3d_grad_input": [Case([rnd(1, 2, 4, 4, 4), rnd(2, 2, 2, 3, 2)],
+                               {"input_size": (3, 4, 3), **_C3D}, second=True)],
+    "conv3d_grad_weight": [Case([rnd(1, 2, 3, 4, 3), rnd(1, 2, 4, 4, 4)],
+                                {"kernel_size": (2, 3, 2), **_C3D}, second=True)],
+    "max_pool1d": [Case([rnd(2, 3, 8)], _M1, second=True)],
+    "max_pool1d_grad": [Case([rnd(2, 3, 8), rnd(2, 3, 4)], _M1, second=True)],
+    "max_pool1d_select": [Case([rnd(2, 3, 8), rnd(2, 3, 8)], _M1, second=True)],
+    "max_pool1d_indices": [Case([rnd(2, 3, 8)], _M1, nondiff=True)],
+    "max_pool2d": [
+        Case([rnd(2, 3, 4, 6)], _mp((2, 2), (2, 2), (0, 0)), second=True),
+        Case([rnd(1, 2, 5, 6)], _mp((3, 3), (2, 1), (1, 1)), second=True),
+        Case([rnd(1, 2, 6, 7)], _M2, second=True),
+    ],
+    "max_pool2d_grad": [Case([rnd(1, 2, 5, 6), rnd(1, 2, 3, 6)], _mp((3, 3), (2, 1), (1, 1)),
+                             second=True),
+                        Case([rnd(1, 2, 6, 7), rnd(1, 2, 4, 7)], _M2)],
+    "max_pool2d_select": [Case([rnd(1, 2, 5, 6), rnd(1, 2, 5, 6)],
+                               _mp((3, 3), (2, 1), (1, 1)), second=True),
+                          Case([rnd(1, 2, 6, 7), rnd(1, 2, 6, 7)], _M2)],
+    "max_pool2d_indices": [Case([rnd(1, 2, 6, 7)], _M2, nondiff=True)],
+    "max_pool3d": [Case([rnd(1, 2, 3, 4, 5)], _M3, second=True)],
+    "max_pool3d_grad": [Case([rnd(1, 2, 3, 4, 5), rnd(1, 2, 2, 3, 3)], _M3, second=True)],
+    "max_pool3d_select": [Case([rnd(1, 2, 3, 4, 5), rnd(1, 2, 3, 4, 5)], _M3, second=True)],
+    "max_pool3d_indices": [Case([rnd(1, 2, 3, 4, 5)], _M3, nondiff=True)],
+    "avg_pool1d": [Case([rnd(2, 3, 8)], _A1, second=True)],
+    "avg_pool1d_grad": [Case([rnd(2, 3, 5)], {"input_size": (8,), **_A1}, second=True)],
+    "avg_pool2d": [
+        Case([rnd(2, 3, 4, 6)], _ap((2, 2), (2, 2), (0, 0)), second=True),
+        Case([rnd(1, 2, 5, 6)], _ap((3, 2), (2, 1), (1, 1), cip=False), second=True),
+        Case([rnd(1, 2, 6, 7)], _A2, second=True),
+        Case([rnd(1, 2, 6, 7)], _ap((3, 2), (2, 2), (1, 1), dv=5)),
+    ],
+    "avg_pool2d_grad": [
+        Case([rnd(1, 2, 3, 7)], {"input_size": (5, 6), **_ap((3, 2), (2, 1), (1, 1),
+                                                              cip=False)}, second=True),
+        Case([rnd(1, 2, 4, 4)], {"input_size": (6, 7), **_A2}),
+    ],
+    "avg_pool3d": [Case([rnd(1, 2, 3, 4, 5)], _A3, second=True),
+                   Case([rnd(1, 2, 3, 4, 5)], _ap((2, 2, 2), (2, 1, 2), (0, 0, 0), True, False))],
+    "avg_pool3d_grad": [Case([rnd(1, 2, 2, 3, 3)], {"input_size": (3, 4, 5), **_A3},
+                             second=True)],
+})

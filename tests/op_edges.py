@@ -314,3 +314,55 @@ EDGES.update({
          np.array([[1.0, 2.0], [1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])],
         lambda t, a, b: t.nn.functional.cosine_similarity(a, b, dim=1))],
 })
+
+
+# --- convolution and pooling ops ---
+# ties (first maximum), -inf windows next to -inf padding, NaN, +-inf, signed zeros,
+# ceil_mode windows that run past the input
+_POOL_X = arr(1.0, 1.0, -INF, -INF, -INF, 0.0, -0.0, NAN, 2.0, INF, INF, 3.0)[None, None]
+
+
+def _tf(name: str) -> Any:
+    def fn(t: Any, *a: Any, **kw: Any) -> Any:
+        return getattr(t.nn.functional, name)(*a, **kw)
+    return fn
+
+
+EDGES.update({
+    "max_pool1d": [
+        Edge([_POOL_X], lambda t, a: _tf("max_pool1d")(t, a, 2), {"kernel_size": 2}),
+        Edge([_POOL_X], lambda t, a: _tf("max_pool1d")(t, a, 3, 2, 1, 2, True),
+             {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True}),
+        Edge([_POOL_X[..., :5]], lambda t, a: _tf("max_pool1d")(t, a, 3, 1, 1),
+             {"kernel_size": 3, "stride": 1, "padding": 1}),
+    ],
+    "max_pool2d": [
+        Edge([_POOL_X.reshape(1, 1, 3, 4)], lambda t, a: _tf("max_pool2d")(t, a, 2, 1, 1),
+             {"kernel_size": 2, "stride": 1, "padding": 1}),
+        Edge([_POOL_X.reshape(1, 1, 4, 3)], lambda t, a: _tf("max_pool2d")(t, a, 2, 2, 0, 1,
+                                                                          True),
+             {"kernel_size": 2, "stride": 2, "ceil_mode": True}),
+    ],
+    "avg_pool1d": [
+        Edge([arr(1.0, INF, -INF, 0.0, -0.0, -0.0, 2.0)[None, None]],
+             lambda t, a: _tf("avg_pool1d")(t, a, 2, 2, 1, True, False),
+             {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True,
+              "count_include_pad": False}),
+    ],
+    "avg_pool2d": [
+        Edge([arr(1.0, INF, 0.0, -0.0, -0.0, 2.0).reshape(1, 1, 2, 3)],
+             lambda t, a: _tf("avg_pool2d")(t, a, 2, 1, 1, True, True, 3),
+             {"kernel_size": 2, "stride": 1, "padding": 1, "ceil_mode": True,
+              "divisor_override": 3}),
+    ],
+    "conv1d": [
+        Edge([arr(0.0, -0.0, INF, 1.0, 2.0)[None, None], arr(1.0, 0.5)[None, None]],
+             lambda t, a, w: _tf("conv1d")(t, a, w, padding=1), {"padding": 1}),
+    ],
+    "conv_transpose1d": [
+        Edge([arr(0.0, -0.0, 1.0)[None, None], arr(1.0, -0.5, 2.0)[None, None]],
+             lambda t, a, w: _tf("conv_transpose1d")(t, a, w, stride=2, padding=1,
+                                                     output_padding=1),
+             {"stride": 2, "padding": 1, "output_padding": 1}),
+    ],
+})

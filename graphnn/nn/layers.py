@@ -20,10 +20,6 @@ from graphnn.nn import init as I
 from graphnn.nn.module import Module, Sequential, graph_state
 
 
-def _pair(v: Any) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
 class Linear(Module):
     """y = x W^T + b with W of shape (out_features, in_features); a 1-D input gives
     W x + b (the lectures' column form). Init: U(-c, c), c = 1/sqrt(in_features)."""
@@ -48,59 +44,161 @@ class Linear(Module):
         return f"{self.in_features}, {self.out_features}, bias={self.bias}"
 
 
-class Conv2d(Module):
-    """2-D convolution (NCHW) with weights (out, in/groups, kh, kw): gn.conv2d."""
+def _tuple(v: Any, nd: int) -> tuple[int, ...]:
+    return (int(v),) * nd if isinstance(v, int) else tuple(int(e) for e in v)
+
+
+class _ConvNd(Module):
+    """Shared by Conv1d/2d/3d: weights (out, in/groups, *k), gn.conv{nd}d."""
 
     kind = "conv"
+    nd = 2
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
                  init: str | I.Init = "lecun", name: str | None = None) -> None:
         super().__init__(name)
+        cls = type(self).__name__
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} "
+            raise ValueError(f"{cls}: groups={groups} must divide in_channels={in_channels} "
                              f"and out_channels={out_channels}")
+        nd = self.nd
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation, self.bias = _pair(padding), _pair(dilation), bias
-        kh, kw = self.kernel_size
-        self.declare("weight", (out_channels, in_channels // groups, kh, kw), init)
+        self.kernel_size, self.stride = _tuple(kernel_size, nd), _tuple(stride, nd)
+        self.padding, self.dilation = _tuple(padding, nd), _tuple(dilation, nd)
+        self.bias = bias
+        self.declare("weight", self._weight_shape(), init)
         if bias:
-            fi = in_channels // groups * kh * kw
+            fi = self._fan_in()
             self.declare("bias", (out_channels,), lambda s, r: I.lecun_uniform(s, r, fi))
+
+    def _weight_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+
+    def _fan_in(self) -> int:
+        k = 1
+        for e in self.kernel_size:
+            k *= e
+        return self.in_channels // self.groups * k
 
     def forward(self, x: Node, train: bool) -> Node:
         b = self.param(x.graph, "bias") if self.bias else None
-        return gn.conv2d(x, self.param(x.graph, "weight"), b, stride=self.stride,
-                         padding=self.padding, dilation=self.dilation, groups=self.groups)
+        return getattr(gn, f"conv{self.nd}d")(
+            x, self.param(x.graph, "weight"), b, stride=self.stride, padding=self.padding,
+            dilation=self.dilation, groups=self.groups)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, groups={self.groups}")
 
 
+class Conv1d(_ConvNd):
+    """1-D convolution (N, C, L) with weights (out, in/groups, k): gn.conv1d."""
+
+    nd = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (NCHW) with weights (out, in/groups, kh, kw): gn.conv2d."""
+
+    nd = 2
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution (N, C, D, H, W) with weights (out, in/groups, kd, kh, kw):
+    gn.conv3d."""
+
+    nd = 3
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution with weights (in, out/groups, kh, kw):
+    gn.conv_transpose2d (output_padding < stride)."""
+
+    nd = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, init: str | I.Init = "lecun",
+                 name: str | None = None) -> None:
+        self.output_padding = _tuple(output_padding, 2)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, init, name)
+
+    def _weight_shape(self) -> tuple[int, ...]:
+        return (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+
+    def _fan_in(self) -> int:
+        k = 1
+        for e in self.kernel_size:
+            k *= e
+        return self.out_channels // self.groups * k
+
+    def forward(self, x: Node, train: bool) -> Node:
+        b = self.param(x.graph, "bias") if self.bias else None
+        return gn.conv_transpose2d(x, self.param(x.graph, "weight"), b, self.stride,
+                                   self.padding, self.output_padding, self.groups,
+                                   self.dilation)
+
+
 class MaxPool2d(Module):
     """Max pooling (no parameters); stride defaults to kernel_size."""
 
     kind = "pool"
+    nd = 2
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 name: str | None = None) -> None:
+                 dilation: Any = 1, ceil_mode: bool = False, name: str | None = None) -> None:
         super().__init__(name)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.ceil_mode = dilation, ceil_mode
 
     def forward(self, x: Node, train: bool) -> Node:
-        return gn.max_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding)
+        return getattr(gn, f"max_pool{self.nd}d")(x, self.kernel_size, self.stride,
+                                                  self.padding, self.dilation, self.ceil_mode)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
+class MaxPool1d(MaxPool2d):
+    """1-D max pooling (N, C, L); stride defaults to kernel_size."""
+
+    nd = 1
+
+
+class MaxPool3d(MaxPool2d):
+    """3-D max pooling (N, C, D, H, W); stride defaults to kernel_size."""
+
+    nd = 3
+
+
 class AvgPool2d(MaxPool2d):
     """Average pooling (no parameters); stride defaults to kernel_size."""
 
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None, name: str | None = None) -> None:
+        super().__init__(kernel_size, stride, padding, 1, ceil_mode, name)
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
     def forward(self, x: Node, train: bool) -> Node:
-        return gn.avg_pool2d(x, self.kernel_size, stride=self.stride, padding=self.padding)
+        extra = () if self.nd == 1 else (self.divisor_override,)
+        return getattr(gn, f"avg_pool{self.nd}d")(x, self.kernel_size, self.stride,
+                                                  self.padding, self.ceil_mode,
+                                                  self.count_include_pad, *extra)
+
+
+class AvgPool1d(AvgPool2d):
+    """1-D average pooling (N, C, L); stride defaults to kernel_size."""
+
+    nd = 1
+
+
+class AvgPool3d(AvgPool2d):
+    """3-D average pooling (N, C, D, H, W); stride defaults to kernel_size."""
+
+    nd = 3
 
 
 class Flatten(Module):

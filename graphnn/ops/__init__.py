@@ -30,7 +30,16 @@ from graphnn.ops.activations import (  # noqa: F401  # noqa: F401  (issue 12: Py
     softsign,
     tanh,
 )
-from graphnn.ops.conv import conv2d, conv2d_grad_input, conv2d_grad_weight  # noqa: F401
+from graphnn.ops.conv import (  # noqa: F401
+    conv1d,
+    conv2d,
+    conv2d_grad_input,
+    conv2d_grad_weight,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
 from graphnn.ops.creation import (  # noqa: F401
     arange,
     eye,
@@ -111,12 +120,16 @@ from graphnn.ops.losses import (  # noqa: F401
     squared_loss,
 )
 from graphnn.ops.pool import (  # noqa: F401
+    avg_pool1d,
     avg_pool2d,
     avg_pool2d_grad,
+    avg_pool3d,
     global_avg_pool2d,
+    max_pool1d,
     max_pool2d,
     max_pool2d_grad,
     max_pool2d_select,
+    max_pool3d,
 )
 from graphnn.ops.reduce import (  # noqa: F401
     all,

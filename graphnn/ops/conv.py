@@ -39,231 +39,313 @@ from graphnn.ops.linalg import reshape
 from graphnn.ops.reduce import sum
 
 # -- helpers shared by forward code and codegen (xp first, self-contained) -----------
+# One N-d implementation: every helper takes the spatial sizes as tuples of any length
+# (1 for conv1d, 2 for conv2d, 3 for conv3d).
 
 
-def _pad2d(xp: Any, x: Any, padding: tuple[int, int], value: float = 0.0) -> Any:
-    """Pad the two spatial axes of an NCHW array by ``padding`` = (ph, pw) on each side."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
+def _offsets(xp: Any, kernel: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every kernel offset (i, j, ...) in row-major order."""
+    out: list[tuple[int, ...]] = [()]
+    for k in kernel:
+        out = [o + (i,) for o in out for i in range(k)]
+    return out
+
+
+def _pad2d(xp: Any, x: Any, padding: tuple[int, ...], value: float = 0.0,
+           extra: tuple[int, ...] | None = None) -> Any:
+    """Pad the spatial axes (2:) of an (N, C, *S) array by ``padding`` on each side (and
+    ``extra`` more at the end of each axis: pools' ceil_mode windows)."""
+    extra = extra or (0,) * len(padding)
+    if not any(padding) and not any(extra):
         return x
-    n, c, h, w = x.shape
-    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)  # xp.pad: 3x slower
-    out[:, :, ph:ph + h, pw:pw + w] = x
+    sp = tuple(x.shape[2:])
+    out = xp.full(tuple(x.shape[:2]) + tuple(s + 2 * p + e for s, p, e in
+                                              zip(sp, padding, extra)),
+                  value, dtype=x.dtype)  # xp.pad: 3x slower
+    out[(slice(None), slice(None)) + tuple(slice(p, p + s) for p, s in zip(padding, sp))] = x
     return out
 
 
 def _batch_inner(xp: Any, n: int, ow: int, sw: int) -> bool:
-    """Whether the columns put the batch axis innermost, (C, kH, kW, OH, OW, N), rather
-    than outermost, (C, kH, kW, N, OH, OW): whichever makes the contiguous runs that
-    im2col and col2im copy longer: OW * N (stride 1) or N, against OW. (One image: the
-    same memory either way, and batch-outermost needs no layout copies.)"""
+    """Whether the columns put the batch axis innermost, (C, *K, *O, N), rather than
+    outermost, (C, *K, N, *O): whichever makes the contiguous runs that im2col and col2im
+    copy longer: OW * N (stride 1) or N, against OW (the last spatial axis). (One image:
+    the same memory either way, and batch-outermost needs no layout copies.)"""
     return n > 1 and (sw == 1 or n >= ow)
 
 
-def _chwn(xp: Any, x: Any, padding: tuple[int, int], inner: bool) -> Any:
-    """The zero-padded input as a (C, H + 2ph, W + 2pw, N) view: of a batch-innermost copy
-    when ``inner``, else of the padded NCHW array itself."""
+def _chwn(xp: Any, x: Any, padding: tuple[int, ...], inner: bool) -> Any:
+    """The zero-padded input as a (C, *S_padded, N) view: of a batch-innermost copy when
+    ``inner``, else of the padded (N, C, *S) array itself."""
+    perm = tuple(range(1, x.ndim)) + (0,)
     if not inner:
-        return xp.transpose(_pad2d(xp, x, padding), (1, 2, 3, 0))
-    n, c, h, w = x.shape
-    ph, pw = padding
-    xt = xp.transpose(x, (1, 2, 3, 0))
-    xb = (xp.zeros if ph or pw else xp.empty)((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+        return xp.transpose(_pad2d(xp, x, padding), perm)
+    n, c = x.shape[:2]
+    sp = tuple(x.shape[2:])
+    xt = xp.transpose(x, perm)
+    xb = (xp.zeros if any(padding) else xp.empty)(
+        (c,) + tuple(s + 2 * p for s, p in zip(sp, padding)) + (n,), dtype=x.dtype)
+    inside = (slice(None),) + tuple(slice(p, p + s) for p, s in zip(padding, sp))
     # images a multiple of 4 KiB apart all map to the same cache sets: gathering one value
     # from each of 64 of them thrashes the cache (3x slower), so copy 8 images at a time
     step = 8 if x.strides[0] % 4096 == 0 else n
     for k in range(0, n, step):
-        xb[:, ph:ph + h, pw:pw + w, k:k + step] = xt[..., k:k + step]
+        xb[inside + (slice(k, k + step),)] = xt[..., k:k + step]
     return xb
 
 
-def _windows(xp: Any, xb: Any, kernel: tuple[int, int], stride: tuple[int, int],
-             dilation: tuple[int, int]) -> Any:
-    """Strided view (C, kH, kW, OH, OW, N) of every receptive field of a padded
-    (C, H, W, N) view (any strides)."""
-    c, h, w, n = xb.shape
-    kh, kw = kernel
-    sh, sw = stride
-    dh, dw = dilation
-    oh = (h - dh * (kh - 1) - 1) // sh + 1
-    ow = (w - dw * (kw - 1) - 1) // sw + 1
-    s0, s1, s2, s3 = xb.strides
+def _windows(xp: Any, xb: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
+             dilation: tuple[int, ...]) -> Any:
+    """Strided view (C, *K, *O, N) of every receptive field of a padded (C, *S, N) view
+    (any strides)."""
+    c, n = xb.shape[0], xb.shape[-1]
+    sp = tuple(xb.shape[1:-1])
+    out = tuple((s - d * (k - 1) - 1) // st + 1 for s, k, st, d in
+                zip(sp, kernel, stride, dilation))
+    st_ = xb.strides
+    inner = st_[1:-1]
     return xp.lib.stride_tricks.as_strided(
-        xb, shape=(c, kh, kw, oh, ow, n),
-        strides=(s0, s1 * dh, s2 * dw, s1 * sh, s2 * sw, s3))
+        xb, shape=(c,) + tuple(kernel) + out + (n,),
+        strides=(st_[0],) + tuple(s * d for s, d in zip(inner, dilation))
+        + tuple(s * t for s, t in zip(inner, stride)) + (st_[-1],))
 
 
-def _im2col(xp: Any, x: Any, kernel: tuple[int, int], stride: tuple[int, int],
-            padding: tuple[int, int], dilation: tuple[int, int], groups: int,
+def _im2col(xp: Any, x: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
+            padding: tuple[int, ...], dilation: tuple[int, ...], groups: int,
             inner: bool = True) -> Any:
-    """Columns (groups, C/groups * kH * kW, P): one copy of the strided view, with the
-    P = OH * OW * N positions in (OH, OW, N) order if ``inner`` else (N, OH, OW)."""
+    """Columns (groups, C/groups * prod(K), P): one copy of the strided view, with the
+    P = prod(O) * N positions in (*O, N) order if ``inner`` else (N, *O)."""
     win = _windows(xp, _chwn(xp, x, padding, inner), kernel, stride, dilation)
-    c, kh, kw, oh, ow, n = win.shape
-    cols = xp.ascontiguousarray(win if inner else xp.transpose(win, (0, 1, 2, 5, 3, 4)))
-    return xp.reshape(cols, (groups, (c // groups) * kh * kw, oh * ow * n))
+    nd = len(kernel)
+    if not inner:
+        win = xp.transpose(win, tuple(range(nd + 1)) + (2 * nd + 1,)
+                           + tuple(range(nd + 1, 2 * nd + 1)))
+    cols = xp.ascontiguousarray(win)
+    kk = 1
+    for k in kernel:
+        kk *= k
+    return xp.reshape(cols, (groups, (win.shape[0] // groups) * kk, cols.size // (
+        win.shape[0] * kk)))
 
 
 def _grad_cols(xp: Any, g: Any, groups: int, inner: bool) -> Any:
-    """An output gradient (N, C_out, OH, OW) as (groups, C_out/groups, P), P ordered as
-    the columns of ``_im2col``."""
-    n, co, oh, ow = g.shape
-    gg = _chwn(xp, g, (0, 0), True) if inner else xp.transpose(g, (1, 0, 2, 3))
-    return xp.reshape(gg, (groups, co // groups, oh * ow * n))
+    """An output gradient (N, C_out, *O) as (groups, C_out/groups, P), P ordered as the
+    columns of ``_im2col``."""
+    co = g.shape[1]
+    nd = g.ndim - 2
+    gg = (_chwn(xp, g, (0,) * nd, True) if inner
+          else xp.transpose(g, (1, 0) + tuple(range(2, g.ndim))))
+    return xp.reshape(gg, (groups, co // groups, g.size // co))
 
 
-def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, int] = (1, 1),
-            padding: tuple[int, int] = (0, 0), dilation: tuple[int, int] = (1, 1),
+def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1, 1),
+            padding: tuple[int, ...] = (0, 0), dilation: tuple[int, ...] = (1, 1),
             groups: int = 1) -> Any:
-    """y[n, o] = sum over c, i, j of w[o, c, i, j] * x[n, c, s*p + d*i, s*q + d*j] (+ b[o])."""
+    """y[n, o] = sum over c, i, ... of w[o, c, i, ...] * x[n, c, s*p + d*i, ...] (+ b[o]),
+    for any number of spatial axes (conv1d, conv2d and conv3d all run it)."""
     n = x.shape[0]
-    co, cg, kh, kw = w.shape
-    hp, wp = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
-    oh = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    ow = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    # batch-innermost columns also cost a copy of the (C_out, OH, OW, N) result back to
+    co, cg = w.shape[:2]
+    kernel = tuple(w.shape[2:])
+    nd = len(kernel)
+    out = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, k, st, p, d in
+                zip(x.shape[2:], kernel, stride, padding, dilation))
+    kk = 1
+    for k in kernel:
+        kk *= k
+    # batch-innermost columns also cost a copy of the (C_out, *O, N) result back to
     # NCHW, reading a new cache line per value once N values span one: then worth it only
     # when the columns are much taller than the output (measured on the LeNet and 3x3
     # layers: K >= 4 C_out in float32, K >= 8 C_out in float64)
-    inner = _batch_inner(xp, n, ow, stride[1]) and (
-        n * x.itemsize < 64 or cg * groups * kh * kw >= co * x.itemsize)
-    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups, inner)
-    out = xp.matmul(xp.reshape(w, (groups, co // groups, cg * kh * kw)), cols)
-    out = xp.reshape(out, (co, oh, ow, n) if inner else (co, n, oh, ow))
+    inner = _batch_inner(xp, n, out[-1], stride[-1]) and (
+        n * x.itemsize < 64 or cg * groups * kk >= co * x.itemsize)
+    cols = _im2col(xp, x, kernel, stride, padding, dilation, groups, inner)
+    y = xp.matmul(xp.reshape(w, (groups, co // groups, cg * kk)), cols)
+    y = xp.reshape(y, (co,) + out + (n,) if inner else (co, n) + out)
     if b is not None:
-        bb = xp.reshape(b, (co, 1, 1, 1))
-        if xp.result_type(out, b) == out.dtype:
-            out += bb  # out is a fresh GEMM result
+        bb = xp.reshape(b, (co,) + (1,) * (nd + 1))
+        if xp.result_type(y, b) == y.dtype:
+            y += bb  # y is a fresh GEMM result
         else:
-            out = out + bb
-    return xp.ascontiguousarray(xp.transpose(out, (3, 0, 1, 2) if inner else (1, 0, 2, 3)))
+            y = y + bb
+    perm = ((nd + 1, 0) + tuple(range(1, nd + 1)) if inner
+            else (1, 0) + tuple(range(2, nd + 2)))
+    return xp.ascontiguousarray(xp.transpose(y, perm))
 
 
-def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, int] = (1, 1),
-                       stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
-                       dilation: tuple[int, int] = (1, 1), groups: int = 1) -> Any:
-    """Transposed convolution: dX for y = conv2d(x, w); one GEMM, then col2im (one add
-    per kernel offset, over the same long runs as im2col)."""
-    n, co, oh, ow = g.shape
-    _, cg, kh, kw = w.shape
+def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, ...] = (1, 1),
+                       stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
+                       dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
+    """Transposed convolution: dX for y = conv(x, w) (any spatial rank); one GEMM, then
+    col2im (one add per kernel offset, over the same long runs as im2col)."""
+    n, co = g.shape[:2]
+    out = tuple(g.shape[2:])
+    cg = w.shape[1]
+    kernel = tuple(w.shape[2:])
+    nd = len(kernel)
     c = cg * groups
-    h, wd = input_size
-    ph, pw = padding
-    sh, sw = stride
-    dh, dw = dilation
-    inner = _batch_inner(xp, n, ow, sw)
-    wg = xp.reshape(w, (groups, co // groups, cg * kh * kw))
+    kk = 1
+    for k in kernel:
+        kk *= k
+    inner = _batch_inner(xp, n, out[-1], stride[-1])
+    wg = xp.reshape(w, (groups, co // groups, cg * kk))
     dcols = xp.matmul(xp.transpose(wg, (0, 2, 1)), _grad_cols(xp, g, groups, inner))
-    hp, wp = h + 2 * ph, wd + 2 * pw
+    padded = tuple(s + 2 * p for s, p in zip(input_size, padding))
     if inner:
-        dcols = xp.reshape(dcols, (c, kh, kw, oh, ow, n))
-        dx = xp.zeros((c, hp, wp, n), dtype=dcols.dtype)
-    else:  # (C, H, W, N) views of (C, N, H, W) buffers
-        dcols = xp.transpose(xp.reshape(dcols, (c, kh, kw, n, oh, ow)), (0, 1, 2, 4, 5, 3))
-        dx = xp.transpose(xp.zeros((c, n, hp, wp), dtype=dcols.dtype), (0, 2, 3, 1))
-    for i in range(kh):
-        for j in range(kw):
-            r0, c0 = i * dh, j * dw
-            dx[:, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dcols[:, i, j]
-    return xp.ascontiguousarray(xp.transpose(dx[:, ph:ph + h, pw:pw + wd], (3, 0, 1, 2)))
+        dcols = xp.reshape(dcols, (c,) + kernel + out + (n,))
+        dx = xp.zeros((c,) + padded + (n,), dtype=dcols.dtype)
+    else:  # (C, *S, N) views of (C, N, *S) buffers
+        dcols = xp.transpose(xp.reshape(dcols, (c,) + kernel + (n,) + out),
+                             tuple(range(nd + 1)) + tuple(range(nd + 2, 2 * nd + 2))
+                             + (nd + 1,))
+        dx = xp.transpose(xp.zeros((c, n) + padded, dtype=dcols.dtype),
+                          (0,) + tuple(range(2, nd + 2)) + (1,))
+    for off in _offsets(xp, kernel):
+        sl = tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o in
+                   zip(off, dilation, stride, out))
+        dx[(slice(None),) + sl] += dcols[(slice(None),) + off]
+    inside = tuple(slice(p, p + s) for p, s in zip(padding, input_size))
+    return xp.ascontiguousarray(xp.transpose(dx[(slice(None),) + inside],
+                                             (nd + 1, 0) + tuple(range(1, nd + 1))))
 
 
-def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, int] = (1, 1),
-                        stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
-                        dilation: tuple[int, int] = (1, 1), groups: int = 1) -> Any:
-    """dW for y = conv2d(x, w): dY times the columns of x, one GEMM per call."""
-    n, co, oh, ow = g.shape
+def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...] = (1, 1),
+                        stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
+                        dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
+    """dW for y = conv(x, w): dY times the columns of x, one GEMM per call."""
+    n, co = g.shape[:2]
     c = x.shape[1]
-    kh, kw = kernel_size
-    inner = _batch_inner(xp, n, ow, stride[1])
-    cols = _im2col(xp, x, (kh, kw), stride, padding, dilation, groups, inner)
+    inner = _batch_inner(xp, n, g.shape[-1], stride[-1])
+    cols = _im2col(xp, x, tuple(kernel_size), stride, padding, dilation, groups, inner)
     dw = xp.matmul(_grad_cols(xp, g, groups, inner), xp.transpose(cols, (0, 2, 1)))
-    return xp.reshape(dw, (co, c // groups, kh, kw))
+    return xp.reshape(dw, (co, c // groups) + tuple(kernel_size))
 
 
 # -- static parameters and shape rules ------------------------------------------------
 
 
+def _is_int(e: Any) -> bool:
+    return isinstance(e, numbers.Integral) and not isinstance(e, bool)
+
+
+def ntuple(v: Any, nd: int) -> Any:
+    """``3`` -> ``(3,) * nd``; ``nd`` ints -> a tuple; anything else is left for check."""
+    if _is_int(v):
+        return (int(v),) * nd
+    if isinstance(v, (tuple, list)) and len(v) == nd and all(_is_int(e) for e in v):
+        return tuple(int(e) for e in v)
+    return v
+
+
 def pair(v: Any) -> Any:
     """``3`` -> ``(3, 3)``; a pair of ints -> a tuple; anything else is left for check."""
-    def is_int(e: Any) -> bool:
-        return isinstance(e, numbers.Integral) and not isinstance(e, bool)
-
-    if is_int(v):
-        return (int(v), int(v))
-    if isinstance(v, (tuple, list)) and len(v) == 2 and all(is_int(e) for e in v):
-        return (int(v[0]), int(v[1]))
-    return v
+    return ntuple(v, 2)
 
 
 def _int(v: Any) -> Any:
     """numpy integers -> int (anything else is left for the check rule to reject)."""
-    return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+    return int(v) if _is_int(v) else v
 
 
-def check_pair(name: str, v: Any, least: int) -> None:
-    """ValueError unless ``v`` is a pair of ints all >= ``least``."""
-    if not (isinstance(v, tuple) and len(v) == 2 and all(isinstance(e, int) for e in v)):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+_WHAT = {1: "an int or a 1-tuple of ints", 2: "an int or a pair of ints",
+         3: "an int or a triple of ints"}
+
+
+def check_pair(name: str, v: Any, least: int, nd: int = 2) -> None:
+    """ValueError unless ``v`` is a tuple of ``nd`` ints all >= ``least``."""
+    if not (isinstance(v, tuple) and len(v) == nd and all(isinstance(e, int) for e in v)):
+        raise ValueError(f"{name} must be {_WHAT.get(nd, f'{nd} ints')}, got {v!r}")
     if min(v) < least:
         what = "positive" if least == 1 else "non-negative"
-        raise ValueError(f"{name} must be {what}, got {v[0] if v[0] == v[1] else v}")
+        raise ValueError(f"{name} must be {what}, got {v[0] if len(set(v)) == 1 else v}")
 
 
-def out_size(size: int, k: int, s: int, p: int, d: int = 1) -> int:
-    """(W - F_eff + 2P) // S + 1 with the dilated kernel F_eff = d (F - 1) + 1."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+def out_size(size: int, k: int, s: int, p: int, d: int = 1, ceil: bool = False) -> int:
+    """(W - F_eff + 2P) // S + 1 with the dilated kernel F_eff = d (F - 1) + 1; with
+    ``ceil`` (pools' ceil_mode) rounded up, unless the last window would start in the
+    right padding (PyTorch's rule)."""
+    span = size + 2 * p - d * (k - 1) - 1
+    if not ceil:
+        return span // s + 1
+    o = -(-span // s) + 1
+    return o - 1 if (o - 1) * s >= size + p else o
 
 
-def check_fits(hw: tuple[int, int], kernel: tuple[int, int], padding: tuple[int, int],
-               dilation: tuple[int, int] = (1, 1)) -> None:
+def _x(v: Any) -> str:
+    return "x".join(str(e) for e in v)
+
+
+def check_fits(hw: tuple[int, ...], kernel: tuple[int, ...], padding: tuple[int, ...],
+               dilation: tuple[int, ...] | None = None) -> None:
     """ValueError naming the numbers when the (dilated) kernel exceeds the padded input."""
+    dilation = dilation or (1,) * len(kernel)
     ek = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     hp = tuple(s + 2 * p for s, p in zip(hw, padding))
-    if ek[0] > hp[0] or ek[1] > hp[1]:
-        dil = f" (dilated to {ek[0]}x{ek[1]})" if tuple(dilation) != (1, 1) else ""
-        raise ValueError(f"kernel {kernel[0]}x{kernel[1]}{dil} larger than padded input "
-                         f"{hp[0]}x{hp[1]} (input {hw[0]}x{hw[1]}, padding {padding[0]},"
-                         f"{padding[1]})")
+    if any(e > h for e, h in zip(ek, hp)):
+        dil = f" (dilated to {_x(ek)})" if any(d != 1 for d in dilation) else ""
+        raise ValueError(f"kernel {_x(kernel)}{dil} larger than padded input {_x(hp)} "
+                         f"(input {_x(hw)}, padding {','.join(map(str, padding))})")
 
 
-def _conv_params(stride: Any, padding: Any, dilation: Any, groups: Any) -> None:
-    check_pair("stride", stride, 1)
-    check_pair("padding", padding, 0)
-    check_pair("dilation", dilation, 1)
+def check_size(shape: S.Shape, itemsize: int = 8) -> None:
+    """ValueError when an output of ``shape`` would exceed the size budget
+    (graphnn/core/limits.py), before anything is allocated."""
+    from graphnn.core.limits import check_bytes
+
+    check_bytes(shape, itemsize, "output")
+
+
+def _conv_params(stride: Any, padding: Any, dilation: Any, groups: Any, nd: int = 2) -> None:
+    check_pair("stride", stride, 1, nd)
+    check_pair("padding", padding, 0, nd)
+    check_pair("dilation", dilation, 1, nd)
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
 
 
+_AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+_KAX = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
+
+
 def _conv_check(x: S.Shape, w: S.Shape, b: S.Shape | None = None, *, stride: Any = (1, 1),
                 padding: Any = (0, 0), dilation: Any = (1, 1), groups: Any = 1) -> None:
-    _conv_params(stride, padding, dilation, groups)
+    nd = len(stride) if isinstance(stride, tuple) else 2
+    _conv_params(stride, padding, dilation, groups, nd)
     if x[1:2] and x[1] % groups:
         raise ValueError(f"groups={groups} does not divide the {x[1]} input channels")
     if w[:1] and w[0] % groups:
         raise ValueError(f"groups={groups} does not divide the {w[0]} output channels")
-    if len(x) == 4 and len(w) == 4:
+    if len(x) == nd + 2 and len(w) == nd + 2:
         check_fits(x[2:], w[2:], padding, dilation)
 
 
 def _conv_shape(x: S.Shape, w: S.Shape, b: S.Shape | None = None, *, stride: Any = (1, 1),
                 padding: Any = (0, 0), dilation: Any = (1, 1), groups: int = 1) -> S.Shape:
-    if len(x) != 4:
-        raise ValueError(f"input must be 4-D (N, C, H, W), got shape {x}")
-    if len(w) != 4:
-        raise ValueError(f"weight must be 4-D (C_out, C_in/groups, kH, kW), got shape {w}")
+    nd = len(stride)
+    if len(x) != nd + 2:
+        raise ValueError(f"input must be {nd + 2}-D {_AXES[nd]}, got shape {x}")
+    if len(w) != nd + 2:
+        raise ValueError(f"weight must be {nd + 2}-D (C_out, C_in/groups, {_KAX[nd]}), got "
+                         f"shape {w}")
     if x[1] != w[1] * groups:
         raise ValueError(f"input has {x[1]} channels but weight expects {w[1] * groups} "
                          f"(weight {w}, groups={groups})")
     if b is not None and tuple(b) != (w[0],):
         raise ValueError(f"bias must have shape ({w[0]},) (one per output channel), got {b}")
-    return (x[0], w[0], out_size(x[2], w[2], stride[0], padding[0], dilation[0]),
-            out_size(x[3], w[3], stride[1], padding[1], dilation[1]))
+    out = (x[0], w[0]) + tuple(out_size(*a) for a in zip(x[2:], w[2:], stride, padding,
+                                                         dilation))
+    check_size(out)
+    return out
+
+
+def _prod(v: Any) -> int:
+    r = 1
+    for e in v:
+        r *= int(e)
+    return r
 
 
 def _conv_cost(x: S.Shape, w: S.Shape, *rest: Any, **_: Any) -> int:
-    out = rest[-1]
-    return int(out[0] * out[1] * out[2] * out[3] * w[1] * w[2] * w[3])
+    return _prod(rest[-1]) * _prod(w[1:])
 
 
 # -- the ops -----------------------------------------------------------------------------
@@ -275,94 +357,154 @@ def _p(params: dict[str, Any]) -> dict[str, Any]:
     return {k: params[k] for k in _P}
 
 
+def _nd(p: dict[str, Any]) -> int:
+    return len(p["stride"])
+
+
 def _conv_vjp(g: Any, out: Any, x: Any, w: Any, b: Any = None, **p: Any) -> tuple[Any, ...]:
-    dx = lambda: conv2d_grad_input(g, w, tuple(x.shape[2:]), **_p(p))
-    dw = lambda: conv2d_grad_weight(x, g, tuple(w.shape[2:]), **_p(p))
+    nd = _nd(p)
+    dx = lambda: bind(GRAD_INPUT[nd], g, w, input_size=tuple(x.shape[2:]), **_p(p))
+    dw = lambda: bind(GRAD_WEIGHT[nd], x, g, kernel_size=tuple(w.shape[2:]), **_p(p))
     if b is None:
         return dx, dw
-    return dx, dw, lambda: sum(g, axis=(0, 2, 3))
+    return dx, dw, lambda: sum(g, axis=(0,) + tuple(range(2, nd + 2)))
 
 
 def _conv_jvp(t: list[Any], out: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
     tb = t[2] if len(t) > 2 else None
-    return tsum(None if t[0] is None else conv2d(t[0], w, **_p(p)),
-                None if t[1] is None else conv2d(x, t[1], **_p(p)),
-                None if tb is None else reshape(tb, (-1, 1, 1)))
-
-
-_ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
-CONV2D = register(Op(
-    name="conv2d", forward=_conv2d, shape=_conv_shape, vjp=_conv_vjp, jvp=_conv_jvp,
-    check=_conv_check, onnx=Onnx(export=oc.export_conv, imports={"Conv": oc.import_conv}),
-    numpy="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")", label="conv",  # {2}: None, no bias
-    trace=tt("dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,h,w} dY"), cost=_conv_cost,
-    helpers=(_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d),
-))
+    op = CONV[_nd(p)]
+    return tsum(None if t[0] is None else bind(op, t[0], w, **_p(p)),
+                None if t[1] is None else bind(op, x, t[1], **_p(p)),
+                None if tb is None else reshape(tb, (-1,) + (1,) * _nd(p)))
 
 
 def _gi_check(g: S.Shape, w: S.Shape, *, input_size: Any, **p: Any) -> None:
-    _conv_params(p["stride"], p["padding"], p["dilation"], p["groups"])
-    check_pair("input_size", input_size, 1)
+    nd = len(p["stride"]) if isinstance(p["stride"], tuple) else 2
+    _conv_params(p["stride"], p["padding"], p["dilation"], p["groups"], nd)
+    check_pair("input_size", input_size, 1, nd)
 
 
 def _gi_shape(g: S.Shape, w: S.Shape, *, input_size: Any, stride: Any, padding: Any,
               dilation: Any, groups: int) -> S.Shape:
-    if len(g) != 4 or len(w) != 4 or g[1] != w[0]:
+    nd = len(stride)
+    if len(g) != nd + 2 or len(w) != nd + 2 or g[1] != w[0]:
         raise ValueError(f"output gradient {g} does not fit weight {w}")
+    if w[0] % groups:
+        raise ValueError(f"groups={groups} does not divide the {w[0]} channels of {w}")
     want = tuple(out_size(s, k, st, pd, d) for s, k, st, pd, d in
                  zip(input_size, w[2:], stride, padding, dilation))
     if tuple(g[2:]) != want:
-        raise ValueError(f"an input of size {input_size[0]}x{input_size[1]} gives outputs "
-                         f"{want[0]}x{want[1]}, but the gradient is {g[2]}x{g[3]}")
-    return (g[0], w[1] * groups) + tuple(input_size)
+        raise ValueError(f"an input of size {_x(input_size)} gives outputs "
+                         f"{_x(want)}, but the gradient is {_x(g[2:])}")
+    out = (g[0], w[1] * groups) + tuple(input_size)
+    check_size(out)
+    return out
 
 
 def _gw_check(x: S.Shape, g: S.Shape, *, kernel_size: Any, **p: Any) -> None:
-    _conv_params(p["stride"], p["padding"], p["dilation"], p["groups"])
-    check_pair("kernel_size", kernel_size, 1)
+    nd = len(p["stride"]) if isinstance(p["stride"], tuple) else 2
+    _conv_params(p["stride"], p["padding"], p["dilation"], p["groups"], nd)
+    check_pair("kernel_size", kernel_size, 1, nd)
 
 
 def _gw_shape(x: S.Shape, g: S.Shape, *, kernel_size: Any, stride: Any, padding: Any,
               dilation: Any, groups: int) -> S.Shape:
-    if len(x) != 4 or len(g) != 4 or x[0] != g[0]:
+    nd = len(stride)
+    if len(x) != nd + 2 or len(g) != nd + 2 or x[0] != g[0]:
         raise ValueError(f"input {x} and output gradient {g} do not fit")
     want = tuple(out_size(s, k, st, pd, d) for s, k, st, pd, d in
                  zip(x[2:], kernel_size, stride, padding, dilation))
     if tuple(g[2:]) != want:
-        raise ValueError(f"the gradient is {g[2]}x{g[3]} but the conv output is "
-                         f"{want[0]}x{want[1]}")
+        raise ValueError(f"the gradient is {_x(g[2:])} but the conv output is {_x(want)}")
     return (g[1], x[1] // groups) + tuple(kernel_size)
 
 
-CONV2D_GRAD_INPUT = register(Op(
-    name="conv2d_grad_input", forward=_conv2d_grad_input, shape=_gi_shape, check=_gi_check,
-    # linear in g and in w: dG = conv2d(C, W);  dW = conv2d_grad_weight(C, G)
-    vjp=lambda c, out, g, w, **p: (
-        lambda: conv2d(c, w, **_p(p)),
-        lambda: conv2d_grad_weight(c, g, tuple(w.shape[2:]), **_p(p))),
-    jvp=lambda t, out, g, w, **p: tsum(
-        None if t[0] is None else conv2d_grad_input(t[0], w, **p),
-        None if t[1] is None else conv2d_grad_input(g, t[1], **p)),
-    numpy="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
-    label="conv dX", trace=tt("dX = conv_transpose(dY, W) (a transposed convolution)"),
-    cost=lambda g, w, out, **p: _conv_cost(out, w, g), onnx=Onnx(
-        export=oc.export_conv_grad_input, imports={"ConvTranspose": oc.import_conv_transpose}),
-    helpers=(_pad2d, _batch_inner, _chwn, _grad_cols, _conv2d_grad_input),
-))
-CONV2D_GRAD_WEIGHT = register(Op(
-    name="conv2d_grad_weight", forward=_conv2d_grad_weight, shape=_gw_shape, check=_gw_check,
-    # linear in x and in g: dX = conv2d_grad_input(G, C);  dG = conv2d(X, C)
-    vjp=lambda c, out, x, g, **p: (
-        lambda: conv2d_grad_input(g, c, tuple(x.shape[2:]), **_p(p)),
-        lambda: conv2d(x, c, **_p(p))),
-    jvp=lambda t, out, x, g, **p: tsum(
-        None if t[0] is None else conv2d_grad_weight(t[0], g, **p),
-        None if t[1] is None else conv2d_grad_weight(x, t[1], **p)),
-    numpy="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
-    label="conv dW", trace=tt("dW = X ⋆ dY (correlate the input with the output gradient)"),
-    cost=lambda x, g, out, **p: _conv_cost(x, out, g), onnx=oc.NO_CONV_GRAD_WEIGHT,
-    helpers=(_pad2d, _batch_inner, _chwn, _windows, _im2col, _grad_cols, _conv2d_grad_weight),
-))
+_ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
+_BASE = (_offsets, _pad2d, _batch_inner, _chwn, _grad_cols)
+CONV: dict[int, Op] = {}
+GRAD_INPUT: dict[int, Op] = {}
+GRAD_WEIGHT: dict[int, Op] = {}
+
+
+def _gi_vjp(c: Any, out: Any, g: Any, w: Any, **p: Any) -> tuple[Any, ...]:
+    # linear in g and in w: dG = conv(C, W);  dW = conv_grad_weight(C, G)
+    nd = _nd(p)
+    return (lambda: bind(CONV[nd], c, w, **_p(p)),
+            lambda: bind(GRAD_WEIGHT[nd], c, g, kernel_size=tuple(w.shape[2:]), **_p(p)))
+
+
+def _gi_jvp(t: list[Any], out: Any, g: Any, w: Any, **p: Any) -> Any:
+    op = GRAD_INPUT[_nd(p)]
+    return tsum(None if t[0] is None else bind(op, t[0], w, **p),
+                None if t[1] is None else bind(op, g, t[1], **p))
+
+
+def _gw_vjp(c: Any, out: Any, x: Any, g: Any, **p: Any) -> tuple[Any, ...]:
+    # linear in x and in g: dX = conv_grad_input(G, C);  dG = conv(X, C)
+    nd = _nd(p)
+    return (lambda: bind(GRAD_INPUT[nd], g, c, input_size=tuple(x.shape[2:]), **_p(p)),
+            lambda: bind(CONV[nd], x, c, **_p(p)))
+
+
+def _gw_jvp(t: list[Any], out: Any, x: Any, g: Any, **p: Any) -> Any:
+    op = GRAD_WEIGHT[_nd(p)]
+    return tsum(None if t[0] is None else bind(op, t[0], g, **p),
+                None if t[1] is None else bind(op, x, t[1], **p))
+
+
+for _n in (1, 2, 3):
+    CONV[_n] = register(Op(
+        name=f"conv{_n}d", forward=_conv2d, shape=_conv_shape, vjp=_conv_vjp, jvp=_conv_jvp,
+        check=_conv_check,
+        onnx=Onnx(export=oc.export_conv, imports={"Conv": oc.import_conv}),
+        numpy="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")",  # {2}: None, no bias
+        label="conv" if _n == 2 else f"conv{_n}d",
+        trace=tt("dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,spatial} dY"),
+        cost=_conv_cost, helpers=_BASE + (_windows, _im2col, _conv2d),
+        doc=f"{_n}-D convolution (cross-correlation, PyTorch's F.conv{_n}d)",
+    ))
+    GRAD_INPUT[_n] = register(Op(
+        name=f"conv{_n}d_grad_input", forward=_conv2d_grad_input, shape=_gi_shape,
+        check=_gi_check, vjp=_gi_vjp, jvp=_gi_jvp,
+        numpy="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
+        label="conv dX" if _n == 2 else f"conv{_n}d dX",
+        trace=tt("dX = conv_transpose(dY, W) (a transposed convolution)"),
+        cost=lambda g, w, out, **p: _conv_cost(out, w, g), onnx=Onnx(
+            export=oc.export_conv_grad_input,
+            imports={"ConvTranspose": oc.import_conv_transpose}),
+        helpers=_BASE + (_conv2d_grad_input,),
+        doc=f"input gradient of conv{_n}d: a transposed convolution",
+    ))
+    GRAD_WEIGHT[_n] = register(Op(
+        name=f"conv{_n}d_grad_weight", forward=_conv2d_grad_weight, shape=_gw_shape,
+        check=_gw_check, vjp=_gw_vjp, jvp=_gw_jvp,
+        numpy="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
+        label="conv dW" if _n == 2 else f"conv{_n}d dW",
+        trace=tt("dW = X ⋆ dY (correlate the input with the output gradient)"),
+        cost=lambda x, g, out, **p: _conv_cost(x, out, g), onnx=oc.NO_CONV_GRAD_WEIGHT,
+        helpers=_BASE + (_windows, _im2col, _conv2d_grad_weight),
+        doc=f"weight gradient of conv{_n}d",
+    ))
+CONV2D, CONV2D_GRAD_INPUT, CONV2D_GRAD_WEIGHT = CONV[2], GRAD_INPUT[2], GRAD_WEIGHT[2]
+
+
+def _bind_conv(nd: int, x: Any, w: Any, b: Any, stride: Any, padding: Any, dilation: Any,
+               groups: Any, name: str | None) -> Any:
+    args = (x, w) if b is None else (x, w, b)
+    return bind(CONV[nd], *args, stride=ntuple(stride, nd), padding=ntuple(padding, nd),
+                dilation=ntuple(dilation, nd), groups=_int(groups), name=name)
+
+
+def conv1d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1, name: str | None = None) -> Any:
+    """1-D convolution (cross-correlation, as PyTorch's F.conv1d) of an (N, C_in, L) input
+    with weights (C_out, C_in / groups, kL) and an optional bias (C_out,).
+
+    >>> import numpy as np
+    >>> conv1d(np.arange(5.0).reshape(1, 1, 5), np.array([[[-1.0, 1.0]]]))
+    array([[[1., 1., 1., 1.]]])
+    """
+    return _bind_conv(1, x, w, b, stride, padding, dilation, groups, name)
 
 
 def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
@@ -382,26 +524,125 @@ def conv2d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
     >>> conv2d(np.ones((1, 2, 4, 4)), np.ones((4, 1, 3, 3)), groups=2, padding=1).shape
     (1, 4, 4, 4)
     """
-    args = (x, w) if b is None else (x, w, b)
-    return bind(CONV2D, *args, stride=pair(stride), padding=pair(padding),
-                dilation=pair(dilation), groups=_int(groups), name=name)
+    return _bind_conv(2, x, w, b, stride, padding, dilation, groups, name)
+
+
+def conv3d(x: Any, w: Any, b: Any = None, *, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1, name: str | None = None) -> Any:
+    """3-D convolution (PyTorch's F.conv3d) of an (N, C_in, D, H, W) input with weights
+    (C_out, C_in / groups, kD, kH, kW); int or triple stride, padding, dilation.
+
+    >>> import numpy as np
+    >>> conv3d(np.ones((1, 1, 3, 4, 5)), np.ones((2, 1, 2, 2, 2)), padding=1).shape
+    (1, 2, 4, 5, 6)
+    """
+    return _bind_conv(3, x, w, b, stride, padding, dilation, groups, name)
+
+
+def _nd_of(w: Any, default: int = 2) -> int:
+    shape = getattr(w, "shape", None)
+    return len(shape) - 2 if shape is not None and len(shape) >= 3 else default
 
 
 def conv2d_grad_input(g: Any, w: Any, input_size: Any, *, stride: Any = 1, padding: Any = 0,
                       dilation: Any = 1, groups: int = 1, name: str | None = None) -> Any:
-    """Gradient of ``conv2d`` w.r.t. its input (a transposed convolution of ``g`` by ``w``);
-    ``input_size`` is the input's (H, W)."""
-    return bind(CONV2D_GRAD_INPUT, g, w, input_size=pair(tuple(input_size)),
-                stride=pair(stride), padding=pair(padding), dilation=pair(dilation),
-                groups=_int(groups), name=name)
+    """Gradient of ``conv2d`` (or conv1d / conv3d, by the weight's rank) w.r.t. its input
+    (a transposed convolution of ``g`` by ``w``); ``input_size`` is the input's spatial
+    size."""
+    nd = _nd_of(w)
+    return bind(GRAD_INPUT[nd], g, w, input_size=ntuple(tuple(input_size), nd),
+                stride=ntuple(stride, nd), padding=ntuple(padding, nd),
+                dilation=ntuple(dilation, nd), groups=_int(groups), name=name)
 
 
 def conv2d_grad_weight(x: Any, g: Any, kernel_size: Any, *, stride: Any = 1, padding: Any = 0,
                        dilation: Any = 1, groups: int = 1, name: str | None = None) -> Any:
-    """Gradient of ``conv2d`` w.r.t. its weights, of shape (C_out, C_in/groups, kH, kW)."""
-    return bind(CONV2D_GRAD_WEIGHT, x, g, kernel_size=pair(tuple(kernel_size)),
-                stride=pair(stride), padding=pair(padding), dilation=pair(dilation),
-                groups=_int(groups), name=name)
+    """Gradient of ``conv2d`` (or conv1d / conv3d, by the input's rank) w.r.t. its
+    weights, of shape (C_out, C_in/groups, *kernel_size)."""
+    nd = _nd_of(x)
+    return bind(GRAD_WEIGHT[nd], x, g, kernel_size=ntuple(tuple(kernel_size), nd),
+                stride=ntuple(stride, nd), padding=ntuple(padding, nd),
+                dilation=ntuple(dilation, nd), groups=_int(groups), name=name)
 
 
-__all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight"]
+def _conv_transpose(nd: int, x: Any, w: Any, b: Any, stride: Any, padding: Any,
+                    output_padding: Any, groups: Any, dilation: Any,
+                    name: str | None) -> Any:
+    from graphnn.core.errors import ParamError
+
+    st, pd, op_ = ntuple(stride, nd), ntuple(padding, nd), ntuple(output_padding, nd)
+    dl = ntuple(dilation, nd)
+    for label, v, least in (("stride", st, 1), ("padding", pd, 0), ("dilation", dl, 1),
+                            ("output_padding", op_, 0)):
+        try:
+            check_pair(label, v, least, nd)
+        except ValueError as e:
+            raise ParamError(f"conv_transpose{nd}d: {e}") from None
+    if any(o >= s for o, s in zip(op_, st)):
+        raise ParamError(f"conv_transpose{nd}d: output_padding {op_} must be smaller than "
+                         f"the stride {st} (graphnn also refuses PyTorch's output_padding "
+                         f"< dilation case)")
+    xs, ws = tuple(x.shape), tuple(w.shape)
+    if len(xs) != nd + 2 or len(ws) != nd + 2:
+        raise ParamError(f"conv_transpose{nd}d: input must be {nd + 2}-D {_AXES[nd]} and "
+                         f"weight {nd + 2}-D (C_in, C_out/groups, {_KAX[nd]}); got input "
+                         f"{xs}, weight {ws}")
+    size = tuple((i - 1) * s - 2 * p + d * (k - 1) + o + 1 for i, s, p, d, k, o in
+                 zip(xs[2:], st, pd, dl, ws[2:], op_))
+    if min(size) < 1:
+        raise ParamError(f"conv_transpose{nd}d: input {xs} with weight {ws}, stride {st}, "
+                         f"padding {pd} gives a non-positive output size {size}")
+    y = bind(GRAD_INPUT[nd], x, w, input_size=size, stride=st, padding=pd, dilation=dl,
+             groups=_int(groups), name=None if b is not None else name)
+    if b is None:
+        return y
+    out = y + reshape(b, (-1,) + (1,) * nd)
+    return out.named(name) if name is not None and hasattr(out, "named") else out
+
+
+def conv_transpose1d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1, *,
+                     name: str | None = None) -> Any:
+    """Transposed 1-D convolution (PyTorch's F.conv_transpose1d): input (N, C_in, L),
+    weight (C_in, C_out / groups, kL). Output length (L - 1) s - 2 p + d (k - 1) +
+    output_padding + 1. It is the input gradient of conv1d (a ``conv1d_grad_input`` node).
+
+    >>> import numpy as np
+    >>> conv_transpose1d(np.ones((1, 1, 3)), np.ones((1, 1, 2)), stride=2)
+    array([[[1., 1., 1., 1., 1., 1.]]])
+    """
+    return _conv_transpose(1, x, w, b, stride, padding, output_padding, groups, dilation,
+                           name)
+
+
+def conv_transpose2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1, *,
+                     name: str | None = None) -> Any:
+    """Transposed 2-D convolution (PyTorch's F.conv_transpose2d): input (N, C_in, H, W),
+    weight (C_in, C_out / groups, kH, kW); a ``conv2d_grad_input`` node (+ bias).
+
+    >>> import numpy as np
+    >>> conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 4, 3, 3)), stride=2,
+    ...                  padding=1, output_padding=1).shape
+    (1, 4, 6, 6)
+    """
+    return _conv_transpose(2, x, w, b, stride, padding, output_padding, groups, dilation,
+                           name)
+
+
+def conv_transpose3d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1, *,
+                     name: str | None = None) -> Any:
+    """Transposed 3-D convolution (PyTorch's F.conv_transpose3d); a ``conv3d_grad_input``
+    node (+ bias).
+
+    >>> import numpy as np
+    >>> conv_transpose3d(np.ones((1, 1, 2, 2, 2)), np.ones((1, 1, 2, 2, 2))).shape
+    (1, 1, 3, 3, 3)
+    """
+    return _conv_transpose(3, x, w, b, stride, padding, output_padding, groups, dilation,
+                           name)
+
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv2d_grad_input", "conv2d_grad_weight",
+           "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]

@@ -1,6 +1,8 @@
-"""2-D pooling (NCHW): max_pool2d and avg_pool2d with PyTorch semantics, and their
-gradients as registered ops. No loops over pixels: each kernel offset is one strided
-slice of the padded input, combined with whole-array maximum / add (kH*kW vector ops).
+"""1-D, 2-D and 3-D pooling (N, C, *spatial): max_poolNd and avg_poolNd with PyTorch
+semantics (dilation, ceil_mode, count_include_pad, divisor_override, return_indices),
+and their gradients as registered ops. One N-d implementation serves every rank. No
+loops over pixels: each kernel offset is one strided slice of the padded input, combined
+with whole-array maximum / add (prod(k) vector ops).
 
 Max pooling routes the gradient to the first maximum of each window (as PyTorch does; a
 NaN counts as the maximum, as in the forward); ``max_pool2d_select(x, v)`` picks ``v`` at
@@ -26,68 +28,141 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, register, tt
 from graphnn.ops import onnx_conv as oc
-from graphnn.ops.conv import _pad2d, check_fits, check_pair, out_size, pair
+from graphnn.ops.conv import (
+    _int,
+    _offsets,
+    _pad2d,
+    _prod,
+    check_fits,
+    check_pair,
+    check_size,
+    ntuple,
+    out_size,
+)
 from graphnn.ops.reduce import mean
 
 # -- helpers (xp first; codegen copies them) -------------------------------------------
 
 
-def _tap(xp: Any, xpad: Any, i: int, j: int, stride: tuple[int, int], oh: int, ow: int) -> Any:
-    """Strided view of the input under kernel offset (i, j) of every window: (N, C, OH, OW)."""
-    sh, sw = stride
-    return xpad[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+def _pool_geom(xp: Any, size: tuple[int, ...], kernel: tuple[int, ...],
+               stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...],
+               ceil_mode: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(output sizes, extra padding at the end of each axis): ceil_mode windows that run
+    past the padded input read that extra padding (PyTorch's output-size rule)."""
+    out, extra = [], []
+    for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        o = span // s + 1
+        if ceil_mode:
+            o = -(-span // s) + 1
+            if (o - 1) * s >= n + p:
+                o -= 1
+        out.append(o)
+        extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p)))
+    return tuple(out), tuple(extra)
 
 
-def _pool_out(xp: Any, xpad: Any, kernel: tuple[int, int],
-              stride: tuple[int, int]) -> tuple[int, int]:
-    """Output (OH, OW) of pooling an already padded input."""
-    return ((xpad.shape[2] - kernel[0]) // stride[0] + 1,
-            (xpad.shape[3] - kernel[1]) // stride[1] + 1)
+def _tap(xp: Any, xpad: Any, off: tuple[int, ...], stride: tuple[int, ...],
+         dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
+    """Strided view of the input under kernel offset ``off`` of every window: (N, C, *O)."""
+    return xpad[(slice(None), slice(None)) + tuple(
+        slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o in zip(off, dilation, stride,
+                                                                        out))]
 
 
-def _max_pool2d(xp: Any, x: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
-                padding: tuple[int, int]) -> Any:
-    """Max over each window; padding counts as -inf."""
-    xpad = _pad2d(xp, x, padding, float("-inf"))
-    oh, ow = _pool_out(xp, xpad, kernel_size, stride)
-    out = None
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            t = _tap(xp, xpad, i, j, stride, oh, ow)
-            out = xp.array(t) if out is None else xp.maximum(out, t)
-    return out
+def _max_pool2d(xp: Any, x: Any, kernel_size: tuple[int, ...], stride: tuple[int, ...],
+                padding: tuple[int, ...], dilation: tuple[int, ...] | None = None,
+                ceil_mode: bool = False) -> Any:
+    """Max over each (dilated) window, any spatial rank; padding counts as -inf."""
+    dilation = dilation or (1,) * len(kernel_size)
+    out, extra = _pool_geom(xp, tuple(x.shape[2:]), kernel_size, stride, padding, dilation,
+                            ceil_mode)
+    xpad = _pad2d(xp, x, padding, float("-inf"), extra)
+    res = None
+    for off in _offsets(xp, kernel_size):
+        t = _tap(xp, xpad, off, stride, dilation, out)
+        res = xp.array(t) if res is None else xp.maximum(res, t)
+    return res
 
 
-def _pool_taps(xp: Any, xpad: Any, kernel_size: tuple[int, int],
-               stride: tuple[int, int]) -> Any:
-    """Every kernel tap of every window copied into one contiguous (kH*kW, N, C, OH, OW)
-    array (tap i * kW + j first): later passes then run over contiguous memory."""
-    oh, ow = _pool_out(xp, xpad, kernel_size, stride)
-    kh, kw = kernel_size
-    taps = xp.empty((kh * kw,) + tuple(xpad.shape[:2]) + (oh, ow), dtype=xpad.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            taps[i * kw + j] = _tap(xp, xpad, i, j, stride, oh, ow)
+def _pool_taps(xp: Any, xpad: Any, kernel_size: tuple[int, ...], stride: tuple[int, ...],
+               dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
+    """Every kernel tap of every window copied into one contiguous (K, N, C, *O) array
+    (taps in row-major kernel order): later passes then run over contiguous memory."""
+    offs = _offsets(xp, kernel_size)
+    taps = xp.empty((len(offs),) + tuple(xpad.shape[:2]) + tuple(out), dtype=xpad.dtype)
+    for t, off in enumerate(offs):
+        taps[t] = _tap(xp, xpad, off, stride, dilation, out)
     return taps
 
 
-def _max_pool2d_masks(xp: Any, x: Any, kernel_size: tuple[int, int],
-                      stride: tuple[int, int], padding: tuple[int, int]) -> Any:
-    """Boolean (kH*kW, N, C, OH, OW): True where tap i * kW + j holds the first maximum of
-    its window (row-major order; a NaN counts as the maximum, as in the forward)."""
-    taps = _pool_taps(xp, _pad2d(xp, x, padding, float("-inf")), kernel_size, stride)
+def _tap_pos(xp: Any, size: tuple[int, ...], kernel_size: tuple[int, ...],
+             stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...],
+             out: tuple[int, ...]) -> tuple[Any, Any]:
+    """(inside, flat), both (K, *O): whether tap k of each window reads a real input (not
+    padding) and that input's flat index within its (unpadded) plane."""
+    nd = len(size)
+    inside, flat, step = None, None, 1
+    for a in range(nd - 1, -1, -1):
+        pos = (xp.arange(kernel_size[a]) * dilation[a])[:, None] + (
+            xp.arange(out[a]) * stride[a] - padding[a])[None, :]
+        shp = [1] * (2 * nd)
+        shp[a], shp[nd + a] = kernel_size[a], out[a]
+        pos = xp.reshape(pos, tuple(shp))
+        ok = (pos >= 0) & (pos < size[a])
+        inside = ok if inside is None else inside & ok
+        flat = pos * step if flat is None else flat + pos * step
+        step *= size[a]
+    full = tuple(kernel_size) + tuple(out)
+    k = 1
+    for e in kernel_size:
+        k *= e
+    return (xp.reshape(xp.broadcast_to(inside, full), (k,) + tuple(out)),
+            xp.reshape(xp.broadcast_to(flat, full), (k,) + tuple(out)))
+
+
+def _max_pool2d_masks(xp: Any, x: Any, kernel_size: tuple[int, ...],
+                      stride: tuple[int, ...], padding: tuple[int, ...],
+                      dilation: tuple[int, ...] | None = None,
+                      ceil_mode: bool = False) -> Any:
+    """Boolean (K, N, C, *O): True where tap k holds the first maximum of its window (in
+    row-major order, among the real inputs, as PyTorch; a NaN counts as the maximum)."""
+    dilation = dilation or (1,) * len(kernel_size)
+    size = tuple(x.shape[2:])
+    out, extra = _pool_geom(xp, size, kernel_size, stride, padding, dilation, ceil_mode)
+    taps = _pool_taps(xp, _pad2d(xp, x, padding, float("-inf"), extra), kernel_size, stride,
+                      dilation, out)
     hit = taps == xp.max(taps, axis=0)
     hit |= taps != taps
+    if any(padding) or any(extra):  # a window of -inf: its first real input, not the pad
+        inside = _tap_pos(xp, size, kernel_size, stride, padding, dilation, out)[0]
+        hit &= xp.reshape(inside, (inside.shape[0], 1, 1) + tuple(out))
     taken = hit[0].copy()
     for k in range(1, hit.shape[0]):
         hit[k] &= ~taken
         if k < hit.shape[0] - 1:
             taken |= hit[k]
     return hit
+
+
+def _max_pool2d_indices(xp: Any, x: Any, kernel_size: tuple[int, ...],
+                        stride: tuple[int, ...], padding: tuple[int, ...],
+                        dilation: tuple[int, ...] | None = None,
+                        ceil_mode: bool = False) -> Any:
+    """PyTorch's return_indices: the flat index within its (unpadded) plane of each
+    window's first maximum, int64 (N, C, *O)."""
+    dilation = dilation or (1,) * len(kernel_size)
+    hit = _max_pool2d_masks(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
+    out = tuple(hit.shape[3:])
+    flat = _tap_pos(xp, tuple(x.shape[2:]), kernel_size, stride, padding, dilation, out)[1]
+    flat = xp.reshape(flat.astype(xp.int64), (flat.shape[0], 1, 1) + out)
+    return xp.sum(hit * flat, axis=0)
 
 
 def _select_bits(xp: Any, mask: Any, v: Any) -> tuple[Any, Any]:
@@ -98,119 +173,162 @@ def _select_bits(xp: Any, mask: Any, v: Any) -> tuple[Any, Any]:
     return v.view(u), xp.negative(mask.astype(u))
 
 
-def _max_pool2d_grad(xp: Any, x: Any, g: Any, kernel_size: tuple[int, int],
-                     stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+def _max_pool2d_grad(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...],
+                     stride: tuple[int, ...], padding: tuple[int, ...],
+                     dilation: tuple[int, ...] | None = None, ceil_mode: bool = False) -> Any:
     """Route each window's gradient to its (first) maximum; overlaps add up."""
-    hit = _max_pool2d_masks(xp, x, kernel_size, stride, padding)
+    dilation = dilation or (1,) * len(kernel_size)
+    hit = _max_pool2d_masks(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
     gu, bits = _select_bits(xp, hit, g)
-    n, c, h, w = x.shape
-    ph, pw = padding
-    kh, kw = kernel_size
-    oh, ow = g.shape[2:]
-    hp, wp = h + 2 * ph, w + 2 * pw
-    disjoint = stride[0] >= kh and stride[1] >= kw
-    tiled = stride[0] == kh and stride[1] == kw and oh * kh == hp and ow * kw == wp
-    dx = (xp.empty if tiled else xp.zeros)((n, c, hp, wp), dtype=g.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            if disjoint:  # every input under at most one tap: write, no read-modify-write
-                xp.bitwise_and(gu, bits[i * kw + j],
-                               out=_tap(xp, dx.view(gu.dtype), i, j, stride, oh, ow))
-            else:
-                _tap(xp, dx, i, j, stride, oh, ow)[...] += xp.bitwise_and(
-                    gu, bits[i * kw + j]).view(g.dtype)
-    return dx[:, :, ph:ph + h, pw:pw + w]
+    size = tuple(x.shape[2:])
+    out = tuple(g.shape[2:])
+    extra = _pool_geom(xp, size, kernel_size, stride, padding, dilation, ceil_mode)[1]
+    padded = tuple(n + 2 * p + e for n, p, e in zip(size, padding, extra))
+    one = all(d == 1 for d in dilation)
+    disjoint = one and all(s >= k for s, k in zip(stride, kernel_size))
+    tiled = one and all(s == k and o * k == n for s, k, o, n in
+                        zip(stride, kernel_size, out, padded))
+    dx = (xp.empty if tiled else xp.zeros)(tuple(x.shape[:2]) + padded, dtype=g.dtype)
+    for t, off in enumerate(_offsets(xp, kernel_size)):
+        if disjoint:  # every input under at most one tap: write, no read-modify-write
+            xp.bitwise_and(gu, bits[t],
+                           out=_tap(xp, dx.view(gu.dtype), off, stride, dilation, out))
+        else:
+            _tap(xp, dx, off, stride, dilation, out)[...] += xp.bitwise_and(
+                gu, bits[t]).view(g.dtype)
+    return dx[(slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in
+                                                 zip(padding, size))]
 
 
-def _max_pool2d_select(xp: Any, x: Any, v: Any, kernel_size: tuple[int, int],
-                       stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+def _max_pool2d_select(xp: Any, x: Any, v: Any, kernel_size: tuple[int, ...],
+                       stride: tuple[int, ...], padding: tuple[int, ...],
+                       dilation: tuple[int, ...] | None = None,
+                       ceil_mode: bool = False) -> Any:
     """``v`` taken at the argmax position of each window of ``x``."""
-    hit = _max_pool2d_masks(xp, x, kernel_size, stride, padding)
-    vt = _pool_taps(xp, _pad2d(xp, v, padding), kernel_size, stride)
+    dilation = dilation or (1,) * len(kernel_size)
+    hit = _max_pool2d_masks(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
+    out, extra = _pool_geom(xp, tuple(x.shape[2:]), kernel_size, stride, padding, dilation,
+                            ceil_mode)
+    vt = _pool_taps(xp, _pad2d(xp, v, padding, 0.0, extra), kernel_size, stride, dilation,
+                    out)
     vu, bits = _select_bits(xp, hit, vt)
-    out = xp.bitwise_and(vu[0], bits[0])
+    res = xp.bitwise_and(vu[0], bits[0])
     for k in range(1, hit.shape[0]):
-        out |= xp.bitwise_and(vu[k], bits[k])  # one tap selected per window: exact
-    return out.view(v.dtype)
+        res |= xp.bitwise_and(vu[k], bits[k])  # one tap selected per window: exact
+    return res.view(v.dtype)
 
 
-def _avg_divisor(xp: Any, hw: tuple[int, int], kernel_size: tuple[int, int],
-                 stride: tuple[int, int], padding: tuple[int, int], count_include_pad: bool,
-                 dtype: Any) -> Any:
-    """kH*kW, or (without padding in the count) the number of real inputs per window."""
-    if count_include_pad or padding == (0, 0):
-        return kernel_size[0] * kernel_size[1]
-    ones = _pad2d(xp, xp.ones((1, 1) + tuple(hw), dtype=dtype), padding)
-    oh, ow = _pool_out(xp, ones, kernel_size, stride)
-    cnt = xp.zeros((1, 1, oh, ow), dtype=dtype)
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            cnt += _tap(xp, ones, i, j, stride, oh, ow)
-    return cnt
+def _avg_divisor(xp: Any, size: tuple[int, ...], kernel_size: tuple[int, ...],
+                 stride: tuple[int, ...], padding: tuple[int, ...], out: tuple[int, ...],
+                 count_include_pad: bool, divisor_override: Any, dtype: Any) -> Any:
+    """What each window's sum is divided by (PyTorch's rule): divisor_override; else the
+    window clipped to the padded input (count_include_pad) or to the real input; one
+    factor per axis, so an (*O) array (a number when every window is whole)."""
+    if divisor_override:
+        return divisor_override
+    nd = len(size)
+    div = None
+    for a in range(nd):
+        start = xp.arange(out[a]) * stride[a] - padding[a]
+        end = xp.minimum(start + kernel_size[a], size[a] + padding[a])
+        if count_include_pad:
+            cnt = end - start
+        else:
+            cnt = xp.minimum(end, size[a]) - xp.maximum(start, 0)
+        shp = [1] * nd
+        shp[a] = out[a]
+        cnt = xp.reshape(cnt.astype(dtype), tuple(shp))
+        div = cnt if div is None else div * cnt
+    return div
 
 
-def _avg_pool2d(xp: Any, x: Any, kernel_size: tuple[int, int], stride: tuple[int, int],
-                padding: tuple[int, int], count_include_pad: bool = True) -> Any:
-    """Mean over each window (zero padding)."""
-    xpad = _pad2d(xp, x, padding)
-    oh, ow = _pool_out(xp, xpad, kernel_size, stride)
+def _avg_pool2d(xp: Any, x: Any, kernel_size: tuple[int, ...], stride: tuple[int, ...],
+                padding: tuple[int, ...], count_include_pad: bool = True,
+                ceil_mode: bool = False, divisor_override: Any = None) -> Any:
+    """Mean over each window (zero padding), any spatial rank."""
+    nd = len(kernel_size)
+    size = tuple(x.shape[2:])
+    out, extra = _pool_geom(xp, size, kernel_size, stride, padding, (1,) * nd, ceil_mode)
+    xpad = _pad2d(xp, x, padding, 0.0, extra)
     s = None
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            t = _tap(xp, xpad, i, j, stride, oh, ow)
-            s = xp.array(t) if s is None else s + t
-    return s / _avg_divisor(xp, x.shape[2:], kernel_size, stride, padding, count_include_pad,
-                            x.dtype)
+    for off in _offsets(xp, kernel_size):
+        t = _tap(xp, xpad, off, stride, (1,) * nd, out)
+        s = xp.array(t) if s is None else s + t
+    return s / _avg_divisor(xp, size, kernel_size, stride, padding, out, count_include_pad,
+                            divisor_override, x.dtype)
 
 
-def _avg_pool2d_grad(xp: Any, g: Any, input_size: tuple[int, int],
-                     kernel_size: tuple[int, int], stride: tuple[int, int],
-                     padding: tuple[int, int], count_include_pad: bool = True) -> Any:
+def _avg_pool2d_grad(xp: Any, g: Any, input_size: tuple[int, ...],
+                     kernel_size: tuple[int, ...], stride: tuple[int, ...],
+                     padding: tuple[int, ...], count_include_pad: bool = True,
+                     ceil_mode: bool = False, divisor_override: Any = None) -> Any:
     """Spread each window's gradient evenly over the window (g / divisor per tap)."""
-    n, c, oh, ow = g.shape
-    h, w = input_size
-    ph, pw = padding
-    gd = g / _avg_divisor(xp, input_size, kernel_size, stride, padding, count_include_pad,
-                          g.dtype)
-    dx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            _tap(xp, dx, i, j, stride, oh, ow)[...] += gd
-    return dx[:, :, ph:ph + h, pw:pw + w]
+    nd = len(kernel_size)
+    size = tuple(input_size)
+    out, extra = _pool_geom(xp, size, kernel_size, stride, padding, (1,) * nd, ceil_mode)
+    gd = g / _avg_divisor(xp, size, kernel_size, stride, padding, out, count_include_pad,
+                          divisor_override, g.dtype)
+    dx = xp.zeros(tuple(g.shape[:2]) + tuple(n + 2 * p + e for n, p, e in
+                                             zip(size, padding, extra)), dtype=g.dtype)
+    for off in _offsets(xp, kernel_size):
+        _tap(xp, dx, off, stride, (1,) * nd, out)[...] += gd
+    return dx[(slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in
+                                                 zip(padding, size))]
 
 
 # -- checks and shapes --------------------------------------------------------------------
 
 
-def _pool_params(kernel_size: Any, stride: Any, padding: Any) -> None:
-    check_pair("kernel_size", kernel_size, 1)
-    check_pair("stride", stride, 1)
-    check_pair("padding", padding, 0)
+def _nd(kernel_size: Any) -> int:
+    return len(kernel_size) if isinstance(kernel_size, tuple) else 2
+
+
+def _pool_params(kernel_size: Any, stride: Any, padding: Any, dilation: Any = None,
+                 divisor_override: Any = None) -> None:
+    nd = len(padding) if isinstance(padding, tuple) else _nd(kernel_size)
+    check_pair("kernel_size", kernel_size, 1, nd)
+    check_pair("stride", stride, 1, nd)
+    check_pair("padding", padding, 0, nd)
+    if dilation is not None:
+        check_pair("dilation", dilation, 1, nd)
     for p, k in zip(padding, kernel_size):
         if 2 * p > k:
-            raise ValueError(f"padding {padding[0]},{padding[1]} is more than half the kernel "
-                             f"{kernel_size[0]}x{kernel_size[1]} (PyTorch's rule: pad <= k/2)")
+            raise ValueError(f"padding {','.join(map(str, padding))} is more than half the "
+                             f"kernel {'x'.join(map(str, kernel_size))} (PyTorch's rule: "
+                             "pad <= k/2)")
+    if divisor_override is not None and (not isinstance(divisor_override, int) or isinstance(
+            divisor_override, bool) or divisor_override < 1):
+        raise ValueError(f"divisor_override must be a positive int or None, got "
+                         f"{divisor_override!r}")
 
 
 def _pool_check(x: S.Shape, *rest: S.Shape, kernel_size: Any, stride: Any, padding: Any,
-                input_size: Any = None, **_: Any) -> None:
-    _pool_params(kernel_size, stride, padding)
-    hw = input_size if input_size is not None else (x[2:] if len(x) == 4 else None)
+                input_size: Any = None, dilation: Any = None, divisor_override: Any = None,
+                **_: Any) -> None:
+    _pool_params(kernel_size, stride, padding, dilation, divisor_override)
+    nd = len(padding)
+    hw = input_size if input_size is not None else (x[2:] if len(x) == nd + 2 else None)
     if hw is not None:
-        check_fits(tuple(hw), kernel_size, padding)
+        check_fits(tuple(hw), kernel_size, padding, dilation)
+
+
+_AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
 
 def _pool_shape(x: S.Shape, *rest: S.Shape, kernel_size: Any, stride: Any, padding: Any,
-                **_: Any) -> S.Shape:
-    """(N, C, (H + 2P - F) // S + 1, (W + 2P - F) // S + 1)."""
-    if len(x) != 4:
-        raise ValueError(f"input must be 4-D (N, C, H, W), got shape {x}")
-    out = (x[0], x[1]) + tuple(out_size(s, k, st, p) for s, k, st, p in
-                               zip(x[2:], kernel_size, stride, padding))
+                dilation: Any = None, ceil_mode: bool = False, **_: Any) -> S.Shape:
+    """(N, C, *((W + 2P - D (F - 1) - 1) / S + 1)), rounded down (up with ceil_mode)."""
+    nd = len(kernel_size)
+    if len(x) != nd + 2:
+        raise ValueError(f"input must be {nd + 2}-D {_AXES[nd]}, got shape {x}")
+    dilation = dilation or (1,) * nd
+    out = (x[0], x[1]) + tuple(out_size(*a, ceil=bool(ceil_mode)) for a in
+                               zip(x[2:], kernel_size, stride, padding, dilation))
     for r in rest:
         if tuple(r) != tuple(x) and tuple(r) != out:
             raise ValueError(f"second operand {r} fits neither the input {x} nor the output "
                              f"{out}")
+    check_size(out)
     return out
 
 
@@ -223,112 +341,264 @@ def _grad_shape(x: S.Shape, g: S.Shape, **p: Any) -> S.Shape:
 
 def _avg_grad_shape(g: S.Shape, *, input_size: Any, **p: Any) -> S.Shape:
     x = tuple(g[:2]) + tuple(input_size)
-    if len(g) != 4 or _pool_shape(x, **p) != tuple(g):
+    if len(g) != len(x) or _pool_shape(x, **p) != tuple(g):
         raise ValueError(f"gradient {g} is not the pooled output of an input {x}")
+    check_size(x)
     return x
 
 
 def _pool_cost(x: S.Shape, *rest: Any, kernel_size: Any, **_: Any) -> int:
-    out = rest[-1]
-    return int(out[0] * out[1] * out[2] * out[3] * kernel_size[0] * kernel_size[1])
+    return _prod(rest[-1]) * _prod(kernel_size)
 
 
 # -- the ops ----------------------------------------------------------------------------------
 
-_PA = "kernel_size={kernel_size}, stride={stride}, padding={padding}"
-_ARGM = (_pad2d, _tap, _pool_out, _pool_taps, _max_pool2d_masks, _select_bits)
-
-MAX_POOL2D = register(Op(
-    name="max_pool2d", forward=_max_pool2d, shape=_pool_shape, check=_pool_check,
-    vjp=lambda g, out, x, **p: (lambda: max_pool2d_grad(x, g, **p),),
-    jvp=lambda t, out, x, **p: None if t[0] is None else max_pool2d_select(x, t[0], **p),
-    numpy="_max_pool2d(xp, {0}, " + _PA + ")", label="max pool",
-    trace=tt("dX = dY routed to the (first) max of each window, 0 elsewhere"),
-    cost=_pool_cost, helpers=(_pad2d, _tap, _pool_out, _max_pool2d),
-    onnx=Onnx(export=oc.export_pool("MaxPool"), imports={"MaxPool": oc.import_maxpool}),
-))
-MAX_POOL2D_GRAD = register(Op(
-    name="max_pool2d_grad", forward=_max_pool2d_grad, shape=_grad_shape, check=_pool_check,
-    # piecewise constant in x; linear in g with transpose max_pool2d_select
-    vjp=lambda c, out, x, g, **p: (None, lambda: max_pool2d_select(x, c, **p)),
-    jvp=lambda t, out, x, g, **p: None if t[1] is None else max_pool2d_grad(x, t[1], **p),
-    numpy="_max_pool2d_grad(xp, {0}, {1}, " + _PA + ")", label="max pool dX",
-    trace=tt("dX = dY scattered to each window's argmax"),
-    cost=lambda x, g, out, **p: _pool_cost(x, g, **p),
-    helpers=_ARGM + (_max_pool2d_grad,), onnx=oc.NO_POOL_GRAD,
-))
-MAX_POOL2D_SELECT = register(Op(
-    name="max_pool2d_select", forward=_max_pool2d_select, shape=_pool_shape, check=_pool_check,
-    vjp=lambda c, out, x, v, **p: (None, lambda: max_pool2d_grad(x, c, **p)),
-    jvp=lambda t, out, x, v, **p: None if t[1] is None else max_pool2d_select(x, t[1], **p),
-    numpy="_max_pool2d_select(xp, {0}, {1}, " + _PA + ")", label="max pool pick",
-    trace=tt("dV = dY scattered to each window's argmax of X"), cost=_pool_cost,
-    helpers=_ARGM + (_max_pool2d_select,), onnx=oc.NO_POOL_SELECT,
-))
-_AA = _PA + ", count_include_pad={count_include_pad}"
-AVG_POOL2D = register(Op(
-    name="avg_pool2d", forward=_avg_pool2d, shape=_pool_shape, check=_pool_check,
-    vjp=lambda g, out, x, **p: (lambda: avg_pool2d_grad(g, tuple(x.shape[2:]), **p),),
-    jvp=lambda t, out, x, **p: None if t[0] is None else bind(AVG_POOL2D, t[0], **p),
-    numpy="_avg_pool2d(xp, {0}, " + _AA + ")", label="avg pool",
-    trace=tt("dX = dY / k spread over each window"), cost=_pool_cost,
-    helpers=(_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d),
-    onnx=Onnx(export=oc.export_pool("AveragePool"),
-              imports={"AveragePool": oc.import_avgpool}),
-))
-AVG_POOL2D_GRAD = register(Op(
-    name="avg_pool2d_grad", forward=_avg_pool2d_grad, shape=_avg_grad_shape, check=_pool_check,
-    vjp=lambda c, out, g, input_size, **p: (lambda: bind(AVG_POOL2D, c, **p),),
-    jvp=lambda t, out, g, **p: None if t[0] is None else bind(AVG_POOL2D_GRAD, t[0], **p),
-    numpy="_avg_pool2d_grad(xp, {0}, input_size={input_size}, " + _AA + ")",
-    label="avg pool dX", trace=tt("dX = dY / k spread over each window (linear)"),
-    cost=lambda g, out, **p: _pool_cost(out, g, **p),
-    helpers=(_pad2d, _tap, _pool_out, _avg_divisor, _avg_pool2d_grad), onnx=oc.NO_POOL_GRAD,
-))
+_PM = ("kernel_size={kernel_size}, stride={stride}, padding={padding}, dilation={dilation}, "
+       "ceil_mode={ceil_mode}")
+_PA = ("kernel_size={kernel_size}, stride={stride}, padding={padding}, "
+       "count_include_pad={count_include_pad}, ceil_mode={ceil_mode}, "
+       "divisor_override={divisor_override}")
+_BASE = (_offsets, _pad2d, _pool_geom, _tap)
+_ARGM = _BASE + (_pool_taps, _tap_pos, _max_pool2d_masks, _select_bits)
+MAX: dict[int, Op] = {}
+MAX_GRAD: dict[int, Op] = {}
+MAX_SELECT: dict[int, Op] = {}
+MAX_INDICES: dict[int, Op] = {}
+AVG: dict[int, Op] = {}
+AVG_GRAD: dict[int, Op] = {}
 
 
-def _pool_args(kernel_size: Any, stride: Any, padding: Any) -> dict[str, Any]:
-    k = pair(kernel_size)
-    return {"kernel_size": k, "stride": k if stride is None else pair(stride),
-            "padding": pair(padding)}
+def _k(p: dict[str, Any]) -> int:
+    return len(p["kernel_size"])
 
 
-def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, *,
+def _avg_vjp(g: Any, out: Any, x: Any, **p: Any) -> tuple[Any, ...]:
+    return (lambda: bind(AVG_GRAD[_k(p)], g, input_size=tuple(x.shape[2:]), **p),)
+
+
+for _n in (1, 2, 3):
+    _s = "" if _n == 2 else f"{_n}d "
+    MAX[_n] = register(Op(
+        name=f"max_pool{_n}d", forward=_max_pool2d, shape=_pool_shape, check=_pool_check,
+        vjp=lambda g, out, x, **p: (lambda: bind(MAX_GRAD[_k(p)], x, g, **p),),
+        jvp=lambda t, out, x, **p: None if t[0] is None else bind(MAX_SELECT[_k(p)], x,
+                                                                   t[0], **p),
+        numpy="_max_pool2d(xp, {0}, " + _PM + ")", label=f"max pool {_s}".strip(),
+        trace=tt("dX = dY routed to the (first) max of each window, 0 elsewhere"),
+        cost=_pool_cost, helpers=_BASE + (_max_pool2d,),
+        onnx=Onnx(export=oc.export_pool("MaxPool"), imports={"MaxPool": oc.import_maxpool}),
+        doc=f"{_n}-D max pooling (PyTorch's F.max_pool{_n}d)",
+    ))
+    MAX_GRAD[_n] = register(Op(
+        name=f"max_pool{_n}d_grad", forward=_max_pool2d_grad, shape=_grad_shape,
+        check=_pool_check,
+        # piecewise constant in x; linear in g with transpose max_pool_select
+        vjp=lambda c, out, x, g, **p: (None, lambda: bind(MAX_SELECT[_k(p)], x, c, **p)),
+        jvp=lambda t, out, x, g, **p: None if t[1] is None else bind(MAX_GRAD[_k(p)], x,
+                                                                      t[1], **p),
+        numpy="_max_pool2d_grad(xp, {0}, {1}, " + _PM + ")", label=f"max pool {_s}dX",
+        trace=tt("dX = dY scattered to each window's argmax"),
+        cost=lambda x, g, out, **p: _pool_cost(x, g, **p),
+        helpers=_ARGM + (_max_pool2d_grad,), onnx=oc.NO_POOL_GRAD,
+        doc=f"gradient of max_pool{_n}d",
+    ))
+    MAX_SELECT[_n] = register(Op(
+        name=f"max_pool{_n}d_select", forward=_max_pool2d_select, shape=_pool_shape,
+        check=_pool_check,
+        vjp=lambda c, out, x, v, **p: (None, lambda: bind(MAX_GRAD[_k(p)], x, c, **p)),
+        jvp=lambda t, out, x, v, **p: None if t[1] is None else bind(MAX_SELECT[_k(p)], x,
+                                                                      t[1], **p),
+        numpy="_max_pool2d_select(xp, {0}, {1}, " + _PM + ")", label=f"max pool {_s}pick",
+        trace=tt("dV = dY scattered to each window's argmax of X"), cost=_pool_cost,
+        helpers=_ARGM + (_max_pool2d_select,), onnx=oc.NO_POOL_SELECT,
+        doc=f"values picked at the window argmax of max_pool{_n}d",
+    ))
+    MAX_INDICES[_n] = register(Op(
+        name=f"max_pool{_n}d_indices", forward=_max_pool2d_indices, shape=_pool_shape,
+        check=_pool_check, dtype=lambda *dts, **p: np.dtype("int64"),
+        vjp=lambda g, out, x, **p: (None,), jvp=lambda t, out, x, **p: None, nondiff=(0,),
+        numpy="_max_pool2d_indices(xp, {0}, " + _PM + ")", label=f"max pool {_s}indices",
+        trace=tt("no gradient (integer indices)"), cost=_pool_cost,
+        helpers=_ARGM + (_max_pool2d_indices,),
+        onnx=Onnx(export=oc.export_pool_indices, imports=oc.NO_INDICES_IMPORT),
+        doc=f"return_indices of max_pool{_n}d: flat argmax index per plane",
+    ))
+    AVG[_n] = register(Op(
+        name=f"avg_pool{_n}d", forward=_avg_pool2d, shape=_pool_shape, check=_pool_check,
+        vjp=_avg_vjp,
+        jvp=lambda t, out, x, **p: None if t[0] is None else bind(AVG[_k(p)], t[0], **p),
+        numpy="_avg_pool2d(xp, {0}, " + _PA + ")", label=f"avg pool {_s}".strip(),
+        trace=tt("dX = dY / k spread over each window"), cost=_pool_cost,
+        helpers=_BASE + (_avg_divisor, _avg_pool2d),
+        onnx=Onnx(export=oc.export_pool("AveragePool"),
+                  imports={"AveragePool": oc.import_avgpool}),
+        doc=f"{_n}-D average pooling (PyTorch's F.avg_pool{_n}d)",
+    ))
+    AVG_GRAD[_n] = register(Op(
+        name=f"avg_pool{_n}d_grad", forward=_avg_pool2d_grad, shape=_avg_grad_shape,
+        check=_pool_check,
+        vjp=lambda c, out, g, input_size, **p: (lambda: bind(AVG[_k(p)], c, **p),),
+        jvp=lambda t, out, g, **p: None if t[0] is None else bind(AVG_GRAD[_k(p)], t[0], **p),
+        numpy="_avg_pool2d_grad(xp, {0}, input_size={input_size}, " + _PA + ")",
+        label=f"avg pool {_s}dX", trace=tt("dX = dY / k spread over each window (linear)"),
+        cost=lambda g, out, **p: _pool_cost(out, g, **p),
+        helpers=_BASE + (_avg_divisor, _avg_pool2d_grad), onnx=oc.NO_POOL_GRAD,
+        doc=f"gradient of avg_pool{_n}d",
+    ))
+MAX_POOL2D, MAX_POOL2D_GRAD, MAX_POOL2D_SELECT = MAX[2], MAX_GRAD[2], MAX_SELECT[2]
+AVG_POOL2D, AVG_POOL2D_GRAD = AVG[2], AVG_GRAD[2]
+
+
+def _max_args(nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: Any) -> dict[str, Any]:
+    k = ntuple(kernel_size, nd)
+    return {"kernel_size": k,
+            "stride": k if stride is None or stride in ((), []) else ntuple(stride, nd),
+            "padding": ntuple(padding, nd), "dilation": ntuple(dilation, nd),
+            "ceil_mode": bool(ceil_mode)}
+
+
+def _avg_args(nd: int, kernel_size: Any, stride: Any, padding: Any, ceil_mode: Any,
+              count_include_pad: Any, divisor_override: Any) -> dict[str, Any]:
+    a = _max_args(nd, kernel_size, stride, padding, 1, ceil_mode)
+    del a["dilation"]
+    dv = divisor_override
+    return {**a, "count_include_pad": bool(count_include_pad),
+            "divisor_override": _int(dv)}
+
+
+def _max_pool(nd: int, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: Any, return_indices: bool, name: str | None) -> Any:
+    a = _max_args(nd, kernel_size, stride, padding, dilation, ceil_mode)
+    y = bind(MAX[nd], x, **a, name=name)
+    if return_indices:
+        return y, bind(MAX_INDICES[nd], x, **a)
+    return y
+
+
+def max_pool1d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False, *,
+               name: str | None = None) -> Any:
+    """Max over windows of an (N, C, L) input (PyTorch's F.max_pool1d; stride defaults to
+    the kernel size, padding counts as -inf and may be at most half the kernel).
+    ``return_indices=True`` also returns each maximum's flat index (int64).
+
+    >>> import numpy as np
+    >>> max_pool1d(np.array([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), 2, ceil_mode=True)
+    array([[[3., 5., 4.]]])
+    """
+    return _max_pool(1, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     name)
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False, *,
                name: str | None = None) -> Any:
     """Max over kH x kW windows of an NCHW input (stride defaults to the kernel size;
     padding counts as -inf and may be at most half the kernel). No parameters.
-    Output size per axis: (W - F + 2P) // S + 1."""
-    return bind(MAX_POOL2D, x, **_pool_args(kernel_size, stride, padding), name=name)
+    Output size per axis: (W + 2P - D (F - 1) - 1) // S + 1 (rounded up with ceil_mode).
+    ``return_indices=True`` returns (values, indices): the flat index h * W + w of each
+    maximum in its plane, int64, as PyTorch.
+
+    >>> import numpy as np
+    >>> y, i = max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
+    >>> i[0, 0]
+    array([[ 5,  7],
+           [13, 15]])
+    """
+    return _max_pool(2, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     name)
+
+
+def max_pool3d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False, *,
+               name: str | None = None) -> Any:
+    """Max over kD x kH x kW windows of an (N, C, D, H, W) input (PyTorch's F.max_pool3d).
+
+    >>> import numpy as np
+    >>> max_pool3d(np.ones((1, 1, 4, 4, 4)), 2).shape
+    (1, 1, 2, 2, 2)
+    """
+    return _max_pool(3, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     name)
+
+
+def avg_pool1d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, *,
+               name: str | None = None) -> Any:
+    """Mean over windows of an (N, C, L) input (PyTorch's F.avg_pool1d).
+
+    >>> import numpy as np
+    >>> avg_pool1d(np.array([[[1.0, 3.0, 2.0, 6.0]]]), 2)
+    array([[[2., 4.]]])
+    """
+    return bind(AVG[1], x, **_avg_args(1, kernel_size, stride, padding, ceil_mode,
+                                       count_include_pad, None), name=name)
 
 
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               count_include_pad: bool = True, *, name: str | None = None) -> Any:
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None, *, name: str | None = None) -> Any:
     """Mean over kH x kW windows (zero padding). ``count_include_pad=True`` divides by
-    kH*kW everywhere (PyTorch's default); False divides by the number of real inputs in
-    the window (ONNX AveragePool's default)."""
-    return bind(AVG_POOL2D, x, **_pool_args(kernel_size, stride, padding),
-                count_include_pad=bool(count_include_pad), name=name)
+    the window clipped to the padded input (PyTorch's default); False by the number of
+    real inputs in the window (ONNX AveragePool's default); ``divisor_override`` by that
+    number everywhere.
+
+    >>> import numpy as np
+    >>> avg_pool2d(np.ones((1, 1, 3, 3)), 2, padding=1, count_include_pad=False)[0, 0]
+    array([[1., 1.],
+           [1., 1.]])
+    """
+    return bind(AVG[2], x, **_avg_args(2, kernel_size, stride, padding, ceil_mode,
+                                       count_include_pad, divisor_override), name=name)
 
 
-def max_pool2d_grad(x: Any, g: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, *,
+def avg_pool3d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None, *, name: str | None = None) -> Any:
+    """Mean over kD x kH x kW windows of an (N, C, D, H, W) input (PyTorch's F.avg_pool3d).
+
+    >>> import numpy as np
+    >>> avg_pool3d(np.ones((1, 1, 2, 2, 2)), 2, divisor_override=4)[0, 0]
+    array([[[2.]]])
+    """
+    return bind(AVG[3], x, **_avg_args(3, kernel_size, stride, padding, ceil_mode,
+                                       count_include_pad, divisor_override), name=name)
+
+
+def _nd_of(x: Any) -> int:
+    shape = getattr(x, "shape", None)
+    return len(shape) - 2 if shape is not None and len(shape) >= 3 else 2
+
+
+def max_pool2d_grad(x: Any, g: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                    dilation: Any = 1, ceil_mode: bool = False, *,
                     name: str | None = None) -> Any:
-    """Gradient of ``max_pool2d(x)`` for the output gradient ``g`` (shape of ``x``)."""
-    return bind(MAX_POOL2D_GRAD, x, g, **_pool_args(kernel_size, stride, padding), name=name)
+    """Gradient of ``max_pool2d(x)`` (or 1-D / 3-D by the rank of ``x``) for the output
+    gradient ``g`` (shape of ``x``)."""
+    nd = _nd_of(x)
+    return bind(MAX_GRAD[nd], x, g, **_max_args(nd, kernel_size, stride, padding, dilation,
+                                                 ceil_mode), name=name)
 
 
 def max_pool2d_select(x: Any, v: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                      *, name: str | None = None) -> Any:
+                      dilation: Any = 1, ceil_mode: bool = False, *,
+                      name: str | None = None) -> Any:
     """``v`` (shape of ``x``) picked at the argmax of each pooling window of ``x``."""
-    return bind(MAX_POOL2D_SELECT, x, v, **_pool_args(kernel_size, stride, padding), name=name)
+    nd = _nd_of(x)
+    return bind(MAX_SELECT[nd], x, v, **_max_args(nd, kernel_size, stride, padding,
+                                                   dilation, ceil_mode), name=name)
 
 
 def avg_pool2d_grad(g: Any, input_size: Any, kernel_size: Any, stride: Any = None,
-                    padding: Any = 0, count_include_pad: bool = True, *,
-                    name: str | None = None) -> Any:
-    """Gradient of ``avg_pool2d`` for an input of spatial size ``input_size`` = (H, W)."""
-    return bind(AVG_POOL2D_GRAD, g, input_size=pair(tuple(input_size)),
-                **_pool_args(kernel_size, stride, padding),
-                count_include_pad=bool(count_include_pad), name=name)
+                    padding: Any = 0, count_include_pad: bool = True, ceil_mode: bool = False,
+                    divisor_override: int | None = None, *, name: str | None = None) -> Any:
+    """Gradient of ``avg_pool2d`` (1-D / 3-D by ``len(input_size)``) for an input of
+    spatial size ``input_size``."""
+    nd = len(tuple(input_size))
+    return bind(AVG_GRAD[nd], g, input_size=ntuple(tuple(input_size), nd),
+                **_avg_args(nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override), name=name)
 
 
 def global_avg_pool2d(x: Any, *, name: str | None = None) -> Any:
@@ -336,5 +606,6 @@ def global_avg_pool2d(x: Any, *, name: str | None = None) -> Any:
     return mean(x, axis=(2, 3), keepdims=True, name=name)
 
 
-__all__ = ["max_pool2d", "avg_pool2d", "max_pool2d_grad", "max_pool2d_select",
-           "avg_pool2d_grad", "global_avg_pool2d"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+           "avg_pool3d", "max_pool2d_grad", "max_pool2d_select", "avg_pool2d_grad",
+           "global_avg_pool2d"]
