@@ -17,13 +17,14 @@ run, the highlighted trace step and the gradient-health edge colours.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+import warnings
 from dataclasses import dataclass, fields
 from typing import Any
 
-from graphnn.core.errors import GraphError, fmt_shape
+from graphnn.core.errors import GraphError, did_you_mean, fmt_shape
 from graphnn.core.op import ADAPTERS
 from graphnn.viz import style as S
-from graphnn.viz.text import fmt_num, node_values
+from graphnn.viz.text import fmt_num, node_values, plural
 
 
 @dataclass
@@ -37,13 +38,23 @@ class Options:
         show_values: values and gradients on nodes when a run (or tables) is given.
         clusters: draw nn layers (``node.group``) as Graphviz clusters.
         collapse: True collapses every top-level layer into one box (and ungrouped
-            gradient nodes into per-layer "∇layer" boxes); a list collapses those groups.
+            gradient nodes into per-layer "∇layer" boxes); a list collapses those groups;
+            None (default) draws every node, except that ``gn.render`` collapses a
+            drawing over the engine's node budget. True on a graph without layer groups
+            draws every node and warns (:class:`RenderWarning`); a list naming a group
+            the graph does not have is a GraphError.
         health: colour edges by the RMS gradient of their source node; True uses
             ``style.HEALTH_VANISHING`` / ``HEALTH_EXPLODING``, or pass ``(low, high)``.
-        rankdir: "LR" (left to right, default) or "TB".
+        rankdir: "LR" (left to right) or "TB" (top to bottom); None (default) picks
+            "TB" for collapsed drawings of ``TB_BOXES`` or more layer boxes (a long
+            strip otherwise) and "LR" for the rest.
         fixed_sizes: node id -> (width, height) in inches; set by the player so nodes
             keep their place from frame to frame.
         max_inline: tensors up to this many elements are printed in full.
+        max_matrix: vectors and matrices of up to this many rows and columns are printed
+            in full too (a matrix one row per line).
+        legend: explain the summaries the picture draws ("min / mean / max |…|") in a
+            caption line.
         title: a caption under the graph.
     """
 
@@ -52,12 +63,26 @@ class Options:
     show_shapes: bool = True
     show_values: bool = True
     clusters: bool = True
-    collapse: bool | Sequence[str] = False
+    collapse: bool | Sequence[str] | None = None
     health: bool | tuple[float, float] = False
-    rankdir: str = "LR"
+    rankdir: str | None = None
     fixed_sizes: Mapping[int, tuple[float, float]] | None = None
     max_inline: int = 6
+    max_matrix: int = S.MAX_MATRIX
+    legend: bool = True
     title: str | None = None
+
+
+TB_BOXES = 4  # collapsed drawings with this many layer boxes or more go top to bottom
+# Drawings with more DOT nodes than this get no shape labels on edges (each node label
+# shows its shape): Graphviz's dot lays out a labelled edge as an extra rank and node,
+# which made a 1,025-node MLP take 7x longer (bench/results_render_budget.md).
+EDGE_LABEL_NODES = 300
+
+
+class RenderWarning(UserWarning):
+    """A drawing option that had no effect or was changed (nothing to collapse, a layout
+    collapsed to fit the engine's budget, a PNG scaled down)."""
 
 
 OPTION_NAMES = tuple(f.name for f in fields(Options))
@@ -95,6 +120,30 @@ def _visible(opt: Options, node: Any) -> bool:
     return not (node.op.name == "const" and not opt.show_consts)
 
 
+def check_collapse(graph: Any, collapse: Any) -> None:
+    """Warn (RenderWarning) when ``collapse=True`` finds no layer groups; GraphError when
+    a list names a group the graph does not have."""
+    if not collapse:
+        return
+    groups = {n.group.split("/")[0] for n in graph.nodes if n.group}
+    if collapse is True:
+        if not groups:
+            warnings.warn(f"collapse=True: graph '{graph.name}' has no layer groups (nodes "
+                          "built inside g.scope(...) or gn.nn layers), so there is nothing "
+                          "to collapse; drawing every node", RenderWarning, stacklevel=4)
+        return
+    if isinstance(collapse, str):
+        collapse = [collapse]
+    paths = {p for n in graph.nodes if n.group
+             for p in ("/".join(n.group.split("/")[:k + 1])
+                       for k in range(n.group.count("/") + 1))}
+    for g in collapse:
+        if g not in paths:
+            known = ", ".join(sorted(groups)) or "none"
+            raise GraphError(f"collapse: graph '{graph.name}' has no layer group {g!r}"
+                             f"{did_you_mean(g, sorted(paths))} (its layers: {known})")
+
+
 def _collapsed_keys(graph: Any, opt: Options) -> dict[int, str]:
     """Node id -> the collapsed box it belongs to (nodes not collapsed are absent).
 
@@ -106,8 +155,9 @@ def _collapsed_keys(graph: Any, opt: Options) -> dict[int, str]:
     """
     keys: dict[int, str] = {}
     if opt.collapse is not True:
+        chosen = [opt.collapse] if isinstance(opt.collapse, str) else opt.collapse or ()
         for n in graph.nodes:
-            for g in opt.collapse or ():
+            for g in chosen:
                 if n.group == g or n.group.startswith(g + "/"):
                     keys[n.id] = g
                     break
@@ -160,6 +210,7 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
     highlighted.
     """
     opt = make_options(**options)
+    check_collapse(graph, opt.collapse)
     vals, grd = node_values(graph, run, values, grads) if opt.show_values else ({}, {})
     lo, hi = _health_bounds(opt)
     if opt.health and run is not None and not grd:
@@ -169,15 +220,12 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
 
     owner, boxes, shown = _owners(graph, opt)
     copies = const_copies(graph, owner)
-
-    out = [f"digraph {q(graph.name)} {{",
-           f"  graph {attrs(_graph_attrs(opt, bool(opt.health)))}",
-           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.1,0.04'})}",
-           f"  edge {attrs({'fontname': S.FONT, 'fontsize': '8', 'color': S.EDGE_COLOR})}"]
+    notes: set[str] = set()  # summaries drawn (each gets a legend line)
     node_lines: dict[str, str] = {}
     names: dict[int, list[str]] = {}
     for n in shown:
-        line = _node_line(n, opt, vals, grd, n.id in outputs, n.id == cur, n.id in targets)
+        line = _node_line(n, opt, vals, grd, n.id in outputs, n.id == cur, n.id in targets,
+                          notes)
         names[n.id] = list(copies[n.id].values()) if n.id in copies else [n.name]
         for name in names[n.id]:
             node_lines[name] = line if name == n.name else line.replace(q(n.name), q(name), 1)
@@ -186,18 +234,25 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
         last = max((m for m in members if not m.op.leaf), key=lambda m: m.id, default=None)
         if last is not None:  # the layer's output: its value and gradient
             lines += S.label_lines(last, vals.get(last.id), grd.get(last.id),
-                                   max_inline=opt.max_inline)[2:]
+                                   max_inline=opt.max_inline, max_matrix=opt.max_matrix,
+                                   notes=notes)[2:]
         a = dict(S.ROLE_STYLE["group"], label="\n".join(lines),
-                 tooltip=f"{key}: {len(members)} nodes (collapsed)")
+                 tooltip=f"{key}: {plural(len(members), 'node')} (collapsed)")
         if cur is not None and any(m.id == cur for m in members):
             a.update(color=S.HIGHLIGHT, penwidth="4")
         node_lines[f"[{key}]"] = f"  {q('[' + key + ']')} {attrs(a)}"
+    rankdir = opt.rankdir or ("TB" if len(boxes) >= TB_BOXES else "LR")
+    out = [f"digraph {q(graph.name)} {{",
+           f"  graph {attrs(_graph_attrs(opt, bool(opt.health), rankdir, notes))}",
+           f"  node {attrs({'fontname': S.FONT, 'fontsize': '10', 'margin': '0.1,0.04'})}",
+           f"  edge {attrs({'fontname': S.FONT, 'fontsize': '8', 'color': S.EDGE_COLOR})}"]
     out += _clustered(opt, shown, node_lines, names)
     out += [line for k, line in node_lines.items() if k.startswith("[")]
     for key in boxes:  # a layer's backward box sits beside its forward box (a ladder)
         if key.startswith("∇") and key[1:] in boxes:
             out.append(f"  {{rank=same; {q('[' + key[1:] + ']')}; {q('[' + key + ']')}}}")
-    out += _edges(_edge_ends(graph, owner, copies), opt, grd, hot_edges, lo, hi)
+    labels = opt.show_shapes and len(node_lines) <= EDGE_LABEL_NODES
+    out += _edges(_edge_ends(graph, owner, copies), opt, grd, hot_edges, lo, hi, labels)
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -279,10 +334,11 @@ def _health_bounds(opt: Options) -> tuple[float, float]:
     return lo, hi
 
 
-def _graph_attrs(opt: Options, health: bool) -> dict[str, str]:
-    if opt.rankdir not in ("LR", "TB", "RL", "BT"):
-        raise GraphError(f"rankdir must be one of LR, TB, RL, BT; got {opt.rankdir!r}")
-    a = {"rankdir": opt.rankdir, "fontname": S.FONT, "fontsize": "11", "nodesep": "0.25",
+def _graph_attrs(opt: Options, health: bool, rankdir: str,
+                 notes: set[str] = frozenset()) -> dict[str, str]:  # type: ignore[assignment]
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise GraphError(f"rankdir must be one of LR, TB, RL, BT; got {rankdir!r}")
+    a = {"rankdir": rankdir, "fontname": S.FONT, "fontsize": "11", "nodesep": "0.25",
          "ranksep": "0.35", "outputorder": "edgesfirst", "bgcolor": "white"}
     caption = opt.title or ""
     if health:
@@ -290,16 +346,19 @@ def _graph_attrs(opt: Options, health: bool) -> dict[str, str]:
         caption += (("\n" if caption else "") + f"edge colour = RMS gradient: purple < "
                     f"{fmt_num(lo)} (vanishing), green healthy, red > {fmt_num(hi)} "
                     "(exploding), black NaN/Inf")
+    if opt.legend and "summary" in notes:
+        caption += ("\n" if caption else "") + S.SUMMARY_LEGEND
     if caption:
         a.update(label=caption, labelloc="b")
     return a
 
 
 def _node_line(n: Any, opt: Options, vals: Mapping[int, Any], grd: Mapping[int, Any],
-               is_out: bool, is_cur: bool, is_target: bool) -> str:
+               is_out: bool, is_cur: bool, is_target: bool, notes: set[str] | None = None) -> str:
     a = S.node_style(n.role, n.op.name)
     a["label"] = "\n".join(S.label_lines(n, vals.get(n.id), grd.get(n.id),
-                                         show_shapes=opt.show_shapes, max_inline=opt.max_inline))
+                                         show_shapes=opt.show_shapes, max_inline=opt.max_inline,
+                                         max_matrix=opt.max_matrix, notes=notes))
     a["tooltip"] = f"{n.name}: {n.op.name} {fmt_shape(n.shape)} {n.dtype}"
     a["class"] = n.role + (" output" if is_out else "")
     if is_out:
@@ -313,6 +372,11 @@ def _node_line(n: Any, opt: Options, vals: Mapping[int, Any], grd: Mapping[int, 
         w, h = opt.fixed_sizes[n.id]
         a.update(fixedsize="true", width=f"{w:g}", height=f"{h:g}")
     return f"  {q(n.name)} {attrs(a)}"
+
+
+# labelloc: a caption under the graph (labelloc=b) must not move the cluster titles
+CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#a78bfa", "fontcolor": "#6d28d9",
+                 "labelloc": "t"}
 
 
 def _clustered(opt: Options, shown: list[Any], node_lines: dict[str, str],
@@ -340,7 +404,7 @@ def _clustered(opt: Options, shown: list[Any], node_lines: dict[str, str],
         for child, name in children.items():
             cid = "cluster_" + "".join(c if c.isalnum() else "_" for c in child)
             res.append(f"{pad}  subgraph {q(cid)} {{")
-            res.append(f"{pad}    graph {attrs({'label': name, 'style': 'rounded,dashed', 'color': '#a78bfa', 'fontcolor': '#6d28d9'})}")  # noqa: E501
+            res.append(f"{pad}    graph {attrs(CLUSTER_STYLE | {'label': name})}")
             res += emit(child, depth + 2)
             res.append(f"{pad}  }}")
         return res
@@ -374,11 +438,15 @@ def _edge_ends(graph: Any, owner: Mapping[int, str],
 
 def _edges(ends: Iterable[tuple[Any, Any, str, str, bool]], opt: Options,
            grd: Mapping[int, Any], hot: set[frozenset[int]], lo: float,
-           hi: float) -> list[str]:
+           hi: float, labels: bool = True) -> list[str]:
+    """Edge lines. A shape label goes on an edge only when ``labels`` and the edge stays
+    inside one cluster (or outside all): an edge entering or leaving a cluster would put
+    its label where Graphviz draws the cluster's title (the shape is in the source
+    node's label anyway)."""
     lines = []
     for i, n, tail, head, collapsed in ends:
         a: dict[str, str] = {}
-        if opt.show_shapes and i.shape != ():
+        if labels and i.shape != () and (collapsed or not opt.clusters or i.group == n.group):
             a["label"] = fmt_shape(i.shape)
         if n.role == "grad":
             a.update(color=S.GRAD_EDGE_COLOR, style="dashed")

@@ -14,12 +14,13 @@ True
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from graphnn.core.errors import GraphError
 from graphnn.core.op import ADAPTERS
 from graphnn.viz import engine as E
-from graphnn.viz.dot import dot_size, to_dot
+from graphnn.viz.dot import RenderWarning, dot_size, to_dot
 from graphnn.viz.style import colorize
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -42,7 +43,8 @@ def _host(run: Any) -> Any:
 
 def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[str] | None = None,
            format: str | None = None, engine: str | None = None,
-           max_nodes: int | None = None, **options: Any) -> str | bytes:
+           max_nodes: int | None = None, scale: float | None = None, dpi: float | None = None,
+           **options: Any) -> str | bytes:
     """Draw ``g`` (a Graph or a Run) with values/gradients from ``run``.
 
     Args:
@@ -54,9 +56,14 @@ def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[st
         engine: "auto" (system ``dot`` if on PATH, else in-process WebAssembly),
             "dot" or "wasm".
         max_nodes: the most DOT nodes to lay out (edges: twice that). Default: the
-            budget measured for the engine (``graphnn.viz.engine.MAX_NODES``); a bigger
-            drawing raises GraphError at once instead of running Graphviz for minutes.
+            budget measured for the engine (``graphnn.viz.engine.MAX_NODES``). A bigger
+            drawing of a graph with layer groups is collapsed (one box per layer, a
+            RenderWarning says so) unless ``collapse`` was given; one that still does not
+            fit raises GraphError at once instead of running Graphviz for minutes.
             Pass a larger number to try anyway; ``format="dot"`` has no limit.
+        scale: PNG (and raster PDF) size factor: 2 gives twice the pixels in each
+            direction (sharp on slides); SVG, DOT and ``dot``'s own PDF are vectors.
+        dpi: the same as ``scale=dpi / 96`` (Graphviz pictures are 96 dpi at scale 1).
         **options: see ``graphnn.viz.dot.Options`` (show_grads, show_consts,
             show_shapes, collapse, health, rankdir, ...).
 
@@ -76,13 +83,55 @@ def render(g: Any, run: Any = None, step: Any = None, path: str | os.PathLike[st
     format = format.lower().lstrip(".")
     if format not in FORMATS.values():
         raise GraphError(f"unknown output format {format!r}; use svg, png, pdf or dot")
+    zoom = _zoom(scale, dpi)
     if format != "dot":
-        check_budget(graph, E.choose(engine), max_nodes, options)
+        options = fit_budget(graph, E.choose(engine), max_nodes, options)
     src = to_dot(graph, run, step=step, **options)
-    data = E.dot_to(src, format, engine, post=colorize)
+    data = E.dot_to(src, format, engine, post=colorize, zoom=zoom)
     if path is not None:
         E.write(path, data)
     return data.decode("utf-8") if format in TEXT_FORMATS else data
+
+
+def _zoom(scale: float | None, dpi: float | None) -> float:
+    """The raster zoom from ``scale`` or ``dpi`` (not both); GraphError for a bad value."""
+    if scale is not None and dpi is not None:
+        raise GraphError(f"give scale= or dpi=, not both (scale={scale!r}, dpi={dpi!r})")
+    name, value = ("dpi", dpi) if dpi is not None else ("scale", scale)
+    if value is None:
+        return 1.0
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise GraphError(f"{name}= must be a number, got {value!r}") from None
+    top = E.MAX_ZOOM * (96 if name == "dpi" else 1)
+    if not 0 < v <= top:
+        raise GraphError(f"{name}= must be a number > 0 and at most {top:g}, got {value!r}")
+    return v / 96 if name == "dpi" else v
+
+
+def fit_budget(graph: Any, which: str, max_nodes: int | None,
+               options: dict[str, Any]) -> dict[str, Any]:
+    """``options``, with ``collapse=True`` added when the drawing is over the budget of
+    engine ``which`` and collapsing the graph's layer groups brings it under (a
+    RenderWarning says so); GraphError (:func:`check_budget`) when nothing fits."""
+    limit, edge_limit = E.budget(which, max_nodes)
+    nodes, edges = dot_size(graph, **options)
+    if nodes <= limit and edges <= edge_limit:
+        return options
+    if options.get("collapse") is None and any(n.group for n in graph.nodes):
+        small = {**options, "collapse": True}
+        c_nodes, c_edges = dot_size(graph, **small)
+        if c_nodes <= limit and c_edges <= edge_limit:
+            warnings.warn(f"graphnn: this drawing has {nodes:,} nodes, more than the {which} "
+                          f"Graphviz engine lays out quickly ({limit:,}); drawing one box "
+                          f"per layer instead ({c_nodes:,} nodes). Pass collapse=False "
+                          f"(--no-collapse) to refuse, or max_nodes={nodes} "
+                          f"(--max-nodes {nodes}) to draw every node anyway",
+                          RenderWarning, stacklevel=3)
+            return small
+    check_budget(graph, which, max_nodes, options)
+    return options  # pragma: no cover - check_budget raised
 
 
 def check_budget(graph: Any, which: str, max_nodes: int | None,

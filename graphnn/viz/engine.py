@@ -236,11 +236,15 @@ def _bounded_zoom(svg: str, zoom: float) -> float:
     return zoom * scale
 
 
+MAX_ZOOM = 16.0  # the largest PNG scale factor (1536 dpi)
+
+
 def dot_to(src: str, fmt: str, engine: str | None = None,
-           post: Callable[[str], str] | None = None) -> bytes:
+           post: Callable[[str], str] | None = None, zoom: float = 1.0) -> bytes:
     """Render DOT source to ``fmt`` (svg, png, pdf, dot, json) as bytes.
 
-    ``post`` transforms the SVG text before it is returned or rasterized.
+    ``post`` transforms the SVG text before it is returned or rasterized; ``zoom``
+    scales the PNG (and the raster PDF made without ``dot``).
     """
     if fmt == "dot":
         return src.encode()
@@ -257,11 +261,11 @@ def dot_to(src: str, fmt: str, engine: str | None = None,
     if fmt == "svg":
         return svg.encode()
     if fmt == "png":
-        return svg_to_png(svg)
-    return png_to_pdf(svg_to_png(svg, zoom=2.0))
+        return svg_to_png(svg, zoom=zoom)
+    return png_to_pdf(svg_to_png(svg, zoom=2.0 * zoom), resolution=192.0 * zoom)
 
 
-def png_to_pdf(png: bytes) -> bytes:
+def png_to_pdf(png: bytes, resolution: float = 192.0) -> bytes:
     """A one-page raster PDF (Pillow) for machines without the ``dot`` program."""
     try:
         from PIL import Image
@@ -271,7 +275,7 @@ def png_to_pdf(png: bytes) -> bytes:
                          "Pillow for a raster PDF (pip install Pillow)") from None
     img = Image.open(io.BytesIO(png)).convert("RGB")
     buf = io.BytesIO()
-    img.save(buf, format="PDF", resolution=192.0)
+    img.save(buf, format="PDF", resolution=resolution)
     return buf.getvalue()
 
 

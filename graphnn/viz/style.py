@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core.errors import fmt_shape
-from graphnn.viz.text import fmt_num, fmt_value
+from graphnn.viz.text import fmt_num, fmt_value, plural
 
 FONT = "DejaVu Sans"
 VALUE_COLOR = "#1d4ed8"   # forward values: blue
@@ -86,35 +86,81 @@ def health_class(r: float, lo: float = HEALTH_VANISHING, hi: float = HEALTH_EXPL
 # Labels are plain multi-line text (the in-process Graphviz has no HTML-like labels):
 # line 0 the op symbol (or leaf name), line 1 the name / role and shape, then
 # "value ..." and "grad ..." lines. :func:`colorize` styles those lines in the SVG.
-def _num_text(v: Any, max_inline: int) -> str:
-    a = np.asarray(v)
+MAX_MATRIX = 4  # matrices up to this many rows and columns are shown in full
+SUMMARY_LEGEND = ("min / mean / max: over all elements of a tensor; |…|: its L2 norm "
+                  "√(Σ x²)")
+
+
+def shows_in_full(a: np.ndarray, max_inline: int = 6, max_matrix: int = MAX_MATRIX) -> bool:
+    """Whether a label prints every element of ``a``: at most ``max_inline`` elements,
+    or a vector or matrix of at most ``max_matrix`` rows and columns."""
     if a.size <= max_inline:
-        return fmt_value(a, max_inline)
+        return True
+    return 1 <= a.ndim <= 2 and max(a.shape) <= max_matrix
+
+
+def _num_lines(v: Any, max_inline: int, max_matrix: int = MAX_MATRIX,
+               notes: set[str] | None = None) -> list[str]:
+    """A value as label lines: small tensors in full (a matrix one row per line), large
+    ones summarised (``notes`` gets "summary" then, so the picture adds a legend)."""
+    a = np.asarray(v)
+    if a.size <= max_inline or a.size == 0:
+        return [fmt_value(a, max(max_inline, a.size))]
     f = a.astype(np.float64, copy=False)
+    if shows_in_full(a, max_inline, max_matrix):
+        if a.ndim == 1:
+            return [fmt_value(a, a.size)]
+        cells = [[fmt_num(x) for x in row] for row in a.tolist()]
+        w = max(len(c) for row in cells for c in row)
+        rows = [" [" + ", ".join(c.rjust(w) for c in row) + "]," for row in cells]
+        rows[0] = "[" + rows[0][1:]
+        rows[-1] = rows[-1][:-1] + "]"
+        return rows
+    if notes is not None:
+        notes.add("summary")
     if not np.all(np.isfinite(f)):
-        return fmt_value(a, max_inline)
-    return (f"min {fmt_num(f.min())} mean {fmt_num(f.mean())} max {fmt_num(f.max())} "
-            f"|{fmt_num(np.linalg.norm(f))}|")
+        return [fmt_value(a, max_inline)]
+    return [f"min {fmt_num(f.min())} mean {fmt_num(f.mean())} max {fmt_num(f.max())} "
+            f"|{fmt_num(np.linalg.norm(f))}|"]
 
 
-def _head(node: Any, show_shapes: bool) -> tuple[str, str]:
+def _num_text(v: Any, max_inline: int, max_matrix: int = MAX_MATRIX) -> str:
+    return "\n".join(_num_lines(v, max_inline, max_matrix))
+
+
+def _head(node: Any, show_shapes: bool, notes: set[str] | None = None) -> tuple[str, str]:
     """First (bold) and second (muted) line of a node's label."""
     shape = f"  {fmt_shape(node.shape)}" if show_shapes and node.shape != () else ""
     if node.op.name == "const":
-        return fmt_value(node.params["value"], 4), "const" + shape
+        value = np.asarray(node.params["value"])
+        if value.size > 4 and notes is not None:
+            notes.add("summary")
+        return fmt_value(value, 4), "const" + shape
     if node.op.leaf:
         return node.name, node.role + shape
     return node.op.display, node.name + shape
 
 
 def label_lines(node: Any, value: Any = None, grad: Any = None, *, show_shapes: bool = True,
-                max_inline: int = 6) -> list[str]:
-    """The lines of a node's label: symbol or leaf name, name, value, gradient."""
-    lines = list(_head(node, show_shapes))
-    if value is not None:
-        lines.append("value " + _num_text(value, max_inline))
-    if grad is not None:
-        lines.append("grad " + _num_text(grad, max_inline))
+                max_inline: int = 6, max_matrix: int = MAX_MATRIX,
+                notes: set[str] | None = None) -> list[str]:
+    """The lines of a node's label: symbol or leaf name, name, value, gradient.
+
+    A value or gradient matrix of up to ``max_matrix`` rows and columns takes one line per
+    row (the first line starts "value" or "grad"); ``notes`` collects "summary" when a
+    tensor is summarised as min / mean / max |norm|.
+
+    >>> import graphnn as gn, numpy as np
+    >>> with gn.Graph():
+    ...     w = gn.param("W", np.arange(9.0).reshape(3, 3))
+    >>> label_lines(w, np.arange(9.0).reshape(3, 3))[2:]
+    ['value [[0, 1, 2],', ' [3, 4, 5],', ' [6, 7, 8]]']
+    """
+    lines = list(_head(node, show_shapes, notes))
+    for word, v in (("value", value), ("grad", grad)):
+        if v is not None:
+            body = _num_lines(v, max_inline, max_matrix, notes)
+            lines += [f"{word} {body[0]}", *body[1:]]
     return lines
 
 
@@ -124,7 +170,7 @@ def group_lines(path: str, members: list[Any], show_shapes: bool = True) -> list
     for n in members:
         if not n.op.leaf and n.op.display not in ops:
             ops.append(n.op.display)
-    lines = [path, f"{len(members)} nodes: " + " ".join(ops[:8]) + (" ..." if len(ops) > 8
+    lines = [path, f"{plural(len(members), 'node')}: " + " ".join(ops[:8]) + (" ..." if len(ops) > 8
                                                                        else "")]
     params = [f"{p.name.split('/')[-1]} {fmt_shape(p.shape)}" if show_shapes else p.name
               for p in members if p.role == "param"]
@@ -154,11 +200,17 @@ def colorize(svg: str) -> str:
     """Style label lines in Graphviz SVG: bold symbol, muted name, coloured value/grad."""
     def node(m: re.Match[str]) -> str:
         k = 0
+        last = ""  # a matrix's further rows keep the colour of its "value"/"grad" line
 
         def text(t: re.Match[str]) -> str:
-            nonlocal k
-            extra = LINE_STYLE.get(k, "") if k < 2 else LINE_STYLE.get(
-                html.unescape(t.group(2)).split(" ", 1)[0], "")
+            nonlocal k, last
+            words = html.unescape(t.group(2)).strip()
+            if k < 2:
+                extra = LINE_STYLE.get(k, "")
+            elif words.startswith("["):
+                extra = last
+            else:
+                extra = last = str(LINE_STYLE.get(words.split(" ", 1)[0], ""))
             k += 1
             a = t.group(1)
             if "font-size" in extra:

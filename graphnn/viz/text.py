@@ -44,6 +44,15 @@ def fmt_num(x: Any, digits: int = 4) -> str:
     return "0" if s == "-0" else s
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 node``, ``2 nodes`` (``many`` for irregular plurals).
+
+    >>> plural(1, "node"), plural(2, "node"), plural(1_500, "sweep")
+    ('1 node', '2 nodes', '1,500 sweeps')
+    """
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
 def summarize(a: np.ndarray, digits: int = 4) -> str:
     """One-line summary of a large tensor: shape, min / mean / max and the L2 norm."""
     f = a.astype(np.float64, copy=False)
