@@ -108,7 +108,7 @@ def test_ops_lists_every_registered_op_with_derived_derivatives() -> None:
             assert (f"\n{name} " in "\n" + r.stdout) != internal(op), name
     r = invoke("ops", "sigmoid", "tanh", "abs", "avg_pool2d")
     assert "y·(1 - y)" in r.stdout and "1 - y²" in r.stdout and "y = |x|" in r.stdout
-    assert "``" not in r.stdout and "Mean over kH x kW windows (zero padding)." in r.stdout
+    assert "``" not in r.stdout and "2-D average pooling (PyTorch's F.avg_pool2d)" in r.stdout
 
 
 def test_ops_markdown_latex_and_unknown() -> None:

@@ -134,20 +134,23 @@ NAMES = [("y", "a", "b"), ("a", "zz", "m"), ("add_1", "x1", "h"), ("0.5x", "k", 
                                           if o.elementwise and o.deriv is not None))
 def test_cached_formulas_equal_direct_sympy(opname: str) -> None:
     case = CASES[opname][0]
+    dtypes = [np.asarray(v).dtype for v in case.inputs]
     for out_name, a, b in NAMES:
         for variant in ("names", "int const", "float const", "same input"):
             with gn.Graph():
                 ins: list[Any] = []
-                for k in range(len(case.inputs)):
-                    if variant == "int const" and k == len(case.inputs) - 1 and k:
+                for k, dt in enumerate(dtypes):
+                    if dt.kind != "f":  # a bool condition (where): always an input
+                        ins.append(gn.input(f"c{k}", dtype=dt))
+                    elif variant == "int const" and k == len(case.inputs) - 1 and k:
                         ins.append(gn.const(2.0))
                     elif variant == "float const" and k == 0:
                         ins.append(gn.const(0.75))
-                    elif variant == "same input" and k:
+                    elif variant == "same input" and k == 1 and dtypes[0] == dt:
                         ins.append(ins[0])
                     else:
                         ins.append(gn.input((a, b)[k % 2] + ("" if k < 2 else str(k))))
-                node = getattr(gn, opname)(*ins, **case.params).named(out_name)
+                node = gn.bind(gn.REGISTRY[opname], *ins, **case.params).named(out_name)
             got = [None if f is None else (f.text, f.latex) for f in
                    localform.local_formulas(node)]
             assert got == _direct(node), (opname, out_name, variant)

@@ -50,6 +50,11 @@ class ParseError(GraphError, ValueError):
     """An expression string could not be parsed safely."""
 
 
+class OnnxError(GraphError, ValueError):
+    """An ONNX model cannot be imported or a graph cannot be exported: unsupported ops
+    (all listed, with their node names), unsupported attributes, missing shapes."""
+
+
 class DeviceError(GraphError, RuntimeError):
     """GPU execution was asked for where it cannot run: CuPy is not installed, or there
     is no CUDA GPU (the message says which), or an unknown device was named."""

@@ -1,9 +1,9 @@
-"""Auxiliary ONNX importers: Cast, Identity and Unsqueeze / Squeeze of run-time
-tensors (the same ops on constant values fold in onnx_static.py). None of them is one
-graphnn op (Expand is broadcast_to's, in its record).
+"""Auxiliary ONNX importers: Cast and Identity. Neither is one graphnn op (Squeeze,
+Unsqueeze and Expand are the squeeze / unsqueeze / broadcast_to records'; on constant
+values they fold in onnx_static.py).
 
 >>> sorted(AUX_CONVERTERS)
-['Cast', 'Identity', 'Squeeze', 'Unsqueeze']
+['Cast', 'Identity']
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import numpy as np
 
 from graphnn import ops
 from graphnn.io.onnx_common import Unsupported
-from graphnn.io.onnx_static import FOLDERS
 
 
 def _cast(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
@@ -28,21 +27,10 @@ def _cast(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [x[0]]
 
 
-def _reshaping(fold: Any) -> Any:
-    """Unsqueeze / Squeeze of a run-time tensor: a reshape to the folded shape."""
-    def conv(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-        vals = [np.broadcast_to(0.0, x[0].shape)] + [
-            im.static(i, "the axes input") if i else None for i in n.input[1:]]
-        return [ops.reshape(x[0], np.shape(fold(im, n, vals, a)))]
-    return conv
-
-
 def _identity(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [x[0]]
 
 
 AUX_CONVERTERS = {
     "Cast": _cast, "Identity": _identity,
-    "Unsqueeze": _reshaping(FOLDERS["Unsqueeze"]),
-    "Squeeze": _reshaping(FOLDERS["Squeeze"]),
 }

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphnn.core.errors import GraphError
+from graphnn.core.errors import OnnxError
 from graphnn.ops.onnx_rules import same_dtype  # noqa: F401  (the records' converters use it too)
-
-
-class OnnxError(GraphError, ValueError):
-    """An ONNX model cannot be imported or a graph cannot be exported: unsupported ops
-    (all listed, with their node names), unsupported attributes, missing shapes."""
 
 
 class Unsupported(OnnxError):

@@ -9,7 +9,7 @@ and every ONNX output tensor names its graphnn node, so ``run.value("Y")`` works
 
 >>> import graphnn as gn, numpy as np
 >>> sorted(converters())[:4]
-['Abs', 'Acos', 'Add', 'Asin']
+['Abs', 'Acos', 'Add', 'And']
 """
 
 from __future__ import annotations

@@ -352,19 +352,24 @@ def _clip_export(lo: float | None, hi: float | None) -> Callable[[Any, Any], Non
 
 
 def _clip_import(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    """Clip: bounds as attributes before opset 11, optional static inputs from then on;
-    (0, 6) is relu6, other pairs hardtanh, one bound maximum / minimum."""
+    """Clip: bounds as attributes before opset 11, optional inputs from then on. Scalar
+    constant bounds: (0, 6) is relu6, other pairs hardtanh, one bound maximum / minimum;
+    bounds computed at run time or given as arrays: clamp."""
     from graphnn.ops.elementwise import maximum
+    from graphnn.ops.index import clamp
 
     if im.opset < 11:
         lo, hi = a.get("min"), a.get("max")
     else:
-        lo, hi = (float(np.asarray(im.static(n.input[k], f"Clip's {w}")))
-                  if len(n.input) > k and n.input[k] else None
-                  for k, w in ((1, "min"), (2, "max")))
+        names = [n.input[k] if len(n.input) > k and n.input[k] else None for k in (1, 2)]
+        if any(b is not None and (b not in im.values or np.size(im.values[b]) != 1)
+               for b in names):
+            return [clamp(x[0], *(x[1:] + [None] * 2)[:2])]
+        lo, hi = (None if b is None else float(np.asarray(im.values[b]).reshape(()))
+                  for b in names)
     if lo is not None and hi is not None:
-        if lo > hi:
-            raise im.unsupported(f"Clip with min {lo} > max {hi}")
+        if lo > hi:  # ONNX (and torch.clamp): every value becomes max
+            return [clamp(x[0], lo, hi)]
         return [relu6(x[0]) if (lo, hi) == (0.0, 6.0) else hardtanh(x[0], lo, hi)]
     if lo is not None:
         return [maximum(x[0], float(lo))]
@@ -595,7 +600,7 @@ CELU = register(Op(
         a > 0, a, xp.expm1(xp.minimum(a, 0.0) * (1.0 / alpha)) * alpha),
     deriv=_celu_deriv,
     sympy=lambda sp, a, alpha=1.0: sp.Piecewise(
-        (a, a > 0), (alpha * (sp.exp(a / alpha) - 1), True)),
+        (a, a > 0), (alpha * (sp.exp(a if alpha == 1 else a / alpha) - 1), True)),
     numpy="xp.where({0} > 0, {0}, xp.expm1(xp.minimum({0}, 0.0) * (1.0 / {alpha})) * {alpha})",
     inplace=Unsupported(_NO_OUT),
     numexpr="where({0} > 0, {0}, expm1({0} * (1.0 / {alpha})) * {alpha})",

@@ -31,7 +31,8 @@ import numpy as np
 from graphnn.core import ir
 from graphnn.core import shapes as S
 from graphnn.core.bind import Traced, bind
-from graphnn.core.errors import GraphError, ParamError, describe
+from graphnn.core.device import array_module
+from graphnn.core.errors import GraphError, OnnxError, ParamError, describe
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 
 # ---------------------------------------------------------------------------------------
@@ -316,8 +317,6 @@ def _export_getitem(ex: Any, n: Any) -> None:
     spec = _expanded(n.params["index"], x.ndim)
     arrays = [k for k in spec if isinstance(k, np.ndarray)]
     if len(arrays) > 1 or any(isinstance(k, np.ndarray) and k.ndim != 1 for k in arrays):
-        from graphnn.io.onnx_common import OnnxError
-
         raise OnnxError(f"{describe(n)}: ONNX export of x[index] takes basic indexing and "
                         "at most one 1-D integer array")
     starts, ends, axes, steps, take = [], [], [], [], None
@@ -509,7 +508,7 @@ def _zeros(like: Any, shape: tuple[int, ...]) -> Any:
 
         z = like.graph.constant(np.zeros((), dtype=like.dtype))
         return broadcast_to(z, shape)
-    return np.zeros(shape, dtype=like.dtype)
+    return array_module(like).zeros(shape, dtype=like.dtype)
 
 
 def _export_gather(ex: Any, n: Any) -> None:
@@ -573,10 +572,15 @@ def scatter_add(x: Any, dim: int, index: Any, src: Any, *, name: str | None = No
     return bind(SCATTER_ADD, x, _index_arg(x, index), src, dim=int(dim), name=name)
 
 
+def _as_array(v: Any) -> Any:
+    """``v`` as an array, left on its device when it is one already (CuPy in a vjp)."""
+    return v if hasattr(v, "dtype") and hasattr(v, "shape") else np.asarray(v)
+
+
 def _index_arg(x: Any, index: Any) -> Any:
     """Index arrays stay integer constants (never cast to x's float dtype)."""
     if isinstance(index, ir.Node) or not isinstance(x, ir.Node):
-        return np.asarray(index) if not isinstance(index, ir.Node) else index
+        return index if isinstance(index, ir.Node) else _as_array(index)
     arr = np.asarray(index)
     if arr.dtype.kind not in "iu":
         raise ParamError(f"index must be an integer array, got {arr.dtype} (for "
@@ -975,7 +979,7 @@ def where(condition: Any, input: Any, other: Any, *, name: str | None = None) ->
         raise ParamError(f"where: condition must be a bool node (a comparison such as "
                          f"x > 0), got {describe(c)}", node=c)
     if not isinstance(c, (ir.Node, Traced)):
-        c = np.asarray(c)
+        c = _as_array(c)
         if c.dtype != bool:
             raise ParamError(f"where: condition must be boolean, got dtype {c.dtype}")
     return bind(WHERE, c, input, other, name=name)
@@ -1018,7 +1022,8 @@ CLAMP = register(Op(
     numexpr="where(where({0} < {1}, {1}, {0}) > {2}, {2}, where({0} < {1}, {1}, {0}))",
     cuda="((({0} < {1}) ? {1} : {0}) > {2} ? {2} : (({0} < {1}) ? {1} : {0}))",
     onnx=Onnx(export=lambda ex, n: _export_clamp(ex, n),
-              imports={"Clip": lambda im, n, x, a: [_import_clip(im, n, x, a)]}),
+              imports=Unsupported("ONNX Clip imports through hardtanh's rule (relu6 / hardtanh "
+                                  "for scalar constant bounds, clamp otherwise)")),
     doc="min(max(x, min), max) (PyTorch's clamp); the gradient passes to x where min <= x "
         "<= max (inclusive), to min where x < min < max, to max where max(x, min) > max"))
 
@@ -1030,11 +1035,6 @@ def _export_clamp(ex: Any, n: Any) -> None:
         return
     m = ex.emit("Max", [x.name, lo.name], ex.name(n.name + "__max"))
     ex.emit("Min", [m, hi.name], n.name)
-
-
-def _import_clip(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> Any:
-    vals = list(x) + [None] * 3
-    return clamp(vals[0], vals[1], vals[2])
 
 
 def clamp(input: Any, min: Any = None, max: Any = None, *,  # noqa: A002

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from graphnn.core.errors import ParamError
+from graphnn.core.errors import OnnxError, ParamError
 from graphnn.core.op import Unsupported
 
 Converter = Callable[[Any, Any, list[Any], dict[str, Any]], list[Any]]
@@ -99,8 +99,6 @@ def export_pool(op_type: str) -> Callable[[Any, Any], None]:
             # ONNX has no divisor_override: a count_include_pad average times k / divisor
             # (the same sum; exact when every window is whole, which ceil_mode may break)
             if p.get("ceil_mode"):
-                from graphnn.core.errors import OnnxError
-
                 raise OnnxError(f"node {n.name!r}: avg pool with divisor_override and "
                                 "ceil_mode has no ONNX spelling (AveragePool divides partial "
                                 "windows by their own size)")

@@ -271,36 +271,6 @@ def _export_narrow(ex: Any, n: Any) -> None:
     _export_slice(ex, n.inputs[0].name, n.name, [d], [s], [s + int(p["length"])])
 
 
-def _import_slice(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    """ONNX Slice with steps 1 and -1 (narrow, flip + narrow)."""
-    y, shp = x[0], x[0].shape
-    starts = [int(v) for v in np.ravel(im.static(n.input[1], "Slice's starts"))]
-    ends = [int(v) for v in np.ravel(im.static(n.input[2], "Slice's ends"))]
-    axes = [int(v) for v in np.ravel(im.static(n.input[3], "Slice's axes"))] \
-        if len(n.input) > 3 and n.input[3] else list(range(len(starts)))
-    steps = [int(v) for v in np.ravel(im.static(n.input[4], "Slice's steps"))] \
-        if len(n.input) > 4 and n.input[4] else [1] * len(starts)
-    for ax, st, en, sp in zip(axes, starts, ends, steps):
-        ax = ax % len(shp)
-        size = shp[ax]
-        st = st + size if st < 0 else st
-        en = en + size if en < 0 else en
-        if sp == 1:
-            st, en = min(max(st, 0), size), min(max(en, 0), size)
-            if (st, en) != (0, size):
-                y = narrow(y, ax, st, max(en - st, 0))
-        elif sp == -1:
-            st, en = min(max(st, 0), size - 1), min(max(en, -1), size - 1)
-            y = flip(y, (ax,))
-            length = max(st - en, 0)
-            if length != size:
-                y = narrow(y, ax, size - 1 - st if length else 0, length)
-        else:
-            raise im.unsupported(f"Slice with step {sp} (graphnn imports steps 1 and -1 as "
-                                 "narrow and flip)")
-    return [y]
-
-
 def _import_split(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     y = x[0]
     ax = int(a.get("axis", 0)) % y.ndim
@@ -328,7 +298,7 @@ NARROW = register(Op(
         None if t[0] is None else narrow(t[0], dim, start, length),
     numpy="_narrow({0}, {dim}, {start}, {length})", label="narrow",
     trace=tt("dX = dY zero-padded back to X.shape along dim"),
-    onnx=Onnx(export=_export_narrow, imports={"Slice": _import_slice, "Split": _import_split}),
+    onnx=Onnx(export=_export_narrow, imports={"Split": _import_split}),
     doc="A slice of length `length` from `start` along `dim` (torch.narrow).",
 ))
 

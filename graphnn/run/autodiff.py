@@ -117,6 +117,10 @@ def grad(y: Node, wrt: Node | Sequence[Node], seed: Any = None) -> Any:
     graph = y.graph
     for w in wrt_list:
         graph.node(w)
+        if np.dtype(w.dtype).kind not in "fc":
+            raise GradError(f"gn.grad: {describe(w)} holds {np.dtype(w.dtype).name} values; "
+                            "gradients flow through floating point only (an integer or "
+                            "bool node has no gradient)", node=w)
     # every gradient node is made at the caller's file:line: find it once, not per node
     here = graph.current_origin()
     with graph.role("grad"), graph.origin(*here):

@@ -93,7 +93,7 @@ def make_models() -> None:
     folder = os.path.join(HERE, "models")
     vi = helper.make_tensor_value_info
     m = helper.make_model(helper.make_graph(
-        [helper.make_node("Softplus", ["x"], ["a"], name="softplus"),
+        [helper.make_node("LpNormalization", ["x"], ["a"], name="lpnorm"),
          helper.make_node("Relu", ["a"], ["b"], name="relu"),
          helper.make_node("Hardmax", ["b"], ["y"], name="hardmax")],
         "unsupported", [vi("x", TensorProto.FLOAT, [4])], [vi("y", TensorProto.FLOAT, [4])]),
@@ -110,7 +110,7 @@ def make_models() -> None:
         opset_imports=[helper.make_opsetid("", 18)])
     onnx.save(sym, os.path.join(folder, "symbolic_batch.onnx"))
     expected = {
-        "unsupported_ops.onnx": ["2 unsupported node(s)", "Softplus (node 'softplus')",
+        "unsupported_ops.onnx": ["2 unsupported node(s)", "LpNormalization (node 'lpnorm')",
                                  "Hardmax (node 'hardmax')"],
         "truncated.onnx": ["truncated.onnx: not a readable ONNX model"],
         "garbage.onnx": ["garbage.onnx: not a readable ONNX model"],
