@@ -145,9 +145,37 @@ def _check_utf8(g: Graph, nodes: Sequence[Node]) -> None:
                             "valid UTF-8 (lone surrogate); rename it") from None
 
 
+def _to_float32(onnx: Any, graph: Any) -> None:
+    """Rewrite every float64 tensor, type and dtype attribute of ``graph`` as float32."""
+    f64, f32 = onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT
+
+    def tensor(t: Any) -> Any:
+        if t.data_type != f64:
+            return t
+        return onnx.numpy_helper.from_array(
+            onnx.numpy_helper.to_array(t).astype(np.float32), t.name)
+
+    for k, t in enumerate(graph.initializer):
+        graph.initializer[k].CopyFrom(tensor(t))
+    for info in (*graph.input, *graph.output, *graph.value_info):
+        if info.type.tensor_type.elem_type == f64:
+            info.type.tensor_type.elem_type = f32
+    for node in graph.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.TENSOR:
+                a.t.CopyFrom(tensor(a.t))
+            elif a.type == onnx.AttributeProto.INT and a.name in ("to", "dtype") and a.i == f64:
+                a.i = f32
+
+
 def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
-            outputs: Sequence[Node | str] | None = None) -> Any:
+            outputs: Sequence[Node | str] | None = None, dtype: str | None = None) -> Any:
     """Export ``g`` as an ONNX model (opset 18); write it to ``path`` atomically if given.
+
+    ``dtype="float32"`` writes a float64 graph as a float32 model (every float64 input,
+    output, weight, constant and dtype attribute becomes float32), for runtimes without
+    float64 kernels (onnxruntime has no float64 Conv); feed it float32 arrays. The default
+    (None or "float64") keeps the graph's dtypes.
 
     Returns the ``onnx.ModelProto``. Raises OnnxError listing every node whose op has no
     ONNX exporter (or, without the onnx extra, saying how to install it).
@@ -162,6 +190,8 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
     ...     print(['Constant', 'Mul', 'Relu'])
     ['Constant', 'Mul', 'Relu']
     """
+    if dtype not in (None, "float64", "float32"):
+        raise OnnxError(f"to_onnx: dtype must be 'float32' or 'float64' (or None), got {dtype!r}")
     ex = Exporter(g)
     onnx = ex.onnx
     outs = [g.node(o) for o in outputs] if outputs else g.default_outputs()
@@ -191,6 +221,8 @@ def to_onnx(g: Graph, path: str | os.PathLike[str] | None = None, *,
     model = onnx.helper.make_model(graph, producer_name="graphnn",
                                    opset_imports=[onnx.helper.make_opsetid("", OPSET)])
     model.ir_version = IR_VERSION
+    if dtype == "float32":
+        _to_float32(onnx, model.graph)
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as e:
