@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
 import re
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 import graphnn as gn
@@ -364,3 +366,125 @@ def test_player_example_writes_html_and_gif(tmp_path, monkeypatch):
 
     with Image.open(io.BytesIO((tmp_path / "backprop.gif").read_bytes())) as im:
         assert im.n_frames == 7
+
+
+# -- readable beyond the lecture graph: layout, zoom, filter, provenance, quiz (issue 16) --
+def mlp_trace() -> gn.Trace:
+    import runpy
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    m = runpy.run_path(os.path.join(root, "examples", "models", "mlp_342.py"))
+    return gn.trace(m["build"](), m["feeds"]())
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return mlp_trace()
+
+
+def page_json(doc: str, ident: str):
+    return json.loads(re.search(rf'<script type="application/json" id="{ident}">(.*?)</script>',
+                                doc, re.S).group(1))
+
+
+def stage_size(doc: str) -> tuple[float, float]:
+    w, h = re.search(r'<div id="stage" data-w="(\d+)" data-h="(\d+)"', doc).groups()
+    return float(w), float(h)
+
+
+def pane_fit(doc: str) -> float:
+    w, h = stage_size(doc)
+    return min(1.0, player.PANE_PX[0] / w, player.PANE_PX[1] / h)
+
+
+def test_layout_direction_is_the_one_that_fits(mlp, trace):
+    docs = {d: player.page(mlp, rankdir=d) for d in ("LR", "TB")}
+    for d, doc in docs.items():  # an explicit rankdir is kept
+        assert f'data-rankdir="{d}"' in doc
+    auto = player.page(mlp)
+    chosen = re.search(r'data-rankdir="(\w+)"', auto).group(1)
+    other = "LR" if chosen == "TB" else "TB"
+    assert stage_size(auto) == stage_size(docs[chosen])
+    # the MLP is a long chain: drawn left to right it is a strip that fits a pane badly
+    assert chosen == "TB"
+    assert pane_fit(docs[chosen]) > 1.15 * pane_fit(docs[other])
+    # a graph that fits either way keeps the default, left to right
+    assert 'data-rankdir="LR"' in player.page(trace)
+    with pytest.raises(GraphError):
+        player.page(trace, no_such_option=1)
+
+
+def test_page_data_provenance_of_values_and_gradients(trace):
+    doc = player.page(trace)
+    data, facts = page_json(doc, "steps-data"), page_json(doc, "page-data")
+    assert facts["read"] == player.READ_PX and facts["quiz"] is None
+    assert facts["label_pt"] > 0
+    prov = facts["prov"]
+    assert set(prov) >= {"x", "y", "z", "d", "f"}
+    for name, (value_frame, grad_frames) in prov.items():
+        # the value comes from the forward step at the node itself
+        assert data[value_frame]["node"] == name and data[value_frame]["phase"] == "forward"
+        # each gradient change is a backward step at the node or at one of its consumers
+        assert grad_frames and all(data[k]["phase"] == "backward" for k in grad_frames)
+    # the seed df/df, df/dd and df/dz: the vjp at f (step 6); df/dx, df/dy: at d (step 7)
+    for name, step in {"f": 6, "d": 6, "z": 6, "x": 7, "y": 7}.items():
+        assert [data[k]["i"] for k in prov[name][1]] == [step]
+    assert [data[prov[n][0]]["i"] for n in "xyzdf"] == [1, 2, 3, 4, 5]
+    assert "click a value or gradient to see how it was computed" in doc
+    # the step list is tagged by phase (what the filter hides)
+    phases = re.findall(r'<li value="\d+" data-phase="(\w+)">', doc)
+    assert phases == [trace[i].phase for i in range(len(trace))]
+    assert '<option value="forward">' in doc and '<option value="backward">' in doc
+
+
+def test_quiz_questions_hold_the_traces_numbers(mlp):
+    doc = player.page(mlp, quiz=True)
+    data, facts = page_json(doc, "steps-data"), page_json(doc, "page-data")
+    assert facts["quiz"] == {"rtol": 1e-3, "atol": 1e-4}
+    asked = [(k, q) for k, d in enumerate(data) for q in d.get("q", [])]
+    kinds = {q["kind"] for _, q in asked}
+    assert kinds == {"value", "grad"}  # quiz=True: forward values and gradients
+    evals = [s for s in mlp if s.kind == "eval" and not s.op.leaf]
+    assert sum(q["kind"] == "value" for _, q in asked) == len(evals)
+    for k, q in asked:
+        step = mlp[q["step"]]
+        assert data[k]["i"] == step.number and data[k]["node"] == step.node.name
+        want = step.value if q["kind"] == "value" else step.contributions[q["input"]]
+        assert np.allclose(np.asarray(q["expected"]).reshape(np.shape(want)), want,
+                           rtol=0, atol=1e-12)
+        assert q["shape"] == list(np.shape(want))
+        assert step.node.name in q["prompt"] and q["answer"]
+        assert data[k]["qd"] is not None  # the drawing before the step (value hidden)
+    local = page_json(player.page(mlp, quiz="local"), "steps-data")
+    lq = [q for d in local for q in d.get("q", [])]
+    assert lq and {q["kind"] for q in lq} == {"local"}
+    for q in lq:
+        want = mlp[q["step"]].local_value[q["input"]]
+        assert np.allclose(np.asarray(q["expected"]).reshape(np.shape(want)), want)
+    with pytest.raises(GraphError, match="quiz="):
+        player.page(mlp, quiz="everything")
+    assert 'id="quiz"' not in player.page(mlp) and 'id="quiz"' in doc
+
+
+def test_user_names_stay_escaped_in_quiz_and_page_data():
+    evil = "</script><img src=x onerror=alert(1)>&"
+    with gn.Graph("g<b>") as g:
+        x = gn.input("x")
+        (x * x).named(evil)
+    doc = player.page(gn.trace(g, {"x": 3.0}), quiz=True)
+    assert evil not in doc and "<img" not in doc
+    assert page_json(doc, "page-data")["prov"][evil][0] == 1
+    q = page_json(doc, "steps-data")[1]["q"]
+    assert evil in q[0]["prompt"] and q[0]["expected"] == [9.0]
+
+
+def test_icons_are_svg_not_font_glyphs(trace):
+    doc = player.page(trace)
+    controls = doc[doc.index('<div id="controls">'):doc.index('<div id="msg"')]
+    assert controls.count('<svg class="ic"') == 3
+    glyphs = "\u25b6\u25c0\u23f8\u23f5\u23ef\u25ae\u2016"
+    assert not any(c in controls for c in glyphs)
+    assert not re.search(r"&#(9654|9664|9208|9646);", controls)
+    from graphnn.viz.player_assets import ICONS, JS
+
+    assert ICONS["pause"].startswith("<svg") and not any(c in JS for c in glyphs)

@@ -324,6 +324,15 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _label_pt(svgs: list[str]) -> float:
+    """The smallest font size (pt) of the text inside the nodes of the drawings (9 pt if
+    none is found): what the player's zoom keeps at least ``READ_PX`` tall."""
+    sizes = [float(f) for svg in svgs for chunk in re.split(r'class="(?:edge|cluster)', svg)
+             for part in chunk.split('class="node')[1:]
+             for f in re.findall(r'font-size="([\d.]+)"', part)]
+    return min(sizes, default=9.0)
+
+
 def _natural_size(trace: Any, i: int, engine: str | None, options: dict[str, Any],
                   rankdir: str) -> tuple[float, float]:
     values, grads = trace.state_at(i)
@@ -501,7 +510,7 @@ def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: 
         data[k]["qd"] = _diff(table[k - 1] if k else table[0], table[n + j])
     insets = _insets(trace, idx, engine, opts, boxes, data) if boxes else ""
     extra = {"prov": _provenance(trace, idx, owner, boxes),
-             "quiz": tol if quiz else None, "read": READ_PX}
+             "quiz": tol if quiz else None, "read": READ_PX, "label_pt": _label_pt(svgs)}
     links = "\n".join(
         f'<li value="{d["i"]}" data-phase="{esc(trace[i].phase)}"><a href="#{d["i"]}" '
         f'data-k="{k}">{esc(trace[i].phase)} {esc(d["kind"])} {esc(d["node"])}</a></li>'

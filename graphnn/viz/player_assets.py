@@ -120,7 +120,8 @@ JS = """
 
   /* the view: translate + scale of #stage inside #graph */
   var view = {s: 1, x: 0, y: 0}, W = +stage.dataset.w || 1, H = +stage.dataset.h || 1;
-  var READ = (facts.read || 10.5) / 12;  /* smallest label text: 9 pt = 12 px at scale 1 */
+  /* the zoom at which the smallest node text (label_pt; 1 pt = 4/3 px) is facts.read px */
+  var READ = (facts.read || 10.5) / ((facts.label_pt || 9) * 4 / 3);
   function applyView() {
     stage.style.transform = "translate(" + view.x.toFixed(1) + "px," + view.y.toFixed(1) +
       "px) scale(" + view.s.toFixed(4) + ")";
