@@ -488,3 +488,186 @@ def test_icons_are_svg_not_font_glyphs(trace):
     from graphnn.viz.player_assets import ICONS, JS
 
     assert ICONS["pause"].startswith("<svg") and not any(c in JS for c in glyphs)
+
+
+def open_sized(browser, path, size, fragment=""):
+    """Like open_offline, in a window of ``size`` (width, height) px."""
+    ctx = browser.new_context(offline=True, viewport={"width": size[0], "height": size[1]})
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri() + fragment)
+    return ctx, page, errors
+
+
+def zoom(page) -> float:
+    return float(page.locator("#graph").get_attribute("data-zoom"))
+
+
+VIEW_JS = """() => {
+  const g = document.getElementById('graph').getBoundingClientRect();
+  const sizes = [...document.querySelectorAll('#graph .v:not(.off) g.node text')]
+    .filter(t => t.textContent.trim()).map(t => {
+      const svg = t.ownerSVGElement, r = svg.getBoundingClientRect();
+      return parseFloat(t.getAttribute('font-size')) * r.width / svg.viewBox.baseVal.width;
+    });
+  const c = document.querySelector('#graph .v:not(.off) g.node.current').getBoundingClientRect();
+  const e = document.getElementById('step-text').getBoundingClientRect();
+  return {text_px: Math.min(...sizes), n: sizes.length,
+          inside: c.left >= g.left && c.right <= g.right && c.top >= g.top &&
+                  c.bottom <= g.bottom,
+          explain_bottom: e.bottom, explain_top: e.top, height: innerHeight};
+}"""
+
+
+@pytest.fixture(scope="module")
+def mlp_file(tmp_path_factory, mlp):
+    path = tmp_path_factory.mktemp("mlp") / "mlp.html"
+    mlp.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (1280, 800), (1024, 768)])
+def test_mlp_text_readable_current_node_and_explanation_in_view(browser, mlp_file, mlp, size):
+    ctx, page, errors = open_sized(browser, mlp_file, size)
+    try:
+        for k in range(len(mlp)):
+            if k:
+                page.keyboard.press("ArrowRight")
+            v = page.evaluate(VIEW_JS)
+            assert v["n"] > 10 and v["text_px"] >= player.READ_PX - 0.01, (k, v)
+            assert v["inside"], (k, v)  # the current node is kept in view
+            assert v["explain_top"] < v["height"] - 40, (k, v)  # beside, not below the fold
+        assert page.locator("#graph").get_attribute("data-step") == str(len(mlp))
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_zoom_buttons_and_keys_change_the_scale(browser, mlp_file):
+    ctx, page, errors = open_sized(browser, mlp_file, (1400, 900))
+    try:
+        home = zoom(page)
+        page.click("#zoom-in")
+        assert zoom(page) == pytest.approx(home * 1.25, rel=1e-2)
+        page.click("#zoom-out")
+        page.click("#zoom-out")
+        assert zoom(page) == pytest.approx(home * 0.8, rel=1e-2)
+        page.click("#zoom-fit")  # the whole graph in the pane
+        fitted = zoom(page)
+        box = page.locator("#graph").bounding_box()
+        stage = page.locator("#stage").bounding_box()
+        assert stage["width"] <= box["width"] + 1 and stage["height"] <= box["height"] + 1
+        assert max(stage["width"] / box["width"], stage["height"] / box["height"]) > 0.9
+        assert fitted < home  # the MLP opens zoomed in (fitted, its text would be too small)
+        page.locator("#graph").focus()
+        page.keyboard.press("+")
+        assert zoom(page) > fitted
+        page.keyboard.press("0")
+        assert zoom(page) == pytest.approx(fitted, rel=1e-3)
+        before = page.locator("#stage").get_attribute("style")
+        page.mouse.move(box["x"] + 200, box["y"] + 200)
+        page.mouse.wheel(0, -300)
+        assert zoom(page) > fitted and page.locator("#stage").get_attribute("style") != before
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_filter_shows_only_forward_or_backward_steps(browser, player_file, trace):
+    ctx, page, requests, errors = open_offline(browser, player_file)
+    try:
+        page.select_option("#filter", "forward")
+        assert page.locator("#steps li:visible").count() == 5
+        page.keyboard.press("End")
+        assert page.locator("#graph").get_attribute("data-step") == "5"
+        page.click("#next")  # stays on the last forward step
+        assert page.locator("#graph").get_attribute("data-phase") == "forward"
+        page.select_option("#filter", "backward")
+        assert page.locator("#steps li:visible").count() == 2
+        assert [li.get_attribute("data-phase") for li in page.locator("#steps li:visible").all()
+                ] == ["backward", "backward"]
+        assert page.locator("#graph").get_attribute("data-step") == "6"
+        assert page.locator("#slider").get_attribute("max") == "1"
+        page.click("#prev")  # no forward step before it
+        assert page.locator("#graph").get_attribute("data-step") == "6"
+        page.click("#next")
+        assert page.locator("#graph").get_attribute("data-node") == "d"
+        page.select_option("#filter", "all")
+        assert page.locator("#steps li:visible").count() == len(trace)
+        assert errors == [] and requests == []
+    finally:
+        ctx.close()
+
+
+def test_pause_button_shows_an_svg_icon(browser, player_file):
+    ctx, page, requests, errors = open_offline(browser, player_file)
+    try:
+        play = page.locator("#play")
+        assert play.locator("svg.ic path").count() == 1
+        page.click("#play")
+        expect(play).to_contain_text("Pause")
+        assert play.locator("svg.ic path").count() == 1
+        assert play.locator("svg.ic").bounding_box()["width"] > 4  # drawn, not a missing glyph
+        assert play.inner_text().strip() == "Pause"  # no text glyph beside the word
+        pause_path = play.locator("svg path").get_attribute("d")
+        expect(play).to_contain_text("Play", timeout=10_000)
+        assert play.inner_text().strip() == "Play"
+        assert play.locator("svg path").get_attribute("d") != pause_path
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_quiz_accepts_a_right_answer_and_rejects_a_wrong_one(browser, tmp_path, trace):
+    path = tmp_path / "quiz.html"
+    trace.save(str(path), quiz=True)
+    ctx, page, requests, errors = open_offline(browser, path, "#4")
+    try:
+        graph = page.locator("#graph")
+        assert graph.get_attribute("data-node") == "d" and graph.get_attribute("data-asking") == "1"
+        assert page.locator("#explain").is_hidden()  # the answer is not given away
+        item = page.locator("#quiz-items .qq").first
+        assert "What is d?" in item.locator("p").text_content()
+        item.locator("input").fill("5")
+        item.locator("button.check").click()
+        item = page.locator("#quiz-items .qq").first
+        expect(item.locator(".verdict")).to_contain_text("not quite")
+        expect(page.locator("#quiz-score")).to_have_text("score 0 of 1")
+        assert graph.get_attribute("data-asking") == "1"
+        item.locator("input").fill("-2")  # right, but the first try counted
+        item.locator("input").press("Enter")
+        expect(page.locator("#quiz-items .verdict")).to_contain_text("correct: -2")
+        assert graph.get_attribute("data-asking") == "" and page.locator("#explain").is_visible()
+        page.click("#next")  # f = d * z = -8
+        assert graph.get_attribute("data-node") == "f"
+        page.locator("#quiz-items .qq input").fill("-8.0001")  # within the tolerance
+        page.locator("#quiz-items .qq button.check").click()
+        expect(page.locator("#quiz-items .verdict")).to_contain_text("correct")
+        expect(page.locator("#quiz-score")).to_have_text("score 1 of 2")
+        page.click("#next")  # the vjp at f: df/dd and df/dz
+        qs = page.locator("#quiz-items .qq")
+        assert qs.count() == 2
+        qs.nth(1).locator("button.reveal").click()
+        expect(page.locator("#quiz-items .verdict.bad")).to_contain_text("the answer is -2")
+        expect(page.locator("#quiz-score")).to_have_text("score 1 of 3")
+        assert errors == [] and requests == []
+    finally:
+        ctx.close()
+
+
+def test_click_a_value_shows_the_step_that_computed_it(browser, player_file):
+    ctx, page, requests, errors = open_offline(browser, player_file, "#7")
+    try:
+        node = page.locator("#graph .v:not(.off) g.node", has=page.locator("title", has_text="d"))
+        node.first.locator("text").first.click()
+        why = page.locator("#why")
+        expect(why).to_be_visible()
+        assert why.get_attribute("data-node") == "d"
+        assert why.get_attribute("data-step") in ("4", "6", "7")
+        why.locator("a").first.click()
+        assert page.locator("#graph").get_attribute("data-step") == why.get_attribute(
+            "data-step")
+        assert errors == [] and requests == []
+    finally:
+        ctx.close()
