@@ -671,3 +671,39 @@ def test_click_a_value_shows_the_step_that_computed_it(browser, player_file):
         assert errors == [] and requests == []
     finally:
         ctx.close()
+
+
+def test_collapsed_layers_open_in_place_and_the_current_node_stays_in_view(browser, tmp_path,
+                                                                            mlp):
+    path = tmp_path / "collapsed.html"
+    mlp.save(str(path), collapse=True)
+    doc = path.read_text(encoding="utf-8")
+    assert re.findall(r'class="inset" data-key="([^"]*)"', doc) == ["layer1", "layer2", "loss"]
+    ctx, page, errors = open_sized(browser, path, (1280, 800))
+    try:
+        for k in range(len(mlp)):  # the current node (or its layer's box) is always in view
+            if k:
+                page.keyboard.press("ArrowRight")
+            assert page.evaluate(VIEW_JS)["inside"], k
+        page.keyboard.press("Home")
+        for _ in range(6):
+            page.keyboard.press("ArrowRight")
+        graph = page.locator("#graph")
+        assert graph.get_attribute("data-node") == "h"
+        box = page.locator("#graph .v:not(.off) g.node", has=page.locator("title",
+                                                                          has_text="[layer1]"))
+        box.first.locator("text").first.click()
+        inset = page.locator('.inset[data-key="layer1"]')
+        expect(inset).to_be_visible()
+        current = inset.locator(".iv:not(.off) g.node.current")
+        assert current.locator("title").all_text_contents() == ["h"]
+        r, g = current.bounding_box(), graph.bounding_box()
+        assert g["x"] <= r["x"] and r["x"] + r["width"] <= g["x"] + g["width"]
+        assert g["y"] <= r["y"] and r["y"] + r["height"] <= g["y"] + g["height"]
+        page.keyboard.press("ArrowRight")  # W2: in layer2, nothing current in layer1
+        assert inset.locator(".iv:not(.off) g.node.current").count() == 0
+        inset.locator(".inset-close").click()
+        expect(inset).to_be_hidden()
+        assert errors == []
+    finally:
+        ctx.close()

@@ -319,12 +319,15 @@ JS = """
       }
     }
     ins.el.hidden = !ins.open;
-    if (ins.open) {
+    if (ins.open) {  /* bring the inset into view: its start edge first when too big */
       var r2 = ins.el.getBoundingClientRect(), g = graph.getBoundingClientRect();
-      if (r2.right > g.right || r2.bottom > g.bottom || r2.left < g.left || r2.top < g.top) {
-        panBy(Math.min(0, g.right - r2.right - 8) + Math.max(0, g.left - r2.left + 8),
-              Math.min(0, g.bottom - r2.bottom - 8) + Math.max(0, g.top - r2.top + 8));
+      function shift(lo, hi, glo, ghi) {
+        if (hi - lo > ghi - glo - 16 || lo < glo + 8) return glo + 8 - lo;
+        return hi > ghi - 8 ? ghi - 8 - hi : 0;
       }
+      panBy(shift(r2.left, r2.right, g.left, g.right),
+            shift(r2.top, r2.bottom, g.top, g.bottom));
+      follow(false);
     }
   }
 
