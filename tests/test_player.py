@@ -707,3 +707,23 @@ def test_collapsed_layers_open_in_place_and_the_current_node_stays_in_view(brows
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_quiz_hides_the_answer_in_an_opened_layer_too(browser, tmp_path, mlp):
+    path = tmp_path / "collapsed_quiz.html"
+    mlp.save(str(path), collapse=True, quiz=True)
+    ctx, page, errors = open_sized(browser, path, (1280, 800), "#5")
+    try:
+        assert page.locator("#graph").get_attribute("data-node") == "matmul_1"
+        box = page.locator("#graph .v:not(.off) g.node", has=page.locator("title",
+                                                                          has_text="[layer1]"))
+        box.first.locator("text").first.click()
+        node = page.locator('.inset[data-key="layer1"] .iv:not(.off) g.node',
+                            has=page.locator("title", has_text="matmul_1"))
+        assert "value" not in node.first.text_content()
+        page.locator("#quiz-items .qq button.reveal").first.click()
+        assert page.locator("#graph").get_attribute("data-asking") == ""
+        assert "value [0.9618" in node.first.text_content()
+        assert errors == []
+    finally:
+        ctx.close()

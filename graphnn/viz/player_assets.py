@@ -207,7 +207,8 @@ JS = """
     cur = k;
     var s = data[k], ask = asking(k);
     main.set(ask ? before[k] : main.table[k]);
-    for (var key in insets) insets[key].dr.set(insets[key].dr.table[k]);
+    /* while a question is open, an opened layer shows the state before the step */
+    for (var key in insets) insets[key].dr.set(insets[key].dr.table[ask && k ? k - 1 : k]);
     for (var j = 0; j < links.length; j++) links[j].classList.toggle("here", j === k);
     graph.dataset.step = s.i;
     graph.dataset.node = s.node;
