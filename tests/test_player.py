@@ -727,3 +727,49 @@ def test_quiz_hides_the_answer_in_an_opened_layer_too(browser, tmp_path, mlp):
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_collapsed_lenet_keeps_the_current_node_in_view(browser, tmp_path):
+    model = gn.nn.lenet(size=8, seed=0)
+    with gn.Graph("lenet") as g:
+        x = gn.input("x", shape=(1, 1, 8, 8))
+        t = gn.input("t", shape=(1,), dtype="int64")
+        g.mark_output(gn.cross_entropy(model(x, train=False), t, name="loss"))
+    tr = gn.trace(g, {"x": np.arange(64.0).reshape(1, 1, 8, 8) / 64, "t": np.array([3])})
+    path = tmp_path / "lenet.html"
+    tr.save(str(path), collapse=True)
+    ctx, page, errors = open_sized(browser, path, (1280, 800))
+    try:
+        for k in range(len(tr)):
+            if k:
+                page.keyboard.press("ArrowRight")
+            v = page.evaluate(VIEW_JS)
+            assert v["inside"] and v["text_px"] >= player.READ_PX - 0.01, (k, v)
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_drag_and_keys_pan_the_graph(browser, mlp_file):
+    ctx, page, errors = open_sized(browser, mlp_file, (1400, 900))
+    try:
+        def origin():
+            b = page.locator("#stage").bounding_box()
+            return round(b["x"]), round(b["y"])
+
+        x0, y0 = origin()
+        box = page.locator("#graph").bounding_box()
+        page.mouse.move(box["x"] + 300, box["y"] + 300)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 360, box["y"] + 250, steps=5)
+        page.mouse.up()
+        assert origin() == (x0 + 60, y0 - 50)
+        page.locator("#graph").focus()
+        page.keyboard.press("Shift+ArrowLeft")  # the view moves right: the graph follows
+        assert origin() == (x0 + 140, y0 - 50)
+        page.keyboard.press("w")
+        assert origin() == (x0 + 140, y0 + 30)
+        assert page.locator("#graph").get_attribute("data-step") == "1"  # no step taken
+        assert errors == []
+    finally:
+        ctx.close()
