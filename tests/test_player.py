@@ -611,7 +611,11 @@ def test_pause_button_shows_an_svg_icon(browser, player_file):
         assert play.locator("svg.ic").bounding_box()["width"] > 4  # drawn, not a missing glyph
         assert play.inner_text().strip() == "Pause"  # no text glyph beside the word
         pause_path = play.locator("svg path").get_attribute("d")
-        expect(play).to_contain_text("Play", timeout=10_000)
+        step = page.locator("#graph").get_attribute("data-step")
+        page.click("#play")  # pause
+        expect(play).to_contain_text("Play")
+        page.wait_for_timeout(1500)  # paused: no further step
+        assert page.locator("#graph").get_attribute("data-step") == step
         assert play.inner_text().strip() == "Play"
         assert play.locator("svg path").get_attribute("d") != pause_path
         assert errors == []
