@@ -25,11 +25,13 @@ function elem(extra) {
   return Object.assign({textContent: "", hidden: false, value: 0, dataset: {},
     classList: {add: c => cls.add(c), remove: c => cls.delete(c),
                 toggle: (c, on) => on ? cls.add(c) : cls.delete(c), has: c => cls.has(c)},
-    addEventListener() {}}, extra);
+    addEventListener() {}, querySelectorAll: () => [], querySelector: () => null,
+    style: {}}, extra);
 }
 const ids = {};
-["graph", "slider", "play", "prev", "next", "step-title", "step-text", "step-formula",
- "step-latex", "counter", "steps"].forEach(i => ids[i] = elem({}));
+["graph", "stage", "slider", "play", "prev", "next", "step-title", "step-text",
+ "step-formula", "step-latex", "counter", "steps", "explain", "why"].forEach(
+  i => ids[i] = elem({}));
 ids["msg"] = elem({hidden: true});
 ids["steps-data"] = elem({textContent: page.blob});
 ids["player"] = elem({dataset: {total: String(page.total), delay: "100"}});
@@ -38,7 +40,8 @@ const versions = page.versions.map(([c, v, off]) => elem({dataset: {c: String(c)
 const links = page.data_k.map(() => elem({}));
 let hashHandler = null;
 global.document = {getElementById: i => ids[i] || null,
-  querySelectorAll: q => q.startsWith("#graph") ? versions : links,
+  querySelectorAll: q => q.startsWith("#graph .v") ? versions :
+    q === "#steps a" ? links : [],
   addEventListener() {}};
 global.location = {hash: page.hash};
 global.history = {replaceState: (a, b, h) => { location.hash = h; }};

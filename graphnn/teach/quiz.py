@@ -33,12 +33,14 @@ import numpy as np
 
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
+from graphnn.core.op import ADAPTERS
 from graphnn.teach import narrate as N
 from graphnn.teach.numfmt import fmt_value
 from graphnn.teach.trace import Step, Trace, trace
 from graphnn.teach.tracefmt import forward_text, node_expr
 
 KINDS = ("value", "local", "grad", "any")
+RTOL, ATOL = 1e-3, 1e-4  # the default tolerance of a check (also the HTML player's)
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ class Quiz:
     (correct, asked)."""
 
     def __init__(self, tr: Trace, kind: str = "any", seed: int | None = None,
-                 rtol: float = 1e-3, atol: float = 1e-4) -> None:
+                 rtol: float = RTOL, atol: float = ATOL) -> None:
         self.trace = tr
         self.kind = kind
         self.pool = candidates(tr, kind)
@@ -195,7 +197,7 @@ class Quiz:
 
 def quiz(graph: Graph | Trace, feeds: Mapping[str | Node, Any] | None = None, *,
          wrt: Any = None, kind: str = "any", seed: int | None = None, rtol: float = 1e-3,
-         atol: float = 1e-4, **trace_options: Any) -> Quiz:
+         atol: float = ATOL, **trace_options: Any) -> Quiz:
     """A :class:`Quiz` on ``gn.trace(graph, feeds, wrt=wrt, ...)`` (or on a Trace).
 
     ``kind``: "value" (a forward value), "local" (a local derivative), "grad" (a
@@ -204,3 +206,28 @@ def quiz(graph: Graph | Trace, feeds: Mapping[str | Node, Any] | None = None, *,
     """
     tr = graph if isinstance(graph, Trace) else trace(graph, feeds, wrt=wrt, **trace_options)
     return Quiz(tr, kind, seed, rtol, atol)
+
+
+def player_questions(tr: Trace, kind: str = "any") -> tuple[list[dict[str, Any]],
+                                                            dict[str, float]]:
+    """The questions of :func:`candidates` as plain data for the HTML player's quiz
+    (``trace.save("page.html", quiz=True)``) and the tolerances its check uses.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     x = gn.input("x"); y = (x * x).named("y")
+    >>> qs, tol = player_questions(gn.trace(g, {"x": 3.0}), "value")
+    >>> [(q["step"], q["expected"], q["answer"]) for q in qs], tol["rtol"]
+    ([(1, [9.0], '9')], 0.001)
+    """
+    out = []
+    for q in candidates(tr, kind):
+        flat = np.asarray(q.expected, dtype=float).reshape(-1)
+        out.append({"step": q.step.index, "kind": q.kind, "input": q.input,
+                    "prompt": q.prompt, "explanation": q.explanation,
+                    "expected": [float(v) if np.isfinite(v) else str(v) for v in flat],
+                    "shape": list(np.shape(q.expected)), "answer": fmt_value(q.expected)})
+    return out, {"rtol": RTOL, "atol": ATOL}
+
+
+ADAPTERS["quiz_questions"] = player_questions  # graphnn.viz.player reaches the quiz here

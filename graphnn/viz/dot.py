@@ -240,6 +240,7 @@ def to_dot(graph: Any, run: Any = None, *, step: Any = None,
                  tooltip=f"{key}: {plural(len(members), 'node')} (collapsed)")
         if cur is not None and any(m.id == cur for m in members):
             a.update(color=S.HIGHLIGHT, penwidth="4")
+            a["class"] = f"{a.get('class', 'group')} current".strip()
         node_lines[f"[{key}]"] = f"  {q('[' + key + ']')} {attrs(a)}"
     rankdir = opt.rankdir or ("TB" if len(boxes) >= TB_BOXES else "LR")
     out = [f"digraph {q(graph.name)} {{",

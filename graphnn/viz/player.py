@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from graphnn.core.errors import GraphError
+from graphnn.core.op import ADAPTERS
 from graphnn.viz import engine as E
 from graphnn.viz import style as S
-from graphnn.viz.dot import make_options, to_dot
-from graphnn.viz.player_assets import CSS, JS
+from graphnn.viz.dot import _owners, const_copies, make_options, to_dot
+from graphnn.viz.player_assets import CSS, ICONS, JS
 from graphnn.viz.style import colorize
 from graphnn.viz.svgframes import fixed_boxes as _fixed_boxes
 from graphnn.viz.svgframes import framed as _framed
@@ -126,14 +127,19 @@ def fixed_sizes(trace: Any, idx: Iterable[int], **options: Any) -> dict[int, tup
 
 
 def _graph_svgs(trace: Any, idx: list[int], engine: str | None,
-                options: dict[str, Any]) -> list[str]:
-    """The graph at each selected step (current node highlighted), as SVG text."""
+                options: dict[str, Any], before: Iterable[int] = ()) -> list[str]:
+    """The graph at each selected step (current node highlighted), as SVG text; then,
+    for each index in ``before``, the graph as it was just BEFORE that step, with the
+    step's node highlighted (the quiz's question frames)."""
     opts = dict(options)
     if opts.get("fixed_sizes") is None:
         opts["fixed_sizes"] = fixed_sizes(trace, idx, **options)
     srcs = []
     for i in idx:
         values, grads = trace.state_at(i)
+        srcs.append(to_dot(trace.graph, _State(values, grads), step=trace[i], **opts))
+    for i in before:
+        values, grads = trace.state_at(i - 1) if i > 0 else ({}, {})
         srcs.append(to_dot(trace.graph, _State(values, grads), step=trace[i], **opts))
     return [E.dot_to(src, "svg", engine, post=colorize).decode("utf-8")
             for src in _fixed_boxes(srcs)]
@@ -242,6 +248,11 @@ def gif(trace: Any, *, delay_ms: int = DELAY_MS, max_width: int = 1600, steps: A
 
 
 # -- the HTML player ------------------------------------------------------------------
+READ_PX = 10.5      # the player zooms in until the smallest label text is this big (px)
+PANE_PX = (880, 620)  # a typical graph pane (px), to choose the layout direction
+QUIZ_KINDS = ("value", "grad", "local", "any")
+
+
 def _step_data(step: Any, k: int, n: int, total: int) -> dict[str, Any]:
     return {"i": number(step), "node": step.node.name, "phase": step.phase,
             "kind": _kind(step), "title": _title(step, k, n, total),
@@ -251,30 +262,44 @@ def _step_data(step: Any, k: int, n: int, total: int) -> dict[str, Any]:
 
 def page(trace: Any, *, delay_ms: int = DELAY_MS, steps: Any = None,
          max_steps: int | None = None, engine: str | None = None, compact: bool = True,
-         **options: Any) -> str:
+         quiz: bool | str = False, **options: Any) -> str:
     """The self-contained HTML player (inline SVG and plain JavaScript).
 
+    The graph sits beside the step explanation; it opens fitted to its pane, or, when
+    that would make labels smaller than ``READ_PX``, zoomed in on the current node
+    (which stays in view from step to step). Wheel, drag, ``+``/``-``/``0`` and
+    Shift+arrows or WASD zoom and pan; ArrowLeft/ArrowRight step. ``rankdir`` ("LR"
+    or "TB") sets the layout direction; by default the one that fits a typical pane
+    best. With ``collapse`` the layer boxes open in place on a click.
+
     ``compact``: store each distinct version of a node once (the frames share one
-    layout); False stores one whole SVG per step (a larger file).
+    layout); False stores one whole SVG per step (a larger file). ``quiz``: True (or
+    "value", "grad", "local", "any") hides the number each step computes until the
+    student answers it (checked with a tolerance) or reveals it, and keeps a score.
     """
-    return _page(trace, delay_ms, steps, max_steps, engine, options, compact)[0]
+    return _page(trace, delay_ms, steps, max_steps, engine, options, compact, quiz)[0]
 
 
-def _frames_html(svgs: list[str], compact: bool) -> tuple[str, list[list[int]]]:
+def _frames_html(svgs: list[str], compact: bool, cls: str = "v",
+                 prefix: str = "") -> tuple[str, list[list[int]]]:
     """The drawing: every version of every group, those of the first frame shown."""
     head, versions, tail, table = (layers(svgs) if compact else
                                    ("", [[s[s.find("<svg"):] for s in svgs]], "",
                                     [[k] for k in range(len(svgs))]))
     tag = "g" if head else "div"
-    out = [_svg_body(head, "h-") if head else ""]
+    out = [_svg_body(head, f"{prefix}h-") if head else ""]
     for j, vers in enumerate(versions):
         for v, chunk in enumerate(vers):
             off = "" if table[0][j] == v else " off"
-            out.append(f'<{tag} class="v{off}" data-c="{j}" data-v="{v}">'
-                       f"{_svg_body(chunk, f'c{j}v{v}-') if head else _svg_body(chunk, f'v{v}-')}"
+            out.append(f'<{tag} class="{cls}{off}" data-c="{j}" data-v="{v}">'
+                       f"{_svg_body(chunk, f'{prefix}c{j}v{v}-') if head else _svg_body(chunk, f'{prefix}v{v}-')}"  # noqa: E501
                        f"</{tag}>")
     out.append(tail)
     return "\n".join(out), table
+
+
+def _diff(prev: list[int], row: list[int]) -> list[list[int]]:
+    return [[j, v] for j, v in enumerate(row) if j >= len(prev) or prev[j] != v]
 
 
 def _diffs(table: list[list[int]]) -> list[list[list[int]]]:
@@ -282,7 +307,7 @@ def _diffs(table: list[list[int]]) -> list[list[list[int]]]:
     prev: list[int] = []
     out = []
     for row in table:
-        out.append([[j, v] for j, v in enumerate(row) if j >= len(prev) or prev[j] != v])
+        out.append(_diff(prev, row))
         prev = row
     return out
 
@@ -299,23 +324,205 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _label_pt(svgs: list[str]) -> float:
+    """The smallest font size (pt) of the text inside the nodes of the drawings (9 pt if
+    none is found): what the player's zoom keeps at least ``READ_PX`` tall."""
+    sizes = [float(f) for svg in svgs for chunk in re.split(r'class="(?:edge|cluster)', svg)
+             for part in chunk.split('class="node')[1:]
+             for f in re.findall(r'font-size="([\d.]+)"', part)]
+    return min(sizes, default=9.0)
+
+
+def _natural_size(trace: Any, i: int, engine: str | None, options: dict[str, Any],
+                  rankdir: str) -> tuple[float, float]:
+    values, grads = trace.state_at(i)
+    src = to_dot(trace.graph, _State(values, grads), step=trace[i],
+                 **dict(options, rankdir=rankdir))
+    return _svg_size(E.dot_to(src, "svg", engine).decode("utf-8"))
+
+
+def auto_rankdir(trace: Any, i: int, engine: str | None, options: dict[str, Any]) -> str:
+    """"LR" or "TB": the direction whose drawing (of step ``i``) fits ``PANE_PX`` at
+    the larger scale (LR unless TB is clearly better). Two Graphviz runs."""
+    fit = {}
+    for d in ("LR", "TB"):
+        w, h = _natural_size(trace, i, engine, options, d)
+        fit[d] = min(1.0, PANE_PX[0] / (w * 4 / 3), PANE_PX[1] / (h * 4 / 3))
+    return "TB" if fit["TB"] > 1.15 * fit["LR"] else "LR"
+
+
+class _Nodes(list):  # type: ignore[type-arg]
+    """A list of nodes that is also indexed by node id (what ``to_dot`` expects)."""
+
+    def __init__(self, nodes: list[Any]) -> None:
+        super().__init__(nodes)
+        self.by_id = {n.id: n for n in nodes}
+
+    def __getitem__(self, i: Any) -> Any:  # type: ignore[override]
+        return self.by_id[i] if isinstance(i, int) else super().__getitem__(i)
+
+
+class _Part:
+    """The members of one collapsed layer as a graph of their own (for ``to_dot``)."""
+
+    def __init__(self, graph: Any, members: list[Any]) -> None:
+        self.name = graph.name
+        self.nodes = _Nodes(members)
+
+    def default_outputs(self) -> list[Any]:
+        return []
+
+
+def _owner_names(graph: Any, options: dict[str, Any]) -> tuple[dict[int, str],
+                                                                 dict[str, list[Any]]]:
+    """Node id -> the DOT node drawing it (its name or ``[layer]``); layer -> members."""
+    opt = {k: v for k, v in options.items() if k != "fixed_sizes"}
+    owner, boxes, _ = _owners(graph, make_options(**opt))
+    return owner, boxes
+
+
+def _insets(trace: Any, idx: list[int], engine: str | None, opts: dict[str, Any],
+            boxes: dict[str, list[Any]], data: list[dict[str, Any]]) -> str:
+    """Each collapsed layer drawn open (its members alone), in as many versions as its
+    members' numbers change; the player shows one over its box when it is clicked.
+    Steps get ``x``: layer -> changed [group, version] pairs."""
+    out = []
+    sub_opts = dict(opts, collapse=False, title=None)
+    for b, (key, members) in enumerate(boxes.items()):
+        part = _Part(trace.graph, members)
+        ids = [m.id for m in members]
+        keys: dict[Any, int] = {}
+        srcs, frame_of = [], []
+        for i in idx:
+            values, grads = trace.state_at(i)
+            step = trace[i]
+            cur = step.node.id if step.node.id in part.nodes.by_id else None
+            tg = tuple(t.id for t in (getattr(step, "targets", None) or ())
+                       if getattr(t, "id", None) in part.nodes.by_id)
+            sig = (tuple((id(values.get(m)), id(grads.get(m))) for m in ids), cur, tg)
+            if sig not in keys:
+                keys[sig] = len(srcs)
+                sub_values = {m: values[m] for m in ids if m in values}
+                sub_grads = {m: grads[m] for m in ids if m in grads}
+                srcs.append(to_dot(part, _State(sub_values, sub_grads),
+                                   step=step if cur is not None or tg else None, **sub_opts))
+            frame_of.append(keys[sig])
+        svgs = [E.dot_to(src, "svg", engine, post=colorize).decode("utf-8") for src in srcs]
+        body, table = _frames_html(svgs, True, "iv", f"i{b}")
+        rows = [table[f] for f in frame_of]
+        for d, row in zip(data, _diffs(rows)):
+            if row:
+                d.setdefault("x", {})[key] = row
+        w, h = (max(_svg_size(s)[k] for s in svgs) * 4 / 3 for k in (0, 1))
+        out.append(f'<div class="inset" data-key="{_esc(key)}" data-w="{w:.0f}" '
+                   f'data-h="{h:.0f}" hidden><div class="inset-bar">'
+                   f'<span>{_esc(key)}</span><button type="button" class="inset-close" '
+                   f'title="collapse {_esc(key)}">collapse</button></div>'
+                   f'<div class="inset-body">{body}</div></div>')
+    return "\n".join(out)
+
+
+def _provenance(trace: Any, idx: list[int], owner: dict[int, str],
+                boxes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """DOT node name -> [frame that computed its value (-1: none), frames that changed
+    its gradient]: what a click on a node's value or gradient explains."""
+    g = trace.graph
+    val: dict[int, int] = {}
+    grd: dict[int, list[int]] = {}
+    last_v: dict[int, int] = {}
+    last_g: dict[int, int] = {}
+    for k, i in enumerate(idx):
+        values, grads = trace.state_at(i)
+        for nid, v in values.items():
+            if last_v.get(nid) != id(v):
+                last_v[nid] = id(v)
+                val.setdefault(nid, k)
+        for nid, v in grads.items():
+            if last_g.get(nid) != id(v):
+                last_g[nid] = id(v)
+                grd.setdefault(nid, []).append(k)
+    out: dict[str, list[Any]] = {}
+    for n in g.nodes:
+        if n.id in val or n.id in grd:
+            out[n.name] = [val.get(n.id, -1), grd.get(n.id, [])]
+    for key, members in boxes.items():
+        last = max((m for m in members if not m.op.leaf), key=lambda m: m.id, default=None)
+        if last is not None and last.name in out:
+            out[f"[{key}]"] = out[last.name]
+    for c in const_copies(g, owner).items():
+        nid, copies = c
+        if g.nodes[nid].name in out:
+            for name in copies.values():
+                out[name] = out[g.nodes[nid].name]
+    return out
+
+
+def _quiz(trace: Any, idx: list[int], quiz: bool | str) -> tuple[dict[int, list[Any]],
+                                                                 dict[str, float]]:
+    """Frame -> its questions (from graphnn.teach.quiz) and the tolerances."""
+    kind = "value+grad" if quiz is True else quiz
+    if kind not in (*QUIZ_KINDS, "value+grad"):
+        raise GraphError(f"quiz= takes True or one of {', '.join(QUIZ_KINDS)}, got {quiz!r}")
+    source = ADAPTERS.get("quiz_questions")
+    if source is None or not hasattr(trace, "steps"):
+        raise GraphError("quiz=True needs a trace made by gn.trace (graphnn.teach.quiz "
+                         "supplies the questions)")
+    kinds = ("value", "grad") if kind == "value+grad" else (kind,)
+    frame = {i: k for k, i in enumerate(idx)}
+    out: dict[int, list[Any]] = {}
+    tol: dict[str, float] = {}
+    for kd in kinds:
+        questions, tol = source(trace, kd)
+        for q in questions:
+            if q["step"] in frame:
+                out.setdefault(frame[q["step"]], []).append(q)
+    for qs in out.values():
+        qs.sort(key=lambda q: (q["step"], q.get("input") or 0, q["kind"] != "grad"))
+    return out, tol
+
+
 def _page(trace: Any, delay_ms: int, steps: Any, max_steps: int | None, engine: str | None,
-          options: dict[str, Any], compact: bool = True) -> tuple[str, float]:
+          options: dict[str, Any], compact: bool = True,
+          quiz: bool | str = False) -> tuple[str, float]:
     idx = _select(trace, steps, max_steps)
-    svgs = _graph_svgs(trace, idx, engine, options)
+    options = dict(options)
+    make_options(**options)  # unknown options fail before any Graphviz run
+    if options.get("rankdir") is None:
+        options["rankdir"] = auto_rankdir(trace, idx[-1], engine, options)
+    opts = dict(options)
+    if opts.get("fixed_sizes") is None:
+        opts["fixed_sizes"] = fixed_sizes(trace, idx, **options)
+    questions, tol = _quiz(trace, idx, quiz) if quiz else ({}, {})
+    asked = sorted(questions)
+    svgs = _graph_svgs(trace, idx, engine, opts, before=[idx[k] for k in asked])
     n, esc = len(idx), _esc
     data = [_step_data(trace[i], k, n, len(trace)) for k, i in enumerate(idx)]
     width, height = (max(_svg_size(s)[k] for s in svgs) * 4 / 3 for k in (0, 1))
-    frames_html = _frames_html(svgs, compact)
-    for d, row in zip(data, _diffs(frames_html[1])):
+    frames_html, table = _frames_html(svgs, compact)
+    owner, boxes = _owner_names(trace.graph, options)
+    for k, (d, row) in enumerate(zip(data, _diffs(table[:n]))):
         d["d"] = row
+        d["at"] = owner.get(trace[idx[k]].node.id, d["node"])
+        if d["at"].startswith("["):
+            d["box"] = d["at"][1:-1]
+    for j, k in enumerate(asked):
+        data[k]["q"] = questions[k]
+        data[k]["qd"] = _diff(table[k - 1] if k else table[0], table[n + j])
+    insets = _insets(trace, idx, engine, opts, boxes, data) if boxes else ""
+    extra = {"prov": _provenance(trace, idx, owner, boxes),
+             "quiz": tol if quiz else None, "read": READ_PX, "label_pt": _label_pt(svgs)}
     links = "\n".join(
-        f'<li value="{d["i"]}"><a href="#{d["i"]}" data-k="{k}">{esc(trace[i].phase)} '
-        f'{esc(d["kind"])} {esc(d["node"])}</a></li>'
+        f'<li value="{d["i"]}" data-phase="{esc(trace[i].phase)}"><a href="#{d["i"]}" '
+        f'data-k="{k}">{esc(trace[i].phase)} {esc(d["kind"])} {esc(d["node"])}</a></li>'
         for k, (i, d) in enumerate(zip(idx, data)))
-    blob = script_json(data)
     first = data[0]
     title = f"{trace.graph.name}: step-through ({getattr(trace, 'mode', 'reverse')} mode)"
+    phases = {trace[i].phase for i in idx}
+    filt = "".join(f'<option value="{p}">{p}</option>' for p in ("forward", "backward")
+                   if p in phases)
+    quiz_html = ('<div id="quiz"><div id="quiz-head">Quiz <span id="quiz-score">'
+                 'score 0 of 0</span></div><div id="quiz-items"></div></div>'
+                 if quiz else "")
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -325,32 +532,47 @@ style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>{esc(title)}</title>
 <style>{CSS}</style></head>
 <body>
-<div id="player" data-steps="{n}" data-total="{len(trace)}" data-delay="{int(delay_ms)}">
+<div id="player" data-steps="{n}" data-total="{len(trace)}" data-delay="{int(delay_ms)}" \
+data-rankdir="{esc(str(options["rankdir"]))}">
 <div id="controls">
-<button id="prev" type="button" title="previous step (ArrowLeft)">&#9664; Prev</button>
-<button id="play" type="button" title="play / pause">&#9654; Play</button>
-<button id="next" type="button" title="next step (ArrowRight)">Next &#9654;</button>
+<button id="prev" type="button" title="previous step (ArrowLeft)">{ICONS["prev"]}Prev</button>
+<button id="play" type="button" title="play / pause (Space)">{ICONS["play"]}Play</button>
+<button id="next" type="button" title="next step (ArrowRight)">Next{ICONS["next"]}</button>
 <input id="slider" type="range" min="0" max="{n - 1}" value="0" step="1" aria-label="step">
 <span id="counter">step {first["i"]} of {len(trace)}</span>
+<select id="filter" aria-label="show steps" title="show forward, backward or all steps">\
+<option value="all">all steps</option>{filt}</select>
+<span class="zoom"><button id="zoom-out" type="button" title="zoom out (-)">&#8722;</button>\
+<button id="zoom-fit" type="button" title="fit the graph (0)">fit</button>\
+<button id="zoom-in" type="button" title="zoom in (+)">+</button></span>
 </div>
 <div id="msg" role="alert" hidden></div>
-<div id="main"{' class="wide"' if width > 2.2 * height else ""}>
-<div id="graph" data-step="{first["i"]}" data-node="{esc(first["node"])}" \
-data-phase="{trace[idx[0]].phase}" data-kind="{first["kind"]}">
-{frames_html[0]}
+<div id="main">
+<div id="graph" tabindex="0" data-step="{first["i"]}" data-node="{esc(first["node"])}" \
+data-phase="{trace[idx[0]].phase}" data-kind="{first["kind"]}" \
+title="drag to pan, wheel to zoom; click a value or gradient to see how it was computed">
+<div id="stage" data-w="{width:.0f}" data-h="{height:.0f}">
+{frames_html}
+{insets}
+</div>
 </div>
 <div id="side">
 <div id="step-title">{esc(first["title"])}</div>
+{quiz_html}
+<div id="explain">
 <pre id="step-text">{esc(first["text"])}</pre>
 <pre id="step-formula">{esc(first["formula"])}</pre>
 <details><summary>LaTeX</summary><code id="step-latex">{esc(first["latex"])}</code></details>
+</div>
+<div id="why" hidden></div>
 <ol id="steps">
 {links}
 </ol>
 </div>
 </div>
 </div>
-<script type="application/json" id="steps-data">{blob}</script>
+<script type="application/json" id="steps-data">{script_json(data)}</script>
+<script type="application/json" id="page-data">{script_json(extra)}</script>
 <script>{JS}</script>
 </body></html>
 """
@@ -361,7 +583,9 @@ def save(trace: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     """Write the step-through to ``path``: ``.html`` (offline player) or ``.gif``.
 
     Keyword arguments: ``steps`` ("forward", "backward" or step indices),
-    ``max_steps``, ``delay_ms``, ``engine`` and the ``gn.render`` options. The file is
+    ``max_steps``, ``delay_ms``, ``engine`` and the ``gn.render`` options (``rankdir``
+    "LR" or "TB", ``collapse``, ...); for HTML also ``compact`` and ``quiz`` (see
+    :func:`page`). The file is
     written atomically. Returns the path (a ``pathlib.Path``).
     """
     suffix = os.path.splitext(os.fspath(path))[1].lower()
@@ -387,11 +611,13 @@ def mimebundle(trace: Any, **kwargs: Any) -> dict[str, str]:
         opts = dict(kwargs)
         args = [opts.pop(k, d) for k, d in (("delay_ms", DELAY_MS), ("steps", None),
                                              ("max_steps", None), ("engine", None))]
-        doc, h = _page(trace, *args, options=opts, compact=opts.pop("compact", True))
+        doc, h = _page(trace, *args, options=opts, compact=opts.pop("compact", True),
+                       quiz=opts.pop("quiz", False))
     except GraphError as e:
         return {"text/plain": f"{text}\n(cannot draw the player: {e})"}
     frame = (f'<iframe srcdoc="{html.escape(doc, quote=True)}" sandbox="allow-scripts" '
              f'title="{html.escape(trace.graph.name)} step-through" '
-             f'style="width:100%;height:{max(h, 260) + 90:.0f}px;border:1px solid #e5e7eb">'
+             f'style="width:100%;height:{min(max(h, 300) + 90, 640):.0f}px;'
+             'border:1px solid #e5e7eb">'
              "</iframe>")
     return {"text/html": frame, "text/plain": text}
