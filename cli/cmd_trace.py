@@ -146,11 +146,21 @@ Examples:
               help="Write the step player as a self-contained HTML page.")
 @click.option("--gif", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the steps as an animated GIF.")
+@click.option("--quiz", type=click.Choice(["value", "grad", "local", "any"]), metavar="KIND",
+              help="With --html: the player asks for each step's KIND (value, grad, local "
+              "or any) before showing it, checks the answer and keeps a score.")
+@click.option("--rankdir", type=click.Choice(["LR", "TB"], case_sensitive=False),
+              help="Layout direction of the --html / --gif pictures (default: the one that "
+              "fits the player's pane better).")
+@click.option("--collapse", is_flag=True,
+              help="Draw each layer group of the --html / --gif pictures as one box (the "
+              "player opens a box on click).")
 @click.option("--full", type=click.IntRange(min=1), default=4, show_default=True,
               metavar="N", help="Print vectors up to N numbers and matrices up to NxN in full.")
 def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
           seed: int, of: str | None, show_all: bool, table: bool, markdown: bool, latex: bool,
-          html: str | None, gif: str | None, full: int) -> None:
+          html: str | None, gif: str | None, quiz: str | None, rankdir: str | None,
+          collapse: bool, full: int) -> None:
     """Step through the forward and backward pass of MODEL.
 
     On a terminal, Enter or n shows the next step, p goes back and q quits; when
@@ -159,13 +169,23 @@ def trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tupl
     """
     from graphnn.teach.numfmt import full_size
 
+    if quiz and not html:
+        raise click.BadParameter("the quiz is part of the HTML player: give --html FILE too",
+                                 param_hint="--quiz")
+    options: dict[str, Any] = {}
+    if rankdir:
+        options["rankdir"] = rankdir.upper()
+    if collapse:
+        options["collapse"] = True
     with full_size(full):
-        _trace(model, expr, feeds, wrt, seed, of, show_all, (table, markdown, latex), html, gif)
+        _trace(model, expr, feeds, wrt, seed, of, show_all, (table, markdown, latex), html, gif,
+               options, quiz)
 
 
 def _trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
            seed: int, of: str | None, show_all: bool, tables: tuple[bool, bool, bool],
-           html: str | None, gif: str | None) -> None:
+           html: str | None, gif: str | None, options: dict[str, Any],
+           quiz: str | None) -> None:
     from graphnn_cli.loader import load
 
     table, markdown, latex = tables
@@ -180,8 +200,9 @@ def _trace(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tup
         if path:
             if sys.stderr.isatty():
                 note(f"rendering {len(tr.steps)} steps into {path} ...")
+            extra = {"quiz": quiz} if quiz and path == html else {}
             with atomic_path(path) as tmp:
-                tr.save(str(tmp))
+                tr.save(str(tmp), **options, **extra)
             wrote(path, f"wrote {path}")
             saved = True
     if table or markdown or latex:

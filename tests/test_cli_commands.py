@@ -245,3 +245,24 @@ def test_jacobian_over_several_wrt_is_the_block_jacobian() -> None:
     assert r.exit_code == 0 and "[[ 4. -2.]]" in r.stdout and "2 sweeps" in r.stdout
     r = invoke("jacobian", "--wrt", "z", "--mode", "forward")
     assert "computed in forward mode: 1 sweep, 1 multiply-add" in r.stdout
+
+
+def test_trace_html_quiz_rankdir_and_collapse(tmp_path) -> None:
+    import json
+    import re
+
+    page = tmp_path / "mlp.html"
+    r = invoke("trace", str(EXAMPLES / "models" / "mlp_342.py"), "--html", str(page), "--quiz", "grad",
+               "--rankdir", "tb", "--collapse")
+    assert r.exit_code == 0, r.stderr
+    text = page.read_text()
+    assert 'data-rankdir="TB"' in text
+    steps = json.loads(re.search(r'id="steps-data">(.*?)</script>', text, re.S).group(1))
+    asked = [q for s in steps for q in s.get("q", [])]
+    assert asked and {q["kind"] for q in asked} == {"grad"}
+    assert json.loads(re.search(r'id="page-data">(.*?)</script>', text, re.S).group(1))["quiz"]
+    plain = tmp_path / "plain.html"
+    assert invoke("trace", str(EXAMPLES / "models" / "mlp_342.py"), "--html", str(plain)).exit_code == 0
+    assert '"q":' not in plain.read_text()
+    bad = invoke("trace", "--quiz", "value")
+    assert bad.exit_code == 2 and "--html" in bad.stderr
