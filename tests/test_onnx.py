@@ -343,3 +343,19 @@ def test_torch_exported_model_imports():
     got = gn.run(g, {"x": x.numpy()}).value("y")
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     assert {p.name for p in g.params} >= {"fc.weight", "fc.bias"}
+
+
+def test_prelu_with_the_larger_slope_exports_with_x_expanded():
+    """ONNX PRelu broadcasts the slope to x only; graphnn's prelu broadcasts both ways
+    (found by the random-graph round trip: x (2, 1), slope (2, 3))."""
+    ort = _ort()
+    with gn.Graph("p") as g:
+        a = gn.input("a", shape=(2, 1))
+        w = gn.input("w", shape=(2, 3))
+        gn.prelu(a, w).named("y")
+    feeds = {"a": np.array([[-1.5], [2.0]]), "w": R.normal(size=(2, 3))}
+    model = gn.to_onnx(g)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = gn.run(g, feeds).value("y")
+    np.testing.assert_allclose(sess.run(["y"], feeds)[0], ref, rtol=1e-15)
+    np.testing.assert_allclose(gn.run(gn.from_onnx(model), feeds).value("y"), ref, rtol=1e-15)
