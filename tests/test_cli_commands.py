@@ -251,9 +251,9 @@ def test_trace_html_quiz_rankdir_and_collapse(tmp_path) -> None:
     import json
     import re
 
-    page = tmp_path / "mlp.html"
-    r = invoke("trace", str(EXAMPLES / "models" / "mlp_342.py"), "--html", str(page), "--quiz", "grad",
-               "--rankdir", "tb", "--collapse")
+    page, mlp = tmp_path / "mlp.html", str(EXAMPLES / "models" / "mlp_342.py")
+    r = invoke("trace", mlp, "--html", str(page), "--quiz", "grad", "--rankdir", "tb",
+               "--collapse")
     assert r.exit_code == 0, r.stderr
     text = page.read_text()
     assert 'data-rankdir="TB"' in text
@@ -262,7 +262,7 @@ def test_trace_html_quiz_rankdir_and_collapse(tmp_path) -> None:
     assert asked and {q["kind"] for q in asked} == {"grad"}
     assert json.loads(re.search(r'id="page-data">(.*?)</script>', text, re.S).group(1))["quiz"]
     plain = tmp_path / "plain.html"
-    assert invoke("trace", str(EXAMPLES / "models" / "mlp_342.py"), "--html", str(plain)).exit_code == 0
+    assert invoke("trace", mlp, "--html", str(plain)).exit_code == 0
     assert '"q":' not in plain.read_text()
     bad = invoke("trace", "--quiz", "value")
     assert bad.exit_code == 2 and "--html" in bad.stderr

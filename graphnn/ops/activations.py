@@ -55,19 +55,7 @@ TANH = register(Op(
     numpy="xp.tanh({0})", inplace=ufunc("tanh", 1), numexpr="tanh({0})", cuda="tanh({0})",
     onnx=Onnx(op_type="Tanh", imports={"Tanh": None}),
     doc="hyperbolic tangent; derivative 1 - tanh²"))
-R
-
-def _prelu_export(ex: Any, n: Any) -> None:
-    """PRelu broadcasts the slope to x only (one direction): when the slope is the
-    larger operand, x is expanded to the output's shape first."""
-    x, w = (i.name for i in n.inputs)
-    if tuple(n.inputs[0].shape) != tuple(n.shape):
-        x = ex.emit("Expand", [x, ex.const(n.name + "__shape", np.array(n.shape, np.int64))],
-                    ex.name(n.name + "__x"))
-    ex.emit("PRelu", [x, w], n.name)
-
-
-ELU = register(Op(
+RELU = register(Op(
     name="relu", label="ReLU", elementwise=True, shape=S.same,
     forward=lambda xp, a: xp.maximum(a, 0),
     deriv=lambda out, a: (step(a),),
@@ -101,6 +89,17 @@ PRELU = register(Op(
     numexpr="where({0} > 0, {0}, {0} * {1})", cuda="({0} > 0 ? {0} : {0} * {1})",
     onnx=Onnx(export=lambda ex, n: _prelu_export(ex, n), imports={"PRelu": None}),
     doc="parametric ReLU: a if a > 0 else weight * a (weight broadcast against a)"))
+
+def _prelu_export(ex: Any, n: Any) -> None:
+    """PRelu broadcasts the slope to x only (one direction): when the slope is the
+    larger operand, x is expanded to the output's shape first."""
+    x, w = (i.name for i in n.inputs)
+    if tuple(n.inputs[0].shape) != tuple(n.shape):
+        x = ex.emit("Expand", [x, ex.const(n.name + "__shape", np.array(n.shape, np.int64))],
+                    ex.name(n.name + "__x"))
+    ex.emit("PRelu", [x, w], n.name)
+
+
 ELU = register(Op(
     name="elu", label="ELU", elementwise=True, shape=S.same,
     forward=lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0))),
