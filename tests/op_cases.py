@@ -497,3 +497,19 @@ CASES.update({
     "avg_pool3d_grad": [Case([rnd(1, 2, 2, 3, 3)], {"input_size": (3, 4, 5), **_A3},
                              second=True)],
 })
+
+
+CASES.update({  # integer and bit ops (graphnn/ops/integer.py)
+    "floor_divide": [Case([rnd(3, 4), away(4)], nondiff=True),
+                     Case([_ix(-7, -1, 5, 9, 0), _ix(3, -2, 2, -4, 5)], nondiff=True)],
+    "remainder": [Case([rnd(3, 4), away(4)], second=True),
+                  Case([_ix(-7, -1, 5, 9, 0), _ix(3, -2, 2, -4, 5)])],
+    **{n: [Case([_ix(6, 3, -5, 0), _ix(3, 5, 12, -1)], nondiff=True),
+           Case([rnd(2, 3) > 0, rnd(3) > 0], nondiff=True)]
+       for n in ("bitwise_and", "bitwise_or", "bitwise_xor")},
+    "bitwise_not": [Case([_ix(0, 5, -6, 7)], nondiff=True), Case([rnd(5) > 0], nondiff=True)],
+    "cast": [Case([rnd(3, 4)], {"dtype": "float64"}, second=True),
+             Case([rnd(3, 4) * 3.0], {"dtype": "int64"}, nondiff=True),
+             Case([np.round(rnd(6))], {"dtype": "bool"}, nondiff=True),
+             Case([_ix(1, -2, 3)], {"dtype": "float64"}, nondiff=True)],
+})

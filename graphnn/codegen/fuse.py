@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from graphnn.core.ir import Graph, Node
+from graphnn.core.op import Unsupported
 from graphnn.core.traverse import ancestors
 
 
@@ -56,8 +57,9 @@ statements, which keeps the source readable and the emitter's recursion bounded 
 
 
 def fusable(n: Node) -> bool:
-    """Elementwise ops can join a fused group."""
-    return n.op.elementwise and not n.op.leaf
+    """Elementwise ops can join a fused group, unless their record says they have no C
+    form (``cuda=Unsupported``: floor_divide, remainder), which run as their own call."""
+    return n.op.elementwise and not n.op.leaf and not isinstance(n.op.cuda, Unsupported)
 
 
 def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True) -> list[Group]:

@@ -95,7 +95,11 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
     except (ValueError, TypeError, IndexError) as e:
         raise ShapeError(_context(op, inputs, str(e)), node=inputs[0] if inputs else None) from None
     if op.dtype is not None:
-        dtype = np.dtype(op.dtype(*[i.dtype for i in inputs], **params))
+        try:
+            dtype = np.dtype(op.dtype(*[i.dtype for i in inputs], **params))
+        except (ValueError, TypeError) as e:  # a dtype the op does not take
+            raise ParamError(_context(op, inputs, str(e)),
+                             node=inputs[0] if inputs else None) from None
     else:
         dt = inputs[0].dtype
         dtype = dt if all(i.dtype == dt for i in inputs) else np.result_type(

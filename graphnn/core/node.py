@@ -1,8 +1,8 @@
 """``Node``: one immutable op node (its graph keeps it in topological order; see ir.py).
 
-Operators on nodes (``+ - * / ** @``, unary ``-``, ``< <= > >=``, ``x[...]``, ``.T``,
-``.reshape``, ``.sum``, ``.mean``) build nodes through the public op functions
-(``core.op.FUNCTIONS``).
+Operators on nodes (``+ - * / // % ** @``, unary ``-``, ``< <= > >=``, ``& | ^ ~``,
+``x[...]``, ``.T``, ``.reshape``, ``.sum``, ``.mean``, ``.to(dtype)``) build nodes
+through the public op functions (``core.op.FUNCTIONS``).
 
 >>> import graphnn as gn
 >>> with gn.Graph() as g:
@@ -144,6 +144,43 @@ class Node:
 
     def __rtruediv__(self, o: Any) -> Node:
         return _call("div", o, self)
+
+    def __floordiv__(self, o: Any) -> Node:
+        return _call("floor_divide", self, o)
+
+    def __rfloordiv__(self, o: Any) -> Node:
+        return _call("floor_divide", o, self)
+
+    def __mod__(self, o: Any) -> Node:
+        return _call("remainder", self, o)
+
+    def __rmod__(self, o: Any) -> Node:
+        return _call("remainder", o, self)
+
+    def __and__(self, o: Any) -> Node:
+        return _call("bitwise_and", self, o)
+
+    def __rand__(self, o: Any) -> Node:
+        return _call("bitwise_and", o, self)
+
+    def __or__(self, o: Any) -> Node:
+        return _call("bitwise_or", self, o)
+
+    def __ror__(self, o: Any) -> Node:
+        return _call("bitwise_or", o, self)
+
+    def __xor__(self, o: Any) -> Node:
+        return _call("bitwise_xor", self, o)
+
+    def __rxor__(self, o: Any) -> Node:
+        return _call("bitwise_xor", o, self)
+
+    def __invert__(self) -> Node:
+        return _call("bitwise_not", self)
+
+    def to(self, dtype: Any) -> Node:
+        """This node converted to ``dtype`` (``gn.cast``; PyTorch's ``Tensor.to``)."""
+        return _call("cast", self, dtype)
 
     def __pow__(self, o: Any) -> Node:
         return _call("pow", self, o)

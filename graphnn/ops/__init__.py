@@ -94,6 +94,15 @@ from graphnn.ops.index import (  # noqa: F401
     take,
     where,
 )
+from graphnn.ops.integer import (  # noqa: F401
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    cast,
+    floor_divide,
+    remainder,
+)
 from graphnn.ops.linalg import (  # noqa: F401
     broadcast_to,
     flatten,
