@@ -30,6 +30,14 @@ from graphnn.ops.activations import (  # noqa: F401  # noqa: F401  (issue 12: Py
     softsign,
     tanh,
 )
+from graphnn.ops.adaptive import (  # noqa: F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+)
 from graphnn.ops.conv import (  # noqa: F401
     conv1d,
     conv2d,
@@ -94,6 +102,7 @@ from graphnn.ops.index import (  # noqa: F401
     take,
     where,
 )
+from graphnn.ops.interp import interpolate, interpolate_grad, upsample  # noqa: F401
 from graphnn.ops.linalg import (  # noqa: F401
     broadcast_to,
     flatten,
