@@ -39,6 +39,11 @@ def _gsum(xp: Any, v: Any, axis: int, idx: Any, w: Any = None, mask: Any = None)
     (times ``w[o, m]``; only where ``mask[o, m]``, so nothing outside a window, not even
     an inf, reaches the sum). ``idx``, ``w`` and ``mask`` are (O, M) tables."""
     o, m = int(idx.shape[0]), int(idx.shape[1])
+    if m == 2 and w is not None and mask is None:  # linear: two gathers, no temporaries
+        ws = tuple(xp.reshape(w[:, j].astype(v.dtype), (o,) + (1,) * (v.ndim - axis - 1))
+                   for j in range(2))
+        return (xp.take(v, idx[:, 0], axis=axis) * ws[0]
+                + xp.take(v, idx[:, 1], axis=axis) * ws[1])
     t = xp.take(v, xp.reshape(idx, (-1,)), axis=axis)
     t = xp.reshape(t, tuple(v.shape[:axis]) + (o, m) + tuple(v.shape[axis + 1:]))
     tail = (1,) * (v.ndim - axis - 1)
@@ -94,8 +99,13 @@ def _adaptive_avg(xp: Any, x: Any, output_size: tuple[int, ...]) -> Any:
     nd = len(output_size)
     s, cnts = x, []
     for a in range(nd - 1, -1, -1):
-        idx, mask, cnt = _adaptive_table(xp, int(x.shape[2 + a]), output_size[a])
-        s = _gsum(xp, s, 2 + a, idx, None, mask)
+        n, o = int(x.shape[2 + a]), output_size[a]
+        idx, mask, cnt = _adaptive_table(xp, n, o)
+        if n % o == 0:  # even windows: a reshape and a sum
+            sh = tuple(s.shape)
+            s = xp.sum(xp.reshape(s, sh[:2 + a] + (o, n // o) + sh[3 + a:]), axis=3 + a)
+        else:
+            s = _gsum(xp, s, 2 + a, idx, None, mask)
         cnts.append((a, cnt))
     for a, cnt in reversed(cnts):
         s = s / xp.reshape(cnt.astype(s.dtype), (-1,) + (1,) * (nd - 1 - a))
@@ -109,6 +119,9 @@ def _adaptive_avg_grad(xp: Any, g: Any, input_size: tuple[int, ...]) -> Any:
     for a in range(nd):
         g = g / xp.reshape(tabs[a][2].astype(g.dtype), (-1,) + (1,) * (nd - 1 - a))
     for a in range(nd):
+        if input_size[a] % int(g.shape[2 + a]) == 0:  # even windows: a repeat
+            g = xp.repeat(g, input_size[a] // int(g.shape[2 + a]), axis=2 + a)
+            continue
         tidx, _, tmask = _transpose_table(xp, tabs[a][0], None, tabs[a][1], input_size[a])
         g = _gsum(xp, g, 2 + a, tidx, None, tmask)
     return g
