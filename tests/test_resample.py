@@ -139,6 +139,14 @@ def test_nearest_gradient_is_the_derivative_where_torch_shortcuts() -> None:
     assert r.grad(xi).tolist() == [[[3.0, 0.0]]]
 
 
+@pytest.mark.parametrize("shape,kw", [((2, 3, 7), {"size": 3}), ((1, 2, 5, 7), {"size": (3, 9)}),
+                                      ((1, 2, 4, 5, 6), {"scale_factor": 0.6})])
+def test_area_mode_is_adaptive_average_pooling(shape, kw) -> None:
+    x = R.normal(size=shape)
+    _check(lambda a: gn.interpolate(a, mode="area", **kw),
+           lambda a: F.interpolate(a, mode="area", **kw), x)
+
+
 def test_upsample_float32_and_inf_values() -> None:
     x = R.normal(size=(1, 2, 3, 4)).astype(np.float32)
     got = gn.upsample(x, scale_factor=(2, 1.5), mode="bilinear")
@@ -200,7 +208,7 @@ def test_second_order_matches_torch(build, tbuild, shape) -> None:
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), scale_factor=0.1),
      ["empty output", "(5,)"]),
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), size=4, mode="bicubic"),
-     ["mode must be one of", "bicubic"]),
+     ["mode must be one of", "bicubic", "(1, 2, 5)"]),
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5, 5)), size=(10**6, 10**6)),
      ["interpolate", "GRAPHNN_MAX_BYTES", "(1, 2, 1000000, 1000000)"]),
     (lambda: gn.adaptive_max_pool2d(gn.input("x", (1, 2, 10**5, 10**5)), 2),

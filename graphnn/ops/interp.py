@@ -219,7 +219,8 @@ def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = 
     Give exactly one of ``size`` (ints) or ``scale_factor`` (floats; the output is
     ``floor(in * scale_factor)`` and, unless ``recompute_scale_factor``, coordinates use
     ``1 / scale_factor``). ``mode``: nearest, nearest-exact (3-D to 5-D), linear (3-D),
-    bilinear (4-D), trilinear (5-D); ``align_corners`` (linear modes only, default False)
+    bilinear (4-D), trilinear (5-D), area (adaptive average pooling to the output size,
+    as PyTorch); ``align_corners`` (linear modes only, default False)
     maps the corner pixels' centres onto each other.
 
     >>> import numpy as np
@@ -239,6 +240,9 @@ def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = 
         raise _fail(fn, x, "give exactly one of size or scale_factor")
     if mode in _RANK and align_corners is None:
         align_corners = False
+    if mode not in MODES + ("area",):
+        raise _fail(fn, x, f"mode must be one of {', '.join(MODES + ('area',))}, got "
+                           f"{mode!r}")
     if mode not in _RANK and align_corners is not None:
         raise _fail(fn, x, f"align_corners can only be set with the linear modes (linear, "
                            f"bilinear, trilinear), not mode={mode!r}")
@@ -263,6 +267,12 @@ def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = 
             scales = None
     if all(isinstance(e, int) for e in out):
         _budget(fn, x, tuple(shp[:2]) + out)
+    if mode == "area":  # PyTorch: adaptive average pooling to the output size
+        from graphnn.ops import adaptive
+
+        if nd not in (1, 2, 3):
+            raise _fail(fn, x, f"mode 'area' needs a 3-D to 5-D input, got shape {shp}")
+        return getattr(adaptive, f"adaptive_avg_pool{nd}d")(x, out, name=name)
     return bind(INTERP, x, size=out, scale_factor=scales, mode=mode,
                 align_corners=bool(align_corners), name=name)
 
