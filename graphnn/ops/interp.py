@@ -42,8 +42,8 @@ from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 from graphnn.ops import onnx_resample as orr
-from graphnn.ops.adaptive import _gsum, _transpose_table
 from graphnn.ops.conv import _prod, check_size
+from graphnn.ops.gather import _gsum, _transpose_table
 from graphnn.ops.shape import _budget, _fail, _shape
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
