@@ -69,6 +69,17 @@ def test_adaptive_output_larger_than_input_and_int_output_size() -> None:
            lambda a: F.adaptive_avg_pool2d(a, (7, None)), x)
 
 
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_adaptive_pools_take_unbatched_inputs(kind) -> None:
+    x = R.normal(size=(3, 5, 7))
+    name = f"adaptive_{kind}_pool2d"
+    _check(lambda a: getattr(gn, name)(a, (2, 4)), lambda a: getattr(F, name)(a, (2, 4)), x)
+    if kind == "max":
+        with gn.Graph():
+            v, i = gn.adaptive_max_pool2d(gn.input("x", (3, 5, 7)), 2, True)
+        assert v.shape == i.shape == (3, 2, 2)
+
+
 def test_adaptive_max_nan_and_minus_inf_windows_like_torch() -> None:
     x = np.array([np.nan, 1.0, np.nan, -np.inf, -np.inf, 2.0, np.nan, -np.inf])[None, None]
     for out in (1, 2, 3, 5, 11):
@@ -191,8 +202,8 @@ def test_second_order_matches_torch(build, tbuild, shape) -> None:
 # -- errors and budgets -------------------------------------------------------------------
 
 @pytest.mark.parametrize("build,words", [
-    (lambda: gn.adaptive_avg_pool2d(gn.input("x", (1, 2, 5)), 2), ["adaptive_avg_pool2d",
-                                                                   "4-D", "(1, 2, 5)"]),
+    (lambda: gn.adaptive_avg_pool2d(gn.input("x", (2, 5)), 2), ["adaptive_avg_pool2d",
+                                                                "4-D", "(2, 5)"]),
     (lambda: gn.adaptive_max_pool1d(gn.input("x", (1, 2, 5)), (2, 2)),
      ["output_size must have 1 entries", "(2, 2)"]),
     (lambda: gn.adaptive_max_pool2d(gn.input("x", (1, 2, 5, 5)), 0), ["positive"]),

@@ -323,7 +323,8 @@ def _out_size(nd: int, x: Any, output_size: Any, fn: str) -> tuple[int, ...]:
     """output_size as ``nd`` ints: an int repeats, None entries keep the input's size."""
     shape = _shape(x)
     if len(shape) != nd + 2:
-        raise _fail(fn, x, f"input must be {nd + 2}-D {_AXES[nd]}, got shape {shape}")
+        raise _fail(fn, x, f"input must be {nd + 2}-D {_AXES[nd]} (or unbatched, without N), "
+                           f"got shape {shape}")
     if isinstance(output_size, (list, tuple)):
         if len(output_size) != nd:
             raise _fail(fn, x, f"output_size must have {nd} entries, got "
@@ -341,12 +342,28 @@ def _out_size(nd: int, x: Any, output_size: Any, fn: str) -> tuple[int, ...]:
     return out
 
 
+def _unbatched(nd: int, x: Any) -> bool:
+    """An unbatched (C, *spatial) input, which PyTorch's adaptive pools also take."""
+    return len(_shape(x)) == nd + 1
+
+
 def _avg(nd: int, x: Any, output_size: Any, name: str | None) -> Any:
+    if _unbatched(nd, x):
+        from graphnn.ops.shape import squeeze, unsqueeze
+
+        return squeeze(_avg(nd, unsqueeze(x, 0), output_size, None), 0, name=name)
     out = _out_size(nd, x, output_size, f"adaptive_avg_pool{nd}d")
     return bind(AVG[nd], x, output_size=out, name=name)
 
 
 def _max(nd: int, x: Any, output_size: Any, return_indices: bool, name: str | None) -> Any:
+    if _unbatched(nd, x):
+        from graphnn.ops.shape import squeeze, unsqueeze
+
+        y = _max(nd, unsqueeze(x, 0), output_size, return_indices, None)
+        if return_indices:
+            return squeeze(y[0], 0, name=name), squeeze(y[1], 0)
+        return squeeze(y, 0, name=name)
     out = _out_size(nd, x, output_size, f"adaptive_max_pool{nd}d")
     y = bind(MAX[nd], x, output_size=out, name=name)
     if return_indices:
@@ -366,8 +383,8 @@ def adaptive_avg_pool1d(x: Any, output_size: Any, *, name: str | None = None) ->
 
 
 def adaptive_avg_pool2d(x: Any, output_size: Any, *, name: str | None = None) -> Any:
-    """Adaptive average pooling of an NCHW input to ``output_size`` (an int, or a pair
-    whose None entries keep that axis' size), as PyTorch's F.adaptive_avg_pool2d.
+    """Adaptive average pooling of an NCHW (or unbatched CHW) input to ``output_size``
+    (an int, or a pair whose None entries keep that axis' size), as F.adaptive_avg_pool2d.
 
     >>> import numpy as np
     >>> adaptive_avg_pool2d(np.arange(12.0).reshape(1, 1, 3, 4), (1, None))[0, 0]
