@@ -354,3 +354,37 @@ def test_resize_import_refuses_what_it_cannot_express() -> None:
                               opset_imports=[helper.make_opsetid("", 18)])
     with pytest.raises(gn.GraphError, match="cubic"):
         gn.from_onnx(model)
+
+
+@pytest.mark.skipif(not HAS_ORT, reason="needs onnx")
+def test_onnx_backend_resize_cases_pass_or_skip_with_a_reason() -> None:
+    """ONNX's own Resize node tests (scales / sizes given as static inputs): each imports
+    and matches, or is refused with the importer's reason; none imports wrong."""
+    import warnings
+
+    from onnx.backend.test.case.node import collect_testcases
+
+    from graphnn.io.onnx_common import Unsupported
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = [c for c in collect_testcases(None)
+                 if {n.op_type for n in c.model.graph.node} == {"Resize"}]
+    passed = 0
+    for case in cases:
+        m = case.model
+        names = [i.name for i in m.graph.input]
+        for inputs, expected in case.data_sets:
+            feeds = dict(zip(names, [np.asarray(v) for v in inputs]))
+            static = {k: v for k, v in feeds.items() if k != names[0]}
+            try:
+                g = gn.from_onnx(m, static=static,
+                                 input_shapes={names[0]: feeds[names[0]].shape})
+            except Unsupported as e:
+                assert len(str(e)) > 10
+                continue
+            got = gn.run(g, {names[0]: feeds[names[0]]}).value(m.graph.output[0].name)
+            np.testing.assert_allclose(got, expected[0], rtol=1e-5, atol=1e-6,
+                                       err_msg=case.name)
+            passed += 1
+    assert passed >= 3

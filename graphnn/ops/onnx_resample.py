@@ -139,4 +139,9 @@ def import_resize(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
     scales = [float(s) for s in im.static(names[2], "Resize's scales")]
     if scales[:2] != [1.0, 1.0]:
         raise im.unsupported(f"scales {scales} resize the batch or channel axis")
+    if ac and any(float(n) * s != int(float(n) * s) for n, s in zip(src.shape[2:],
+                                                                     scales[2:])):
+        raise im.unsupported(f"align_corners with scales {scales} on spatial size "
+                             f"{list(src.shape[2:])}: ONNX then maps corners by the "
+                             "unrounded size in * scale, PyTorch (graphnn) by the output size")
     return [interpolate(src, scale_factor=tuple(scales[2:]), mode=gmode, align_corners=ac)]
