@@ -388,3 +388,32 @@ def test_onnx_backend_resize_cases_pass_or_skip_with_a_reason() -> None:
                                        err_msg=case.name)
             passed += 1
     assert passed >= 3
+
+
+@pytest.mark.skipif(not HAS_ORT, reason="needs onnx")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("mode,ac,size", [("bilinear", False, (5, 7)), ("bilinear", True, (5, 7)),
+                                          ("nearest", None, (5, 7)), ("linear", False, (9,))])
+def test_models_exported_by_torch_import(mode, ac, size) -> None:
+    """torch.onnx's Resize (pytorch_half_pixel / align_corners / asymmetric) imports back to
+    PyTorch's numbers."""
+    import io
+
+    shape = (1, 2) + (3,) * len(size)
+
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return F.interpolate(x, size=size, mode=mode, align_corners=ac)
+
+    buf = io.BytesIO()
+    x = R.normal(size=shape)
+    try:
+        torch.onnx.export(M(), (torch.tensor(x),), buf, input_names=["x"],
+                          output_names=["y"], opset_version=18, dynamo=False)
+    except Exception as e:  # exporter dependencies vary across torch versions
+        pytest.skip(f"torch.onnx.export unavailable: {e}")
+    import onnx
+
+    g = gn.from_onnx(onnx.load_from_string(buf.getvalue()))
+    np.testing.assert_allclose(gn.run(g, {"x": x}).value("y"),
+                               M()(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-12)

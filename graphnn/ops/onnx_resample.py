@@ -118,7 +118,7 @@ def import_resize(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
     elif mode == "nearest" and ctm in ("half_pixel", "pytorch_half_pixel") and \
             near == "round_prefer_ceil":
         gmode, ac = "nearest-exact", None
-    elif mode == "linear" and ctm in ("align_corners", "half_pixel"):
+    elif mode == "linear" and ctm in ("align_corners", "half_pixel", "pytorch_half_pixel"):
         gmode, ac = {3: "linear", 4: "bilinear", 5: "trilinear"}.get(src.ndim), \
             ctm == "align_corners"
         if gmode is None:
@@ -131,14 +131,22 @@ def import_resize(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
     names = list(n.input) + [""] * 4
     if names[1] and np.asarray(im.static(names[1], "Resize's roi")).size:
         raise im.unsupported("a roi input (tf_crop_and_resize only)")
+
+    def one_pixel(out: Any) -> None:  # pytorch_half_pixel maps a 1-long output to 0
+        if ctm == "pytorch_half_pixel" and any(o == 1 and i != 1 for o, i in
+                                               zip(out, src.shape[2:])):
+            raise im.unsupported(f"pytorch_half_pixel with an output size of 1 ({list(out)}"
+                                 "): it samples the first pixel, PyTorch the centre")
     if names[3]:
         sizes = [int(s) for s in im.static(names[3], "Resize's sizes")]
         if sizes[:2] != list(src.shape[:2]):
             raise im.unsupported(f"sizes {sizes} resize the batch or channel axis")
+        one_pixel(sizes[2:])
         return [interpolate(src, size=tuple(sizes[2:]), mode=gmode, align_corners=ac)]
     scales = [float(s) for s in im.static(names[2], "Resize's scales")]
     if scales[:2] != [1.0, 1.0]:
         raise im.unsupported(f"scales {scales} resize the batch or channel axis")
+    one_pixel([int(np.floor(float(i) * s)) for i, s in zip(src.shape[2:], scales[2:])])
     if ac and any(float(n) * s != int(float(n) * s) for n, s in zip(src.shape[2:],
                                                                      scales[2:])):
         raise im.unsupported(f"align_corners with scales {scales} on spatial size "
