@@ -406,7 +406,8 @@ def adaptive_avg_pool3d(x: Any, output_size: Any, *, name: str | None = None) ->
 def adaptive_max_pool1d(x: Any, output_size: Any, return_indices: bool = False, *,
                         name: str | None = None) -> Any:
     """Max over PyTorch's adaptive windows of an (N, C, L) input; ``return_indices``
-    also gives each maximum's index (int64; the first maximum on ties).
+    also gives each maximum's index (int64). As PyTorch: on ties the first maximum takes
+    the index and the gradient; a window holding NaN gives NaN and its last NaN's index.
 
     >>> import numpy as np
     >>> adaptive_max_pool1d(np.array([[[3.0, 1.0, 3.0, 2.0, 5.0]]]), 2, True)[1]
@@ -417,8 +418,9 @@ def adaptive_max_pool1d(x: Any, output_size: Any, return_indices: bool = False, 
 
 def adaptive_max_pool2d(x: Any, output_size: Any, return_indices: bool = False, *,
                         name: str | None = None) -> Any:
-    """Adaptive max pooling of an NCHW input (PyTorch's F.adaptive_max_pool2d); the
-    gradient goes to the first maximum of each window, the indices are flat h * W + w.
+    """Adaptive max pooling of an NCHW (or CHW) input (PyTorch's F.adaptive_max_pool2d);
+    the gradient goes to the first maximum of each window (the last NaN in a window with
+    NaN), the indices are flat h * W + w.
 
     >>> import numpy as np
     >>> adaptive_max_pool2d(np.arange(9.0).reshape(1, 1, 3, 3), 2)[0, 0]

@@ -214,7 +214,9 @@ def _floats(v: Any, nd: int, what: str, fn: str, x: Any) -> tuple[Any, ...]:
 def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 *, name: str | None = None) -> Any:
-    """Resize the spatial axes of an (N, C, *spatial) input, as PyTorch's F.interpolate.
+    """Resize the spatial axes of an (N, C, *spatial) input, as PyTorch's F.interpolate
+    (same values to the last bit, float32 nearest coordinates included; a linear weight
+    of 0 next to an inf gives NaN there, as PyTorch).
 
     Give exactly one of ``size`` (ints) or ``scale_factor`` (floats; the output is
     ``floor(in * scale_factor)`` and, unless ``recompute_scale_factor``, coordinates use

@@ -8,7 +8,9 @@ separable), concatenated. ``interpolate`` exports as Resize: nearest is
 ``asymmetric`` + ``floor``, nearest-exact ``half_pixel`` + ``round_prefer_ceil``, linear
 ``align_corners`` or ``half_pixel``; with the ``scales`` input when the op was built from
 ``scale_factor`` (PyTorch then uses 1 / scale_factor for coordinates), else ``sizes``.
-Resize imports back for those combinations; others raise the importer's ``unsupported``.
+Resize imports back for those combinations, and for torch.onnx's ``pytorch_half_pixel``
+(where no output axis is 1 long); others (cubic, antialias, axes, roi, other rounding,
+align_corners with a fractional ``in * scale``) raise the importer's ``unsupported``.
 
 >>> import graphnn as gn
 >>> sorted(gn.REGISTRY["interpolate"].onnx.imports)
