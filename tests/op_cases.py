@@ -536,6 +536,8 @@ CASES.update({
         Case([rnd(1, 2, 5, 4)], _ip((3, 2), "bilinear", None, False)),
         Case([rnd(1, 1, 2, 3, 2)], _ip((3, 4, 4), "trilinear", None, True)),
         Case([rnd(1, 2, 2, 3, 2)], _ip((4, 3, 3), "nearest", (2.0, 1.0, 1.5))),
+        Case([rnd(1, 2, 3, 4)], _ip((5, 6), "bicubic"), second=True),
+        Case([rnd(1, 1, 4, 3)], _ip((3, 5), "bicubic", None, True)),
     ],
     "interpolate_grad": [
         Case([rnd(2, 3, 7)], {"input_size": (5,), **_ip((7,))}, second=True),
@@ -543,5 +545,7 @@ CASES.update({
                                                              (2.0, 1.25))}, second=True),
         Case([rnd(1, 1, 3, 4, 4)], {"input_size": (2, 3, 2),
                                     **_ip((3, 4, 4), "trilinear", None, True)}),
+        Case([rnd(1, 2, 5, 6)], {"input_size": (3, 4), **_ip((5, 6), "bicubic")},
+             second=True),
     ],
 })

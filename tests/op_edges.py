@@ -409,5 +409,8 @@ EDGES.update({
         Edge([arr(1.0, INF, 0.0, -0.0, NAN, 2.0).reshape(1, 1, 2, 3)],
              lambda t, a: _tf("interpolate")(t, a, size=(3, 5), mode="nearest-exact"),
              {"size": (3, 5), "mode": "nearest-exact"}),
+        Edge([arr(1.0, 3.0, 0.0, -0.0, -1.0, 2.0).reshape(1, 1, 2, 3)],
+             lambda t, a: _tf("interpolate")(t, a, size=(4, 7), mode="bicubic"),
+             {"size": (4, 7), "mode": "bicubic"}),
     ],
 })

@@ -92,7 +92,8 @@ def test_adaptive_max_nan_and_minus_inf_windows_like_torch() -> None:
 
 # -- interpolate --------------------------------------------------------------------------
 
-MODES = {1: ["nearest", "nearest-exact", "linear"], 2: ["nearest", "nearest-exact", "bilinear"],
+MODES = {1: ["nearest", "nearest-exact", "linear"],
+         2: ["nearest", "nearest-exact", "bilinear", "bicubic"],
          3: ["nearest", "nearest-exact", "trilinear"]}
 SCALES = [0.5, 0.7, 1.0, 1.25, 1.5, 2.0, 2.3, 3.0, 1.3333]
 
@@ -178,6 +179,8 @@ def test_upsample_float32_and_inf_values() -> None:
      lambda a: F.interpolate(a, size=7, mode="linear", align_corners=True), (2, 2, 4)),
     (lambda a: gn.adaptive_avg_pool2d(a, (2, 3)), lambda a: F.adaptive_avg_pool2d(a, (2, 3)),
      (1, 2, 5, 7)),
+    (lambda a: gn.interpolate(a, size=(5, 4), mode="bicubic"),
+     lambda a: F.interpolate(a, size=(5, 4), mode="bicubic"), (1, 2, 3, 3)),
     (lambda a: gn.adaptive_max_pool1d(a, 3), lambda a: F.adaptive_max_pool1d(a, 3), (2, 2, 7)),
 ])
 def test_second_order_matches_torch(build, tbuild, shape) -> None:
@@ -218,8 +221,8 @@ def test_second_order_matches_torch(build, tbuild, shape) -> None:
      ["size must have 2 entries", "4-D", "(1, 2, 5, 5)"]),
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), scale_factor=0.1),
      ["empty output", "(5,)"]),
-    (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), size=4, mode="bicubic"),
-     ["mode must be one of", "bicubic", "(1, 2, 5)"]),
+    (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), size=4, mode="lanczos"),
+     ["mode must be one of", "lanczos", "(1, 2, 5)"]),
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5, 5)), size=(10**6, 10**6)),
      ["interpolate", "GRAPHNN_MAX_BYTES", "(1, 2, 1000000, 1000000)"]),
     (lambda: gn.adaptive_max_pool2d(gn.input("x", (1, 2, 10**5, 10**5)), 2),
@@ -321,6 +324,10 @@ def _roundtrip(build, shape, imports=True):
     (lambda a: gn.interpolate(a, size=(4, 6), mode="bilinear", align_corners=True),
      (1, 2, 3, 3)),
     (lambda a: gn.interpolate(a, size=(3, 4, 5), mode="trilinear"), (1, 1, 2, 3, 2)),
+    (lambda a: gn.interpolate(a, size=(5, 7), mode="bicubic"), (1, 2, 3, 4)),
+    (lambda a: gn.interpolate(a, scale_factor=0.5, mode="bicubic"), (1, 2, 6, 4)),
+    (lambda a: gn.interpolate(a, size=(5, 7), mode="bicubic", align_corners=True),
+     (1, 2, 3, 4)),
     (lambda a: gn.interpolate(a, scale_factor=2.0, mode="nearest"), (1, 1, 2, 3, 2)),
 ])
 def test_interpolate_exports_as_resize_and_imports_back(build, shape) -> None:
@@ -349,7 +356,8 @@ def test_resize_import_refuses_what_it_cannot_express() -> None:
     x = helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 2, 2])
     y = helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)
     scales = helper.make_tensor("s", TensorProto.FLOAT, [4], [1.0, 1.0, 2.0, 2.0])
-    node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="cubic")
+    node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="cubic",
+                            cubic_coeff_a=-0.5)
     model = helper.make_model(helper.make_graph([node], "g", [x], [y], [scales]),
                               opset_imports=[helper.make_opsetid("", 18)])
     with pytest.raises(gn.GraphError, match="cubic"):
@@ -393,7 +401,8 @@ def test_onnx_backend_resize_cases_pass_or_skip_with_a_reason() -> None:
 @pytest.mark.skipif(not HAS_ORT, reason="needs onnx")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("mode,ac,size", [("bilinear", False, (5, 7)), ("bilinear", True, (5, 7)),
-                                          ("nearest", None, (5, 7)), ("linear", False, (9,))])
+                                          ("nearest", None, (5, 7)), ("linear", False, (9,)),
+                                          ("bicubic", False, (5, 7))])
 def test_models_exported_by_torch_import(mode, ac, size) -> None:
     """torch.onnx's Resize (pytorch_half_pixel / align_corners / asymmetric) imports back to
     PyTorch's numbers."""

@@ -2,8 +2,9 @@
 PyTorch's coordinate rules, and its gradient ``interpolate_grad`` as a registered op.
 
 Modes: ``nearest`` and ``nearest-exact`` (3-D, 4-D and 5-D inputs), ``linear`` (3-D),
-``bilinear`` (4-D), ``trilinear`` (5-D). Each spatial axis is one gather through an
-(O, M) table of source indices and weights (M = 1 for nearest, 2 for linear), applied
+``bilinear`` and ``bicubic`` (4-D), ``trilinear`` (5-D). Each spatial axis is one gather
+through an (O, M) table of source indices and weights (M = 1 for nearest, 2 for linear,
+4 for cubic), applied
 last axis first, as PyTorch's CPU kernel nests them, so values agree to the last bit:
 
 * nearest: ``src = floor(dst * scale)`` in float32, ``scale = 1 / scale_factor`` when
@@ -13,7 +14,9 @@ last axis first, as PyTorch's CPU kernel nests them, so values agree to the last
   ``floor((dst + 0.5) scale)``;
 * linear: ``src = dst (in - 1) / (out - 1)`` with ``align_corners=True``, else
   ``(dst + 0.5) scale - 0.5`` clamped at 0; weights ``1 - frac, frac`` of the two
-  neighbours (an axis whose size does not change is copied).
+  neighbours (an axis whose size does not change is copied);
+* bicubic: the same source coordinate, not clamped, and Keys' cubic (A = -0.75) weights of
+  the 4 neighbours ``floor(src) - 1 .. floor(src) + 2``, indices clamped to the edge.
 
 PyTorch's own nearest backward always takes those two shortcuts, also for 3-D and 5-D
 inputs whose forward does not: there, for a ``scale_factor`` whose ``floor(in * s)`` is
@@ -46,8 +49,8 @@ from graphnn.ops.conv import _prod, check_size
 from graphnn.ops.gather import _gsum, _transpose_table
 from graphnn.ops.shape import _budget, _fail, _shape
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
-_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5}
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic")
+_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
 
 # -- helpers (xp first; codegen copies them) -------------------------------------------
 
@@ -68,6 +71,25 @@ def _interp_table(xp: Any, n_in: int, n_out: int, mode: str, align_corners: bool
             src = xp.floor(((o + 0.5) * float(r)).astype(f))
         return xp.minimum(src.astype(xp.int64), n_in - 1)[:, None], None
     ft = xp.float32 if xp.dtype(dtype) == xp.float32 else xp.float64
+    if mode == "bicubic":  # 4 taps, Keys' cubic with A = -0.75, indices clamped
+        if align_corners:
+            r = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+            real = (r * o.astype(ft)).astype(ft)
+        else:  # not clamped at 0 for cubic
+            r = ft(1.0 / scale) if scale else ft(n_in) / ft(n_out)
+            real = (float(r) * (o + 0.5) - 0.5).astype(ft)
+        i = xp.minimum(xp.floor(real.astype(xp.float32)).astype(xp.int64), n_in - 1)
+        t = xp.clip(real - i.astype(ft), 0, 1).astype(ft)
+        a = ft(-0.75)
+
+        def near(z: Any) -> Any:
+            return ((a + 2) * z - (a + 3)) * z * z + 1
+
+        def far(z: Any) -> Any:
+            return ((a * z - 5 * a) * z + 8 * a) * z - 4 * a
+        u = 1 - t
+        w = xp.stack([far(t + 1), near(t), near(u), far(u + 1)], axis=1).astype(ft)
+        return xp.clip(i[:, None] + xp.arange(-1, 3)[None, :], 0, n_in - 1), w
     if n_out == n_in:
         i0 = o.astype(xp.int64)
         l1 = xp.zeros(n_out, dtype=ft)
@@ -120,8 +142,8 @@ def _check(*shapes: S.Shape, size: Any, scale_factor: Any, mode: Any, align_corn
     if not isinstance(align_corners, bool):
         raise ValueError(f"align_corners must be a bool, got {align_corners!r}")
     if align_corners and mode not in _RANK:
-        raise ValueError(f"align_corners=True only applies to linear, bilinear and "
-                         f"trilinear modes, not {mode!r}")
+        raise ValueError(f"align_corners=True only applies to linear, bilinear, trilinear "
+                         f"and bicubic modes, not {mode!r}")
     if not (isinstance(size, tuple) and size and all(
             isinstance(e, int) and not isinstance(e, bool) for e in size)):
         raise ValueError(f"size must be a tuple of ints, got {size!r}")
@@ -221,8 +243,8 @@ def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = 
     Give exactly one of ``size`` (ints) or ``scale_factor`` (floats; the output is
     ``floor(in * scale_factor)`` and, unless ``recompute_scale_factor``, coordinates use
     ``1 / scale_factor``). ``mode``: nearest, nearest-exact (3-D to 5-D), linear (3-D),
-    bilinear (4-D), trilinear (5-D), area (adaptive average pooling to the output size,
-    as PyTorch); ``align_corners`` (linear modes only, default False)
+    bilinear and bicubic (4-D), trilinear (5-D), area (adaptive average pooling to the
+    output size, as PyTorch); ``align_corners`` (linear and cubic modes, default False)
     maps the corner pixels' centres onto each other.
 
     >>> import numpy as np
@@ -246,8 +268,8 @@ def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = 
         raise _fail(fn, x, f"mode must be one of {', '.join(MODES + ('area',))}, got "
                            f"{mode!r}")
     if mode not in _RANK and align_corners is not None:
-        raise _fail(fn, x, f"align_corners can only be set with the linear modes (linear, "
-                           f"bilinear, trilinear), not mode={mode!r}")
+        raise _fail(fn, x, f"align_corners can only be set with the interpolating modes "
+                           f"(linear, bilinear, trilinear, bicubic), not mode={mode!r}")
     scales: Any = None
     if size is not None:
         out = _floats(size, nd, "size", fn, x)

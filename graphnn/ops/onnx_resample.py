@@ -6,10 +6,11 @@ Adaptive pooling exports as GlobalAveragePool / GlobalMaxPool when every output 
 as one Slice + ReduceMean / ReduceMax per output position of each axis (the pools are
 separable), concatenated. ``interpolate`` exports as Resize: nearest is
 ``asymmetric`` + ``floor``, nearest-exact ``half_pixel`` + ``round_prefer_ceil``, linear
-``align_corners`` or ``half_pixel``; with the ``scales`` input when the op was built from
-``scale_factor`` (PyTorch then uses 1 / scale_factor for coordinates), else ``sizes``.
-Resize imports back for those combinations, and for torch.onnx's ``pytorch_half_pixel``
-(where no output axis is 1 long); others (cubic, antialias, axes, roi, other rounding,
+and cubic (``cubic_coeff_a`` -0.75) ``align_corners`` or ``half_pixel``; with the
+``scales`` input when the op was built from ``scale_factor`` (PyTorch then uses
+1 / scale_factor for coordinates), else ``sizes``. Resize imports back for those
+combinations, and for torch.onnx's ``pytorch_half_pixel`` (where no output axis is 1
+long); others (other cubic coefficients, antialias, axes, roi, other rounding,
 align_corners with a fractional ``in * scale``) raise the importer's ``unsupported``.
 
 >>> import graphnn as gn
@@ -79,6 +80,8 @@ def _ctm(p: dict[str, Any]) -> tuple[str, str, str]:
         return "nearest", "asymmetric", "floor"
     if mode == "nearest-exact":
         return "nearest", "half_pixel", "round_prefer_ceil"
+    if mode == "bicubic":
+        return "cubic", "align_corners" if p["align_corners"] else "half_pixel", "floor"
     return "linear", "align_corners" if p["align_corners"] else "half_pixel", "floor"
 
 
@@ -89,6 +92,8 @@ def export_resize(ex: Any, n: Any) -> None:
     attrs: dict[str, Any] = {"mode": mode, "coordinate_transformation_mode": ctm}
     if mode == "nearest":
         attrs["nearest_mode"] = near
+    if mode == "cubic":
+        attrs["cubic_coeff_a"] = -0.75
     if p.get("scale_factor") and not p["align_corners"]:
         scales = ex.const(n.name + "_scales", np.array(
             [1.0, 1.0] + [float(s) for s in p["scale_factor"]], dtype=np.float32))
@@ -125,11 +130,14 @@ def import_resize(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
             ctm == "align_corners"
         if gmode is None:
             raise im.unsupported(f"linear Resize of a {src.ndim}-D input (3-D to 5-D only)")
+    elif mode == "cubic" and ctm in ("align_corners", "half_pixel", "pytorch_half_pixel") \
+            and src.ndim == 4 and float(a.get("cubic_coeff_a", -0.75)) == -0.75:
+        gmode, ac = "bicubic", ctm == "align_corners"
     else:
         raise im.unsupported(f"mode={mode!r} with coordinate_transformation_mode={ctm!r} "
                              f"and nearest_mode={near!r} (graphnn: nearest/asymmetric/floor,"
-                             " nearest/half_pixel/round_prefer_ceil, linear/align_corners or"
-                             " linear/half_pixel)")
+                             " nearest/half_pixel/round_prefer_ceil, linear or 4-D cubic "
+                             "(A = -0.75) with align_corners or half_pixel)")
     names = list(n.input) + [""] * 4
     if names[1] and np.asarray(im.static(names[1], "Resize's roi")).size:
         raise im.unsupported("a roi input (tf_crop_and_resize only)")
