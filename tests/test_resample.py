@@ -159,6 +159,15 @@ def test_area_mode_is_adaptive_average_pooling(shape, kw) -> None:
            lambda a: F.interpolate(a, mode="area", **kw), x)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # F.upsample_* are deprecated
+def test_upsample_functions_match_torch() -> None:
+    x = R.normal(size=(1, 2, 3, 4))
+    _check(lambda a: gn.upsample_bilinear(a, scale_factor=2),
+           lambda a: F.upsample_bilinear(a, scale_factor=2), x)
+    _check(lambda a: gn.upsample_nearest(a, size=(5, 9)),
+           lambda a: F.upsample_nearest(a, size=(5, 9)), x)
+
+
 def test_upsample_float32_and_inf_values() -> None:
     x = R.normal(size=(1, 2, 3, 4)).astype(np.float32)
     got = gn.upsample(x, scale_factor=(2, 1.5), mode="bilinear")
@@ -215,6 +224,8 @@ def test_second_order_matches_torch(build, tbuild, shape) -> None:
      ["bilinear", "4-D", "(1, 2, 5)"]),
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), size=4, scale_factor=2),
      ["exactly one of size or scale_factor"]),
+    (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), size=4, mode="linear", antialias=True),
+     ["antialias", "(1, 2, 5)"]),
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5)), size=4, align_corners=True),
      ["align_corners", "nearest"]),
     (lambda: gn.interpolate(gn.input("x", (1, 2, 5, 5)), size=(4, 4, 4)),
@@ -258,6 +269,10 @@ def test_adaptive_max_budget_counts_the_gathered_windows(monkeypatch) -> None:
      lambda: torch.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True),
      (1, 2, 3, 4)),
     (lambda: gn.nn.Upsample(size=(5, 7)), lambda: torch.nn.Upsample(size=(5, 7)), (1, 2, 3, 4)),
+    (lambda: gn.nn.UpsamplingBilinear2d(scale_factor=2.5),
+     lambda: torch.nn.UpsamplingBilinear2d(scale_factor=2.5), (1, 2, 3, 4)),
+    (lambda: gn.nn.UpsamplingNearest2d(size=(7, 5)),
+     lambda: torch.nn.UpsamplingNearest2d(size=(7, 5)), (1, 2, 3, 4)),
 ])
 def test_layers_match_torch_modules(make, tmake, shape) -> None:
     g = gn.Graph()

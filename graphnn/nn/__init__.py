@@ -54,6 +54,8 @@ from graphnn.nn.layers import (
     Softsign,
     Tanh,
     Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from graphnn.nn.models import alexnet, digit_classifier, lenet
 from graphnn.nn.module import (
@@ -82,5 +84,6 @@ __all__ = [
     "CELU", "GELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "ReLU6",
     "SELU", "SiLU", "Softplus", "Softsign",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]

@@ -292,6 +292,22 @@ class Upsample(Module):
         return f"{what}, mode={self.mode!r}"
 
 
+class UpsamplingNearest2d(Upsample):
+    """PyTorch's nn.UpsamplingNearest2d: nearest upsampling of an NCHW input."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None,
+                 name: str | None = None) -> None:
+        super().__init__(size, scale_factor, "nearest", None, name)
+
+
+class UpsamplingBilinear2d(Upsample):
+    """PyTorch's nn.UpsamplingBilinear2d: bilinear with ``align_corners=True``."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None,
+                 name: str | None = None) -> None:
+        super().__init__(size, scale_factor, "bilinear", True, name)
+
+
 class Flatten(Module):
     """Flatten dims start_dim..end_dim (default: all but the batch axis)."""
 

@@ -102,7 +102,13 @@ from graphnn.ops.index import (  # noqa: F401
     take,
     where,
 )
-from graphnn.ops.interp import interpolate, interpolate_grad, upsample  # noqa: F401
+from graphnn.ops.interp import (  # noqa: F401
+    interpolate,
+    interpolate_grad,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 from graphnn.ops.linalg import (  # noqa: F401
     broadcast_to,
     flatten,

@@ -235,7 +235,7 @@ def _floats(v: Any, nd: int, what: str, fn: str, x: Any) -> tuple[Any, ...]:
 
 def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                *, name: str | None = None) -> Any:
+                antialias: bool = False, *, name: str | None = None) -> Any:
     """Resize the spatial axes of an (N, C, *spatial) input, as PyTorch's F.interpolate
     (same values to the last bit, float32 nearest coordinates included; a linear weight
     of 0 next to an inf gives NaN there, as PyTorch).
@@ -257,6 +257,9 @@ def interpolate(x: Any, size: Any = None, scale_factor: Any = None, mode: str = 
     """
     fn = "interpolate"
     shp = _shape(x)
+    if antialias:
+        raise _fail(fn, x, "antialias=True is not supported (PyTorch's anti-aliased "
+                           "downsampling filter)")
     nd = len(shp) - 2
     if nd < 1:
         raise _fail(fn, x, f"input must be (N, C, *spatial), got shape {shp}")
@@ -312,6 +315,23 @@ def upsample(x: Any, size: Any = None, scale_factor: Any = None, mode: str = "ne
     return interpolate(x, size, scale_factor, mode, align_corners, name=name)
 
 
+def upsample_nearest(x: Any, size: Any = None, scale_factor: Any = None, *,
+                     name: str | None = None) -> Any:
+    """PyTorch's F.upsample_nearest: ``interpolate(x, size, scale_factor, "nearest")``."""
+    return interpolate(x, size, scale_factor, "nearest", name=name)
+
+
+def upsample_bilinear(x: Any, size: Any = None, scale_factor: Any = None, *,
+                      name: str | None = None) -> Any:
+    """PyTorch's F.upsample_bilinear: bilinear with ``align_corners=True``.
+
+    >>> import numpy as np
+    >>> upsample_bilinear(np.array([[[[0.0, 3.0]]]]), size=(1, 4))[0, 0]
+    array([[0., 1., 2., 3.]])
+    """
+    return interpolate(x, size, scale_factor, "bilinear", True, name=name)
+
+
 def interpolate_grad(g: Any, input_size: Any, size: Any, scale_factor: Any = None,
                      mode: str = "nearest", align_corners: bool = False, *,
                      name: str | None = None) -> Any:
@@ -321,4 +341,5 @@ def interpolate_grad(g: Any, input_size: Any, size: Any, scale_factor: Any = Non
                 scale_factor=sf, mode=mode, align_corners=bool(align_corners), name=name)
 
 
-__all__ = ["interpolate", "upsample", "interpolate_grad"]
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
+           "interpolate_grad"]
