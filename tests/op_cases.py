@@ -513,3 +513,55 @@ CASES.update({  # integer and bit ops (graphnn/ops/integer.py)
              Case([np.round(rnd(6))], {"dtype": "bool"}, nondiff=True),
              Case([_ix(1, -2, 3)], {"dtype": "float64"}, nondiff=True)],
 })
+
+
+# --- adaptive pooling and interpolate (graphnn/ops/adaptive.py, interp.py) ---
+# uneven, overlapping adaptive windows (7 -> 3, 5 -> 3) and outputs larger than the input;
+# scale factors exact in float32 so the ONNX Resize round trip reproduces the coordinates
+
+
+def _ip(size, mode="nearest", sf=None, ac=False) -> dict[str, Any]:
+    return {"size": size, "scale_factor": sf, "mode": mode, "align_corners": ac}
+
+
+_AD = {1: ((2, 3, 7), (3,)), 2: ((1, 2, 5, 7), (3, 4)), 3: ((1, 2, 3, 5, 4), (2, 3, 3))}
+for _n, (_xs, _os) in _AD.items():
+    _g = _xs[:2] + _os
+    CASES.update({
+        f"adaptive_avg_pool{_n}d": [Case([rnd(*_xs)], {"output_size": _os}, second=True),
+                                    Case([rnd(*_xs[:2], *(2,) * _n)],
+                                         {"output_size": (3,) * _n})],
+        f"adaptive_avg_pool{_n}d_grad": [Case([rnd(*_g)], {"input_size": _xs[2:]},
+                                              second=True)],
+        f"adaptive_max_pool{_n}d": [Case([rnd(*_xs)], {"output_size": _os}, second=True),
+                                    Case([rnd(*_xs[:2], *(2,) * _n)],
+                                         {"output_size": (3,) * _n})],
+        f"adaptive_max_pool{_n}d_grad": [Case([rnd(*_xs), rnd(*_g)], {"output_size": _os},
+                                              second=True)],
+        f"adaptive_max_pool{_n}d_select": [Case([rnd(*_xs), rnd(*_xs)], {"output_size": _os},
+                                                second=True)],
+        f"adaptive_max_pool{_n}d_indices": [Case([rnd(*_xs)], {"output_size": _os},
+                                                 nondiff=True)],
+    })
+CASES.update({
+    "interpolate": [
+        Case([rnd(2, 3, 5)], _ip((7,)), second=True),
+        Case([rnd(1, 2, 3, 4)], _ip((4, 6), "nearest-exact", (1.5, 1.5)), second=True),
+        Case([rnd(2, 2, 5)], _ip((8,), "linear", None, True), second=True),
+        Case([rnd(1, 2, 3, 4)], _ip((6, 5), "bilinear", (2.0, 1.25)), second=True),
+        Case([rnd(1, 2, 5, 4)], _ip((3, 2), "bilinear", None, False)),
+        Case([rnd(1, 1, 2, 3, 2)], _ip((3, 4, 4), "trilinear", None, True)),
+        Case([rnd(1, 2, 2, 3, 2)], _ip((4, 3, 3), "nearest", (2.0, 1.0, 1.5))),
+        Case([rnd(1, 2, 3, 4)], _ip((5, 6), "bicubic"), second=True),
+        Case([rnd(1, 1, 4, 3)], _ip((3, 5), "bicubic", None, True)),
+    ],
+    "interpolate_grad": [
+        Case([rnd(2, 3, 7)], {"input_size": (5,), **_ip((7,))}, second=True),
+        Case([rnd(1, 2, 6, 5)], {"input_size": (3, 4), **_ip((6, 5), "bilinear",
+                                                             (2.0, 1.25))}, second=True),
+        Case([rnd(1, 1, 3, 4, 4)], {"input_size": (2, 3, 2),
+                                    **_ip((3, 4, 4), "trilinear", None, True)}),
+        Case([rnd(1, 2, 5, 6)], {"input_size": (3, 4), **_ip((5, 6), "bicubic")},
+             second=True),
+    ],
+})

@@ -366,3 +366,51 @@ EDGES.update({
              {"stride": 2, "padding": 1, "output_padding": 1}),
     ],
 })
+
+
+# --- adaptive pooling and interpolate ---
+# ties (first maximum), -inf windows, NaN (PyTorch keeps the last NaN of a window), +-inf,
+# outputs larger than the input (overlapping windows), inf next to zero weights
+_AD_X = arr(1.0, 1.0, -INF, -INF, -INF, 0.0, -0.0, NAN, 2.0, INF, INF, 3.0)[None, None]
+_AD_NAN = arr(NAN, 1.0, NAN, 2.0, -INF, 5.0)[None, None]
+
+EDGES.update({
+    "adaptive_max_pool1d": [
+        Edge([_AD_X], lambda t, a: _tf("adaptive_max_pool1d")(t, a, 5), {"output_size": 5}),
+        Edge([_AD_X[..., :5]], lambda t, a: _tf("adaptive_max_pool1d")(t, a, 7),
+             {"output_size": 7}),
+        Edge([_AD_NAN], lambda t, a: _tf("adaptive_max_pool1d")(t, a, 2), {"output_size": 2}),
+    ],
+    "adaptive_max_pool2d": [
+        Edge([_AD_X.reshape(1, 1, 3, 4)], lambda t, a: _tf("adaptive_max_pool2d")(t, a, 2),
+             {"output_size": 2}),
+        Edge([_AD_X.reshape(1, 1, 4, 3)],
+             lambda t, a: _tf("adaptive_max_pool2d")(t, a, (5, None)),
+             {"output_size": (5, None)}),
+    ],
+    "adaptive_avg_pool1d": [
+        Edge([arr(1.0, INF, -INF, 0.0, -0.0, -0.0, 2.0)[None, None]],
+             lambda t, a: _tf("adaptive_avg_pool1d")(t, a, 4), {"output_size": 4}),
+    ],
+    "adaptive_avg_pool2d": [
+        Edge([arr(1.0, INF, 0.0, -0.0, -0.0, 2.0).reshape(1, 1, 2, 3)],
+             lambda t, a: _tf("adaptive_avg_pool2d")(t, a, (3, 2)), {"output_size": (3, 2)}),
+    ],
+    "interpolate": [
+        Edge([arr(1.0, INF, NAN, -0.0, 2.0)[None, None]],
+             lambda t, a: _tf("interpolate")(t, a, size=8), {"size": 8}),
+        Edge([arr(1.0, INF, -INF, 0.0, 2.0)[None, None]],
+             lambda t, a: _tf("interpolate")(t, a, size=9, mode="linear"),
+             {"size": 9, "mode": "linear"}),
+        Edge([arr(1.0, INF, 0.0, -0.0, NAN, 2.0).reshape(1, 1, 2, 3)],
+             lambda t, a: _tf("interpolate")(t, a, scale_factor=2, mode="bilinear",
+                                             align_corners=True),
+             {"scale_factor": 2, "mode": "bilinear", "align_corners": True}),
+        Edge([arr(1.0, INF, 0.0, -0.0, NAN, 2.0).reshape(1, 1, 2, 3)],
+             lambda t, a: _tf("interpolate")(t, a, size=(3, 5), mode="nearest-exact"),
+             {"size": (3, 5), "mode": "nearest-exact"}),
+        Edge([arr(1.0, 3.0, 0.0, -0.0, -1.0, 2.0).reshape(1, 1, 2, 3)],
+             lambda t, a: _tf("interpolate")(t, a, size=(4, 7), mode="bicubic"),
+             {"size": (4, 7), "mode": "bicubic"}),
+    ],
+})

@@ -16,6 +16,12 @@ from graphnn.nn.layers import (
     MLP,
     SELU,
     Activation,
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
     AvgPool1d,
     AvgPool2d,
     AvgPool3d,
@@ -47,6 +53,9 @@ from graphnn.nn.layers import (
     Softplus,
     Softsign,
     Tanh,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from graphnn.nn.models import alexnet, digit_classifier, lenet
 from graphnn.nn.module import (
@@ -74,4 +83,7 @@ __all__ = [
     # issue 12: PyTorch's other activations
     "CELU", "GELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "ReLU6",
     "SELU", "SiLU", "Softplus", "Softsign",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]

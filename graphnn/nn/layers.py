@@ -201,6 +201,113 @@ class AvgPool3d(AvgPool2d):
     nd = 3
 
 
+class AdaptiveAvgPool2d(Module):
+    """Adaptive average pooling to ``output_size`` (an int, or a tuple whose None entries
+    keep that axis), PyTorch's nn.AdaptiveAvgPool2d (no parameters).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     gn.nn.AdaptiveAvgPool2d((1, None))(gn.input("x", (2, 3, 5, 7))).shape
+    (2, 3, 1, 7)
+    """
+
+    kind = "pool"
+    nd = 2
+    fn = "adaptive_avg_pool"
+
+    def __init__(self, output_size: Any, name: str | None = None) -> None:
+        super().__init__(name)
+        self.output_size = output_size
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return getattr(gn, f"{self.fn}{self.nd}d")(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """1-D adaptive average pooling (N, C, L)."""
+
+    nd = 1
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """3-D adaptive average pooling (N, C, D, H, W)."""
+
+    nd = 3
+
+
+class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
+    """Adaptive max pooling, PyTorch's nn.AdaptiveMaxPool2d; with ``return_indices`` the
+    layer returns (values, indices)."""
+
+    fn = "adaptive_max_pool"
+
+    def __init__(self, output_size: Any, return_indices: bool = False,
+                 name: str | None = None) -> None:
+        super().__init__(output_size, name)
+        self.return_indices = return_indices
+
+    def forward(self, x: Node, train: bool) -> Any:
+        return getattr(gn, f"{self.fn}{self.nd}d")(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """1-D adaptive max pooling (N, C, L)."""
+
+    nd = 1
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """3-D adaptive max pooling (N, C, D, H, W)."""
+
+    nd = 3
+
+
+class Upsample(Module):
+    """PyTorch's nn.Upsample: ``interpolate`` with fixed ``size`` or ``scale_factor``,
+    ``mode`` (nearest, nearest-exact, linear, bilinear, trilinear) and ``align_corners``.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     gn.nn.Upsample(scale_factor=2, mode="bilinear")(gn.input("x", (1, 3, 4, 5))).shape
+    (1, 3, 8, 10)
+    """
+
+    kind = "up"
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: bool | None = None, name: str | None = None) -> None:
+        super().__init__(name)
+        self.size, self.scale_factor = size, scale_factor
+        self.mode, self.align_corners = mode, align_corners
+
+    def forward(self, x: Node, train: bool) -> Node:
+        return gn.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
+
+    def extra_repr(self) -> str:
+        what = (f"size={self.size}" if self.size is not None
+                else f"scale_factor={self.scale_factor}")
+        return f"{what}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """PyTorch's nn.UpsamplingNearest2d: nearest upsampling of an NCHW input."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None,
+                 name: str | None = None) -> None:
+        super().__init__(size, scale_factor, "nearest", None, name)
+
+
+class UpsamplingBilinear2d(Upsample):
+    """PyTorch's nn.UpsamplingBilinear2d: bilinear with ``align_corners=True``."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None,
+                 name: str | None = None) -> None:
+        super().__init__(size, scale_factor, "bilinear", True, name)
+
+
 class Flatten(Module):
     """Flatten dims start_dim..end_dim (default: all but the batch axis)."""
 

@@ -30,6 +30,14 @@ from graphnn.ops.activations import (  # noqa: F401  # noqa: F401  (issue 12: Py
     softsign,
     tanh,
 )
+from graphnn.ops.adaptive import (  # noqa: F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+)
 from graphnn.ops.conv import (  # noqa: F401
     conv1d,
     conv2d,
@@ -102,6 +110,13 @@ from graphnn.ops.integer import (  # noqa: F401
     cast,
     floor_divide,
     remainder,
+)
+from graphnn.ops.interp import (  # noqa: F401
+    interpolate,
+    interpolate_grad,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
 )
 from graphnn.ops.linalg import (  # noqa: F401
     broadcast_to,
