@@ -247,3 +247,14 @@ def test_cupy_kernel_of_a_new_op_is_derived_from_its_formula(softsign_op) -> Non
         x = gn.input("x", shape=(3,))
         y = gn.bind(softsign_op, x)
     assert c_expr(y, ["v"]) in ("(v/(fabs(v) + 1))", "(v/(1 + fabs(v)))")
+
+
+def test_records_claiming_one_onnx_type_share_its_converter() -> None:
+    """An ONNX type may be claimed by several records (Conv by conv1d/2d/3d) only with
+    one converter: which record's claim wins must not matter."""
+    claims: dict[str, set[Any]] = {}
+    for op in gn.REGISTRY.values():
+        if isinstance(op.onnx, gn.Onnx) and isinstance(op.onnx.imports, dict):
+            for t, conv in op.onnx.imports.items():
+                claims.setdefault(t, set()).add(conv if conv is not None else op.name)
+    assert {t: c for t, c in claims.items() if len(c) > 1} == {}

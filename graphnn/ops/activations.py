@@ -369,6 +369,9 @@ def _clip_import(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     from graphnn.ops.elementwise import maximum
     from graphnn.ops.index import clamp
 
+    if x[0].dtype.kind != "f":  # integer Clip: clamp keeps the dtype
+        bounds = (x[1:] + [None] * 2)[:2]
+        return [x[0] if bounds == [None, None] else clamp(x[0], *bounds)]
     if im.opset < 11:
         lo, hi = a.get("min"), a.get("max")
     else:

@@ -62,6 +62,40 @@ def _onnx(op_type: str) -> Onnx:
     return Onnx(op_type=op_type, imports={op_type: None})
 
 
+def _cast_inputs_export(op_type: str) -> Any:
+    """Export with each input cast to the node's dtype first: graphnn's int / int and
+    int ** float are float, ONNX's Div / Pow keep the first input's type."""
+    def export(ex: Any, n: Any) -> None:
+        ins = [i.name if i.dtype == n.dtype else
+               ex.emit("Cast", [i.name], ex.name(f"{n.name}__in{k}"), to=ex.elem(n.dtype))
+               for k, i in enumerate(n.inputs)]
+        ex.emit(op_type, ins, n.name)
+    return export
+
+
+def _import_div(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    """ONNX Div: true division of floats, truncation toward 0 of integers."""
+    q = div(x[0], x[1])
+    if x[0].dtype.kind not in "iu" or x[1].dtype.kind not in "iu":
+        return [q]
+    from graphnn.ops.index import logical_and, lt, ne, where
+    from graphnn.ops.integer import cast, floor_divide, remainder
+
+    fl = floor_divide(x[0], x[1])
+    up = logical_and(ne(remainder(x[0], x[1]), 0), ne(lt(x[0], 0), lt(x[1], 0)))
+    return [cast(where(up, fl + 1, fl), x[0].dtype.name)]
+
+
+def _import_pow(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
+    """ONNX Pow keeps the base's type (int ** float is an int there)."""
+    p = pow(x[0], x[1])
+    if p.dtype == x[0].dtype:
+        return [p]
+    from graphnn.ops.integer import cast
+
+    return [cast(p, x[0].dtype.name)]
+
+
 def _pow_partials(out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """d(a ** b)/da and d/db with PyTorch's values at base 0 (lazy): the textbook forms
     ``b * a ** (b - 1)`` and ``out * log(a)`` with the exponent / argument nudged by an
@@ -111,7 +145,8 @@ DIV = register(Op(
     vjp=lambda g, out, a, b: (lambda: g / b, lambda: -g * out / b),  # g / b: one rounding
     sympy=lambda sp, a, b: a / b,
     numpy="({0} / {1})", inplace=ufunc("divide", 2), numexpr="({0} / {1})",
-    cuda="({0} / {1})", onnx=_onnx("Div"), doc="a / b"))
+    cuda="({0} / {1})", doc="a / b",
+    onnx=Onnx(export=_cast_inputs_export("Div"), imports={"Div": _import_div})))
 NEG = register(Op(
     name="neg", label="-", elementwise=True, shape=S.same,
     simplify=(RW.neg_neg, RW.neg_sub),
@@ -130,7 +165,8 @@ POW = register(Op(
                                     for ti, d in zip(t, _pow_partials(out, a, b))]),
     sympy=lambda sp, a, b: a ** b,
     numpy="({0} ** {1})", inplace=ufunc("power", 2), numexpr="({0} ** {1})",
-    cuda="pow({0}, {1})", onnx=_onnx("Pow"),
+    cuda="pow({0}, {1})",
+    onnx=Onnx(export=_cast_inputs_export("Pow"), imports={"Pow": _import_pow}),
     doc="a ** b; as in PyTorch d/da is 0 where b == 0 and d/db is 0 where a == 0 and "
         "b >= 0 (elsewhere d/db = a ** b log a, NaN for a < 0)"))
 EXP = register(Op(

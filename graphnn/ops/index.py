@@ -475,8 +475,8 @@ GATHER = register(Op(
     helpers=(_gn_check_index, _gn_gather_pos, _gather_forward),
     latex=r"Y_{i j} = X_{\text{index}_{i j}, j}", trace=tt("dX = scatter_add(0, dim, index, dY)"),
     onnx=Onnx(export=lambda ex, n: _export_gather(ex, n),
-              imports={"GatherElements": lambda im, n, x, a: [
-                  gather(x[0], int(a.get("axis", 0)), x[1])]}),
+              imports={"GatherElements": lambda im, n, x, a: [gather(
+                  x[0], int(a.get("axis", 0)), _onnx_index(x[1], x[0], a))]}),
     doc="torch.gather: out[i][j] = x[index[i][j]][j] (dim 0); the gradient scatter-adds"))
 SCATTER_ADD = register(Op(
     name="scatter_add", forward=_scatter_add_forward, shape=_scatter_add_shape,
@@ -674,10 +674,16 @@ def _export_index_add(ex: Any, n: Any) -> None:
     ex.emit("ScatterElements", [x.name, e, src.name], n.name, axis=d, reduction="add")
 
 
+def _onnx_index(idx: Any, data: Any, a: dict[str, Any]) -> Any:
+    """ONNX index tensors may count from the end (-size .. size-1); PyTorch's may not."""
+    size = data.shape[int(a.get("axis", 0)) % max(data.ndim, 1)]
+    return where(lt(idx, 0), idx + size, idx)
+
+
 def _import_gather(x: list[Any], axis: int) -> Any:
     from graphnn.ops.linalg import reshape
 
-    data, idx = x
+    data, idx = x[0], _onnx_index(x[1], x[0], {"axis": axis})
     d = axis % max(data.ndim, 1)
     if idx.ndim == 1:
         return index_select(data, d, idx)
@@ -1052,6 +1058,11 @@ def clamp(input: Any, min: Any = None, max: Any = None, *,  # noqa: A002
                          node=input if isinstance(input, ir.Node) else None)
     lo = -np.inf if min is None else min
     hi = np.inf if max is None else max
+    kind = np.dtype(getattr(input, "dtype", np.float64)).kind
+    if kind in "iu":  # an integer x keeps its dtype: no bound is the dtype's own range
+        info = np.iinfo(input.dtype)
+        lo = np.array(info.min, dtype=input.dtype) if min is None else lo
+        hi = np.array(info.max, dtype=input.dtype) if max is None else hi
     if isinstance(input, ir.Node):
         lo, hi = (input.graph.constant(v, like=input) if not isinstance(v, ir.Node) else v
                   for v in (lo, hi))

@@ -208,7 +208,8 @@ def bitwise_not(a: Any, *, name: str | None = None) -> Any:
 
 # -- cast -----------------------------------------------------------------------------------
 
-_CASTS = ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64")
+_CASTS = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float16", "float32", "float64")
 
 
 def _cast_check(a: S.Shape, dtype: str = "float64") -> None:

@@ -185,9 +185,3 @@ def import_topk(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
     return [r.values, r.indices]
 
 
-def import_gather_elements(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    from graphnn.ops.reduce import take_along_dim
-
-    if x[1].dtype.kind not in "iu":
-        raise im.unsupported(f"GatherElements indices of dtype {x[1].dtype}")
-    return [take_along_dim(x[0], x[1], dim=int(a.get("axis", 0)))]

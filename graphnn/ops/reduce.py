@@ -699,8 +699,7 @@ ARGSORT = _index_record(
 TOPK_INDICES = _index_record(
     "topk_indices", _topk_indices, _topk_shape, _topk_check,
     "_topk_indices(xp, {0}, {k}, {axis}, {largest})", (_argsort, _topk_indices),
-    Onnx(export=orr.export_topk_indices, imports={
-        "TopK": orr.import_topk, "GatherElements": orr.import_gather_elements}),
+    Onnx(export=orr.export_topk_indices, imports={"TopK": orr.import_topk}),
     "indices of the k largest (smallest) along dim, sorted (no gradient)")
 _NO_CUM_ONNX = Unsupported("ONNX has no cumulative max / min")
 CUMMAX_INDICES = _index_record(
