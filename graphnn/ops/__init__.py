@@ -119,6 +119,14 @@ from graphnn.ops.losses import (  # noqa: F401
     smooth_l1_loss,
     squared_loss,
 )
+from graphnn.ops.nets import glu, linear, scaled_dot_product_attention  # noqa: F401
+from graphnn.ops.norm import (  # noqa: F401
+    batch_norm,
+    dropout,
+    group_norm,
+    instance_norm,
+    layer_norm,
+)
 from graphnn.ops.pool import (  # noqa: F401
     avg_pool1d,
     avg_pool2d,

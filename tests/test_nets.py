@@ -1,0 +1,236 @@
+"""Network ops against PyTorch (float64 values and gradients): glu, linear, the norms
+(layer / group / instance / batch, running statistics included), dropout, einsum,
+scaled_dot_product_attention and the gn.nn layers built on them; build-time errors;
+compiled code against the interpreter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import graphnn as gn
+from graphnn.passes.optimize import optimize
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+R = np.random.default_rng(7)
+
+
+def r(*s: int) -> np.ndarray:
+    return R.normal(size=s)
+
+
+def _gn(build: Callable[..., Any], inputs: list[np.ndarray], compiled: bool = False
+        ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Values of ``build(*nodes)`` and the gradients of sum_k (k+1) * sum(w * out_k)."""
+    with gn.Graph() as g:
+        xs = [gn.input(f"x{i}", shape=v.shape) for i, v in enumerate(inputs)]
+        outs = build(*xs)
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        loss = None
+        for k, o in enumerate(outs):
+            w = np.cos(np.arange(int(np.prod(o.shape))) + k).reshape(o.shape)
+            term = gn.sum(o * w)
+            loss = term if loss is None else loss + term
+    feeds = {f"x{i}": v for i, v in enumerate(inputs)}
+    if compiled:
+        res = gn.compile(g, outputs=outs, wrt=xs, loss=loss)(feeds)
+    else:
+        res = gn.run(g, feeds, outputs=outs, wrt=xs, loss=loss)
+    return [res.value(o) for o in outs], [res.grad(x) for x in xs]
+
+
+def _torch(fn: Callable[..., Any], inputs: list[np.ndarray]) -> tuple[list[np.ndarray],
+                                                                       list[np.ndarray]]:
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in inputs]
+    outs = fn(*ts)
+    outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+    loss = 0.0
+    for k, o in enumerate(outs):
+        w = torch.tensor(np.cos(np.arange(o.numel()) + k).reshape(tuple(o.shape)))
+        loss = loss + (o * w).sum()
+    grads = torch.autograd.grad(loss, ts, allow_unused=True)
+    return ([o.detach().numpy() for o in outs],
+            [np.zeros(v.shape) if gr is None else gr.numpy() for v, gr in zip(inputs, grads)])
+
+
+def _same(build: Callable[..., Any], tfn: Callable[..., Any], inputs: list[np.ndarray],
+          rtol: float = 1e-10, compiled: bool = False) -> None:
+    tv, tg = _torch(tfn, inputs)
+    v, gr = _gn(build, inputs, compiled)
+    assert len(v) == len(tv)
+    for a, b in zip(v + gr, tv + tg):
+        assert np.shape(a) == np.shape(b)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12, equal_nan=True)
+
+
+RM, RV = r(3), np.abs(r(3)) + 0.5
+CASES: list[tuple[str, Callable[..., Any], Callable[..., Any], list[np.ndarray]]] = [
+    ("glu", lambda a: gn.glu(a), lambda a: F.glu(a), [r(3, 6)]),
+    ("glu dim0", lambda a: gn.glu(a, 0), lambda a: F.glu(a, 0), [r(4, 3)]),
+    ("glu dim-2", lambda a: gn.glu(a, dim=-2), lambda a: F.glu(a, dim=-2), [r(2, 4, 3)]),
+    ("linear", lambda x, w, b: gn.linear(x, w, b), F.linear, [r(5, 3), r(4, 3), r(4)]),
+    ("linear nobias 3d", lambda x, w: gn.linear(x, w), F.linear, [r(2, 5, 3), r(4, 3)]),
+    ("linear 1d x", lambda x, w, b: gn.linear(x, w, b), F.linear, [r(3), r(4, 3), r(4)]),
+    ("linear 1d w", lambda x, w: gn.linear(x, w), F.linear, [r(2, 3), r(3)]),
+    ("layer_norm", lambda x: gn.layer_norm(x, 4), lambda x: F.layer_norm(x, (4,)), [r(3, 4)]),
+    ("layer_norm affine", lambda x, w, b: gn.layer_norm(x, (3, 4), w, b, eps=1e-3),
+     lambda x, w, b: F.layer_norm(x, (3, 4), w, b, eps=1e-3), [r(2, 3, 4), r(3, 4), r(3, 4)]),
+    ("layer_norm weight", lambda x, w: gn.layer_norm(x, [5], w),
+     lambda x, w: F.layer_norm(x, [5], w), [r(2, 2, 5), r(5)]),
+    ("group_norm", lambda x, w, b: gn.group_norm(x, 2, w, b),
+     lambda x, w, b: F.group_norm(x, 2, w, b), [r(3, 4, 5), r(4), r(4)]),
+    ("group_norm 2d", lambda x: gn.group_norm(x, 3, eps=1e-2),
+     lambda x: F.group_norm(x, 3, eps=1e-2), [r(2, 6, 3, 2)]),
+    ("group_norm nc", lambda x, w: gn.group_norm(x, 1, w), lambda x, w: F.group_norm(x, 1, w),
+     [r(4, 3), r(3)]),
+    ("instance_norm", lambda x, w, b: gn.instance_norm(x, weight=w, bias=b),
+     lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [r(2, 3, 5), r(3), r(3)]),
+    ("instance_norm 2d", lambda x: gn.instance_norm(x, eps=1e-3),
+     lambda x: F.instance_norm(x, eps=1e-3), [r(2, 2, 3, 4)]),
+    ("batch_norm train", lambda x, w, b: gn.batch_norm(x, None, None, w, b, training=True),
+     lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [r(4, 3), r(3), r(3)]),
+    ("batch_norm train 4d", lambda x: gn.batch_norm(x, None, None, training=True, eps=1e-3),
+     lambda x: F.batch_norm(x, None, None, training=True, eps=1e-3), [r(2, 3, 2, 2)]),
+    ("batch_norm eval", lambda x, w, b: gn.batch_norm(x, RM, RV, w, b),
+     lambda x, w, b: F.batch_norm(x, torch.tensor(RM), torch.tensor(RV), w, b),
+     [r(4, 3, 2), r(3), r(3)]),
+]
+
+
+@pytest.mark.parametrize("what,build,tfn,inputs", CASES, ids=[c[0] for c in CASES])
+def test_matches_torch(what: str, build: Any, tfn: Any, inputs: list[np.ndarray]) -> None:
+    _same(build, tfn, inputs)
+
+
+@pytest.mark.parametrize("what,build,tfn,inputs", CASES, ids=[c[0] for c in CASES])
+def test_compiled_matches_torch(what: str, build: Any, tfn: Any,
+                                inputs: list[np.ndarray]) -> None:
+    _same(build, tfn, inputs, compiled=True)
+
+
+def test_composites_show_every_step() -> None:
+    with gn.Graph() as g:
+        x = gn.input("x", shape=(2, 4))
+        gn.glu(x)
+        gn.linear(x, gn.param("w", np.ones((3, 4))), gn.param("b", np.zeros(3)))
+    ops = [n.op.name for n in g.nodes if not n.op.leaf]
+    for want in ("narrow", "sigmoid", "mul", "transpose", "matmul", "add"):
+        assert want in ops
+
+
+# -- running statistics --------------------------------------------------------------
+
+def test_batch_norm_running_stats_graph_and_train_mechanism() -> None:
+    x = r(5, 3, 2)
+    rm0, rv0 = r(3), np.abs(r(3)) + 0.5
+    tm, tv = torch.tensor(rm0.copy()), torch.tensor(rv0.copy())
+    F.batch_norm(torch.tensor(x), tm, tv, training=True, momentum=0.3)
+    with gn.Graph() as g:
+        xi = gn.input("x", shape=x.shape)
+        rm, rv = gn.param("rm", rm0.copy()), gn.param("rv", rv0.copy())
+        y = gn.batch_norm(xi, rm, rv, training=True, momentum=0.3)
+    res = gn.run(g, {"x": x}, outputs=[y, *gn.nn.state_outputs(g)])
+    np.testing.assert_allclose(g.value_of(rm), rm0)  # nothing changes until applied
+    gn.nn.update_state(g, res)
+    np.testing.assert_allclose(g.value_of(rm), tm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.value_of(rv), tv.numpy(), rtol=1e-12)
+
+
+def test_batch_norm_running_stats_arrays_update_in_place() -> None:
+    x = r(6, 2)
+    rm, rv = np.zeros(2), np.ones(2)
+    tm, tv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    want = F.batch_norm(torch.tensor(x), tm, tv, training=True).numpy()
+    np.testing.assert_allclose(gn.batch_norm(x, rm, rv, training=True), want, rtol=1e-12)
+    np.testing.assert_allclose(rm, tm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv, tv.numpy(), rtol=1e-12)
+
+
+def test_instance_norm_running_stats() -> None:
+    x = r(3, 2, 4)
+    rm, rv = np.zeros(2), np.ones(2)
+    tm, tv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    want = F.instance_norm(torch.tensor(x), tm, tv, momentum=0.2).numpy()
+    np.testing.assert_allclose(gn.instance_norm(x, rm, rv, momentum=0.2), want, rtol=1e-12)
+    np.testing.assert_allclose(rm, tm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv, tv.numpy(), rtol=1e-12)
+    got = gn.instance_norm(x, rm, rv, use_input_stats=False)
+    np.testing.assert_allclose(got, F.instance_norm(torch.tensor(x), tm, tv,
+                                                    use_input_stats=False).numpy(), rtol=1e-12)
+
+
+# -- dropout ---------------------------------------------------------------------------
+
+def test_dropout_seeded_scaled_and_gradient_is_the_mask() -> None:
+    x = r(50, 40)
+    with gn.Graph() as g:
+        xi = gn.input("x", shape=x.shape)
+        y = gn.dropout(xi, 0.3, seed=5)
+    res = gn.run(g, {"x": x}, outputs=[y], wrt=[xi], loss=gn.sum(y))
+    v = res.value(y)
+    kept = v != 0
+    assert abs(kept.mean() - 0.7) < 0.05
+    np.testing.assert_allclose(v[kept], x[kept] / 0.7, rtol=1e-12)
+    np.testing.assert_allclose(res.grad(xi), kept / 0.7, rtol=1e-12)
+    again = gn.run(g, {"x": x}, outputs=[y]).value(y)
+    np.testing.assert_array_equal(again, v)  # same seed, same mask
+    comp = gn.compile(g, outputs=[y])({"x": x}).value(y)
+    np.testing.assert_array_equal(comp, v)
+
+
+def test_dropout_modes() -> None:
+    x = r(4, 3)
+    assert gn.dropout(x, 0.5, training=False) is x
+    assert gn.dropout(x, 0.0) is x
+    np.testing.assert_array_equal(gn.dropout(x, 1.0), x * 0.0)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        gn.dropout(x, 1.5)
+
+
+def test_dropouts_never_merged_or_folded() -> None:
+    with gn.Graph() as g:
+        x = gn.input("x", shape=(200,))
+        a = gn.dropout(x, 0.5)
+        b = gn.dropout(x, 0.5)
+        out = a - b
+    h, (o,), _ = optimize(g, [out])
+    assert sum(n.op.name == "rand_like" for n in h.nodes) == 2
+    assert np.abs(gn.run(h, {"x": np.ones(200)}, outputs=[o]).value(o)).sum() > 0
+    with gn.Graph() as k:
+        c = gn.dropout(gn.input("c", shape=(100,)) * 0.0 + 1.0, 0.5)
+    k2, (c2,), _ = optimize(k, [c])
+    v1 = gn.run(k2, {"c": np.ones(100)}, outputs=[c2]).value(c2)
+    v2 = gn.run(k2, {"c": np.ones(100)}, outputs=[c2]).value(c2)
+    assert not np.array_equal(v1, v2)  # seed=None: a fresh mask on every run
+
+
+# -- errors ----------------------------------------------------------------------------
+
+def _node(*shape: int) -> Any:
+    return gn.Graph().input("x", shape)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: gn.glu(_node(2, 5)), r"even.*dimension 1 is size 5"),
+    (lambda: gn.glu(_node(2, 4), dim=2), "out of range"),
+    (lambda: gn.linear(_node(2, 3), np.ones((4, 5))), r"in_features 3 != 5"),
+    (lambda: gn.linear(_node(2, 3), np.ones((4, 3)), np.ones(5)), "bias shape"),
+    (lambda: gn.linear(_node(2, 3), np.ones((1, 4, 3))), "1-D or 2-D"),
+    (lambda: gn.layer_norm(_node(2, 3), (4,)), r"normalized_shape \(4,\)"),
+    (lambda: gn.layer_norm(_node(2, 3), 3, np.ones(4)), "weight of shape"),
+    (lambda: gn.group_norm(_node(2, 6, 3), 4), "divisible by num_groups=4"),
+    (lambda: gn.group_norm(_node(6), 2), "at least 2 dimensions"),
+    (lambda: gn.instance_norm(_node(2, 3)), "at least 3 dimensions"),
+    (lambda: gn.batch_norm(_node(1, 3), None, None, training=True),
+     "more than 1 value per channel"),
+    (lambda: gn.batch_norm(_node(4, 3), None, None), "must be given in evaluation"),
+    (lambda: gn.batch_norm(_node(4, 3), np.zeros(2), np.ones(2)), r"running_mean must have "
+                                                                   r"shape \(3,\)"),
+])
+def test_bad_shapes_raise_clear_errors(call: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
