@@ -234,3 +234,81 @@ def _node(*shape: int) -> Any:
 def test_bad_shapes_raise_clear_errors(call: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# -- einsum ----------------------------------------------------------------------------
+
+EINSUMS: list[tuple[str, list[np.ndarray]]] = [
+    ("ij,jk->ik", [r(3, 4), r(4, 2)]),
+    ("bij,bjk->bik", [r(2, 3, 4), r(2, 4, 5)]),
+    ("ii->i", [r(3, 3)]),
+    ("ii", [r(4, 4)]),
+    ("ij->", [r(2, 3)]),
+    ("i,j", [r(3), r(2)]),
+    ("ij,kj", [r(2, 3), r(4, 3)]),
+    ("ji,jk,kl->li", [r(3, 2), r(3, 4), r(4, 2)]),
+    ("...ij,...jk->...ik", [r(2, 1, 3, 4), r(5, 4, 2)]),
+    ("...i,...i->...", [r(4, 3), r(3)]),
+    ("b...,b->...", [r(2, 3, 4), r(2)]),
+    ("i...i->...", [r(3, 2, 3)]),
+    ("bhld,bhsd->bhls", [r(2, 2, 3, 4), r(2, 2, 5, 4)]),
+    (" i j , j k -> i k ", [r(2, 3), r(3, 2)]),
+    ("iij,j->", [r(2, 2, 3), r(3)]),
+    ("Ab,bC->CA", [r(2, 3), r(3, 4)]),
+]
+
+
+@pytest.mark.parametrize("eq,inputs", EINSUMS, ids=[e for e, _ in EINSUMS])
+def test_einsum_matches_torch(eq: str, inputs: list[np.ndarray]) -> None:
+    _same(lambda *xs: gn.einsum(eq, *xs), lambda *ts: torch.einsum(eq, *ts), inputs)
+    _same(lambda *xs: gn.einsum(eq, list(xs)), lambda *ts: torch.einsum(eq, *ts), inputs,
+          compiled=True)
+
+
+def test_einsum_broadcast_gradients_by_finite_differences() -> None:
+    from graphnn.testing import check_grads
+
+    a, b = r(2, 1, 3), r(4, 3, 3)
+    with gn.Graph() as g:
+        x, y = gn.input("x", shape=a.shape), gn.input("y", shape=b.shape)
+        out = gn.sum(gn.einsum("...j,...jj->...", x, y) ** 2)
+    rep = check_grads(g, {"x": a, "y": b}, [x, y], loss=out)
+    assert max(rep.errors.values()) < 1e-6
+
+
+@pytest.mark.parametrize("eq,shapes,match", [
+    ("ij,jk->ik", [(2, 3), (4, 5)], r"subscript 'j' has size 3 .* and 4 .*operand shapes: "
+                                    r"\(2, 3\), \(4, 5\)"),
+    ("ij,jk", [(2, 3)], r"2 operand term\(s\) for 1 operand"),
+    ("ijk", [(2, 3)], r"do not fit its shape \(2, 3\)"),
+    ("ij->ik", [(2, 3)], "'k' appears in no operand"),
+    ("ij->ii", [(2, 2)], "repeat a letter"),
+    ("ii->i", [(2, 3)], "repeated in operand 0 with sizes 2 and 3"),
+    ("i;j->i", [(2,)], "invalid character"),
+    ("i.j->i", [(2, 3)], r"only appear as '\.\.\.'"),
+    ("...i->i", [(2, 3)], r"write '\.\.\.' in the output"),
+    ("i->i->i", [(2,)], "one '->'"),
+    ("i1", [(2, 2)], "invalid character"),
+])
+def test_einsum_bad_equations_name_the_shapes(eq: str, shapes: list[tuple[int, ...]],
+                                              match: str) -> None:
+    g = gn.Graph()
+    xs = [g.input(f"x{i}", s) for i, s in enumerate(shapes)]
+    with pytest.raises(ValueError, match=match):
+        gn.einsum(eq, *xs)
+    with pytest.raises(ValueError, match=match):
+        gn.einsum(eq, *[np.zeros(s) for s in shapes])
+
+
+def test_einsum_equation_reaches_code_only_as_a_validated_literal() -> None:
+    hostile = "ij->i'); import os; os.system('x"
+    with pytest.raises(ValueError, match="invalid character"):
+        gn.einsum(hostile, np.ones((2, 2)))
+    g = gn.Graph()
+    x = g.input("x", (2, 2))
+    with pytest.raises(ValueError, match="letters, commas and one '->'"):
+        gn.bind(gn.REGISTRY["einsum"], x, equation="ij->i')#")
+    with g:
+        y = gn.einsum("ij -> j", x).named("y")
+    src = gn.compile(g, outputs=[y]).source
+    assert "xp.einsum('ij->j', " in src

@@ -55,6 +55,7 @@ from graphnn.ops.creation import (  # noqa: F401
     zeros,
     zeros_like,
 )
+from graphnn.ops.einsum import einsum  # noqa: F401
 from graphnn.ops.elementwise import (  # noqa: F401
     abs,
     add,
