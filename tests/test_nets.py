@@ -312,3 +312,85 @@ def test_einsum_equation_reaches_code_only_as_a_validated_literal() -> None:
         y = gn.einsum("ij -> j", x).named("y")
     src = gn.compile(g, outputs=[y]).source
     assert "xp.einsum('ij->j', " in src
+
+
+# -- scaled_dot_product_attention ------------------------------------------------------
+
+BOOL_MASK = R.uniform(size=(3, 5)) > 0.3
+BOOL_MASK[:, 0] = True  # no fully masked row
+FLOAT_MASK = r(2, 1, 3, 5)
+SDPA = [
+    ("plain", {}, [r(2, 3, 4), r(2, 5, 4), r(2, 5, 6)]),
+    ("4d heads", {}, [r(2, 2, 3, 4), r(2, 2, 5, 4), r(2, 2, 5, 3)]),
+    ("broadcast batch", {}, [r(2, 1, 3, 4), r(1, 2, 5, 4), r(2, 2, 5, 3)]),
+    ("scale", {"scale": 0.3}, [r(3, 4), r(5, 4), r(5, 2)]),
+    ("causal", {"is_causal": True}, [r(2, 4, 3), r(2, 4, 3), r(2, 4, 3)]),
+    ("causal L<S", {"is_causal": True}, [r(1, 3, 2), r(1, 5, 2), r(1, 5, 2)]),
+    ("bool mask", {"attn_mask": BOOL_MASK}, [r(2, 3, 4), r(2, 5, 4), r(2, 5, 6)]),
+    ("float mask", {"attn_mask": FLOAT_MASK}, [r(2, 2, 3, 4), r(2, 2, 5, 4), r(2, 2, 5, 3)]),
+]
+
+
+@pytest.mark.parametrize("what,kw,inputs", SDPA, ids=[c[0] for c in SDPA])
+def test_sdpa_matches_torch(what: str, kw: dict[str, Any], inputs: list[np.ndarray]) -> None:
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    _same(lambda q, k, v: gn.scaled_dot_product_attention(q, k, v, **kw),
+          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, **tkw), inputs)
+    _same(lambda q, k, v: gn.scaled_dot_product_attention(q, k, v, **kw),
+          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, **tkw), inputs,
+          compiled=True)
+
+
+def test_sdpa_mask_as_graph_input_and_every_step_in_the_trace() -> None:
+    q, k, v = r(2, 3, 4), r(2, 5, 4), r(2, 5, 6)
+    with gn.Graph() as g:
+        qi, ki, vi = (gn.input(n, shape=a.shape) for n, a in zip("qkv", (q, k, v)))
+        m = gn.input("m", shape=(3, 5))
+        out = gn.scaled_dot_product_attention(qi, ki, vi, m)
+    res = gn.run(g, {"q": q, "k": k, "v": v, "m": FLOAT_MASK[0, 0]}, outputs=[out])
+    want = F.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v)),
+                                          attn_mask=torch.tensor(FLOAT_MASK[0, 0]))
+    np.testing.assert_allclose(res.value(out), want.numpy(), rtol=1e-12)
+    ops = [n.op.name for n in g.nodes if not n.op.leaf]
+    assert ops.count("matmul") == 2 and "softmax" in ops and "mul" in ops and "add" in ops
+    steps = [s for s in gn.trace(g, {"q": q, "k": k, "v": v, "m": FLOAT_MASK[0, 0]})]
+    shown = " ".join(str(s) for s in steps)
+    assert "softmax" in shown and ("matmul" in shown or "@" in shown)
+
+
+def test_where_keeps_a_numpy_bool_condition_bool() -> None:
+    c = np.array([True, False, True])
+    with gn.Graph() as g:
+        x = gn.input("x", shape=(3,))
+        y = gn.where(c, x, -np.inf)
+    assert y.inputs[0].dtype == np.bool_
+    res = gn.run(g, {"x": np.ones(3)}, outputs=[y], wrt=[x], loss=gn.sum(gn.exp(y)))
+    np.testing.assert_array_equal(res.grad(x), [np.e, 0.0, np.e])
+
+
+def test_sdpa_dropout_is_seeded_and_applied_to_the_weights() -> None:
+    q, k, v = r(2, 3, 4), r(2, 5, 4), r(2, 5, 6)
+    a = gn.scaled_dot_product_attention(q, k, v, dropout_p=0.4, seed=9)
+    b = gn.scaled_dot_product_attention(q, k, v, dropout_p=0.4, seed=9)
+    np.testing.assert_array_equal(a, b)
+    s = q @ np.swapaxes(k, -1, -2) / 2.0
+    w = np.exp(s - s.max(-1, keepdims=True))
+    w /= w.sum(-1, keepdims=True)
+    w = gn.dropout(w, 0.4, seed=9)
+    np.testing.assert_allclose(a, w @ v, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shapes,kw,match", [
+    ([(2, 3, 4), (2, 5, 3), (2, 5, 6)], {}, "same embedding size"),
+    ([(2, 3, 4), (2, 5, 4), (2, 4, 6)], {}, "same sequence length"),
+    ([(4,), (5, 4), (5, 6)], {}, "at least 2 dimensions"),
+    ([(2, 3, 4), (3, 5, 4), (3, 5, 6)], {}, "batch axes .* do not broadcast"),
+    ([(3, 4), (5, 4), (5, 6)], {"attn_mask": np.ones((4, 5))}, r"attn_mask shape \(4, 5\)"),
+    ([(3, 4), (5, 4), (5, 6)], {"attn_mask": np.ones((3, 5)), "is_causal": True}, "not both"),
+    ([(3, 4), (5, 4), (5, 6)], {"dropout_p": 1.5}, "dropout_p"),
+])
+def test_sdpa_bad_shapes(shapes: list[tuple[int, ...]], kw: dict[str, Any], match: str) -> None:
+    g = gn.Graph()
+    xs = [g.input(f"x{i}", s) for i, s in enumerate(shapes)]
+    with pytest.raises(ValueError, match=match):
+        gn.scaled_dot_product_attention(*xs, **kw)

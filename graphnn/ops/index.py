@@ -978,6 +978,8 @@ def where(condition: Any, input: Any, other: Any, *, name: str | None = None) ->
         c = np.asarray(c)
         if c.dtype != bool:
             raise ParamError(f"where: condition must be boolean, got dtype {c.dtype}")
+        if like is not None:  # a bool constant (bind would cast it to like's float dtype)
+            c = like.graph.constant(c, dtype=np.bool_)
     return bind(WHERE, c, input, other, name=name)
 
 
