@@ -394,3 +394,151 @@ def test_sdpa_bad_shapes(shapes: list[tuple[int, ...]], kw: dict[str, Any], matc
     xs = [g.input(f"x{i}", s) for i, s in enumerate(shapes)]
     with pytest.raises(ValueError, match=match):
         gn.scaled_dot_product_attention(*xs, **kw)
+
+
+# -- gn.nn layers ------------------------------------------------------------------------
+
+def _layer_same(gm: Any, tm: Any, inputs: list[np.ndarray], call: Callable[..., Any],
+                tcall: Callable[..., Any] | None = None, rtol: float = 1e-10) -> None:
+    """Load torch's parameters into the graphnn layer, then compare the outputs and the
+    gradients of a weighted sum with respect to the float inputs and every parameter."""
+    gm._ensure_paths()
+    pre = f"{gm.path}." if gm.path else ""
+    gm.load_state_dict({pre + k: v.detach().numpy().astype(np.float64)
+                        for k, v in tm.state_dict().items()})
+    with gn.Graph() as g:
+        xs = [gn.input(f"x{i}", shape=v.shape, dtype=v.dtype) for i, v in enumerate(inputs)]
+        outs = call(gm, *xs)
+        outs = [o for o in (outs if isinstance(outs, tuple) else (outs,)) if o is not None]
+        loss = None
+        for k, o in enumerate(outs):
+            w = np.cos(np.arange(int(np.prod(o.shape))) + k).reshape(o.shape)
+            term = gn.sum(o * w)
+            loss = term if loss is None else loss + term
+    params = gm.param_nodes(g)
+    fx = [x for x, v in zip(xs, inputs) if v.dtype.kind == "f"]
+    res = gn.run(g, {f"x{i}": v for i, v in enumerate(inputs)}, outputs=outs,
+                 wrt=fx + params, loss=loss)
+    tm.zero_grad(set_to_none=True)
+    ts = [torch.tensor(v, requires_grad=v.dtype.kind == "f") for v in inputs]
+    touts = (tcall or call)(tm, *ts)
+    touts = [o for o in (touts if isinstance(touts, tuple) else (touts,)) if o is not None]
+    assert len(touts) == len(outs)
+    tl = 0.0
+    for k, o in enumerate(touts):
+        tl = tl + (o * torch.tensor(np.cos(np.arange(o.numel()) + k).reshape(o.shape))).sum()
+    tl.backward()
+    for o, t in zip(outs, touts):
+        np.testing.assert_allclose(res.value(o), t.detach().numpy(), rtol=rtol, atol=1e-12)
+    for x, t in zip(fx, [t for t in ts if t.requires_grad]):
+        np.testing.assert_allclose(res.grad(x), t.grad.numpy(), rtol=rtol, atol=1e-12)
+    tp = dict(tm.named_parameters())
+    assert len(params) == len(tp)
+    for p in params:
+        np.testing.assert_allclose(res.grad(p), tp[p.name[len(pre):]].grad.numpy(),
+                                   rtol=rtol, atol=1e-12)
+
+
+def _rand_params(tm: Any) -> Any:
+    with torch.no_grad():
+        for p in tm.parameters():
+            p.copy_(torch.tensor(R.normal(size=tuple(p.shape))))
+    return tm.double()
+
+
+def test_layer_norm_layer() -> None:
+    tm = _rand_params(torch.nn.LayerNorm((3, 4), eps=1e-4))
+    _layer_same(gn.nn.LayerNorm((3, 4), eps=1e-4), tm, [r(2, 3, 4)], lambda m, x: m(x))
+    _layer_same(gn.nn.LayerNorm(4, bias=False), _rand_params(torch.nn.LayerNorm(4, bias=False)),
+                [r(5, 4)], lambda m, x: m(x))
+    _layer_same(gn.nn.LayerNorm(4, elementwise_affine=False),
+                torch.nn.LayerNorm(4, elementwise_affine=False).double(), [r(5, 4)],
+                lambda m, x: m(x))
+
+
+def test_group_norm_layer() -> None:
+    tm = _rand_params(torch.nn.GroupNorm(2, 6))
+    _layer_same(gn.nn.GroupNorm(2, 6), tm, [r(3, 6, 4)], lambda m, x: m(x))
+    with pytest.raises(ValueError, match="divisible"):
+        gn.nn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match="channel axis 1 of size 6"):
+        with gn.Graph():
+            gn.nn.GroupNorm(2, 6)(gn.input("x", shape=(2, 4, 3)))
+
+
+def test_embedding_layer() -> None:
+    idx = np.array([[0, 3, 1], [3, 3, 4]], dtype=np.int64)
+    tm = torch.nn.Embedding(5, 3).double()
+    _layer_same(gn.nn.Embedding(5, 3), tm, [idx], lambda m, i: m(i))
+    tm = torch.nn.Embedding(5, 3, padding_idx=3).double()
+    gm = gn.nn.Embedding(5, 3, padding_idx=3)
+    assert np.all(gm.named_values()["emb.weight"][3] == 0.0)
+    _layer_same(gm, tm, [idx], lambda m, i: m(i))
+    with pytest.raises(gn.GraphError, match="integer"):
+        with gn.Graph():
+            gn.nn.Embedding(5, 3)(gn.input("x", shape=(2,)))
+
+
+def test_glu_layer() -> None:
+    _layer_same(gn.nn.GLU(1), torch.nn.GLU(1), [r(2, 4, 3)], lambda m, x: m(x))
+    seq = gn.nn.Sequential(gn.nn.Linear(3, 8), gn.nn.GLU())
+    tseq = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.GLU()).double()
+    seq.load_state_dict({"fc1.weight": tseq[0].weight.detach().numpy(),
+                         "fc1.bias": tseq[0].bias.detach().numpy()})
+    x = r(2, 3)
+    with gn.Graph() as g:
+        y = seq(gn.input("x", shape=x.shape))
+    np.testing.assert_allclose(gn.run(g, {"x": x}).value(y),
+                               tseq(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+
+
+def _mha_pair(e: int, h: int, batch_first: bool, bias: bool = True) -> tuple[Any, Any]:
+    tm = _rand_params(torch.nn.MultiheadAttention(e, h, bias=bias, batch_first=batch_first))
+    return gn.nn.MultiheadAttention(e, h, bias=bias, batch_first=batch_first), tm
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_attention_self(batch_first: bool) -> None:
+    gm, tm = _mha_pair(8, 2, batch_first)
+    x = r(3, 4, 8)
+    _layer_same(gm, tm, [x], lambda m, x: m(x, x, x))
+    _layer_same(gm, tm, [x], lambda m, x: m(x, x, x, average_attn_weights=False))
+
+
+def test_multihead_attention_cross_masks_unbatched_and_no_bias() -> None:
+    gm, tm = _mha_pair(6, 3, True)
+    q, kv = r(2, 3, 6), r(2, 5, 6)
+    am = R.uniform(size=(3, 5)) > 0.6
+    am[:, 0] = False
+    kpm = np.zeros((2, 5), dtype=bool)
+    kpm[0, 4] = kpm[1, 2] = True
+    _layer_same(gm, tm, [q, kv], lambda m, a, b: m(a, b, b, attn_mask=am),
+                lambda m, a, b: m(a, b, b, attn_mask=torch.tensor(am)))
+    am3 = np.repeat(am[None], 2 * 3, axis=0)
+    am3[1, :, 1] = True
+    _layer_same(gm, tm, [q, kv], lambda m, a, b: m(a, b, b, attn_mask=am3),
+                lambda m, a, b: m(a, b, b, attn_mask=torch.tensor(am3)))
+    _layer_same(gm, tm, [q], lambda m, a: m(a, a, a, is_causal=True),
+                lambda m, a: m(a, a, a, attn_mask=torch.ones(3, 3, dtype=torch.bool).triu(1)))
+    _layer_same(gm, tm, [q, kv], lambda m, a, b: m(a, b, b, key_padding_mask=kpm),
+                lambda m, a, b: m(a, b, b, key_padding_mask=torch.tensor(kpm)))
+    fm = r(3, 5)
+    _layer_same(gm, tm, [q, kv], lambda m, a, b: m(a, b, b, attn_mask=fm, need_weights=False),
+                lambda m, a, b: m(a, b, b, attn_mask=torch.tensor(fm), need_weights=False))
+    _layer_same(gm, tm, [q[0], kv[0]], lambda m, a, b: m(a, b, b))
+    gm, tm = _mha_pair(4, 1, True, bias=False)
+    _layer_same(gm, tm, [q[..., :4]], lambda m, a: m(a, a, a))
+
+
+def test_multihead_attention_in_a_sequential_and_errors() -> None:
+    model = gn.nn.Sequential(gn.nn.MultiheadAttention(4, 2, batch_first=True),
+                             gn.nn.LayerNorm(4))
+    with gn.Graph():
+        y = model(gn.input("x", shape=(2, 3, 4)))
+    assert y.shape == (2, 3, 4)
+    assert "mha1.in_proj_weight" in model.named_values()
+    with pytest.raises(ValueError, match="divisible"):
+        gn.nn.MultiheadAttention(6, 4)
+    with pytest.raises(ValueError, match="E = 4"):
+        with gn.Graph():
+            gn.nn.MultiheadAttention(4, 2)(gn.input("x", shape=(2, 3, 5)))

@@ -61,6 +61,7 @@ from graphnn.nn.module import (
     trainable_params,
     update_state,
 )
+from graphnn.nn.nets import GLU, Embedding, GroupNorm, LayerNorm, MultiheadAttention
 
 __all__ = [
     "ELU", "MLP", "Activation", "AvgPool1d", "AvgPool2d", "AvgPool3d", "BatchNorm",
@@ -74,4 +75,6 @@ __all__ = [
     # issue 12: PyTorch's other activations
     "CELU", "GELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish", "ReLU6",
     "SELU", "SiLU", "Softplus", "Softsign",
+    # issue 12: network layers
+    "Embedding", "GLU", "GroupNorm", "LayerNorm", "MultiheadAttention",
 ]

@@ -736,7 +736,9 @@ def embedding(index: Any, weight: Any, *, name: str | None = None) -> Any:
                          f"got {describe(weight)}", node=weight)
     idx = _index_arg(weight, index)
     rows = index_select(weight, 0, reshape(idx, (-1,)))
-    return reshape(rows, tuple(np.shape(idx)) + (np.shape(weight)[1],), name=name)
+    ishape = idx.shape if isinstance(idx, ir.Node) else np.shape(idx)
+    wshape = weight.shape if isinstance(weight, ir.Node) else np.shape(weight)
+    return reshape(rows, tuple(ishape) + (wshape[1],), name=name)
 
 
 

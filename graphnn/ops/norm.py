@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core import ir
+from graphnn.core.op import adapter
 from graphnn.ops.nets import _fail, _shape
 
 Shape = tuple[int, ...]
@@ -37,7 +38,8 @@ Shape = tuple[int, ...]
 class RunningStats:
     """The running statistics one ``batch_norm`` / ``instance_norm`` call updates: each
     target is a param node (its graph's stored array) or a NumPy array, written in place.
-    Recorded in ``gn.nn.graph_state(g).stats`` beside the BatchNorm layers' own entries,
+    Recorded (through the ``record_stats`` adapter that gn.nn registers) in
+    ``gn.nn.graph_state(g).stats`` beside the BatchNorm layers' own entries,
     so ``gn.nn.update_state`` and ``gn.train`` treat both alike."""
 
     def __init__(self, mean: Any, var: Any, momentum: float) -> None:
@@ -60,10 +62,8 @@ class RunningStats:
 
 def _record(x: Any, stats: RunningStats, mean: Any, var: Any, count: int) -> None:
     """Update now (arrays) or record the batch statistics with the graph (nodes)."""
-    if isinstance(mean, ir.Node):
-        from graphnn.nn.module import graph_state  # the layers' mechanism (see module doc)
-
-        graph_state(mean.graph).stats.append((stats, mean, var, count))
+    if isinstance(mean, ir.Node):  # the layers' mechanism, which gn.nn registers
+        adapter("record_stats")(mean.graph, (stats, mean, var, count))
     else:
         stats.update_running(np.asarray(mean).reshape(-1), np.asarray(var).reshape(-1), count)
 
