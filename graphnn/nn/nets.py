@@ -31,7 +31,14 @@ from graphnn.nn.module import Module
 class LayerNorm(Module):
     """``torch.nn.LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True,
     bias=True)``: gn.layer_norm over the trailing ``normalized_shape`` axes with a learnable
-    ``weight`` (ones) and ``bias`` (zeros) of that shape."""
+    ``weight`` (ones) and ``bias`` (zeros) of that shape.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     y = gn.nn.LayerNorm(4)(gn.input("x", shape=(2, 4)))
+    >>> y.shape
+    (2, 4)
+    """
 
     kind = "ln"
 
@@ -60,7 +67,12 @@ class LayerNorm(Module):
 
 class GroupNorm(Module):
     """``torch.nn.GroupNorm(num_groups, num_channels, eps=1e-5, affine=True)``:
-    gn.group_norm with a per-channel ``weight`` (ones) and ``bias`` (zeros)."""
+    gn.group_norm with a per-channel ``weight`` (ones) and ``bias`` (zeros).
+
+    >>> import graphnn as gn
+    >>> gn.nn.GroupNorm(2, 6).num_params()
+    12
+    """
 
     kind = "gn"
 
@@ -93,7 +105,14 @@ class Embedding(Module):
     """``torch.nn.Embedding(num_embeddings, embedding_dim, padding_idx=None)``: rows of a
     learnable ``weight`` (num_embeddings, embedding_dim), initialised N(0, 1), at integer
     indices (gn.embedding). ``padding_idx``: that row starts at zero and never gets a
-    gradient (the weight passes through a 0/1 row mask)."""
+    gradient (the weight passes through a 0/1 row mask).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     y = gn.nn.Embedding(10, 3)(gn.input("i", shape=(2, 5), dtype="int64"))
+    >>> y.shape
+    (2, 5, 3)
+    """
 
     kind = "emb"
 
@@ -133,7 +152,14 @@ class Embedding(Module):
 
 
 class GLU(Module):
-    """``torch.nn.GLU(dim=-1)``: gn.glu (first half times sigmoid of the second)."""
+    """``torch.nn.GLU(dim=-1)``: gn.glu (first half times sigmoid of the second).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     y = gn.nn.GLU()(gn.input("x", shape=(2, 6)))
+    >>> y.shape
+    (2, 3)
+    """
 
     kind = "act"
 
