@@ -565,3 +565,36 @@ def test_encoder_block_compiles_and_traces() -> None:
         np.testing.assert_allclose(got.grad(p), want.grad(p), rtol=1e-9, atol=1e-12)
     steps = list(gn.trace(g, {"x": x}, wrt=[xi]))
     assert len(steps) > 20
+
+
+FULL_BOOL = np.array([[True, True, False], [False, False, False]])
+FULL_FLOAT = np.where(FULL_BOOL, 0.5, -np.inf)
+
+
+@pytest.mark.parametrize("mask", [FULL_BOOL, FULL_FLOAT], ids=["bool", "float"])
+def test_sdpa_fully_masked_query_gets_zeros_like_torch(mask: np.ndarray) -> None:
+    inputs = [r(2, 2, 4), r(2, 3, 4), r(2, 3, 5)]
+    _same(lambda q, k, v: gn.scaled_dot_product_attention(q, k, v, mask),
+          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, torch.tensor(mask)), inputs)
+    _same(lambda q, k, v: gn.scaled_dot_product_attention(q, k, v, mask),
+          lambda q, k, v: F.scaled_dot_product_attention(q, k, v, torch.tensor(mask)), inputs,
+          compiled=True)
+
+
+def test_mha_fully_masked_query_like_torch() -> None:
+    gm, tm = _mha_pair(4, 2, True)
+    q, kv = r(2, 2, 4), r(2, 3, 4)
+    am = ~FULL_BOOL  # MultiheadAttention: True = not allowed
+    _layer_same(gm, tm, [q, kv], lambda m, a, b: m(a, b, b, attn_mask=am, need_weights=False),
+                lambda m, a, b: m(a, b, b, attn_mask=torch.tensor(am), need_weights=False))
+    with gn.Graph() as g:
+        out, w = gm(gn.input("q", shape=q.shape), gn.input("kv", shape=kv.shape),
+                    attn_mask=am)
+    t_out, t_w = tm(torch.tensor(q), torch.tensor(kv), torch.tensor(kv),
+                    attn_mask=torch.tensor(am))
+    with np.errstate(invalid="ignore"):
+        res = gn.run(g, {"q": q, "kv": kv}, outputs=[out, w])
+    for o, t in ((out, t_out), (w, t_w)):  # torch: NaN for that query with need_weights
+        np.testing.assert_allclose(res.value(o), t.detach().numpy(), rtol=1e-10,
+                                   equal_nan=True)
+    assert np.isnan(res.value(w)[:, 1]).all()

@@ -26,6 +26,7 @@ from graphnn.core.ir import Node
 from graphnn.nn import init as I
 from graphnn.nn.layers import Linear
 from graphnn.nn.module import Module
+from graphnn.ops.nets import safe_softmax
 
 
 class LayerNorm(Module):
@@ -267,7 +268,10 @@ class MultiheadAttention(Module):
         scores = gn.mul(gn.matmul(qh, gn.movedim(kh, -1, -2)), 1.0 / math.sqrt(hd))
         if mask is not None:
             scores = gn.add(scores, mask)
-        weights = gn.softmax(scores, -1)
+        # PyTorch: a fully masked query gets zero weights without need_weights (its
+        # attention kernel) and NaN with them (an explicit softmax); so here too
+        safe = mask is not None and not need_weights
+        weights = safe_softmax(scores) if safe else gn.softmax(scores, -1)
         p = self.dropout if train else 0.0
         if p > 0.0:
             weights = gn.dropout(weights, p, True, seed=self.drop_seed)

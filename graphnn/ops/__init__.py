@@ -120,7 +120,12 @@ from graphnn.ops.losses import (  # noqa: F401
     smooth_l1_loss,
     squared_loss,
 )
-from graphnn.ops.nets import glu, linear, scaled_dot_product_attention  # noqa: F401
+from graphnn.ops.nets import (  # noqa: F401
+    glu,
+    linear,
+    safe_softmax,
+    scaled_dot_product_attention,
+)
 from graphnn.ops.norm import (  # noqa: F401
     batch_norm,
     dropout,

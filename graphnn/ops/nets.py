@@ -101,6 +101,24 @@ def linear(x: Any, weight: Any, bias: Any = None, *, name: str | None = None) ->
     return y if bias is None else add(y, bias, name=name)
 
 
+def safe_softmax(scores: Any, *, name: str | None = None) -> Any:
+    """Softmax over the last axis that gives 0 (not NaN) for a row that is all -inf (a
+    fully masked query), as PyTorch's attention does: ``where(ok, softmax(where(ok,
+    scores, 0)), 0)`` with ``ok = max(scores) > -inf`` per row.
+
+    >>> import numpy as np
+    >>> safe_softmax(np.array([[0.0, 0.0], [-np.inf, -np.inf]]))
+    array([[0.5, 0.5],
+           [0. , 0. ]])
+    """
+    from graphnn.ops.activations import softmax
+    from graphnn.ops.index import gt, where
+    from graphnn.ops.reduce import max as rmax
+
+    ok = gt(rmax(scores, axis=-1, keepdims=True), -np.inf)
+    return where(ok, softmax(where(ok, scores, 0.0), -1), 0.0, name=name)
+
+
 def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
                                  scale: float | None = None, *, seed: int | None = None,
@@ -113,7 +131,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     broadcast. ``attn_mask``: bool (True = take part) or float (added to the scores),
     broadcastable to (..., L, S); ``is_causal``: a lower-triangular mask (no
     ``attn_mask`` with it, as PyTorch). ``dropout_p > 0`` drops attention weights with a
-    seeded :func:`graphnn.dropout` (``seed``). A row whose every key is masked gives NaN.
+    seeded :func:`graphnn.dropout` (``seed``). A query whose every key is masked gets
+    zero weights (as PyTorch: :func:`safe_softmax`).
 
     >>> import numpy as np
     >>> q = k = np.eye(2)[None]
@@ -169,10 +188,10 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
             scores = where(mask, scores, -np.inf)
         else:
             scores = add(scores, mask)
-    weights = softmax(scores, -1)
+    weights = safe_softmax(scores) if attn_mask is not None else softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, float(dropout_p), True, seed=seed)
     return matmul(weights, value, name=name)
 
 
-__all__ = ["glu", "linear", "scaled_dot_product_attention"]
+__all__ = ["glu", "linear", "safe_softmax", "scaled_dot_product_attention"]
