@@ -301,6 +301,11 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     return wrap(np.asarray(np.where(c, _operand(x, "cupy.where"), _operand(y, "cupy.where"))))
 
 
+def einsum(subscripts: str, *operands: Any, **kw: Any) -> Any:
+    hs = [_array(a, "cupy.einsum") for a in operands]
+    return _result(np.einsum(subscripts, *hs, **kw))
+
+
 def get_array_module(*args: Any) -> Any:
     return sys.modules["cupy"] if any(isinstance(a, ndarray) for a in args) else np
 
@@ -335,7 +340,8 @@ def _functions() -> dict[str, Callable[..., Any]]:
     fns.update({n: _creator(getattr(np, n)) for n in ("zeros", "ones", "empty", "full",
                                                       "arange", "eye", "linspace")})
     fns.update({"asarray": asarray, "array": array, "asnumpy": asnumpy, "where": where,
-                "result_type": result_type, "get_array_module": get_array_module})
+                "einsum": einsum, "result_type": result_type,
+                "get_array_module": get_array_module})
     fns.update(UFUNCS)
     return fns
 

@@ -565,3 +565,19 @@ CASES.update({
              second=True),
     ],
 })
+
+
+# --- einsum (graphnn/ops/einsum.py): equations as the record stores them (letters only,
+# explicit output); diagonals, letters summed inside one operand, several operands ---
+CASES.update({
+    "einsum": [
+        Case([rnd(3, 4), rnd(4, 2)], {"equation": "ij,jk->ik"}, second=True),
+        Case([rnd(2, 3, 4), rnd(2, 4, 2)], {"equation": "bij,bjk->bik"}, second=True),
+        Case([rnd(3, 3)], {"equation": "ii->i"}, second=True),
+        Case([rnd(2, 3)], {"equation": "ij->i"}, second=True),
+        Case([rnd(3), rnd(2)], {"equation": "i,j->ij"}, second=True),
+        Case([rnd(2, 2, 3), rnd(3)], {"equation": "iij,j->"}, second=True),
+        Case([rnd(2, 3), rnd(3, 2), rnd(2, 2)], {"equation": "ij,jk,kl->li"}, second=True),
+        Case([rnd(2, 3)], {"equation": "ij->ji"}),
+    ],
+})

@@ -70,6 +70,7 @@ from graphnn.nn.module import (
     trainable_params,
     update_state,
 )
+from graphnn.nn.nets import GLU, Embedding, GroupNorm, LayerNorm, MultiheadAttention
 
 __all__ = [
     "ELU", "MLP", "Activation", "AvgPool1d", "AvgPool2d", "AvgPool3d", "BatchNorm",
@@ -86,4 +87,6 @@ __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample", "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+    # issue 12: network layers
+    "Embedding", "GLU", "GroupNorm", "LayerNorm", "MultiheadAttention",
 ]

@@ -46,6 +46,7 @@ import numpy as np
 from graphnn.core.device import to_host
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
+from graphnn.core.op import ADAPTERS
 from graphnn.io.values import load_values
 from graphnn.nn.init import Init, get_init
 
@@ -82,6 +83,16 @@ def random_feeds(g: Graph, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Fresh inverted-dropout masks (0 or 1/(1-p)) for every Dropout input of ``g``."""
     return {n.name: (rng.random(n.shape) >= p) / (1.0 - p)
             for n, p in graph_state(g).masks}
+
+
+def record_stats(g: Graph, entry: tuple[Any, Node, Node, int]) -> None:
+    """Record (updater, batch mean, batch var, count) for :func:`update_state`: the
+    functional ``gn.batch_norm`` / ``gn.instance_norm`` reach it through the
+    ``record_stats`` adapter (ops sit below nn)."""
+    graph_state(g).stats.append(entry)
+
+
+ADAPTERS["record_stats"] = record_stats
 
 
 def trainable_params(g: Graph) -> list[Node]:

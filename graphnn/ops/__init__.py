@@ -63,6 +63,7 @@ from graphnn.ops.creation import (  # noqa: F401
     zeros,
     zeros_like,
 )
+from graphnn.ops.einsum import einsum  # noqa: F401
 from graphnn.ops.elementwise import (  # noqa: F401
     abs,
     add,
@@ -142,6 +143,19 @@ from graphnn.ops.losses import (  # noqa: F401
     one_hot,
     smooth_l1_loss,
     squared_loss,
+)
+from graphnn.ops.nets import (  # noqa: F401
+    glu,
+    linear,
+    safe_softmax,
+    scaled_dot_product_attention,
+)
+from graphnn.ops.norm import (  # noqa: F401
+    batch_norm,
+    dropout,
+    group_norm,
+    instance_norm,
+    layer_norm,
 )
 from graphnn.ops.pool import (  # noqa: F401
     avg_pool1d,

@@ -746,7 +746,9 @@ def embedding(index: Any, weight: Any, *, name: str | None = None) -> Any:
                          f"got {describe(weight)}", node=weight)
     idx = _index_arg(weight, index)
     rows = index_select(weight, 0, reshape(idx, (-1,)))
-    return reshape(rows, tuple(np.shape(idx)) + (np.shape(weight)[1],), name=name)
+    ishape = idx.shape if isinstance(idx, ir.Node) else np.shape(idx)
+    wshape = weight.shape if isinstance(weight, ir.Node) else np.shape(weight)
+    return reshape(rows, tuple(ishape) + (wshape[1],), name=name)
 
 
 
@@ -988,6 +990,8 @@ def where(condition: Any, input: Any, other: Any, *, name: str | None = None) ->
         c = _as_array(c)
         if c.dtype != bool:
             raise ParamError(f"where: condition must be boolean, got dtype {c.dtype}")
+        if like is not None:  # a bool constant (bind would cast it to like's float dtype)
+            c = like.graph.constant(c, dtype=np.bool_)
     return bind(WHERE, c, input, other, name=name)
 
 
