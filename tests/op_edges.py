@@ -414,3 +414,29 @@ EDGES.update({
              {"size": (4, 7), "mode": "bicubic"}),
     ],
 })
+
+
+# --- integer and bit ops (graphnn/ops/integer.py) ---
+_DIV_A = arr(-7.5, 7.5, -0.0, 0.0, 1.0, -1.0, 5.0, -5.0, INF, 3.0, NAN, 0.3)
+_DIV_B = arr(2.0, -2.0, 1.0, -1.0, 0.0, 0.0, INF, INF, 2.0, -INF, 1.0, 0.1)
+_INTS = np.array([-7, 7, 0, -1, 9, -128], dtype=np.int64)
+_INTS_B = np.array([2, -2, 5, 3, -4, 7], dtype=np.int64)
+EDGES.update({
+    "floor_divide": [Edge([_DIV_A, _DIV_B], lambda t, a, b: t.floor_divide(a, b), grad=False),
+                     Edge([_INTS, _INTS_B], lambda t, a, b: t.floor_divide(a, b),
+                          grad=False)],
+    "remainder": [Edge([_DIV_A, _DIV_B], lambda t, a, b: t.remainder(a, b)),
+                  Edge([_INTS, _INTS_B], lambda t, a, b: t.remainder(a, b), grad=False)],
+    **{n: [Edge([_INTS, _INTS_B], lambda t, a, b, n=n: getattr(t, n)(a, b), grad=False),
+           Edge([_INTS > 0, _INTS_B > 0], lambda t, a, b, n=n: getattr(t, n)(a, b),
+                grad=False)]
+       for n in ("bitwise_and", "bitwise_or", "bitwise_xor")},
+    "bitwise_not": [Edge([_INTS], lambda t, a: t.bitwise_not(a), grad=False),
+                    Edge([_INTS > 0], lambda t, a: t.bitwise_not(a), grad=False)],
+    "cast": [Edge([arr(-1.7, 1.7, -0.0, 0.5, -0.5, 2.0**40)], lambda t, a: a.to(t.int64),
+                  {"dtype": "int64"}, grad=False),
+             Edge([arr(0.0, -0.0, NAN, INF, 1e-300, -2.0)], lambda t, a: a.to(t.bool),
+                  {"dtype": "bool"}, grad=False),
+             Edge([SPECIAL], lambda t, a: a.to(t.float32), {"dtype": "float32"}),
+             Edge([_INTS], lambda t, a: a.to(t.float64), {"dtype": "float64"}, grad=False)],
+})

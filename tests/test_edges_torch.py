@@ -40,7 +40,7 @@ def _graphnn(name: str, inputs: list[np.ndarray], params: dict[str, Any],
 
 
 def _torch(torch: Any, e: Edge) -> tuple[np.ndarray, list[np.ndarray]]:
-    ts = [torch.tensor(v) if v.dtype == bool else
+    ts = [torch.tensor(v) if v.dtype.kind in "biu" else
           torch.tensor(v, dtype=torch.float64, requires_grad=e.grad) for v in e.inputs]
     out = e.torch(torch, *ts)
     if not e.grad:

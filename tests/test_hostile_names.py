@@ -164,6 +164,10 @@ def test_player_page_embeds_json_safely(sentinel: Path) -> None:
                      page, re.S)
     assert blob is not None
     assert not re.search("[<>&\u2028\u2029]", blob.group(1))
-    assert page.count("<script") == 2 and page.count("</script>") == 2
+    extra = re.search(r'<script type="application/json" id="page-data">(.*?)</script>',
+                      page, re.S)
+    assert extra is not None and not re.search("[<>&\u2028\u2029]", extra.group(1))
+    # the page's own three scripts (step data, page data, the player), no more
+    assert page.count("<script") == 3 and page.count("</script>") == 3
     data = json.loads(blob.group(1))
     assert {d["node"] for d in data} & set(names)

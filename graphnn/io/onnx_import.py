@@ -124,6 +124,10 @@ class Importer:
     def add_input(self, inp: Any) -> None:
         if inp.name in self.values:  # an initializer listed as input, or a static feed
             return
+        kind = inp.type.WhichOneof("value")
+        if kind not in (None, "tensor_type"):
+            raise Unsupported(f"input {inp.name!r} is a {kind.replace('_type', '')}: graphnn "
+                              "inputs are tensors")
         tt = inp.type.tensor_type
         dtype = guard.np_dtype(self.onnx, tt.elem_type, f"input {inp.name!r}")
         if dtype.kind not in "fiub":  # integer indices and bool masks are run-time inputs too

@@ -220,10 +220,11 @@ def _import_range(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
 
 
 def _import_eye_like(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
-    if int(a.get("k", 0)) != 0:
-        raise ValueError("EyeLike with k != 0 (an off-diagonal) is not supported")
     r, c = x[0].shape
-    return [eye(r, c, dtype=_dtype_of(im, a, x[0].dtype))]
+    k, dt = int(a.get("k", 0)), _dtype_of(im, a, x[0].dtype)
+    if k != 0:  # an off-diagonal (torch.eye has none): the static shape makes it a constant
+        return [im.g.constant(np.eye(r, c, k, dtype=np.dtype(dt)))]
+    return [eye(r, c, dtype=dt)]
 
 
 _NO_IMPORT_LIKE = Unsupported(

@@ -152,7 +152,12 @@ def import_cumsum(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]
     if a.get("exclusive", 0):
         raise im.unsupported("exclusive=1 (graphnn's cumsum, like PyTorch's, is inclusive)")
     axis = int(np.asarray(im.static(n.input[1], "CumSum's axis")).reshape(-1)[0])
-    return [bind(CUMSUM, x[0], axis=axis, reverse=bool(a.get("reverse", 0)))]
+    out = bind(CUMSUM, x[0], axis=axis, reverse=bool(a.get("reverse", 0)))
+    if out.dtype == x[0].dtype:
+        return [out]
+    from graphnn.ops.integer import cast  # ONNX keeps int32 where PyTorch widens to int64
+
+    return [cast(out, x[0].dtype.name)]
 
 
 def export_topk_indices(ex: Any, n: Any) -> None:

@@ -543,16 +543,23 @@ def _cum_check(a: S.Shape, axis: int = 0, **_: Any) -> None:
     S.norm_axes(int(axis), len(a))
 
 
+def _cum_dtype(a: Any, **_: Any) -> Any:
+    """PyTorch's: integer and bool inputs accumulate in int64; floats keep their dtype."""
+    return np.dtype(np.int64) if np.dtype(a).kind in "biu" else np.dtype(a)
+
+
 def _cumsum(xp: Any, a: Any, axis: int = 0, reverse: bool = False) -> Any:
+    dt = "int64" if a.dtype.kind in "biu" else None
     if a.ndim == 0:
-        return a + 0 * a
+        return (a + 0 * a).astype(dt or a.dtype)
     if not reverse:
-        return xp.cumsum(a, axis=axis)
-    return xp.flip(xp.cumsum(xp.flip(a, axis=axis), axis=axis), axis=axis)
+        return xp.cumsum(a, axis=axis, dtype=dt)
+    return xp.flip(xp.cumsum(xp.flip(a, axis=axis), axis=axis, dtype=dt), axis=axis)
 
 
 def _cumprod(xp: Any, a: Any, axis: int = 0) -> Any:
-    return a * 1 if a.ndim == 0 else xp.cumprod(a, axis=axis)
+    dt = "int64" if a.dtype.kind in "biu" else None
+    return (a * 1).astype(dt or a.dtype) if a.ndim == 0 else xp.cumprod(a, axis=axis, dtype=dt)
 
 
 def _same_shape(a: S.Shape, **_: Any) -> S.Shape:
@@ -561,6 +568,7 @@ def _same_shape(a: S.Shape, **_: Any) -> S.Shape:
 
 CUMSUM = register(Op(
     name="cumsum", forward=_cumsum, shape=_same_shape, check=_cum_check, fresh=True,
+    dtype=_cum_dtype,
     latex=r"y_i = \sum_{j \le i} x_j",
     vjp=lambda g, out, a, axis=0, reverse=False:
         (bind(CUMSUM, g, axis=axis, reverse=not reverse),),
@@ -603,6 +611,7 @@ def _cumprod_jvp(t: Any, out: Any, a: Any, axis: int = 0) -> Any:
 
 CUMPROD = register(Op(
     name="cumprod", forward=_cumprod, shape=_same_shape, check=_cum_check, fresh=True,
+    dtype=_cum_dtype,
     latex=r"y_i = \prod_{j \le i} x_j", vjp=_cumprod_vjp, jvp=_cumprod_jvp,
     numpy="_cumprod(xp, {0}, {axis})", helpers=(_cumprod,), label="cumprod",
     trace=tt("dX_k = sum_{i >= k} dY_i * prod_{j <= i, j != k} X_j"), cost=_red_cost,
