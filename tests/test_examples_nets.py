@@ -60,7 +60,7 @@ def test_example_writes_its_files(script: str, tmp_path: Any, monkeypatch: Any,
         assert (out / name).is_file(), name
         assert (out / name).stat().st_size > 0, name
     assert sorted(os.listdir(out)) == sorted(FILES[script])  # nothing written elsewhere
-    assert not (tmp_path / "out" / "out").exists()
+    assert os.listdir(tmp_path) == ["out"]  # --out is honoured: nothing in the cwd
 
 
 @pytest.mark.parametrize("seed", [0, 3])
