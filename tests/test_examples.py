@@ -25,6 +25,7 @@ SECTIONS = {
     "7 convolution and pooling": ["10_conv_filters.py", "11_pooling.py"],
     "8 architectures": ["12_lenet_digits.py", "13_digit_classifier_bn.py",
                         "14_alexnet_table.py"],
+    "9 real networks": ["18_transformer_block.py", "19_resnet_block.py", "20_rnn_bptt.py"],
 }
 
 

@@ -544,6 +544,18 @@ def test_multihead_attention_in_a_sequential_and_errors() -> None:
             gn.nn.MultiheadAttention(4, 2)(gn.input("x", shape=(2, 3, 5)))
 
 
+def test_multihead_attention_groups_nest_once() -> None:
+    """out_proj's nodes sit in the attention's group once ("attn/out_proj", not
+    "attn/attn/out_proj"), inside an outer scope too."""
+    mha = gn.nn.MultiheadAttention(4, 2, batch_first=True, name="attn")
+    with gn.Graph() as g:
+        with g.scope("block"):
+            mha(gn.input("x", shape=(1, 3, 4)))
+    groups = {p.name: p.group for p in g.params}
+    assert groups["attn.in_proj_weight"] == "block/attn"
+    assert groups["attn.out_proj.weight"] == "block/attn/out_proj"
+
+
 def test_encoder_block_compiles_and_traces() -> None:
     """A transformer encoder block from the new pieces: compiled code and the step-through
     trace agree with the interpreter, gradients included."""

@@ -276,7 +276,8 @@ class MultiheadAttention(Module):
         if p > 0.0:
             weights = gn.dropout(weights, p, True, seed=self.drop_seed)
         ctx = gn.reshape(gn.transpose(gn.matmul(weights, vh), (0, 2, 1, 3)), (n, L, e))
-        out = self.out_proj._build(ctx, train)
+        with g.scope("out_proj"):  # nested in this module's group, not its path again
+            out = self.out_proj.forward(ctx, train)
         if not batched:
             out = gn.squeeze(out, (0,))
         elif not self.batch_first:
