@@ -114,7 +114,6 @@ def main() -> None:
     print(f"block: d_model {D_MODEL}, {HEADS} heads, feed-forward {D_FF}, "
           f"{n_params} parameters, {len(g.nodes)} graph nodes")
     r = gn.run(g, feeds, outputs=[nodes["y"], nodes["weights"]], loss=nodes["loss"])
-    np.set_printoptions(precision=4, suppress=True)
     print("output y (tokens x d_model):\n", r.value(nodes["y"])[0])
     w = r.value(nodes["weights"])[0]
     for hd in range(HEADS):
@@ -144,4 +143,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    np.set_printoptions(precision=4, suppress=True)  # this process only, not importers
     main()

@@ -103,7 +103,6 @@ def main() -> None:
           f"(2 x 3x3x{CHANNELS}x{CHANNELS} + 2 x 2 x {CHANNELS}), {len(g.nodes)} graph nodes")
     check("parameters", n_params, 2 * 9 * CHANNELS * CHANNELS + 4 * CHANNELS)
     r = gn.run(g, feeds, outputs=[nodes["y"]], loss=nodes["loss"], wrt=[nodes["x"], *g.params])
-    np.set_printoptions(precision=4, suppress=True)
     y = r.value(nodes["y"])
     print("output y, channel 0 (8x8):\n", y[0, 0])
     check("output shape", y.shape, SHAPE)
@@ -132,4 +131,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    np.set_printoptions(precision=4, suppress=True)  # this process only, not importers
     main()

@@ -137,7 +137,6 @@ def main() -> None:
     from _common import check, render, setup
 
     args = setup(__doc__)
-    np.set_printoptions(precision=4, suppress=True)
     for cell in ("rnn", "lstm"):
         g, feeds, nodes, params = network(cell)
         print(f"\n{cell.upper()} cell, {STEPS} steps, input {N_IN}, hidden {HIDDEN}: "
@@ -184,4 +183,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    np.set_printoptions(precision=4, suppress=True)  # this process only, not importers
     main()

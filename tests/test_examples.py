@@ -6,6 +6,7 @@ import os
 import runpy
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,7 +42,8 @@ def test_example_runs_in_fast_mode(script, tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(EXAMPLES)
     monkeypatch.chdir(tmp_path)
     try:
-        runpy.run_path(os.path.join(EXAMPLES, script), run_name="__main__")
+        with np.printoptions():  # scripts may set print options for their own process
+            runpy.run_path(os.path.join(EXAMPLES, script), run_name="__main__")
     except SystemExit as e:  # scripts exit 0 when an optional extra is missing
         assert not e.code, e.code
     out = capsys.readouterr().out
