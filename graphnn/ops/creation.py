@@ -189,22 +189,23 @@ def _import_random(normal: bool) -> Any:
     def conv(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
         shape = tuple(int(s) for s in a["shape"])
         v = (randn if normal else rand)(shape, seed=_seed_of(a), dtype=_dtype_of(im, a))
-        lo, hi = (a.get("mean", 0.0), a.get("scale", 1.0)) if normal else (
-            a.get("low", 0.0), a.get("high", 1.0))
-        scale = hi if normal else hi - lo
-        v = v * scale if scale != 1.0 else v
-        return [v + lo if lo != 0.0 else v]
+        return [_onnx_affine(v, normal, a)]
     return conv
+
+
+def _onnx_affine(v: Any, normal: bool, a: dict[str, Any]) -> Any:
+    """Standard random numbers moved to ONNX's mean / scale (normal) or low / high."""
+    lo, hi = (a.get("mean", 0.0), a.get("scale", 1.0)) if normal else (
+        a.get("low", 0.0), a.get("high", 1.0))
+    scale = hi if normal else hi - lo
+    v = v * scale if scale != 1.0 else v
+    return v + lo if lo != 0.0 else v
 
 
 def _import_random_like(normal: bool) -> Any:
     def conv(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
         v = (randn_like if normal else rand_like)(x[0], seed=_seed_of(a))
-        lo, hi = (a.get("mean", 0.0), a.get("scale", 1.0)) if normal else (
-            a.get("low", 0.0), a.get("high", 1.0))
-        scale = hi if normal else hi - lo
-        v = v * scale if scale != 1.0 else v
-        return [v + lo if lo != 0.0 else v]
+        return [_onnx_affine(v, normal, a)]
     return conv
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from graphnn.core import shapes as S
-from graphnn.ops.onnx_rules import Converter, Exp, shape_const
+from graphnn.ops.onnx_rules import Converter, Exp, reduce_axes, shape_const
 
 
 def _axes(ex: Any, n: Any) -> list[str]:
@@ -34,17 +34,9 @@ def import_reduce(fn_name: str, **extra: Any) -> Converter:
     def convert(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
         from graphnn.core.op import FUNCTIONS
 
-        if im.opset < 18:
-            axes = a.get("axes")
-        else:
-            axes = im.static(n.input[1], "the axes input") \
-                if len(n.input) > 1 and n.input[1] else None
-        if axes is None or len(axes) == 0:
-            if a.get("noop_with_empty_axes", 0):
-                return [x[0]]
-            axes = None
-        else:
-            axes = tuple(int(i) for i in np.asarray(axes).reshape(-1))
+        noop, axes = reduce_axes(im, n, a, 18)
+        if noop:
+            return [x[0]]
         if fn_name == "min" and x[0].size == 0:
             raise im.unsupported("ReduceMin over an empty set (+inf by ONNX's definition; "
                                  "graphnn's min, like PyTorch's, rejects empty reductions)")

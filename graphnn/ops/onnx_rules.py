@@ -134,23 +134,29 @@ def export_reduce(op_type: str) -> Exp:
     return export
 
 
+def reduce_axes(im: Any, n: Any, a: dict[str, Any],
+                axes_input_from: int) -> tuple[bool, tuple[int, ...] | None]:
+    """An ONNX Reduce*'s (no-op, axes): ``axes`` is an attribute before opset
+    ``axes_input_from`` and a (static) input from then on; none means every axis, or
+    nothing at all with ``noop_with_empty_axes``."""
+    if im.opset < axes_input_from:
+        axes = a.get("axes")
+    else:
+        axes = im.static(n.input[1], "the axes input") \
+            if len(n.input) > 1 and n.input[1] else None
+    if axes is None or len(axes) == 0:
+        return bool(a.get("noop_with_empty_axes", 0)), None
+    return False, tuple(int(i) for i in np.asarray(axes).reshape(-1))
+
+
 def import_reduce(op_name: str, axes_input_from: int) -> Converter:
-    """ReduceSum / ReduceMean / ReduceMax: ``axes`` is an attribute before opset
-    ``axes_input_from`` and a (static) input from then on."""
+    """ReduceSum / ReduceMean / ReduceMax (axes: :func:`reduce_axes`)."""
     def convert(im: Any, n: Any, x: list[Any], a: dict[str, Any]) -> list[Any]:
         from graphnn.core.op import FUNCTIONS
 
-        if im.opset < axes_input_from:
-            axes = a.get("axes")
-        else:
-            axes = im.static(n.input[1], "the axes input") \
-                if len(n.input) > 1 and n.input[1] else None
-        if axes is None or len(axes) == 0:
-            if a.get("noop_with_empty_axes", 0):
-                return [x[0]]
-            axes = None
-        else:
-            axes = tuple(int(i) for i in np.asarray(axes).reshape(-1))
+        noop, axes = reduce_axes(im, n, a, axes_input_from)
+        if noop:
+            return [x[0]]
         if op_name == "max" and x[0].size == 0:
             raise im.unsupported("ReduceMax over an empty set (-inf by ONNX's definition; "
                                  "graphnn's max, like NumPy's, rejects empty reductions)")
