@@ -88,6 +88,11 @@ def test_gradient_of_an_integer_node_is_a_clear_error() -> None:
         y = gn.sum((a % 2).to("float64") * 1.5)
         with pytest.raises(gn.GraphError, match="'a'.*int64.*floating point only"):
             gn.grad(y, a)
+    feeds = {"a": np.arange(3)}
+    for call in (lambda: gn.run(y.graph, feeds, wrt=[a], loss=y),
+                 lambda: gn.compile(y.graph, wrt=["a"], loss=y)):
+        with pytest.raises(gn.GradError, match="'a'.*int64.*floating point only"):
+            call()
 
 
 def test_bitwise_ops_reject_floats_naming_the_inputs() -> None:

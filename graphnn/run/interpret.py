@@ -162,6 +162,13 @@ def resolve_targets(graph: Graph, outputs: Any, wrt: Any, loss: Any,
     GradError naming ``caller`` when there are several)."""
     outs = resolve_nodes(graph, outputs) or graph.default_outputs()
     wrt_nodes = resolve_nodes(graph, wrt)
+    if isinstance(wrt, str) and wrt == "params":  # a selector: float params only
+        wrt_nodes = [w for w in wrt_nodes if w.dtype.kind in "fc"]
+    for w in wrt_nodes:
+        if w.dtype.kind not in "fc":
+            raise GradError(f"{caller}: {describe(w)} holds {w.dtype.name} values; "
+                            "gradients flow through floating point only (an integer or "
+                            "bool node has no gradient)", node=w)
     loss_node = graph.node(loss) if loss is not None else None
     if wrt_nodes and loss_node is None:
         if len(outs) != 1:
