@@ -59,6 +59,10 @@ PART_MARK = "\n\n\ndef _part_"
 def sanitize(name: str) -> str:
     """A Python identifier close to ``name``: NFKC-normal (so two different results never
     denote the same variable), only identifier characters, at most ``IDENT_MAX`` long."""
+    if (type(name) is str and len(name) <= IDENT_MAX and name.isascii()  # most names:
+            and name.isidentifier() and not keyword.iskeyword(name)  # already fine
+            and name not in RESERVED):
+        return name
     s = unicodedata.normalize("NFKC", str(name))[:IDENT_MAX]
     s = "".join(c if ("_" + c).isidentifier() else "_" for c in s)
     if not s.isidentifier():
@@ -181,6 +185,7 @@ def template_fields(n: Node) -> dict[str, str]:
 
 
 _DTYPE_REPR: dict[np.dtype, str] = {}
+_DTYPE_STR: dict[np.dtype, str] = {}
 
 
 _NAMED: dict[str, bool] = {}
@@ -301,11 +306,14 @@ class Emitter:
 
     def comment(self, g: Group) -> str:
         r = g.root
+        dt = _DTYPE_STR.get(r.dtype)
+        if dt is None:  # str(dtype) is slow to compute; one per dtype
+            dt = _DTYPE_STR[r.dtype] = str(r.dtype)
         if not g.fused:
             ins = ", ".join(note(i.name) for i in r.inputs)
-            return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {r.dtype}"
+            return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {dt}"
         ops = " ".join(f"{note(m.name)}:{m.op.name}" for m in g.nodes)
-        return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {r.dtype}"
+        return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
 
     def emit(self) -> None:
         for a in self.args:
