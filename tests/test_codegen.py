@@ -390,3 +390,48 @@ def test_random_graphs_blocked_inplace(seed: int, monkeypatch: Any) -> None:
     g, feeds, loss, wrt = random_graph(seed)
     f = check(g, feeds, [loss], wrt, inplace=True)
     assert "out=" in f.body or "fused" not in f.body
+
+
+def test_long_function_is_emitted_in_parts(tmp_path: Any) -> None:
+    """Above ``emit.CHUNK_MIN`` statements the body becomes several part functions that
+    ``compute`` calls in order (so CPython never compiles one huge function); values and
+    gradients are the interpreter's, in the process and from the saved module."""
+    from graphnn.codegen import emit
+
+    with gn.Graph("long") as g:
+        x = gn.input("x", shape=(4,))
+        w = gn.param("w", np.full(4, 0.5))
+        h = x * w
+        while len(g.nodes) < emit.CHUNK_MIN + 200:  # one statement per op: no fusion
+            h = gn.tanh(h * w) + 0.1
+        loss = gn.sum(h).named("loss")
+    f = check(g, {"x": np.linspace(-1, 1, 4)}, [loss], [w], fuse_elementwise=False)
+    parts = f.source.count("\ndef _part_")
+    assert parts >= 2 and f.source.count("\ndef compute(") == 1
+    assert f"= _part_{parts}(" in f.source or f"    _part_{parts}(" in f.source
+    assert f.body.count("xp.tanh(") == f.source.count("xp.tanh(")  # body: every part's
+    path = f.save(tmp_path / "long.py")
+    ns: dict[str, Any] = {}
+    exec(compile(open(path).read(), path, "exec"), ns)  # noqa: S102 - the saved module
+    vals, grads = ns["run"](x=np.linspace(-1, 1, 4))
+    r = gn.run(g, {"x": np.linspace(-1, 1, 4)}, outputs=[loss], wrt=[w])
+    np.testing.assert_allclose(vals["loss"], r.value(loss), rtol=RTOL)
+    np.testing.assert_allclose(grads["w"], r.grad(w), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_graphs_in_tiny_parts(seed: int, monkeypatch: Any) -> None:
+    """Every statement its own part: the live variables passed between parts are right."""
+    from graphnn.codegen import emit
+
+    monkeypatch.setattr(emit, "CHUNK_MIN", 1)
+    monkeypatch.setattr(emit, "PART_SIZE", 1)
+    g, feeds, loss, wrt = random_graph(seed)
+    f = check(g, feeds, [loss], wrt, inplace=True)
+    assert "\ndef _part_1(" in f.source
+
+
+def test_small_function_has_no_parts() -> None:
+    g, feeds, outs, wrt = EXAMPLES["mlp"]()
+    f = gn.compile(g, outputs=outs, wrt=wrt)
+    assert "_part_" not in f.source

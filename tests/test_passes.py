@@ -204,3 +204,36 @@ def test_compile_wrt_params_string() -> None:
     f = gn.compile(g, outputs=[y], wrt="params")
     r = f(x=[0.3, -0.2])
     np.testing.assert_allclose(r.grad("w"), gn.run(g, {"x": [0.3, -0.2]}, wrt=[w]).grad(w))
+
+
+def _optimized(g: gn.Graph, outs: list[Any], wrt: list[Any]) -> tuple[list[str], list[str]]:
+    f = gn.compile(g, outputs=outs, wrt=wrt, verify=True)
+    return listing(f.graph).splitlines(), [f"{r.name} {r.changed} {r.detail}" for r in f.passes]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_settled_sweep_skips_only_what_a_dry_run_would_not_change(
+        seed: int, monkeypatch: Any) -> None:
+    """A sweep whose rule-made nodes are settled marks its graph, and the next round
+    skips the dry run: the optimized graph and the pass records are those of the full
+    dry run (``_settled`` forced False)."""
+    from graphnn.passes import sweep
+    from tests.test_codegen import random_graph
+
+    g, _, loss, wrt = random_graph(seed)
+    fast = _optimized(g, [loss], wrt)
+    monkeypatch.setattr(sweep, "_settled", lambda *a: False)
+    assert _optimized(g, [loss], wrt) == fast
+
+
+def test_settled_mark_needs_the_same_outputs() -> None:
+    from graphnn.passes import sweep
+    from graphnn.passes.optimize import PLAN, optimize
+
+    with gn.Graph() as g:
+        x = gn.input("x", shape=(3,))
+        y = (gn.exp(x * 1.0) + gn.exp(x) * (gn.const(2.0) - 1.0)).named("y")
+    h, (y2,), counts = optimize(g, [y])
+    assert sweep._CLEAN.get(h) == (PLAN, len(h.nodes), [y2.id])
+    again = optimize(h, [y2])[2]
+    assert again.final and int(again) == again.dce

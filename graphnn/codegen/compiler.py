@@ -17,13 +17,12 @@ point, fuse elementwise groups, plan memory, emit source for the backend, ``exec
 
 from __future__ import annotations
 
-import builtins
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphnn.codegen.cupy_backend import CupyBackend
-from graphnn.codegen.emit import Emitter, note
+from graphnn.codegen.emit import PART_MARK, Emitter, exec_source, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.core.context import paused_gc
@@ -169,16 +168,25 @@ class CompiledGraph:
             self._cp = cupy
         if self._problem is None:
             ns: dict[str, Any] = {"__name__": f"graphnn_compiled_{graph.name}"}
-            exec(builtins.compile(source, f"<graphnn compiled {note(graph.name)}>", "exec"), ns)  # noqa: S102
+            exec_source(source, f"<graphnn compiled {note(graph.name)}>", ns)
             self.function = ns[fn_name]
         self._n_out = len(out_names)
         self._madds = largest_madds(optimized)   # small: one BLAS thread per call
 
     @property
     def body(self) -> str:
-        """Just the statements of the function (no imports, helpers or constants)."""
-        body = self.source.split("\n    \"\"\"Graph ", 1)[1].split("\n    return (", 1)[0]
-        return "\n".join(ln[4:] for ln in body.splitlines()[1:])
+        """Just the statements of the function (no imports, helpers or constants); for a
+        function emitted in parts (``emit.CHUNK_MIN``), the statements of its parts."""
+        if PART_MARK not in self.source:
+            body = self.source.split("\n    \"\"\"Graph ", 1)[1].split("\n    return (", 1)[0]
+            return "\n".join(ln[4:] for ln in body.splitlines()[1:])
+        out: list[str] = []
+        for piece in self.source.split(PART_MARK)[1:]:
+            lines = piece.split("\n\n\n", 1)[0].splitlines()[2:]  # def line, docstring
+            if lines and lines[-1].startswith("    return "):
+                lines.pop()
+            out += [ln[4:] for ln in lines]
+        return "\n".join(out)
 
     def __call__(self, feeds: Mapping[str | Node, Any] | None = None, /, *,
                  host: bool = False, **kw: Any) -> CompiledResult:
@@ -329,6 +337,7 @@ def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
              f"[{', '.join(note(o) for o in out_names)}]" + grads + ".",
              "run(feeds=None, **kw) -> (values, grads) dicts; params default to PARAMS."]
     src = em.source(graph.name, "compute", "\n".join(lines))
+    del em  # its statement lines: not kept alive while the source is compiled
     src += _trailer(args, out_names, grad_names)
     return CompiledGraph(graph, src, "compute", args, out_names, grad_names,
                          loss_node.name if loss_node is not None else None, work, targets,

@@ -91,6 +91,7 @@ class CupyBackend:
                 lines.append(f"{ctype(m)} {cname[m.id]} = {code};")
         body = "\n".join(lines) + "\n"
         kname = em.fresh(f"_k_{r.name}"[:48])
+        em.globals.add(kname)
         params = [(ctype(i), i.dtype.name, cname[i.id]) for i in ext]
         spec = {"name": f"graphnn_{kname.lstrip('_')}", "var": kname, "params": params,
                 "out": (ctype(r), r.dtype.name, out), "body": body,

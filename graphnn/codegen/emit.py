@@ -45,11 +45,24 @@ LITERAL_SIZE = 16
 IDENT_MAX = 48
 #: Names in comments and docstrings keep at most this many characters.
 NOTE_MAX = 80
+#: Functions with more statements than this are emitted as a sequence of part functions
+#: of ``PART_SIZE`` statements each, which ``compute`` calls in order passing the live
+#: variables (below it the body is one plain function). CPython's parser and compiler
+#: hold ~4 KB per statement of the unit being compiled; parts compiled one at a time
+#: (``exec_source``) keep that bounded (100,000-node chain: 749 -> see bench).
+CHUNK_MIN = 2000
+PART_SIZE = 1000
+#: Marks the start of each part function in the module (``exec_source`` splits there).
+PART_MARK = "\n\n\ndef _part_"
 
 
 def sanitize(name: str) -> str:
     """A Python identifier close to ``name``: NFKC-normal (so two different results never
     denote the same variable), only identifier characters, at most ``IDENT_MAX`` long."""
+    if (type(name) is str and len(name) <= IDENT_MAX and name.isascii()  # most names:
+            and name.isidentifier() and not keyword.iskeyword(name)  # already fine
+            and name not in RESERVED):
+        return name
     s = unicodedata.normalize("NFKC", str(name))[:IDENT_MAX]
     s = "".join(c if ("_" + c).isidentifier() else "_" for c in s)
     if not s.isidentifier():
@@ -172,6 +185,7 @@ def template_fields(n: Node) -> dict[str, str]:
 
 
 _DTYPE_REPR: dict[np.dtype, str] = {}
+_DTYPE_STR: dict[np.dtype, str] = {}
 
 
 _NAMED: dict[str, bool] = {}
@@ -217,6 +231,11 @@ class Emitter:
         self.prelude: list[str] = []  # module-level definitions (kernels, ...)
         self.helpers: dict[str, str] = {}
         self.body: list[str] = []
+        #: per statement (group): its first line in ``body`` and the local names it uses
+        self.starts: list[int] = []
+        self.touched: list[set[str]] = []
+        self._touch: set[str] = set()
+        self.globals: set[str] = set()  # module-level names made by fresh (consts, kernels)
         self.pool: dict[tuple[Any, str], list[str]] = {}
         self.tmp = 0
 
@@ -228,7 +247,13 @@ class Emitter:
             k += 1
             cand = f"{name}_{k}"
         self.used.add(cand)
+        self._touch.add(cand)
         return cand
+
+    def untouch(self, name: str) -> None:
+        """``name`` (just made by ``fresh``) is not used after all."""
+        self.used.discard(name)
+        self._touch.discard(name)
 
     def var(self, n: Node) -> str:
         """The variable holding ``n`` (constants are declared at module level on first use)."""
@@ -237,10 +262,12 @@ class Emitter:
             base = sanitize(n.name)  # generated names (helpers, buffers) start with "_"
             v = self.names[n.id] = self.fresh("n" + base if base.startswith("_") else base)
             if n.op is CONST:
+                self.globals.add(v)
                 lit = array_literal(n.params["value"], self.backend.wrap_consts)
                 self.consts.append(f"{v} = {lit}  # const {note(n.name)} {tuple(n.shape)}")
             elif n.op.leaf and n.op not in (INPUT, PARAM):
                 raise GraphError(f"cannot compile leaf {describe(n)}", node=n)
+        self._touch.add(v)
         return v
 
     def scratch(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[str, str | None]:
@@ -249,6 +276,7 @@ class Emitter:
         free = self.pool.get((tuple(shape), dtype.str))
         if free:
             old = free.pop()
+            self._touch.add(old)
             return old, old
         self.tmp += 1
         return self.fresh(f"_buf{self.tmp}"), None
@@ -278,17 +306,23 @@ class Emitter:
 
     def comment(self, g: Group) -> str:
         r = g.root
+        dt = _DTYPE_STR.get(r.dtype)
+        if dt is None:  # str(dtype) is slow to compute; one per dtype
+            dt = _DTYPE_STR[r.dtype] = str(r.dtype)
         if not g.fused:
             ins = ", ".join(note(i.name) for i in r.inputs)
-            return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {r.dtype}"
+            return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {dt}"
         ops = " ".join(f"{note(m.name)}:{m.op.name}" for m in g.nodes)
-        return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {r.dtype}"
+        return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
 
     def emit(self) -> None:
         for a in self.args:
             self.var(a)
         mp = memplan.plan(self.groups, self.outputs)
         for k, g in enumerate(self.groups):
+            self.starts.append(len(self.body))
+            self._touch = set()
+            self.touched.append(self._touch)
             self.body.append(self.comment(g))
             self.body.extend(self.backend.emit_group(self, g))
             dead = []
@@ -301,6 +335,7 @@ class Emitter:
                     dead.append(self.var(d))
             if dead:
                 self.body.append(f"del {', '.join(dead)}")
+        self._touch = set()
 
     def source(self, graph_name: str, fn_name: str, doc: str) -> str:
         """The whole module as text."""
@@ -316,9 +351,70 @@ class Emitter:
             lines += ["", *self.consts]
         if self.prelude:
             lines += ["", *self.prelude]
+        body = self.body
+        if len(self.starts) > CHUNK_MIN:
+            parts, body = self.parts()
+            lines += parts
         lines += ["", "", f"def {fn_name}({args}):",
                   docstring(f"Graph '{note(graph_name)}': returns "
                             f"({', '.join(self.var(o) for o in self.outputs)}).", "    ")]
-        lines += ["    " + b if b else "" for b in self.body]
+        if body:  # one join: no indented copy of every line (large bodies)
+            lines.append("    " + "\n    ".join(body))
         lines += [f"    return ({rets}{',' if len(self.outputs) == 1 else ''})", ""]
         return "\n".join(lines)
+
+    def parts(self) -> tuple[list[str], list[str]]:
+        """The body split into functions of ``PART_SIZE`` statements: (module lines
+        defining ``_part_1``, ``_part_2``..., the calling body). Each part takes the
+        variables it uses that earlier statements made and returns the ones it makes that
+        later statements (or the outputs) use; the caller drops what no later part needs.
+        Variable names are unique (``fresh``) and a variable is never rebound, so a name a
+        statement touches (``touched``) is live from its first statement to its last."""
+        n = len(self.starts)
+        bounds = list(range(0, n, PART_SIZE)) + [n]
+        argnames = {self.var(a) for a in self.args}
+        end = len(bounds) - 1  # "used after the last part": outputs
+        first: dict[str, int] = dict.fromkeys(argnames, -1)
+        last: dict[str, int] = {self.var(o): end for o in self.outputs}
+        chunks: list[set[str]] = []
+        for i, (a, b) in enumerate(zip(bounds, bounds[1:])):
+            names = set().union(*self.touched[a:b]) - self.globals
+            chunks.append(names)
+            for v in names:
+                first.setdefault(v, i)
+                if last.get(v, -1) < i:
+                    last[v] = i
+        mod: list[str] = []
+        calls: list[str] = []
+        for i, (names, (a, b)) in enumerate(zip(chunks, zip(bounds, bounds[1:]))):
+            params = sorted(v for v in names if first[v] < i)
+            outs = sorted(v for v in names if first[v] == i and last[v] > i)
+            fn = f"_part_{i + 1}"
+            mod += ["", "", f"def {fn}({', '.join(params)}):",
+                    f'    """Statements {a + 1}-{b} of {n}."""']
+            stop = self.starts[b] if b < n else len(self.body)
+            mod.append("    " + "\n    ".join(self.body[self.starts[a]:stop]))
+            ret = ", ".join(outs)
+            call = f"{fn}({', '.join(params)})"
+            if outs:
+                mod.append(f"    return {ret}")
+                calls.append(f"{ret} = {call}")
+            else:
+                calls.append(call)
+            drop = [v for v in params if last[v] == i and v not in argnames]
+            if drop:
+                calls.append(f"del {', '.join(drop)}")
+        return mod, calls
+
+
+def exec_source(source: str, filename: str, namespace: dict[str, Any]) -> None:
+    """``exec`` a generated module into ``namespace``, one part function at a time (see
+    ``CHUNK_MIN``), so CPython never holds the syntax tree of the whole module; line
+    numbers stay those of the whole source."""
+    pieces = source.split(PART_MARK)
+    line = 0
+    for k, piece in enumerate(pieces):
+        text = piece if k == 0 else "def _part_" + piece
+        pad = "\n" * line
+        exec(builtins.compile(pad + text, filename, "exec"), namespace)  # noqa: S102
+        line += text.count("\n") + (3 if k + 1 < len(pieces) else 0)

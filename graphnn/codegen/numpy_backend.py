@@ -110,7 +110,7 @@ class NumpyBackend:
         out = em.var(r)
         buf, old = em.scratch(r.shape, r.dtype)
         if old is None:
-            em.used.discard(buf)
+            em.untouch(buf)
             lines.append(f"{out} = xp.empty({tuple(r.shape)!r}, dtype={r.dtype.name!r})")
         else:
             lines.append(f"{out} = {old}; del {old}  # reuse a dead buffer")

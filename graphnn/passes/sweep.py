@@ -24,6 +24,7 @@ was given, uncopied.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,13 @@ def sweep(graph: Graph, outputs: Sequence[Node], plan: Plan) -> tuple[Graph, lis
     and only dead nodes go, the copy is plain and its result final (``counts.final``)."""
     outputs = list(outputs)
     keep = live(graph, outputs) if plan.dce else None
+    if _CLEAN.get(graph) == (plan, len(graph.nodes), [o.id for o in outputs]):
+        # the sweep that made ``graph`` checked every node its rules made: no rule fires
+        # and nothing merges, so only its dead nodes can go (no dry run over all nodes)
+        if keep is None or all(keep):
+            return graph, outputs, Counts(final=True)
+        new, outs, _ = rebuild(graph, outputs, keep=keep)
+        return new, outs, Counts(dce=len(graph.nodes) - len(new.nodes), final=True)
     if would_change(graph, plan, keep):
         return _rebuild(graph, outputs, plan, keep)
     if keep is None or all(keep):
@@ -134,12 +142,19 @@ def _rebuild(graph: Graph, outputs: list[Node], plan: Plan,
     mp, key = rb.map, plan.key
     rule = _combined(plan, counts) if plan.rules else None
     seen: dict[Any, Node] = {}
+    made: list[int] = []  # ids of the nodes rules made (the only ones no rule has seen)
+    dst = rb.dst
     for n in graph.nodes:
         if keep is not None and not keep[n.id]:
             counts.dce += 1
             continue
         ins = tuple([mp[i.id] for i in n.inputs])
-        new = rb.apply(rule, n, ins) if rule is not None and not n.op.leaf else None
+        if rule is not None and not n.op.leaf:
+            first = len(dst.nodes)
+            new = rb.apply(rule, n, ins)
+            made.extend(range(first, len(dst.nodes)))
+        else:
+            new = None
         if new is not None:  # a replacement: merge it with an equal earlier node
             k = key(new, new.inputs) if key is not None else None
             if k is not None:
@@ -157,4 +172,40 @@ def _rebuild(graph: Graph, outputs: list[Node], plan: Plan,
         if new is None:
             new = rb.copy(n, ins)
         mp[n.id] = new
-    return rb.dst, rb.finish(outputs), counts
+    outs = rb.finish(outputs)
+    if made:
+        alive = live(dst, outs)
+        made = [i for i in made if alive[i]]
+    if _settled(dst, made, plan, seen):
+        _CLEAN[dst] = (plan, len(dst.nodes), [o.id for o in outs])
+    return dst, outs, counts
+
+
+#: graph -> (plan, its node count, output ids) when the sweep that made it found it a
+#: fixed point of ``plan`` for those outputs apart from dead nodes (``_settled``); a next
+#: sweep with the same plan and outputs then skips its dry run over every node
+_CLEAN: weakref.WeakKeyDictionary[Graph, tuple[Plan, int, list[int]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _settled(dst: Graph, made: list[int], plan: Plan, seen: dict[Any, Node]) -> bool:
+    """Would another sweep of ``plan`` over ``dst`` change only dead nodes? Every node
+    ``_rebuild`` copied had the rules tried on its final inputs and its key merged, so
+    only the live nodes rules made (``made``) are unchecked: none may be rewritten by a
+    rule or merge with another node."""
+    dry, key = DryRun(), plan.key
+    nodes = dst.nodes
+    for i in made:
+        m = nodes[i]
+        if plan.rules and not m.op.leaf:
+            try:
+                for _, rule in plan.rules:
+                    if rule(dry, m, m.inputs) is not None:
+                        return False
+            except WouldRewrite:
+                return False
+        if key is not None and (not m.op.leaf or m.op is CONST):
+            k = key(m, m.inputs)
+            if k is not None and seen.setdefault(k, m) is not m:
+                return False
+    return True
