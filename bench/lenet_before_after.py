@@ -2,7 +2,7 @@
 baseline git revision and of the working tree, each saved as a standalone module (the
 helpers' source is copied into it), timed side by side in ONE process with PyTorch eager.
 
-    .venv/bin/python bench/lenet_before_after.py [--base REV] [--system-malloc]
+    .venv/bin/python bench/lenet_before_after.py [--base REV] [--batch N] [--system-malloc]
 
 The baseline module is written by that revision's own graphnn (``git archive`` into a
 temporary folder, run with PYTHONPATH pointing there); both modules get the same inputs
@@ -43,15 +43,15 @@ sys.path.insert(0, {bench!r})
 import graphnn as gn
 from codegen_models import lenet_graph
 assert gn.__file__.startswith({root!r}), gn.__file__
-g, loss, params = lenet_graph(64, np.random.default_rng(0))
+g, loss, params = lenet_graph({batch}, np.random.default_rng(0))
 gn.compile(g, outputs=[loss], wrt=params).save({out!r}, params=False)
 """
 
 
-def save_module(root: str, out: str) -> None:
+def save_module(root: str, out: str, batch: int = 64) -> None:
     """Compile the LeNet step with the graphnn found in ``root`` and save it to ``out``."""
     env = dict(os.environ, PYTHONPATH=root)
-    code = SAVE.format(bench=HERE, root=os.path.abspath(root), out=out)
+    code = SAVE.format(bench=HERE, root=os.path.abspath(root), out=out, batch=int(batch))
     subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True)
 
 
@@ -66,6 +66,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", default="main", help="baseline git revision (default: main)")
     ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
     ap.add_argument("--system-malloc", action="store_true",
                     help="keep glibc's default trimming of freed memory")
     args = ap.parse_args()
@@ -78,16 +79,17 @@ def main() -> None:
         archive = subprocess.run(["git", "archive", args.base, "graphnn"], cwd=ROOT,
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", base_root], input=archive, check=True)
-        save_module(base_root, os.path.join(tmp, "lenet_before.py"))
-        save_module(ROOT, os.path.join(tmp, "lenet_after.py"))
+        save_module(base_root, os.path.join(tmp, "lenet_before.py"), args.batch)
+        save_module(ROOT, os.path.join(tmp, "lenet_after.py"), args.batch)
         before = load(os.path.join(tmp, "lenet_before.py"), "lenet_before")
         after = load(os.path.join(tmp, "lenet_after.py"), "lenet_after")
 
     rng = np.random.default_rng(0)
-    g, _, params = lenet_graph(64, rng)
+    n = args.batch
+    g, _, params = lenet_graph(n, rng)
     store = [g.value_of(p) for p in params]
-    x = rng.normal(size=(64, 1, 28, 28)).astype("float32")
-    t = rng.integers(0, 10, size=64)
+    x = rng.normal(size=(n, 1, 28, 28)).astype("float32")
+    t = rng.integers(0, 10, size=n)
     lr = np.float32(0.0)  # as bench/codegen.py: same arithmetic, no drift into denormals
     ra, rb = before.compute(x, t, *store), after.compute(x, t, *store)
     for a, b in zip(ra, rb):
@@ -106,7 +108,7 @@ def main() -> None:
         fns["torch eager"] = ts
     times = dict(zip(fns, compare(*fns.values(), repeat=args.repeat)))
     malloc = "system malloc" if args.system_malloc else "MALLOC_* thresholds set"
-    print(f"LeNet step batch 64, CPU ms per step ({malloc}, "
+    print(f"LeNet step batch {n}, CPU ms per step ({malloc}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}):")
     ref = times.get("torch eager")
     for name, sec in times.items():
