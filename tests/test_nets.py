@@ -466,6 +466,40 @@ def test_group_norm_layer() -> None:
             gn.nn.GroupNorm(2, 6)(gn.input("x", shape=(2, 4, 3)))
 
 
+def test_instance_norm_layers() -> None:
+    _layer_same(gn.nn.InstanceNorm2d(3, affine=True),
+                _rand_params(torch.nn.InstanceNorm2d(3, affine=True)), [r(2, 3, 4, 5)],
+                lambda m, x: m(x))
+    _layer_same(gn.nn.InstanceNorm1d(2), torch.nn.InstanceNorm1d(2).double(), [r(3, 2, 6)],
+                lambda m, x: m(x))
+    _layer_same(gn.nn.InstanceNorm3d(2, eps=1e-3),
+                torch.nn.InstanceNorm3d(2, eps=1e-3).double(), [r(1, 2, 3, 2, 4)],
+                lambda m, x: m(x))
+    with pytest.raises(ValueError, match=r"is not \(N, 3, \.\.\., \.\.\.\)"):
+        with gn.Graph():
+            gn.nn.InstanceNorm2d(3)(gn.input("x", shape=(2, 3, 4)))
+
+
+def test_instance_norm_running_stats_in_train_and_eval_mode() -> None:
+    x = r(4, 2, 3, 3)
+    tm = torch.nn.InstanceNorm2d(2, momentum=0.3, track_running_stats=True).double()
+    m = gn.nn.InstanceNorm2d(2, momentum=0.3, track_running_stats=True)
+    with gn.Graph() as g:
+        y = m(gn.input("x", shape=x.shape), train=True)
+    res = gn.run(g, {"x": x}, outputs=[y, *gn.nn.state_outputs(g)])
+    want = tm.train()(torch.tensor(x))
+    np.testing.assert_allclose(res.value(y), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gn.nn.update_state(g, res)
+    vals = {k.rsplit(".", 1)[-1]: v for k, v in m.named_values().items()}
+    np.testing.assert_allclose(vals["running_mean"], tm.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(vals["running_var"], tm.running_var.numpy(), rtol=1e-12)
+    x2 = r(2, 2, 3, 3)
+    with gn.Graph() as h:
+        y2 = m(gn.input("x", shape=x2.shape), train=False)
+    np.testing.assert_allclose(gn.run(h, {"x": x2}).value(y2),
+                               tm.eval()(torch.tensor(x2)).detach().numpy(), rtol=1e-10)
+
+
 def test_embedding_layer() -> None:
     idx = np.array([[0, 3, 1], [3, 3, 4]], dtype=np.int64)
     tm = torch.nn.Embedding(5, 3).double()

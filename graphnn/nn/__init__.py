@@ -70,7 +70,16 @@ from graphnn.nn.module import (
     trainable_params,
     update_state,
 )
-from graphnn.nn.nets import GLU, Embedding, GroupNorm, LayerNorm, MultiheadAttention
+from graphnn.nn.nets import (
+    GLU,
+    Embedding,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+    MultiheadAttention,
+)
 
 __all__ = [
     "ELU", "MLP", "Activation", "AvgPool1d", "AvgPool2d", "AvgPool3d", "BatchNorm",
@@ -88,5 +97,6 @@ __all__ = [
     "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample", "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
     # issue 12: network layers
-    "Embedding", "GLU", "GroupNorm", "LayerNorm", "MultiheadAttention",
+    "Embedding", "GLU", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "LayerNorm", "MultiheadAttention",
 ]

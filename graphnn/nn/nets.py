@@ -1,4 +1,5 @@
-"""Layers for the network ops: ``LayerNorm``, ``GroupNorm``, ``Embedding``, ``GLU`` and
+"""Layers for the network ops: ``LayerNorm``, ``GroupNorm``, ``InstanceNorm1d/2d/3d``,
+``Embedding``, ``GLU`` and
 ``MultiheadAttention`` (a composite: in-projection, heads, scaled dot-product attention,
 out-projection), with PyTorch's constructors, parameter names and layouts, so a PyTorch
 ``state_dict`` loads with ``model.load_state_dict``.
@@ -100,6 +101,75 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    """``torch.nn.InstanceNorm{1,2,3}d(num_features, eps=1e-5, momentum=0.1, affine=False,
+    track_running_stats=False)``: gn.instance_norm over each sample's channel. With
+    ``track_running_stats`` the running mean / variance are state buffers updated in
+    training mode (as BatchNorm's, see ``gn.nn.update_state``) and used in evaluation."""
+
+    kind = "in"
+    spatial = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = False, track_running_stats: bool = False,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.declare("weight", (num_features,), "ones")
+            self.declare("bias", (num_features,), "zeros")
+        if track_running_stats:
+            self.declare("running_mean", (num_features,), "zeros", trainable=False)
+            self.declare("running_var", (num_features,), "ones", trainable=False)
+
+    def forward(self, x: Node, train: bool) -> Node:
+        want = self.spatial + 2
+        if x.ndim != want or x.shape[1] != self.num_features:
+            raise ShapeError(f"{type(self).__name__}({self.num_features}) at '{self.path}': "
+                             f"input shape {x.shape} is not (N, {self.num_features}, "
+                             f"{', '.join('...' for _ in range(self.spatial))})", node=x)
+        g = x.graph
+        w, b = (self.param(g, "weight"), self.param(g, "bias")) if self.affine else (None, None)
+        rm, rv = ((self.param(g, "running_mean"), self.param(g, "running_var"))
+                  if self.track_running_stats else (None, None))
+        return gn.instance_norm(x, rm, rv, w, b, use_input_stats=train or rm is None,
+                                momentum=self.momentum, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance norm over (N, C, L).
+
+    >>> import graphnn as gn
+    >>> gn.nn.InstanceNorm1d(3, affine=True).num_params()
+    6
+    """
+
+    spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance norm over (N, C, H, W).
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     gn.nn.InstanceNorm2d(2)(gn.input("x", shape=(1, 2, 3, 3))).shape
+    (1, 2, 3, 3)
+    """
+
+    spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm over (N, C, D, H, W)."""
+
+    spatial = 3
 
 
 class Embedding(Module):
