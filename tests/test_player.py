@@ -574,6 +574,29 @@ def test_zoom_buttons_and_keys_change_the_scale(browser, mlp_file):
         ctx.close()
 
 
+def test_window_resize_keeps_the_readers_zoom(browser, mlp_file):
+    ctx, page, errors = open_sized(browser, mlp_file, (1400, 900))
+    try:
+        home = zoom(page)
+        page.set_viewport_size({"width": 1100, "height": 800})  # untouched: re-homed
+        page.wait_for_timeout(100)
+        rehomed = zoom(page)
+        page.click("#zoom-in")
+        page.click("#zoom-in")
+        mine = zoom(page)
+        assert mine == pytest.approx(rehomed * 1.5625, rel=1e-2)
+        page.set_viewport_size({"width": 1300, "height": 850})
+        page.wait_for_timeout(100)
+        assert zoom(page) == pytest.approx(mine, rel=1e-3)  # the reader's scale is kept
+        page.click("#zoom-fit")
+        page.set_viewport_size({"width": 1000, "height": 700})
+        page.wait_for_timeout(100)
+        assert zoom(page) != pytest.approx(mine, rel=1e-2) and home > 0
+        assert errors == []
+    finally:
+        ctx.close()
+
+
 def test_filter_shows_only_forward_or_backward_steps(browser, player_file, trace):
     ctx, page, requests, errors = open_offline(browser, player_file)
     try:

@@ -127,12 +127,14 @@ JS = """
       "px) scale(" + view.s.toFixed(4) + ")";
     graph.dataset.zoom = view.s.toFixed(3);
   }
+  var zoomed = false;
   function pane() { return {w: graph.clientWidth || 1, h: graph.clientHeight || 1}; }
   function fitScale() {
     var p = pane();
     return Math.max(0.02, Math.min((p.w - 16) / W, (p.h - 16) / H));
   }
   function fit() {
+    zoomed = false;
     var p = pane(), f = fitScale();
     view.s = f; view.x = (p.w - W * f) / 2; view.y = (p.h - H * f) / 2;
     applyView();
@@ -145,6 +147,7 @@ JS = """
     follow(true);
   }
   function zoomAt(factor, cx, cy) {
+    zoomed = true;  /* the reader's own scale: a window resize keeps it */
     var s2 = Math.max(0.02, Math.min(8, view.s * factor));
     view.x = cx - (cx - view.x) * s2 / view.s;
     view.y = cy - (cy - view.y) * s2 / view.s;
@@ -496,7 +499,7 @@ JS = """
     if (!allowed(k) && filter) { filter.value = "all"; applyFilter(); }
     show(k, true);
   });
-  window.addEventListener("resize", function () { home(); });
+  window.addEventListener("resize", function () { if (zoomed) follow(true); else home(); });
   el("steps").addEventListener("click", function (e) {
     var a = e.target.closest("a");
     if (a) { e.preventDefault(); stop(); show(+a.dataset.k); }
