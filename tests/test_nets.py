@@ -564,6 +564,20 @@ def test_multihead_attention_cross_masks_unbatched_and_no_bias() -> None:
     _layer_same(gm, tm, [q[..., :4]], lambda m, a: m(a, a, a))
 
 
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_attention_with_other_key_and_value_sizes(batch_first: bool) -> None:
+    tm = _rand_params(torch.nn.MultiheadAttention(6, 2, kdim=4, vdim=5,
+                                                  batch_first=batch_first))
+    gm = gn.nn.MultiheadAttention(6, 2, kdim=4, vdim=5, batch_first=batch_first)
+    assert sorted(gm.named_values()) == sorted(k for k in tm.state_dict())
+    q, k, v = (r(2, 3, 6), r(2, 5, 4), r(2, 5, 5)) if batch_first else \
+        (r(3, 2, 6), r(5, 2, 4), r(5, 2, 5))
+    _layer_same(gm, tm, [q, k, v], lambda m, a, b, c: m(a, b, c))
+    with pytest.raises(ValueError, match="key must be .* with E = 4, got shape"):
+        with gn.Graph():
+            gm(gn.input("q", shape=q.shape), gn.input("k", shape=q.shape))
+
+
 def test_multihead_attention_in_a_sequential_and_errors() -> None:
     model = gn.nn.Sequential(gn.nn.MultiheadAttention(4, 2, batch_first=True),
                              gn.nn.LayerNorm(4))

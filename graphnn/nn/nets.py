@@ -247,8 +247,10 @@ class GLU(Module):
 
 class MultiheadAttention(Module):
     """``torch.nn.MultiheadAttention(embed_dim, num_heads, dropout=0.0, bias=True,
-    batch_first=False)`` as a composite, with PyTorch's parameters: ``in_proj_weight``
-    (3E, E; Xavier uniform), ``in_proj_bias`` (3E; zeros) and the child ``out_proj``
+    kdim=None, vdim=None, batch_first=False)`` as a composite, with PyTorch's parameters:
+    ``in_proj_weight`` (3E, E; Xavier uniform; or, when ``kdim`` / ``vdim`` differ from E,
+    ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim) and ``v_proj_weight`` (E, vdim)),
+    ``in_proj_bias`` (3E; zeros) and the child ``out_proj``
     (a Linear, bias zeros). Called as ``mha(query, key=None, value=None,
     key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
     is_causal=False)`` it returns ``(output, weights)`` like PyTorch (weights None unless
@@ -261,8 +263,8 @@ class MultiheadAttention(Module):
     kind = "mha"
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = False, dropout_seed: int | None = None,
-                 name: str | None = None) -> None:
+                 kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
+                 dropout_seed: int | None = None, name: str | None = None) -> None:
         super().__init__(name)
         if num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be divisible by "
@@ -274,7 +276,13 @@ class MultiheadAttention(Module):
         self.dropout, self.has_bias, self.batch_first = float(dropout), bias, batch_first
         self.drop_seed = dropout_seed
         e = self.embed_dim
-        self.declare("in_proj_weight", (3 * e, e), I.glorot_uniform)
+        self.kdim, self.vdim = int(kdim or e), int(vdim or e)
+        self.same_dims = self.kdim == e and self.vdim == e
+        if self.same_dims:
+            self.declare("in_proj_weight", (3 * e, e), I.glorot_uniform)
+        else:  # PyTorch's layout when key / value sizes differ: three projections
+            for key, d in (("q", e), ("k", self.kdim), ("v", self.vdim)):
+                self.declare(f"{key}_proj_weight", (e, d), I.glorot_uniform)
         if bias:
             self.declare("in_proj_bias", (3 * e,), "zeros")
         self.out_proj = Linear(e, e, bias=bias)
@@ -304,10 +312,11 @@ class MultiheadAttention(Module):
         return self._attend(x, x, x, None, False, None, True, False, train)[0]
 
     def _check(self, what: str, t: Node) -> None:
-        if t.ndim not in (2, 3) or t.shape[-1] != self.embed_dim:
+        size = {"query": self.embed_dim, "key": self.kdim, "value": self.vdim}[what]
+        if t.ndim not in (2, 3) or t.shape[-1] != size:
             raise ShapeError(f"MultiheadAttention({self.embed_dim}, {self.num_heads}): {what} "
                              f"must be (L, E), ({'N, L' if self.batch_first else 'L, N'}, E) "
-                             f"with E = {self.embed_dim}, got shape {t.shape}", node=t)
+                             f"with E = {size}, got shape {t.shape}", node=t)
 
     def _attend(self, q: Node, k: Node, v: Node, key_padding_mask: Any, need_weights: bool,
                 attn_mask: Any, average: bool, is_causal: bool, train: bool
@@ -327,7 +336,8 @@ class MultiheadAttention(Module):
                              f"the same batch and length, and the query's batch", node=k)
         g, e, h, hd = q.graph, self.embed_dim, self.num_heads, self.head_dim
         n, L, S = q.shape[0], q.shape[1], k.shape[1]
-        ws = gn.chunk(self.param(g, "in_proj_weight"), 3, 0)
+        ws = (gn.chunk(self.param(g, "in_proj_weight"), 3, 0) if self.same_dims else
+              [self.param(g, f"{key}_proj_weight") for key in "qkv"])
         bs = gn.chunk(self.param(g, "in_proj_bias"), 3, 0) if self.has_bias else (None,) * 3
 
         def heads(t: Node, w: Node, b: Any, length: int) -> Node:  # (N, len, E) -> (N, H, len, hd)
@@ -389,8 +399,10 @@ class MultiheadAttention(Module):
         return total
 
     def extra_repr(self) -> str:
-        return (f"{self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
-                f"batch_first={self.batch_first}")
+        dims = "" if self.same_dims else f", kdim={self.kdim}, vdim={self.vdim}"
+        return (f"{self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
+                f"{dims}, batch_first={self.batch_first}")
 
 
-__all__ = ["LayerNorm", "GroupNorm", "Embedding", "GLU", "MultiheadAttention"]
+__all__ = ["LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "Embedding", "GLU", "MultiheadAttention"]
