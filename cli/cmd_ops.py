@@ -117,3 +117,7 @@ def ops(names: tuple[str, ...], latex: bool, markdown: bool, show_all: bool) -> 
         echo(f"{head}  {r['label']:<8} {r['kind']}")
         echo(f"{'':<{width}}  forward:    {readable(r['forward'])}")
         echo(f"{'':<{width}}  derivative: {readable(r['derivative'])}")
+    if any("H(" in r["forward"] + r["derivative"] or "[" in r["forward"] + r["derivative"]
+           for r in rows):
+        echo("\n{a if c, b otherwise}: cases; [c]: 1 where c holds, else 0; H(x): the unit "
+             "step, [x > 0] with H(0) = 1/2")

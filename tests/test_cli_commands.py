@@ -266,3 +266,12 @@ def test_trace_html_quiz_rankdir_and_collapse(tmp_path) -> None:
     assert '"q":' not in plain.read_text()
     bad = invoke("trace", "--quiz", "value")
     assert bad.exit_code == 2 and "--html" in bad.stderr
+
+
+def test_ops_formulas_are_readable_math() -> None:
+    out = invoke("ops", "leaky_relu", "relu", "hardtanh", "where", "remainder").stdout
+    for raw in ("Piecewise", "Heaviside", "Max(", "Subs(", "Derivative", "True)"):
+        assert raw not in out, raw
+    assert "{x if x > 0, 0.01·x otherwise}" in out and "dy/dx = H(x)" in out
+    assert "dy/db = -floor(a/b)" in out and "x ≥ 1.0 or x ≤ -1.0" in out
+    assert "H(x): the unit step" in out  # the legend, once

@@ -29,6 +29,58 @@ from graphnn.core.traverse import ancestors
 from graphnn.ops.symrules import obj
 from graphnn.teach.symval import partials
 
+_PRINTER: list[Any] = []
+
+
+def math_text(expr: Any) -> str:
+    """``expr`` on one line as a reader writes it (sympy's ``sstr`` otherwise): cases as
+    ``{x if x > 0, 0.01*x otherwise}``, ``max`` / ``min``, ``≥ ≤ ≠``, ``and`` / ``or``,
+    Heaviside steps as Iverson brackets ``[x > 0]`` (``H(x)`` where H(0) = 1/2).
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> math_text(sp.Piecewise((x, x > 0), (0.01 * x, True)))
+    '{x if x > 0, 0.01*x otherwise}'
+    >>> math_text(sp.Heaviside(x, 1)), math_text(sp.Max(0, x))
+    ('[x ≥ 0]', 'max(0, x)')
+    """
+    if not _PRINTER:
+        from sympy.printing.str import StrPrinter
+
+        class MathText(StrPrinter):  # type: ignore[misc]
+            def _print_Piecewise(self, e: Any) -> str:
+                parts = [f"{self._print(v)} otherwise" if c == True  # noqa: E712
+                         else f"{self._print(v)} if {self._print(c)}" for v, c in e.args]
+                return "{" + ", ".join(parts) + "}"
+
+            def _print_Heaviside(self, e: Any) -> str:
+                x = self._print(e.args[0])
+                h0 = e.args[1] if len(e.args) > 1 else None
+                if h0 == 0:
+                    return f"[{x} > 0]"
+                if h0 == 1:
+                    return f"[{x} ≥ 0]"
+                return f"H({x})"
+
+            def _print_Relational(self, e: Any) -> str:
+                op = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}.get(e.rel_op, e.rel_op)
+                return f"{self._print(e.lhs)} {op} {self._print(e.rhs)}"
+
+            def _print_And(self, e: Any) -> str:
+                return " and ".join(self.parenthesize(a, 1) for a in e.args)
+
+            def _print_Or(self, e: Any) -> str:
+                return " or ".join(self.parenthesize(a, 1) for a in e.args)
+
+            def _print_Max(self, e: Any) -> str:
+                return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+            def _print_Min(self, e: Any) -> str:
+                return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+        _PRINTER.append(MathText())
+    return str(_PRINTER[0].doprint(expr))
+
 
 def _number(sp: Any, v: float) -> Any:
     if float(v).is_integer():
@@ -268,17 +320,19 @@ def formula(op: str | Op) -> OpFormula:
         expr = o.sympy(sp, *syms)
         y = sp.Symbol("y", real=True)
         alts = partials(o, y, syms) if o.deriv is not None else (None,) * len(syms)
-        ders, texts = [], [f"y = {sp.sstr(expr)}"]
+        ders, texts = [], [f"y = {math_text(expr)}"]
         for k, s in enumerate(syms):
             if k in o.nondiff:
                 continue
             d = sp.diff(expr, s)
+            if d.has(sp.Derivative) and alts[k] is not None:  # floor: sympy leaves it
+                d = alts[k]
             alt = d if alts[k] is None or not (alts[k].free_symbols & {y}) else alts[k]
             tex = rf"\frac{{\partial y}}{{\partial {sp.latex(s)}}} = {sp.latex(d)}"
-            txt = f"dy/d{s} = {sp.sstr(d)}"
+            txt = f"dy/d{s} = {math_text(d)}"
             if alt != d:
                 tex += f" = {sp.latex(alt)}"
-                txt += f" = {sp.sstr(alt)}"
+                txt += f" = {math_text(alt)}"
             ders.append(tex)
             texts.append(txt)
         return OpFormula(o.name, f"y = {sp.latex(expr)}", tuple(ders), "; ".join(texts))
