@@ -400,3 +400,20 @@ def installed() -> Iterator[types.ModuleType]:
             sys.modules["cupy"] = old  # type: ignore[assignment]
         else:
             sys.modules.pop("cupy", None)
+
+
+@contextlib.contextmanager
+def counting_uploads() -> Iterator[types.ModuleType]:
+    """:func:`installed`, with ``uploads`` on the module: how many host arrays went to
+    the device through ``cupy.asarray``."""
+    with installed() as mod:
+        real = mod.asarray
+        mod.uploads = 0  # type: ignore[attr-defined]
+
+        def counting(a: Any, *args: Any, **kw: Any) -> Any:
+            if not isinstance(a, mod.ndarray):
+                mod.uploads += 1  # type: ignore[attr-defined]
+            return real(a, *args, **kw)
+
+        mod.asarray = counting  # type: ignore[attr-defined]
+        yield mod

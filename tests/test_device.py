@@ -14,7 +14,7 @@ import pytest
 
 import graphnn as gn
 from graphnn.optim import SGD
-from tests.cupy_standin import installed
+from tests.cupy_standin import counting_uploads, installed
 from tests.op_cases import CASES
 from tests.test_codegen import EXAMPLES, mlp
 from tests.test_codegen_cupy_run import needs_gxx
@@ -23,16 +23,7 @@ from tests.test_codegen_cupy_run import needs_gxx
 @pytest.fixture
 def cp() -> Iterator[Any]:
     """The stand-in ``cupy``, with ``uploads``: how many host arrays went to the device."""
-    with installed() as mod:
-        real = mod.asarray
-        mod.uploads = 0
-
-        def counting(a: Any, *args: Any, **kw: Any) -> Any:
-            if not isinstance(a, mod.ndarray):
-                mod.uploads += 1
-            return real(a, *args, **kw)
-
-        mod.asarray = counting
+    with counting_uploads() as mod:
         yield mod
 
 

@@ -17,7 +17,7 @@ import pytest
 
 import graphnn as gn
 from tests.cli_util import invoke
-from tests.cupy_standin import installed
+from tests.cupy_standin import counting_uploads
 from tests.test_codegen_cupy_run import needs_gxx
 
 ENGINES = [pytest.param("compiled", marks=needs_gxx), "interpret"]
@@ -26,16 +26,7 @@ ENGINES = [pytest.param("compiled", marks=needs_gxx), "interpret"]
 @pytest.fixture
 def cp() -> Iterator[Any]:
     """The stand-in ``cupy``; ``uploads`` counts host arrays copied to the device."""
-    with installed() as mod:
-        real = mod.asarray
-        mod.uploads = 0
-
-        def counting(a: Any, *args: Any, **kw: Any) -> Any:
-            if not isinstance(a, mod.ndarray):
-                mod.uploads += 1
-            return real(a, *args, **kw)
-
-        mod.asarray = counting
+    with counting_uploads() as mod:
         yield mod
 
 
