@@ -106,7 +106,7 @@ def torch_diffs(seed: int = 0) -> dict[str, float] | None:
 
 
 def main() -> None:
-    from _common import check, render, setup
+    from _common import check, check_against_torch, render, setup
 
     args = setup(__doc__)
     g, feeds, nodes, mods = network()
@@ -133,13 +133,7 @@ def main() -> None:
     path = t.save(os.path.join(args.out, "18_transformer_backprop.html"), steps=steps)
     print(f"  step-through: {path} ({len(steps)} frames)")
 
-    diffs = torch_diffs()
-    if diffs is None:
-        print("(PyTorch is not installed: no comparison with torch)")
-        return
-    print("against torch.nn.TransformerEncoderLayer (float64), max |difference|:")
-    for label, d in diffs.items():
-        check(label, d, 0.0, tol=1e-10)
+    check_against_torch(torch_diffs(), "torch.nn.TransformerEncoderLayer")
 
 
 if __name__ == "__main__":

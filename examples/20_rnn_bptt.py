@@ -134,7 +134,7 @@ def torch_diffs(cell: str = "rnn", seed: int = 0) -> dict[str, float] | None:
 
 
 def main() -> None:
-    from _common import check, render, setup
+    from _common import check, check_against_torch, render, setup
 
     args = setup(__doc__)
     for cell in ("rnn", "lstm"):
@@ -172,14 +172,8 @@ def main() -> None:
             path = t.save(os.path.join(args.out, "20_rnn_bptt.html"), steps=steps)
             print(f"  step-through: {path} ({len(steps)} frames)")
 
-        diffs = torch_diffs(cell)
-        if diffs is None:
-            print("(PyTorch is not installed: no comparison with torch)")
-            continue
-        print(f"  against torch.nn.{'LSTMCell' if cell == 'lstm' else 'RNNCell'} "
-              "(float64), max |difference|:")
-        for label, d in diffs.items():
-            check(label, d, 0.0, tol=1e-10)
+        check_against_torch(torch_diffs(cell),
+                            f"torch.nn.{'LSTMCell' if cell == 'lstm' else 'RNNCell'}")
 
 
 if __name__ == "__main__":

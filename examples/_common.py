@@ -42,6 +42,17 @@ def check(label: str, got: Any, want: Any, tol: float = 1e-9) -> None:
         raise SystemExit(f"{label}: got {got_a}, expected {want_a}")
 
 
+def check_against_torch(diffs: dict[str, float] | None, against: str) -> None:
+    """Print and check each max |graphnn - PyTorch| difference (float64, within 1e-10);
+    ``diffs`` None: PyTorch is not installed, say so."""
+    if diffs is None:
+        print("(PyTorch is not installed: no comparison with torch)")
+        return
+    print(f"against {against} (float64), max |difference|:")
+    for label, d in diffs.items():
+        check(label, d, 0.0, tol=1e-10)
+
+
 def render(g: Any, out: str, name: str, run: Any = None, **options: Any) -> str | None:
     """Draw the graph (values and gradients from ``run``) to OUT/name.svg; never fails the
     example over a missing Graphviz."""
