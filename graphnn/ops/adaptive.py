@@ -28,7 +28,7 @@ from graphnn.core import shapes as S
 from graphnn.core.bind import bind
 from graphnn.core.op import Onnx, Op, Unsupported, register, tt
 from graphnn.ops import onnx_resample as orr
-from graphnn.ops.conv import _prod, check_size
+from graphnn.ops.conv import _prod, check_size, pooled_shape
 from graphnn.ops.gather import _gsum, _transpose_table
 from graphnn.ops.shape import _fail, _shape
 
@@ -183,13 +183,7 @@ def _out_shape(x: S.Shape, *rest: S.Shape, output_size: Any, **_: Any) -> S.Shap
     """(N, C, *output_size)."""
     _check_out(output_size)
     _in_shape(x, len(output_size))
-    out = tuple(x[:2]) + tuple(output_size)
-    for r in rest:
-        if tuple(r) != tuple(x) and tuple(r) != out:
-            raise ValueError(f"second operand {tuple(r)} fits neither the input {tuple(x)} "
-                             f"nor the output {out}")
-    check_size(out)
-    return out
+    return pooled_shape(x, tuple(x[:2]) + tuple(output_size), rest)
 
 
 def _max_shape(x: S.Shape, *rest: S.Shape, output_size: Any) -> S.Shape:

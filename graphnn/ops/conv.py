@@ -294,6 +294,17 @@ def check_size(shape: S.Shape, itemsize: int = 8) -> None:
     check_bytes(shape, itemsize, "output")
 
 
+def pooled_shape(x: S.Shape, out: S.Shape, rest: tuple[S.Shape, ...]) -> S.Shape:
+    """``out`` after checking a pooling op's extra operands (its gradient or selected
+    values) against the input and output shapes, and the output against the budget."""
+    for r in rest:
+        if tuple(r) != tuple(x) and tuple(r) != out:
+            raise ValueError(f"second operand {tuple(r)} fits neither the input {tuple(x)} "
+                             f"nor the output {out}")
+    check_size(out)
+    return out
+
+
 def _conv_params(stride: Any, padding: Any, dilation: Any, groups: Any, nd: int = 2) -> None:
     check_pair("stride", stride, 1, nd)
     check_pair("padding", padding, 0, nd)

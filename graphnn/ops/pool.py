@@ -44,6 +44,7 @@ from graphnn.ops.conv import (
     check_size,
     ntuple,
     out_size,
+    pooled_shape,
 )
 from graphnn.ops.reduce import mean
 
@@ -324,12 +325,7 @@ def _pool_shape(x: S.Shape, *rest: S.Shape, kernel_size: Any, stride: Any, paddi
     dilation = dilation or (1,) * nd
     out = (x[0], x[1]) + tuple(out_size(*a, ceil=bool(ceil_mode)) for a in
                                zip(x[2:], kernel_size, stride, padding, dilation))
-    for r in rest:
-        if tuple(r) != tuple(x) and tuple(r) != out:
-            raise ValueError(f"second operand {r} fits neither the input {x} nor the output "
-                             f"{out}")
-    check_size(out)
-    return out
+    return pooled_shape(x, out, rest)
 
 
 def _grad_shape(x: S.Shape, g: S.Shape, **p: Any) -> S.Shape:
