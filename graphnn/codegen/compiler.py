@@ -308,7 +308,9 @@ def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
     targets = mapped[: len(outs)]
     if wrt_nodes:
         assert loss_node is not None
-        targets = targets + list(symbolic_grad(mapped[-1], [work.node(w.name) for w in wrt_nodes]))
+        with work.shared_scalars():  # one node per scalar constant the gradient needs
+            targets = targets + list(symbolic_grad(mapped[-1],
+                                                   [work.node(w.name) for w in wrt_nodes]))
     if passes is None:
         names, rounds = (DEFAULT_PASSES, MAX_ROUNDS) if optimize else ((), 1)
     else:

@@ -91,7 +91,7 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
     except (ValueError, TypeError) as e:
         raise ParamError(_context(op, inputs, str(e)), node=inputs[0] if inputs else None) from None
     try:
-        shape = tuple(int(s) for s in op.shape(*shapes, **params))
+        shape = tuple(map(int, op.shape(*shapes, **params)))
     except (ValueError, TypeError, IndexError) as e:
         raise ShapeError(_context(op, inputs, str(e)), node=inputs[0] if inputs else None) from None
     if op.dtype is not None:
@@ -102,8 +102,12 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
                              node=inputs[0] if inputs else None) from None
     else:
         dt = inputs[0].dtype
-        dtype = dt if all(i.dtype == dt for i in inputs) else np.result_type(
-            *[i.dtype for i in inputs])
+        for i in inputs:
+            if i.dtype != dt:
+                dtype = np.result_type(*[i.dtype for i in inputs])
+                break
+        else:
+            dtype = dt
     return shape, dtype
 
 

@@ -36,7 +36,7 @@ from graphnn.core.leaves import (
     input,
     param,
 )
-from graphnn.core.node import Node
+from graphnn.core.node import Node, _NewNode
 
 __all__ = ["CONST", "INPUT", "PARAM", "ROLES", "Graph", "Node", "const", "current_graph",
            "input", "param", "user_location"]
@@ -72,6 +72,7 @@ class Graph:
         self._group: list[str] = []
         self._origin: tuple[str, tuple[str, int]] | None = None
         self._cache: dict[Any, Any] = {}
+        self._scalars: dict[tuple[str, bytes], Node] | None = None  # see shared_scalars
         self.param_version = 0  # bumped by every write through the param store
         self._sharers: list[weakref.ref[Graph]] = []  # graphs linked by share_value
 
@@ -142,17 +143,24 @@ class Graph:
             if op.leaf and role == "grad" and op is not CONST:
                 role = op.name
         group, loc = self._origin or ("/".join(self._group), user_frame(2))
-        node = Node(self, len(self.nodes), op, inputs, dict(params), shape, np.dtype(dtype),
-                    role, group, loc)
+        node = _NewNode(self, len(self.nodes), op, inputs, dict(params), shape,
+                        dtype if isinstance(dtype, np.dtype) else np.dtype(dtype), role, group, loc)
         self.nodes.append(node)
-        self._names.append("")
-        self._cache.clear()
-        if name is None:
-            k = self._counters.get(op.name, 0) + 1
-            while f"{op.name}_{k}" in self._by_name:
+        if self._cache:
+            self._cache.clear()
+        by_name = self._by_name
+        if name is None:  # a fresh automatic name: no other checks needed
+            base = op.name
+            k = self._counters.get(base, 0) + 1
+            name = f"{base}_{k}"
+            while name in by_name:
                 k += 1
-            self._counters[op.name] = k
-            name = f"{op.name}_{k}"
+                name = f"{base}_{k}"
+            self._counters[base] = k
+            self._names.append(name)
+            by_name[name] = node
+            return node
+        self._names.append("")
         self.rename(node, name)
         return node
 
@@ -161,7 +169,7 @@ class Graph:
         same op, params (shared: nodes are immutable), shape, dtype, role, group and
         location, and ``n``'s name (``name_1``, ``name_2``... when taken). Nothing is
         re-derived: no shape rule, no stack walk (graph passes copy through this)."""
-        node = Node(self, len(self.nodes), n.op, inputs, n.params, n.shape, n.dtype,
+        node = _NewNode(self, len(self.nodes), n.op, inputs, n.params, n.shape, n.dtype,
                     n.role, n.group, n._loc)
         name = n.name
         if name in self._by_name:
@@ -175,6 +183,35 @@ class Graph:
         if self._cache:
             self._cache.clear()
         return node
+
+    def _drop_unused(self, keep: Sequence[bool]) -> int:
+        """Remove the nodes ``keep`` marks False, renumbering the rest in place; returns
+        how many went. Only for a graph no one else has seen yet (a pass's fresh result):
+        ids change, so nodes already handed out would be stale. The removed nodes must
+        have no kept consumer (``keep`` is closed under inputs, as a liveness mask is).
+
+        >>> import graphnn as gn
+        >>> g = gn.Graph()
+        >>> x = g.input("x"); y = g.input("y"); z = gn.exp(x)
+        >>> g._drop_unused([True, False, True]), [(n.id, n.name) for n in g.nodes]
+        (1, [(0, 'x'), (1, 'exp_1')])
+        """
+        self.outputs = [o for o in self.outputs if keep[o.id]]
+        kept: list[Node] = []
+        names: list[str] = []
+        setid = object.__setattr__
+        for n in self.nodes:
+            if keep[n.id]:
+                names.append(self._names[n.id])
+                setid(n, "id", len(kept))
+                kept.append(n)
+            else:
+                self._by_name.pop(self._names[n.id], None)
+                self._state.pop(n, None)
+        dropped = len(self.nodes) - len(kept)
+        self.nodes, self._names = kept, names
+        self._cache.clear()
+        return dropped
 
     def rename(self, node: Node, name: str) -> None:
         """Change a node's display name; names are unique within a graph."""
@@ -220,8 +257,36 @@ class Graph:
                 and like.dtype.kind == "f"):
             arr = arr.astype(like.dtype)
         arr.setflags(write=False)
+        shared = self._scalars
+        if shared is not None and name is None and arr.ndim == 0:
+            key = (arr.dtype.str, arr.tobytes())
+            node = shared.get(key)
+            if node is None:
+                node = shared[key] = self.add_node(CONST, (), {"shape": (), "value": arr}, (),
+                                                   arr.dtype, None, "const")
+            return node
         return self.add_node(CONST, (), {"shape": arr.shape, "value": arr}, arr.shape, arr.dtype,
                              name, "const")
+
+    @contextmanager
+    def shared_scalars(self) -> Iterator[None]:
+        """Unnamed scalar constants made inside are one node per value and dtype (the
+        compiler's private copy differentiates under it, so the gradient of a deep chain
+        does not bring one ``1`` per layer; user graphs keep one node per use).
+
+        >>> import graphnn as gn
+        >>> with gn.Graph() as g:
+        ...     x = gn.input("x")
+        ...     with g.shared_scalars():
+        ...         a, b = x * 2.0, x + 2.0
+        >>> a.inputs[1] is b.inputs[1], len(g.nodes)
+        (True, 4)
+        """
+        prev, self._scalars = self._scalars, {}
+        try:
+            yield
+        finally:
+            self._scalars = prev
 
     # -- lookup ------------------------------------------------------------------
     def __getitem__(self, name: str) -> Node:

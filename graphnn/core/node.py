@@ -30,7 +30,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphnn.core.ir import Graph
 
 
-class Node:
+class _Fields:
+    """The slots of a Node (shared by :class:`Node` and its builder ``_NewNode``)."""
+
+    __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "role", "group",
+                 "_loc")
+
+
+class Node(_Fields):
     """One immutable op node. Build nodes with the DSL (operators and ``gn.*`` ops).
 
     Attributes: ``graph``, ``id`` (position in the graph), ``op`` (an Op record),
@@ -39,26 +46,13 @@ class Node:
     nn layer path it was made in, or ""), ``loc`` (the user's ``file:line``).
     """
 
-    __slots__ = ("graph", "id", "op", "inputs", "params", "shape", "dtype", "role", "group", "_loc")
+    __slots__ = ()
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to our operators
 
-    def __init__(self, graph: Graph, id: int, op: _op.Op, inputs: tuple[Node, ...],
-                 params: Mapping[str, Any], shape: tuple[int, ...], dtype: np.dtype,
-                 role: str, group: str, loc: tuple[str, int]) -> None:
-        # a read-only view is shared as is (graph passes copy nodes without copying params)
-        if not isinstance(params, MappingProxyType):
-            params = MappingProxyType(params)
-        sa = object.__setattr__
-        sa(self, "graph", graph)
-        sa(self, "id", id)
-        sa(self, "op", op)
-        sa(self, "inputs", inputs)
-        sa(self, "params", params)
-        sa(self, "shape", shape)
-        sa(self, "dtype", dtype)
-        sa(self, "role", role)
-        sa(self, "group", group)
-        sa(self, "_loc", loc)
+    def __new__(cls, graph: Graph, id: int, op: _op.Op, inputs: tuple[Node, ...],
+                params: Mapping[str, Any], shape: tuple[int, ...], dtype: np.dtype,
+                role: str, group: str, loc: tuple[str, int]) -> Node:
+        return _NewNode(graph, id, op, inputs, params, shape, dtype, role, group, loc)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"graphnn nodes are immutable (tried to set {key!r})")
@@ -257,3 +251,28 @@ def ufunc_ops() -> dict[str, str]:
                 _UFUNCS.setdefault(m.group(1), op.name)
         _SEEN[0] = len(_op.REGISTRY)
     return _UFUNCS
+
+
+class _NewNode(_Fields):
+    """A node being made: plain attribute stores (Node's immutability guard makes each
+    store a Python call, 3x the cost of making a node), then it becomes a ``Node`` (the
+    same slot layout, so the class switch is allowed and costs one store). Graphs make
+    every node through this: a 100,000-node compile makes about 400,000."""
+
+    __slots__ = ()
+
+    def __init__(self, graph: Graph, id: int, op: _op.Op, inputs: tuple[Node, ...],
+                 params: Mapping[str, Any], shape: tuple[int, ...], dtype: np.dtype,
+                 role: str, group: str, loc: tuple[str, int]) -> None:
+        # a read-only view is shared as is (graph passes copy nodes without copying params)
+        self.params = params if type(params) is MappingProxyType else MappingProxyType(params)
+        self.graph = graph
+        self.id = id
+        self.op = op
+        self.inputs = inputs
+        self.shape = shape
+        self.dtype = dtype
+        self.role = role
+        self.group = group
+        self._loc = loc
+        self.__class__ = Node  # type: ignore[assignment]

@@ -18,8 +18,11 @@ Shape = tuple[int, ...]
 def broadcast(*shapes: Shape) -> Shape:
     """NumPy broadcasting of ``shapes``; ValueError naming the shapes when they clash."""
     first = shapes[0]
-    if all(s == first for s in shapes):  # fast path: the common case while building
-        return tuple(first)
+    for s in shapes:  # fast path, the common case while building: all the same
+        if s != first:
+            break
+    else:
+        return first if type(first) is tuple else tuple(first)
     out = list(first)  # NumPy's rule in plain Python (np.broadcast_shapes costs ~5 us)
     for s in shapes[1:]:
         if len(s) > len(out):

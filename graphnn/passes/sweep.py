@@ -173,10 +173,15 @@ def _rebuild(graph: Graph, outputs: list[Node], plan: Plan,
             new = rb.copy(n, ins)
         mp[n.id] = new
     outs = rb.finish(outputs)
-    if made:
+    fresh: list[Node] = []
+    if made or plan.dce:
         alive = live(dst, outs)
-        made = [i for i in made if alive[i]]
-    if _settled(dst, made, plan, seen):
+        fresh = [dst.nodes[i] for i in made if alive[i]]
+        if plan.dce and not all(alive):
+            # inputs a rewrite orphaned (a folded node's constants): drop them now, in
+            # place (``dst`` is this sweep's own), instead of a second sweep copying all
+            counts.dce += dst._drop_unused(alive)
+    if _settled(fresh, plan, seen):
         _CLEAN[dst] = (plan, len(dst.nodes), [o.id for o in outs])
     return dst, outs, counts
 
@@ -188,15 +193,13 @@ _CLEAN: weakref.WeakKeyDictionary[Graph, tuple[Plan, int, list[int]]] = (
     weakref.WeakKeyDictionary())
 
 
-def _settled(dst: Graph, made: list[int], plan: Plan, seen: dict[Any, Node]) -> bool:
-    """Would another sweep of ``plan`` over ``dst`` change only dead nodes? Every node
-    ``_rebuild`` copied had the rules tried on its final inputs and its key merged, so
-    only the live nodes rules made (``made``) are unchecked: none may be rewritten by a
-    rule or merge with another node."""
+def _settled(made: list[Node], plan: Plan, seen: dict[Any, Node]) -> bool:
+    """Would another sweep of ``plan`` over the graph ``_rebuild`` made change only dead
+    nodes? Every node it copied had the rules tried on its final inputs and its key
+    merged, so only the live nodes rules made (``made``) are unchecked: none may be
+    rewritten by a rule or merge with another node."""
     dry, key = DryRun(), plan.key
-    nodes = dst.nodes
-    for i in made:
-        m = nodes[i]
+    for m in made:
         if plan.rules and not m.op.leaf:
             try:
                 for _, rule in plan.rules:
