@@ -118,8 +118,9 @@ class Optimizer:
                 if b is None or getattr(b, "shape", None) != w.shape:
                     b = st[name] = xp.full_like(w, init)
                     first = True
-                elif array_module(b) is not xp:  # state from a run on the other device
-                    b = st[name] = xp.asarray(to_host(b), dtype=w.dtype)
+                elif (array_module(b) is not xp or not isinstance(b, xp.ndarray)
+                      or b.dtype != w.dtype):  # from the other device, or a 0-d scalar
+                    b = st[name] = xp.array(to_host(b), dtype=w.dtype)
                 bufs.append(b)
             out.append((self.fused_scalars(st, first), tuple(bufs)))
         return out

@@ -213,11 +213,12 @@ class CompiledGraph:
                               f"{self._problem}; use .source or .save()")
         given = {(k.name if isinstance(k, Node) else k): v for k, v in (feeds or {}).items()}
         given.update(kw)
+        if self.update is not None and any(self._args[k][0] in given
+                                           for k in self._update_pos):
+            raise FeedError("a step compiled with optimizer= updates its params in place: "
+                            "they cannot be fed")
         args = self._arguments(given)
         if self.update is not None:
-            if any(self._args[k][0] in given for k in self._update_pos):
-                raise FeedError("a step compiled with optimizer= updates its params in "
-                                "place: they cannot be fed")
             args.append(self.update.arguments([args[k] for k in self._update_pos]))
         if self.cuda_graph is not None:
             res = self.cuda_graph(args)
