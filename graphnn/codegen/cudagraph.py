@@ -90,6 +90,7 @@ class CudaGraphStep:
             self._bufs = [cp.empty_like(args[k]) for k in self.inputs]
         out = list(args)
         for b, k in zip(self._bufs, self.inputs):
+            b[...] = args[k]  # (a capture does not run; this step's feeds, not garbage)
             out[k] = b
         if self.n_scalars is not None and args[-1] is not None:
             ns, upd = self.n_scalars, args[-1]
