@@ -73,15 +73,15 @@ def op_case(name: str, case: Any, fused: bool) -> tuple[Any, ...]:
     import graphnn as gn
 
     op = gn.REGISTRY[name]
-    g = gn.Graph(f"gpu_{name}")
-    ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
-    out = gn.bind(op, *ins, **case.params).named("out")
-    if fused and out.dtype.kind == "f":
-        out = (out * 1.5).named("out2")
-    wrt = [x for i, x in enumerate(ins) if not fused and i not in op.nondiff
-           and case.inputs[i].dtype.kind == "f" and not case.nondiff
-           and (case.diff_inputs is None or i in case.diff_inputs)]
-    loss = (gn.sum(out) * 1.0).named("loss") if wrt and out.dtype.kind == "f" else None
+    with gn.Graph(f"gpu_{name}") as g:  # ops without inputs (zeros, arange) need it
+        ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
+        out = gn.bind(op, *ins, **case.params).named("out")
+        if fused and out.dtype.kind == "f":
+            out = (out * 1.5).named("out2")
+        wrt = [x for i, x in enumerate(ins) if not fused and i not in op.nondiff
+               and case.inputs[i].dtype.kind == "f" and not case.nondiff
+               and (case.diff_inputs is None or i in case.diff_inputs)]
+        loss = (gn.sum(out) * 1.0).named("loss") if wrt and out.dtype.kind == "f" else None
     feeds = {f"x{i}": v for i, v in enumerate(case.inputs)}
     outs = [out, loss] if loss is not None else [out]
     return g, feeds, outs, wrt if loss is not None else [], loss, 1e-9, 1e-12

@@ -102,7 +102,7 @@ def test_a_step_with_a_host_sync_falls_back(cp: Any) -> None:
     plain = gn.compile(g, ["loss"], wrt=[w], backend="cupy")
     graphed = gn.compile(g, ["loss"], wrt=[w], backend="cupy", cuda_graph=True)
     w_before = g.value_of(w).copy()
-    for k in range(3):
+    for _ in range(3):
         feeds = {"x": cp.asarray(rng.normal(size=(6, 3))),
                  "t": cp.asarray(rng.integers(0, 4, 6))}
         want, got = plain(feeds, host=True), graphed(feeds, host=True)
