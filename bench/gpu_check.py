@@ -2,7 +2,10 @@
 (tests/op_cases.py) compiled with backend="cupy", run on the GPU and compared with the
 interpreter; the examples interpreted on the GPU (``gn.run(device="cuda")``, values and
 gradients); then timings of a fused elementwise chain and an MLP training step (also
-through ``fn(feeds)`` with the data on the device: params resident, CuPy feeds).
+through ``fn(feeds)`` with the data on the device: params resident, CuPy feeds), and of
+whole training steps with Adam (MLP 784-256-128-10 at batch 64 and 16384, LeNet-5 at 64
+and 1024, float32): the update after the step (gn.optim), the update compiled into the
+step (``optimizer=``), and that step replayed as a CUDA graph (``cuda_graph=True``).
 
     PYTHONPATH=. python3 bench/gpu_check.py            # on a machine with CuPy and a GPU
     PYTHONPATH=. python3 bench/gpu_check.py --standin  # dry run on the CPU (tests' stand-in
@@ -70,15 +73,15 @@ def op_case(name: str, case: Any, fused: bool) -> tuple[Any, ...]:
     import graphnn as gn
 
     op = gn.REGISTRY[name]
-    g = gn.Graph(f"gpu_{name}")
-    ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
-    out = gn.bind(op, *ins, **case.params).named("out")
-    if fused and out.dtype.kind == "f":
-        out = (out * 1.5).named("out2")
-    wrt = [x for i, x in enumerate(ins) if not fused and i not in op.nondiff
-           and case.inputs[i].dtype.kind == "f" and not case.nondiff
-           and (case.diff_inputs is None or i in case.diff_inputs)]
-    loss = (gn.sum(out) * 1.0).named("loss") if wrt and out.dtype.kind == "f" else None
+    with gn.Graph(f"gpu_{name}") as g:  # ops without inputs (zeros, arange) need it
+        ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
+        out = gn.bind(op, *ins, **case.params).named("out")
+        if fused and out.dtype.kind == "f":
+            out = (out * 1.5).named("out2")
+        wrt = [x for i, x in enumerate(ins) if not fused and i not in op.nondiff
+               and case.inputs[i].dtype.kind == "f" and not case.nondiff
+               and (case.diff_inputs is None or i in case.diff_inputs)]
+        loss = (gn.sum(out) * 1.0).named("loss") if wrt and out.dtype.kind == "f" else None
     feeds = {f"x{i}": v for i, v in enumerate(case.inputs)}
     outs = [out, loss] if loss is not None else [out]
     return g, feeds, outs, wrt if loss is not None else [], loss, 1e-9, 1e-12
@@ -254,6 +257,74 @@ def resident_step_timing(cp: Any, f: Any, ps: list[Any], vals: dict[str, Any], l
                                                              repeat)
 
 
+def train_step_graph(model: str, batch: int) -> tuple[Any, list[Any], dict[str, np.ndarray]]:
+    """(graph, params, host feeds) of one float32 training step: ``"mlp"`` 784-256-128-10
+    or ``"lenet"`` (LeNet-5 on 1x28x28: conv 6@5x5 pad 2, max pool, conv 16@5x5, max pool,
+    120, 84, 10); soft-max cross-entropy against one-hot targets."""
+    import graphnn as gn
+
+    rng = np.random.default_rng(2)
+    f32 = "float32"
+
+    def param(name: str, shape: tuple[int, ...], fan_in: int) -> Any:
+        return gn.param(name, (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(f32))
+
+    xshape = (batch, 784) if model == "mlp" else (batch, 1, 28, 28)
+    with gn.Graph(f"{model}_train") as g:
+        x = gn.input("x", shape=xshape, dtype=f32)
+        t = gn.input("t", shape=(batch, 10), dtype=f32)
+        if model == "mlp":
+            h, sizes = x, [784, 256, 128, 10]
+        else:
+            h = gn.max_pool2d(gn.relu(gn.conv2d(x, param("c1", (6, 1, 5, 5), 25),
+                                                gn.param("cb1", np.zeros(6, f32)), padding=2)), 2)
+            h = gn.max_pool2d(gn.relu(gn.conv2d(h, param("c2", (16, 6, 5, 5), 150),
+                                                gn.param("cb2", np.zeros(16, f32)))), 2)
+            h, sizes = gn.flatten(h, 1), [400, 120, 84, 10]
+        for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            h = h @ param(f"W{k}", (a, b), a) + gn.param(f"b{k}", np.zeros(b, f32))
+            h = gn.relu(h) if k < len(sizes) - 2 else h
+        (-gn.mean(gn.sum(t * gn.log_softmax(h, axis=1), axis=1))).named("loss")
+    feeds = {"x": rng.standard_normal(xshape).astype(f32),
+             "t": np.eye(10, dtype=f32)[rng.integers(0, 10, batch)]}
+    return g, list(g.params), feeds
+
+
+def train_step_timing(cp: Any, model: str, batch: int, repeat: int) -> list[str]:
+    """One Adam training step three ways, params resident on the device and CuPy feeds:
+    compiled step then ``opt.step`` (unfused), the update compiled into the step
+    (fused), and the fused step replayed as a CUDA graph; each against the same start."""
+    import graphnn as gn
+    from graphnn.run.device import params_on_device
+
+    g, ps, host = train_step_graph(model, batch)
+    feeds = {k: cp.asarray(v) for k, v in host.items()}
+    label = ("MLP 784-256-128-10" if model == "mlp" else "LeNet-5") + f" + Adam, batch {batch}"
+    start = {p: g.value_of(p).copy() for p in ps}
+    rows = []
+    for how in ("unfused", "fused", "cuda graph"):
+        for p in ps:
+            g.set_value(p, start[p].copy())
+        opt = gn.optim.Adam(ps, lr=1e-3)
+        with params_on_device(cp, g, ps):
+            f = gn.compile(g, ["loss"], wrt=ps, backend="cupy",
+                           optimizer=None if how == "unfused" else opt,
+                           cuda_graph=how == "cuda graph")
+
+            def step(f: Any = f, opt: Any = opt, how: str = how) -> None:
+                r = f(feeds)
+                if how == "unfused":
+                    opt.step(r)
+
+            t_s = timed(cp, step, repeat)
+            status = f.cuda_graph.status if f.cuda_graph is not None else ""
+        note = {"unfused": "compiled step, then gn.optim",
+                "fused": "update compiled into the step",
+                "cuda graph": f"fused step as a CUDA graph ({status})"}[how]
+        rows.append(f"| {label}: {note} | {t_s * 1e3:.3f} ms | |")
+    return rows
+
+
 def fit_timing(rows: int, batch: int) -> list[str]:
     """``gn.fit`` of an MLP 784-256-128-10 (float64, Adam, one epoch) with
     ``device="cuda"`` against the same fit on the host, in this process; the trained
@@ -312,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
                 lines += mlp_timing(cp, b, rep)
             for b in (64, 1024):
                 lines += fit_timing(1024 if a.standin else 16384, b)
+            for model, b in (("mlp", 64), ("mlp", 16384), ("lenet", 64), ("lenet", 1024)):
+                lines += train_step_timing(cp, model, b, rep)
             print("\n".join(lines))
     return 1 if any(r[2] != "ok" for r in rows) else 0
 

@@ -15,6 +15,13 @@ array([ 0.64, -1.28])
 
 Updates are written into the stored arrays (``value[...] = ...``), so models that share
 their arrays with several graphs (``gn.nn``) see every step.
+
+SGD, Adam, Adagrad and RMSprop can also have their update compiled into the step
+(``gn.compile(..., optimizer=opt)``, used by ``gn.fit`` with the compiled engine): each
+describes it as a :class:`~graphnn.codegen.update.UpdateRule` (``fused_rule``) and hands
+the step its runtime scalars and state buffers (``fused_step``); the state lives in
+``opt.state`` either way, so fused and unfused steps can follow each other. Other
+optimizers (a subclass that only overrides ``update``) keep the unfused path.
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from graphnn.core.device import array_module
+from graphnn.codegen.update import UpdateRule
+from graphnn.core.device import array_module, to_host
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import Graph, Node
 from graphnn.run.results import ResultError
@@ -78,6 +86,55 @@ class Optimizer:
     def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover
 
+    # -- the update compiled into the step (gn.compile(..., optimizer=self)) -----------
+    def fused_rule(self) -> UpdateRule | None:
+        """This optimizer's update as a rule the compiled step runs in place, or None
+        (the default: the step returns gradients and :meth:`step` updates). The rule
+        depends on which hyperparameters are on (weight decay, momentum, ...), never on
+        their values: those are :meth:`fused_scalars`, read at every step."""
+        return None
+
+    def fused_state(self) -> tuple[tuple[str, float], ...]:
+        """The per-param state buffers of the fused rule and their initial values."""
+        return ()
+
+    def fused_scalars(self, st: dict[str, Any], first: bool) -> tuple[float, ...]:
+        """The rule's scalars for one param this step (``st``: its state, advanced here;
+        ``first``: its buffers were just created)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def fused_step(self, params: list[tuple[Node, Any]]
+                   ) -> list[tuple[tuple[float, ...], tuple[Any, ...]]]:
+        """One step begins: for each ``(param, value array)`` its scalars and its state
+        buffers (created on the value's device on first use, in ``self.state``)."""
+        self.steps += 1
+        out = []
+        for p, w in params:
+            st = self.state.setdefault(p, {})
+            xp = array_module(w)
+            bufs, first = [], False
+            for name, init in self.fused_state():
+                b = st.get(name)
+                if b is None or getattr(b, "shape", None) != w.shape:
+                    b = st[name] = xp.full_like(w, init)
+                    first = True
+                elif (array_module(b) is not xp or not isinstance(b, xp.ndarray)
+                      or b.dtype != w.dtype):  # from the other device, or a 0-d scalar
+                    b = st[name] = xp.array(to_host(b), dtype=w.dtype)
+                bufs.append(b)
+            out.append((self.fused_scalars(st, first), tuple(bufs)))
+        return out
+
+    def _decayed(self, steps: list[tuple[str, str]]) -> tuple[str, tuple[str, ...]]:
+        """The gradient's name after weight decay (a step ``d = g + wd * w`` when on)."""
+        if self.weight_decay:
+            steps.append(("d", "g + wd * w"))
+            return "d", ("wd",)
+        return "g", ()
+
+    def _wd(self) -> tuple[float, ...]:
+        return (self.weight_decay,) if self.weight_decay else ()
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr}, {len(self.params)} params)"
 
@@ -112,6 +169,38 @@ class SGD(Optimizer):
             g = g + self.momentum * buf if self.nesterov else buf
         return w - self.lr * g
 
+    def fused_rule(self) -> UpdateRule:
+        """``v = mu v + damp g`` (mu = 0, damp = 1 on a param's first step: v = g, as
+        :meth:`update`), then ``w - lr v`` (or the Nesterov ``w - lr (g + momentum v)``)."""
+        steps: list[tuple[str, str]] = []
+        g, scalars = self._decayed(steps)
+        state: tuple[str, ...] = ()
+        if self.momentum:
+            steps.append(("v", f"mu * v + damp * {g}"))
+            scalars += ("mu", "damp")
+            state = ("v",)
+            if self.nesterov:
+                steps.append(("e", f"{g} + momentum * v"))
+                scalars += ("momentum",)
+                g = "e"
+            else:
+                g = "v"
+        steps.append(("w", f"w - lr * {g}"))
+        name = "sgd" + ("_wd" if self.weight_decay else "") + (
+            "_nesterov" if self.nesterov else "_momentum" if self.momentum else "")
+        return UpdateRule(name, ("lr", *scalars), state, tuple(steps))
+
+    def fused_state(self) -> tuple[tuple[str, float], ...]:
+        return (("v", 0.0),) if self.momentum else ()
+
+    def fused_scalars(self, st: dict[str, Any], first: bool) -> tuple[float, ...]:
+        out: tuple[float, ...] = (self.lr, *self._wd())
+        if self.momentum:
+            out += (0.0, 1.0) if first else (self.momentum, 1 - self.dampening)
+            if self.nesterov:
+                out += (self.momentum,)
+        return out
+
 
 class Adam(Optimizer):
     """m <- b1 m + (1-b1) g; v <- b2 v + (1-b2) g^2;
@@ -132,6 +221,26 @@ class Adam(Optimizer):
         mhat, vhat = m / (1 - b1 ** t), v / (1 - b2 ** t)
         return w - self.lr * mhat / (np.sqrt(vhat) + self.eps)
 
+    def fused_rule(self) -> UpdateRule:
+        """:meth:`update`'s operations in its order; the bias corrections ``c1 = 1 -
+        b1^t``, ``c2 = 1 - b2^t`` are scalars of the step."""
+        steps: list[tuple[str, str]] = []
+        g, scalars = self._decayed(steps)
+        steps += [("m", f"b1 * m + omb1 * {g}"), ("v", f"b2 * v + omb2 * {g} * {g}"),
+                  ("w", "w - lr * (m / c1) / (sqrt(v / c2) + eps)")]
+        return UpdateRule("adam" + ("_wd" if self.weight_decay else ""),
+                          ("lr", *scalars, "b1", "omb1", "b2", "omb2", "c1", "c2", "eps"),
+                          ("m", "v"), tuple(steps))
+
+    def fused_state(self) -> tuple[tuple[str, float], ...]:
+        return (("m", 0.0), ("v", 0.0))
+
+    def fused_scalars(self, st: dict[str, Any], first: bool) -> tuple[float, ...]:
+        b1, b2 = self.betas
+        t = st["t"] = st.get("t", 0) + 1
+        return (self.lr, *self._wd(), b1, 1 - b1, b2, 1 - b2, 1 - b1 ** t, 1 - b2 ** t,
+                self.eps)
+
 
 class Adagrad(Optimizer):
     """s <- s + g^2; w <- w - lr g / (sqrt(s) + eps)."""
@@ -144,6 +253,19 @@ class Adagrad(Optimizer):
     def update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any]) -> np.ndarray:
         s = st["s"] = st.get("s", self.initial) + g * g
         return w - self.lr * g / (np.sqrt(s) + self.eps)
+
+    def fused_rule(self) -> UpdateRule:
+        steps: list[tuple[str, str]] = []
+        g, scalars = self._decayed(steps)
+        steps += [("s", f"s + {g} * {g}"), ("w", f"w - lr * {g} / (sqrt(s) + eps)")]
+        return UpdateRule("adagrad" + ("_wd" if self.weight_decay else ""),
+                          ("lr", *scalars, "eps"), ("s",), tuple(steps))
+
+    def fused_state(self) -> tuple[tuple[str, float], ...]:
+        return (("s", self.initial),)
+
+    def fused_scalars(self, st: dict[str, Any], first: bool) -> tuple[float, ...]:
+        return (self.lr, *self._wd(), self.eps)
 
 
 class RMSprop(Optimizer):
@@ -161,6 +283,27 @@ class RMSprop(Optimizer):
         if self.momentum:
             d = st["buf"] = self.momentum * st.get("buf", 0.0) + d
         return w - self.lr * d
+
+    def fused_rule(self) -> UpdateRule:
+        steps: list[tuple[str, str]] = []
+        g, scalars = self._decayed(steps)
+        steps += [("v", f"alpha * v + oma * {g} * {g}"), ("e", f"{g} / (sqrt(v) + eps)")]
+        state: tuple[str, ...] = ("v",)
+        if self.momentum:
+            steps.append(("buf", "momentum * buf + e"))
+            state += ("buf",)
+        steps.append(("w", "w - lr * " + ("buf" if self.momentum else "e")))
+        return UpdateRule("rmsprop" + ("_wd" if self.weight_decay else "")
+                          + ("_momentum" if self.momentum else ""),
+                          ("lr", *scalars, "alpha", "oma", "eps")
+                          + (("momentum",) if self.momentum else ()), state, tuple(steps))
+
+    def fused_state(self) -> tuple[tuple[str, float], ...]:
+        return (("v", 0.0), ("buf", 0.0)) if self.momentum else (("v", 0.0),)
+
+    def fused_scalars(self, st: dict[str, Any], first: bool) -> tuple[float, ...]:
+        return (self.lr, *self._wd(), self.alpha, 1 - self.alpha, self.eps) + (
+            (self.momentum,) if self.momentum else ())
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -24,6 +24,7 @@ import numpy as np
 
 from graphnn import ops
 from graphnn.codegen.compiler import compile as compile_graph
+from graphnn.codegen.update import fused_rule_of
 from graphnn.core.device import require_cupy, to_host
 from graphnn.core.errors import AnomalyError
 from graphnn.core.ir import Graph, Node
@@ -38,17 +39,32 @@ LossFn = Callable[[Node, Node], Node]
 class Runner:
     """Runs one set of outputs (and optionally gradients) with the chosen engine, on the
     host (``device="cpu"``: NumPy) or the GPU (``"cuda"``: the CuPy backend, or the
-    interpreter on CuPy arrays; results then hold device arrays)."""
+    interpreter on CuPy arrays; results then hold device arrays).
+
+    With the compiled engine, an ``optimizer`` that has a fused update is compiled into
+    the step (``fused`` is then True: each call also updates ``wrt``; otherwise the
+    caller runs ``optimizer.step``), and ``cuda_graph`` replays the CuPy step as a CUDA
+    graph (:meth:`graph_status`)."""
 
     def __init__(self, g: Graph, outputs: list[Node], loss: Node | None, wrt: list[Node],
-                 engine: str, device: str = "cpu") -> None:
+                 engine: str, device: str = "cpu", optimizer: Any = None,
+                 cuda_graph: bool = False) -> None:
         self.g, self.outputs, self.loss, self.wrt, self.engine = g, outputs, loss, wrt, engine
         self.device = device
         self.fn = None
+        self.fused = False
         if engine == "compiled":
+            fused = optimizer if wrt and fused_rule_of(optimizer) is not None else None
             self.fn = compile_graph(g, outputs=outputs, wrt=wrt or None,
                                     backend="cupy" if device == "cuda" else "numpy",
+                                    optimizer=fused, cuda_graph=cuda_graph and device == "cuda",
                                     **({"loss": loss} if wrt else {}))
+            self.fused = fused is not None
+
+    def graph_status(self) -> str | None:
+        """The CUDA graph's status ("captured", "warm-up", "off: <why>"), None without."""
+        cg = getattr(self.fn, "cuda_graph", None)
+        return None if cg is None else cg.status
 
     def __call__(self, feeds: dict[str, Any]) -> Results:
         """Values of the outputs (and gradients of ``wrt``) for ``feeds``."""
@@ -146,8 +162,9 @@ class BuiltModel:
     def _target(self, name: str, n: int) -> Node:
         return self.g.input(name, (n, *self.t_shape), self.t_dtype)
 
-    def build_train(self) -> Runner:
-        """The training branch (inputs ``x``, ``t``; node ``loss``) and its runner."""
+    def build_train(self, optimizer: Any = None, cuda_graph: bool = False) -> Runner:
+        """The training branch (inputs ``x``, ``t``; node ``loss``) and its runner (the
+        optimizer's update compiled into it when it can be: ``Runner``)."""
         g = self.g
         x = g.input("x", (self.batch, *self.x_shape))
         t = self._target("t", self.batch)
@@ -157,7 +174,8 @@ class BuiltModel:
             self.loss = self.loss_fn(self.out, t).named("loss")
         self.params = self.model.param_nodes(g)
         outputs = [self.loss, self.out, *state_outputs(g)]
-        return Runner(g, outputs, self.loss, self.params, self.engine, self.device)
+        return Runner(g, outputs, self.loss, self.params, self.engine, self.device, optimizer,
+                      cuda_graph)
 
     def eval_branch(self, n: int, with_loss: bool) -> Any:
         br = self.eval_branches.get(n)
@@ -211,7 +229,7 @@ class ModelTask:
 
     def __init__(self, model: Module, X: Any, y: Any, loss: Any, batch_size: int,
                  val: tuple[Any, Any] | None, eval_batch: int, engine: str,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", optimizer: Any = None, cuda_graph: bool = False) -> None:
         if isinstance(loss, Node):
             raise TypeError("fit: a loss node goes with a graph; for a model give a loss "
                             "name or a function (output, target) -> node")
@@ -226,7 +244,7 @@ class ModelTask:
             raise ValueError(f"fit: X has {self.n} rows but y has {len(self.y)}")
         self.batch = max(1, min(int(batch_size), self.n))
         self.m = BuiltModel(model, self.X.shape[1:], self.y, loss, self.batch, engine, device)
-        self.runner = self.m.build_train()
+        self.runner = self.m.build_train(optimizer, cuda_graph)
         self.device = device
         self.rows = on_device(device, self.X, self.y)  # the training rows, moved once
         self.g, self.params, self.loss = self.m.g, self.m.params, self.m.loss
@@ -255,7 +273,7 @@ class GraphTask:
     """Training a hand-built graph on a dict of arrays by input name (see ``gn.fit``)."""
 
     def __init__(self, g: Graph, data: Any, loss: Any, val: Any, engine: str,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", optimizer: Any = None, cuda_graph: bool = False) -> None:
         if not isinstance(data, Mapping):
             raise TypeError("fit(graph, data): data must map input names to arrays")
         self.g = g
@@ -270,7 +288,7 @@ class GraphTask:
                                  f"array needs {self.n} rows")
         self.params = trainable_params(g)
         self.runner = Runner(g, [self.loss, *state_outputs(g)], self.loss, self.params, engine,
-                             device)
+                             device, optimizer, cuda_graph)
         self.val, self.device = val, device
         names = list(self.arrays)
         self.rows = dict(zip(names, on_device(device, *self.arrays.values())))

@@ -66,6 +66,8 @@ class History(Results):
     stopped: str = "completed"  # or "nan"
     anomaly: str | None = None  # the anomaly report naming the node
     engine: str = "interpret"
+    fused_update: bool = False  # the optimizer's update ran inside the compiled step
+    cuda_graph: str | None = None  # the CUDA graph's status (fit(cuda_graph=True))
     graph: Graph | None = None
     last: Results | None = field(default=None, repr=False)
     kind = "training history"
@@ -97,7 +99,7 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
         batch_size: int = 32, val: tuple[Any, Any] | None = None, seed: int = 0,
         engine: str = "auto", progress: bool | None = None, verbose: bool = False,
         eval_batch: int = 256, schedule: Callable[[Optimizer], Any] | None = None,
-        device: str = "cpu") -> History:
+        device: str = "cpu", fused_update: bool = True, cuda_graph: bool = False) -> History:
     """Train ``model`` on ``(X, y)`` with shuffled mini-batches; returns a :class:`History`.
 
     ``loss``: a gn loss name or ``fn(output, target) -> scalar node`` (integer ``y`` feeds
@@ -109,6 +111,13 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
     interpreter on CuPy arrays), the data is moved to the device once, the params stay
     there for the whole run (the optimizer updates them in place on the device) and are
     copied back into the model when training ends, also when it stops early.
+    ``fused_update``: with the compiled engine and an optimizer that has a fused rule
+    (SGD, Adam, Adagrad, RMSprop), its update runs inside the compiled step, in place
+    (``gn.compile(..., optimizer=)``; ``history.fused_update`` says whether it did);
+    other optimizers, the interpreter, or ``False`` update after each step.
+    ``cuda_graph=True`` (with ``device="cuda"`` and the compiled engine) replays the
+    training step as a CUDA graph; ``history.cuda_graph`` is its status ("captured",
+    or "off: <why>" when the step could not be captured and ran as usual).
     A non-finite loss stops training: the batch is rerun with ``anomaly=True`` and the
     report naming the first bad node is kept in ``history.anomaly``.
 
@@ -122,16 +131,18 @@ def fit(model: Module | Graph, X: Any, y: Any = None, *,
     check_device(device, "fit")
     if device == "cuda":
         require_cupy("gn.fit(device='cuda')")
-    if isinstance(model, Graph):
-        task: Task = GraphTask(model, X, loss, val, eng, device)
-    elif isinstance(model, Module):
-        task = ModelTask(model, X, y, loss, batch_size, val, eval_batch, eng, device)
-    else:
-        raise TypeError(f"fit: expected a gn.nn model or a gn.Graph, got {type(model).__name__}")
     opt = make(optimizer, **({} if lr is None else {"lr": lr})) if isinstance(optimizer, str) \
         else optimizer
     if lr is not None and not isinstance(optimizer, str):
         opt.lr = float(lr)
+    step_opt = opt if fused_update else None
+    if isinstance(model, Graph):
+        task: Task = GraphTask(model, X, loss, val, eng, device, step_opt, cuda_graph)
+    elif isinstance(model, Module):
+        task = ModelTask(model, X, y, loss, batch_size, val, eval_batch, eng, device,
+                         step_opt, cuda_graph)
+    else:
+        raise TypeError(f"fit: expected a gn.nn model or a gn.Graph, got {type(model).__name__}")
     opt.add_params(task.params)
     show = sys.stderr.isatty() if progress is None else progress
     resident = (params_on_device(require_cupy("gn.fit"), task.g, task.params)
@@ -146,7 +157,15 @@ def train_loop(task: Task, opt: Optimizer, epochs: int, seed: int, sched: Any = 
     """THE training loop: per epoch shuffle the rows, run each full batch (fresh dropout
     masks), step the optimizer, fold batch statistics, then validate and record."""
     rng = np.random.default_rng(seed)
-    hist = History(engine=task.runner.engine, graph=task.g)
+    hist = History(engine=task.runner.engine, graph=task.g, fused_update=task.runner.fused)
+    try:
+        return _train(task, opt, epochs, rng, hist, sched, show, verbose)
+    finally:
+        hist.cuda_graph = task.runner.graph_status()
+
+
+def _train(task: Task, opt: Optimizer, epochs: int, rng: np.random.Generator, hist: History,
+           sched: Any, show: bool, verbose: bool) -> History:
     for epoch in range(epochs):
         t0 = time.perf_counter()
         bar = _bar(task.n // task.batch, f"epoch {epoch + 1}/{epochs}") if show else None
@@ -186,7 +205,8 @@ def _epoch(task: Task, opt: Optimizer, rng: np.random.Generator, hist: History,
             hist.anomaly = anomaly_report(task.g, feeds, task.params, task.loss, lv,
                                           task.runner.device)
             return False
-        opt.step(res)
+        if not task.runner.fused:  # else the step updated the params already
+            opt.step(res)
         update_state(task.g, res)
         tot_loss += lv * task.batch
         acc = task.accuracy(res, idx)

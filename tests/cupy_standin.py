@@ -17,7 +17,9 @@ leak into device calls fail the way they do in CuPy (checked against CuPy's
 - a ufunc or reduction over 0-d arrays gives a 0-d device array, never a NumPy scalar.
 
 Kernels (``ElementwiseKernel``, ``ReductionKernel``, ``RawKernel``) compile their C on
-the host with g++ (``tests/cupy_standin_kernels.py``).
+the host with g++ (``tests/cupy_standin_kernels.py``). Streams and CUDA graph capture /
+replay: ``tests/cupy_standin_graph.py`` (every device op goes through :func:`_op`, which
+records it while the current stream captures; host syncs go through :func:`_sync`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,20 @@ from typing import Any
 
 import numpy as np
 
+from tests import cupy_standin_graph as graph
 from tests import cupy_standin_kernels as kernels
 
 SCALARS = (bool, int, float, complex, np.generic)
+
+
+def _op(fn: Callable[..., Any], *args: Any, _writes: tuple[Any, ...] = (), **kw: Any) -> Any:
+    """One device op: run now, or recorded as well while a stream captures."""
+    return graph.run_op(fn, args, kw, _writes)
+
+
+def _sync(where: str) -> None:
+    """A host sync / transfer (refused while a stream captures)."""
+    graph.check_sync(where)
 
 
 class ndarray:  # noqa: N801 - CuPy's name
@@ -50,9 +63,11 @@ class ndarray:  # noqa: N801 - CuPy's name
                         "Please use `.get()` to construct a NumPy array explicitly.")
 
     def get(self) -> np.ndarray:
+        _sync("ndarray.get")
         return self._h.copy()
 
     def set(self, arr: Any) -> None:
+        _sync("ndarray.set")
         if not isinstance(arr, np.ndarray):
             raise TypeError("Only numpy.ndarray can be set to cupy.ndarray")
         self._h[...] = arr
@@ -76,7 +91,7 @@ class ndarray:  # noqa: N801 - CuPy's name
     nbytes = property(lambda self: self._h.nbytes)
     strides = property(lambda self: self._h.strides)
     flags = property(lambda self: self._h.flags)
-    T = property(lambda self: wrap(self._h.T))
+    T = property(lambda self: _op(lambda a: wrap(a._h.T), self))
 
     def __len__(self) -> int:
         return len(self._h)
@@ -87,25 +102,51 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __repr__(self) -> str:
         return "standin." + repr(self._h)
 
-    __bool__ = lambda self: bool(self._h)  # noqa: E731 - size-1 arrays sync to the host
-    __float__ = lambda self: float(self._h)  # noqa: E731
-    __int__ = lambda self: int(self._h)  # noqa: E731
-    __index__ = lambda self: self._h.__index__()  # noqa: E731
+    def __bool__(self) -> bool:  # size-1 arrays sync to the host
+        _sync("bool(x)")
+        return bool(self._h)
+
+    def __float__(self) -> float:
+        _sync("float(x)")
+        return float(self._h)
+
+    def __int__(self) -> int:
+        _sync("int(x)")
+        return int(self._h)
+
+    def __index__(self) -> int:
+        _sync("index")
+        return self._h.__index__()
 
     def item(self) -> Any:
+        _sync("ndarray.item")
         return self._h.item()
 
     def tolist(self) -> Any:
+        _sync("ndarray.tolist")
         return self._h.tolist()
 
     def __getitem__(self, key: Any) -> ndarray:
-        return wrap(self._h[_index(key)])
+        def getitem(a: ndarray, k: Any) -> ndarray:
+            k = _index(k)
+            r = a._h[k]
+            if not isinstance(r, np.ndarray):  # CuPy: a 0-d VIEW, never a copied scalar
+                r = a._h[(*k, ...) if isinstance(k, tuple) else (k, ...)]
+            return wrap(r)
+
+        return _op(getitem, self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._h[_index(key)] = _operand(value, "__setitem__")
+        def setitem(a: ndarray, k: Any, v: Any) -> None:
+            a._h[_index(k)] = _operand(v, "__setitem__")
+
+        _op(setitem, self, key, value, _writes=(self,))
 
     def fill(self, value: Any) -> None:
-        self._h.fill(_operand(value, "fill"))
+        def fill(a: ndarray, v: Any) -> None:
+            a._h.fill(_operand(v, "fill"))
+
+        _op(fill, self, value, _writes=(self,))
 
     def __dir__(self) -> list[str]:
         return sorted(set(object.__dir__(self)) | set(METHODS))
@@ -113,8 +154,10 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __getattr__(self, name: str) -> Any:
         if name not in METHODS:
             raise AttributeError(f"'cupy.ndarray' object has no attribute {name!r}")
-        meth = getattr(self._h, name)
-        return lambda *a, **k: _result(meth(*_device_args(a, name), **_device_kw(k, name)))
+        def method(x: ndarray, *a: Any, **k: Any) -> Any:
+            return _result(getattr(x._h, name)(*_device_args(a, name), **_device_kw(k, name)))
+
+        return lambda *a, **k: _op(method, self, *a, **k)
 
 
 METHODS = {"reshape", "transpose", "ravel", "flatten", "astype", "copy", "sum", "mean",
@@ -229,6 +272,9 @@ class ufunc:  # noqa: N801 - CuPy's name
         self.nin, self.nout = np_ufunc.nin, np_ufunc.nout
 
     def __call__(self, *args: Any, out: Any = None, **kw: Any) -> Any:
+        return _op(self._call, *args, out=out, _writes=() if out is None else (out,), **kw)
+
+    def _call(self, *args: Any, out: Any = None, **kw: Any) -> Any:
         hs = [_operand(a, self.name) for a in args]
         if out is not None:
             self._u(*hs, out=_array(out, f"{self.name}(out=)"), **kw)
@@ -236,7 +282,8 @@ class ufunc:  # noqa: N801 - CuPy's name
         return _result(self._u(*hs, **kw))
 
     def reduce(self, a: Any, *args: Any, **kw: Any) -> Any:
-        return _result(self._u.reduce(_array(a, f"{self.name}.reduce"), *args, **kw))
+        return _op(lambda x, *r, **k: _result(self._u.reduce(
+            _array(x, f"{self.name}.reduce"), *r, **k)), a, *args, **kw)
 
     def __repr__(self) -> str:
         return f"<ufunc '{self.name}'>"
@@ -257,9 +304,12 @@ UFUNCS["abs"] = UFUNCS["absolute"]
 def _first_array(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     """A CuPy function whose first argument must be a device array."""
 
-    def call(a: Any, *args: Any, **kw: Any) -> Any:
+    def run(a: Any, *args: Any, **kw: Any) -> Any:
         h = _array(a, f"cupy.{name}")
         return _result(fn(h, *_device_args(args, name), **_device_kw(kw, name)))
+
+    def call(a: Any, *args: Any, **kw: Any) -> Any:
+        return _op(run, a, *args, **kw)
 
     call.__name__ = name
     return call
@@ -268,9 +318,12 @@ def _first_array(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
 def _all_arrays(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     """A CuPy function over a sequence of device arrays (concatenate, stack)."""
 
-    def call(arrays: Any, *args: Any, **kw: Any) -> Any:
+    def run(arrays: Any, *args: Any, **kw: Any) -> Any:
         hs = [_array(a, f"cupy.{name}") for a in arrays]
         return _result(fn(hs, *args, **kw))
+
+    def call(arrays: Any, *args: Any, **kw: Any) -> Any:
+        return _op(run, arrays, *args, **kw)
 
     call.__name__ = name
     return call
@@ -280,30 +333,43 @@ def asarray(a: Any, dtype: Any = None, order: Any = None) -> ndarray:
     """Host or device data -> a device array (no copy for a device array of that dtype)."""
     if isinstance(a, ndarray):
         return a if dtype is None or np.dtype(dtype) == a.dtype else a.astype(dtype)
-    return wrap(np.array(a, dtype=dtype, order=order or "K"))
+    if not isinstance(a, SCALARS):
+        _sync("asarray(host data): an upload")
+    return _op(lambda: wrap(np.array(a, dtype=dtype, order=order or "K")))
 
 
 def array(a: Any, dtype: Any = None, copy: bool = True, order: str = "K",
           ndmin: int = 0) -> ndarray:
-    h = a._h if isinstance(a, ndarray) else a
-    return wrap(np.array(h, dtype=dtype, copy=True if copy else None, order=order,
-                         ndmin=ndmin))
+    if not isinstance(a, (ndarray, *SCALARS)):
+        _sync("array(host data): an upload")
+
+    def make(x: Any) -> ndarray:
+        h = x._h if isinstance(x, ndarray) else x
+        return wrap(np.array(h, dtype=dtype, copy=True if copy else None, order=order,
+                             ndmin=ndmin))
+
+    return _op(make, a)
 
 
 def asnumpy(a: Any, stream: Any = None, order: str = "C") -> np.ndarray:
+    _sync("asnumpy")
     return a._h.copy(order=order) if isinstance(a, ndarray) else np.asarray(a, order=order)
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    c = _array(condition, "cupy.where")
     if x is None and y is None:
-        return _result(np.nonzero(c))
-    return wrap(np.asarray(np.where(c, _operand(x, "cupy.where"), _operand(y, "cupy.where"))))
+        _sync("where(condition): the result's size")
+        return _result(np.nonzero(_array(condition, "cupy.where")))
+    return _op(lambda c, a, b: wrap(np.asarray(np.where(
+        _array(c, "cupy.where"), _operand(a, "cupy.where"), _operand(b, "cupy.where")))),
+        condition, x, y)
 
 
 def einsum(subscripts: str, *operands: Any, **kw: Any) -> Any:
-    hs = [_array(a, "cupy.einsum") for a in operands]
-    return _result(np.einsum(subscripts, *hs, **kw))
+    def run(*ops: Any) -> Any:
+        return _result(np.einsum(subscripts, *[_array(a, "cupy.einsum") for a in ops], **kw))
+
+    return _op(run, *operands)
 
 
 def get_array_module(*args: Any) -> Any:
@@ -316,8 +382,11 @@ def result_type(*arrays_and_dtypes: Any) -> np.dtype:
 
 
 def _creator(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def call(*args: Any, **kw: Any) -> Any:
+    def run(*args: Any, **kw: Any) -> Any:
         return wrap(np.asarray(fn(*_device_args(args, fn.__name__), **kw)))
+
+    def call(*args: Any, **kw: Any) -> Any:
+        return _op(run, *args, **kw)
 
     call.__name__ = fn.__name__
     return call
@@ -351,7 +420,8 @@ _operators()
 
 
 def as_strided(x: Any, shape: Any = None, strides: Any = None) -> ndarray:
-    return wrap(np.lib.stride_tricks.as_strided(_array(x, "as_strided"), shape, strides))
+    return _op(lambda a: wrap(np.lib.stride_tricks.as_strided(_array(a, "as_strided"), shape,
+                                                              strides)), x)
 
 
 class _Device:
@@ -365,8 +435,13 @@ class _Device:
 
 
 def _cuda_namespace() -> types.SimpleNamespace:
-    return types.SimpleNamespace(is_available=lambda: True, Device=_Device,
-                                 runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1,
+                                    CUDARuntimeError=graph.CUDARuntimeError,
+                                    streamCaptureModeRelaxed=2)
+    return types.SimpleNamespace(
+        is_available=lambda: True, Device=_Device, runtime=runtime, Stream=graph.Stream,
+        Event=graph.Event, Graph=graph.Graph, get_current_stream=graph.get_current_stream,
+        MemoryPool=graph.MemoryPool, using_allocator=graph.using_allocator)
 
 
 def build() -> types.ModuleType:

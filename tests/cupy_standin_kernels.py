@@ -223,8 +223,13 @@ class ElementwiseKernel:
                + f"        {self.operation};\n    }}\n}}\n")
         return register(src)
 
-    def __call__(self, *args: Any, size: int = -1, block_size: int = 128,
-                 stream: Any = None) -> Any:
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        cs = _sa([])
+        outs = tuple(a for a in args[len(self.in_params):] if isinstance(a, cs.ndarray))
+        return cs._op(self._call, *args, _writes=outs, **kw)
+
+    def _call(self, *args: Any, size: int = -1, block_size: int = 128,
+              stream: Any = None) -> Any:
         cs, nin = _sa([]), len(self.in_params)
         if len(args) not in (nin, nin + len(self.out_params)):
             raise TypeError(f"Wrong number of arguments for {self.name!r}. It must be either "
@@ -242,7 +247,8 @@ class ElementwiseKernel:
         n = int(np.prod(shape, dtype=np.int64))
         if n:
             bufs, steps = host_operands(self.in_params, ins, types, shape, self.name)
-            obufs = [np.empty(shape, dtype=o.dtype) for o in outs]
+            # outputs passed in are in-out (CuPy reads their values: `y = y + x`)
+            obufs = [np.array(o._h, order="C", copy=True) for o in outs]
             call(self._source(types), bufs + obufs, steps + [1] * len(outs), n)
             for o, b in zip(outs, obufs):
                 o._h[...] = b
@@ -286,8 +292,12 @@ class ReductionKernel:
                + f"        {{ _type_reduce a = _acc; {post}; }}\n    }}\n}}\n")
         return register(src)
 
-    def __call__(self, *args: Any, out: Any = None, axis: Any = None,
-                 keepdims: bool = False, stream: Any = None) -> Any:
+    def __call__(self, *args: Any, out: Any = None, **kw: Any) -> Any:
+        return _sa([])._op(self._call, *args, out=out,
+                           _writes=() if out is None else (out,), **kw)
+
+    def _call(self, *args: Any, out: Any = None, axis: Any = None,
+              keepdims: bool = False, stream: Any = None) -> Any:
         cs, nin = _sa([]), len(self.in_params)
         ins = list(args[:nin])
         arrays = [a for a in ins if isinstance(a, cs.ndarray)]
@@ -365,8 +375,13 @@ class RawKernel:
             fn.restype = None
         return fn
 
-    def __call__(self, grid: Any, block: Any, args: tuple[Any, ...], shared_mem: int = 0,
-                 stream: Any = None, **kw: Any) -> None:
+    def __call__(self, grid: Any, block: Any, args: tuple[Any, ...], **kw: Any) -> None:
+        cs = _sa([])
+        writes = tuple(a for a in args if isinstance(a, cs.ndarray))  # through pointers
+        return cs._op(self._call, grid, block, args, _writes=writes, **kw)
+
+    def _call(self, grid: Any, block: Any, args: tuple[Any, ...], shared_mem: int = 0,
+              stream: Any = None, **kw: Any) -> None:
         cs = _sa([])
         store, types_ = [], []
         for a in args:

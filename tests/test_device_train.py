@@ -92,12 +92,19 @@ def test_params_and_data_stay_on_the_device(cp: Any, engine: str) -> None:
         return orig(self, w, g, st)
 
     gn.optim.SGD.update = spy  # type: ignore[method-assign]
-    try:
+    try:  # the unfused path: the optimizer updates the device arrays after each step
         gn.fit(model, X, y, epochs=1, batch_size=16, engine=engine, device="cuda",
-               optimizer="sgd", lr=0.1)
+               optimizer="sgd", lr=0.1, fused_update=False)
     finally:
         gn.optim.SGD.update = orig  # type: ignore[method-assign]
     assert seen and all(t == (cp.ndarray, cp.ndarray) for t in seen)
+    # the fused path (compiled engine): the update runs in the step, its momenta are
+    # device arrays the step updates in place
+    opt = gn.optim.SGD(lr=0.1, momentum=0.9)
+    h = gn.fit(_model(), X, y, epochs=1, batch_size=16, engine=engine, device="cuda",
+               optimizer=opt)
+    assert h.fused_update is (engine == "compiled")
+    assert all(type(st["v"]) is cp.ndarray for st in opt.state.values())
 
 
 def test_an_error_mid_training_leaves_the_trained_params_on_the_host(cp: Any) -> None:

@@ -21,13 +21,15 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from graphnn.codegen.cudagraph import CudaGraphStep
 from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import PART_MARK, Emitter, exec_source, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
+from graphnn.codegen.update import UpdatePlan, fused_rule_of
 from graphnn.core.context import paused_gc
 from graphnn.core.device import cupy_problem, to_host
-from graphnn.core.errors import DeviceError, FeedError
+from graphnn.core.errors import DeviceError, FeedError, GraphError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.cse import cse
@@ -140,12 +142,18 @@ class CompiledGraph:
     ``set_value``, ``gn.load``, the optimizers; after writing into ``g.value_of(p)``
     directly call :meth:`sync_params`); CuPy feeds are used without a copy; results are
     CuPy arrays (``fn(feeds, host=True)`` or ``r.value(name, host=True)`` for NumPy).
+
+    Compiled with ``optimizer=``, each call is a whole training step: it also updates the
+    ``wrt`` params in place (``update``: the optimizer and its rule; ``codegen.update``).
+    Compiled with ``cuda_graph=True``, calls after the first replay a captured CUDA graph
+    (``cuda_graph``: its ``status``; ``codegen.cudagraph``).
     """
 
     def __init__(self, graph: Graph, source: str, fn_name: str, args: list[Node],
                  out_names: list[str], grad_names: list[str], loss_name: str | None,
                  optimized: Graph, outputs: list[Node], passes: list[PassRecord],
-                 backend: Any, groups: list[Any] | None = None) -> None:
+                 backend: Any, groups: list[Any] | None = None,
+                 update: UpdatePlan | None = None, cuda_graph: bool = False) -> None:
         self.source_graph = graph
         self.source = source
         self.graph = optimized
@@ -172,13 +180,22 @@ class CompiledGraph:
             self.function = ns[fn_name]
         self._n_out = len(out_names)
         self._madds = largest_madds(optimized)   # small: one BLAS thread per call
+        self.update_kernels: list[dict[str, Any]] = getattr(backend, "update_kernels", [])
+        self.update = update
+        names = [n for n, _, _ in self._args]
+        self._update_pos = [names.index(p.name) for p in update.params] if update else []
+        self.cuda_graph: CudaGraphStep | None = None
+        if cuda_graph and self.function is not None:
+            self.cuda_graph = CudaGraphStep(
+                self._cp, self.function, [k for k, a in enumerate(self._args) if not a[2]],
+                len(update.rule.scalars) if update else None)
 
     @property
     def body(self) -> str:
         """Just the statements of the function (no imports, helpers or constants); for a
         function emitted in parts (``emit.CHUNK_MIN``), the statements of its parts."""
         if PART_MARK not in self.source:
-            body = self.source.split("\n    \"\"\"Graph ", 1)[1].split("\n    return (", 1)[0]
+            body = self.source.split("\n    \"\"\"Graph ", 1)[1].split("\n    return ", 1)[0]
             return "\n".join(ln[4:] for ln in body.splitlines()[1:])
         out: list[str] = []
         for piece in self.source.split(PART_MARK)[1:]:
@@ -196,15 +213,42 @@ class CompiledGraph:
                               f"{self._problem}; use .source or .save()")
         given = {(k.name if isinstance(k, Node) else k): v for k, v in (feeds or {}).items()}
         given.update(kw)
+        if self.update is not None and any(self._args[k][0] in given
+                                           for k in self._update_pos):
+            raise FeedError("a step compiled with optimizer= updates its params in place: "
+                            "they cannot be fed")
         args = self._arguments(given)
-        with blas_threads_for(self._madds):
-            res = self.function(*args)
+        if self.update is not None:
+            args.append(self.update.arguments([args[k] for k in self._update_pos]))
+        if self.cuda_graph is not None:
+            res = self.cuda_graph(args)
+        else:
+            with blas_threads_for(self._madds):
+                res = self.function(*args)
+        if self.update is not None:
+            self._updated([args[k] for k in self._update_pos])
         n = self._n_out
         values, grads = dict(zip(self.output_names, res[:n])), dict(zip(self.grad_names, res[n:]))
         if host:
             values = {k: to_host(v) for k, v in values.items()}
             grads = {k: to_host(v) for k, v in grads.items()}
         return CompiledResult(values, grads, self.loss_name)
+
+    def _updated(self, values: list[Any]) -> None:
+        """After a fused step: the param store changed. On CuPy, params that are not
+        resident on the device (``params_on_device``) were updated in their device copies:
+        those are copied back into the host arrays (a transfer per step; ``gn.fit`` keeps
+        them resident), and the copies stay current."""
+        g = self.source_graph
+        cp = self._cp
+        if cp is not None:
+            for p, dev in zip(self.update.params, values):  # type: ignore[union-attr]
+                host = g._state[p]
+                if not isinstance(host, cp.ndarray):
+                    host[...] = cp.asnumpy(dev)
+        g.params_changed()
+        if cp is not None:
+            self.device_params.current()
 
     def _arguments(self, given: dict[str, Any]) -> list[Any]:
         """The function's arguments from the feeds (popped from ``given``) and the params
@@ -273,7 +317,8 @@ class CompiledGraph:
 def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "numpy",  # noqa: A001
             optimize: bool = True, passes: Sequence[str] | None = None,
             loss: str | Node | None = None, fuse_elementwise: bool | None = None,
-            inplace: Any = "auto", numexpr: bool = False, verify: bool = False) -> CompiledGraph:
+            inplace: Any = "auto", numexpr: bool = False, verify: bool = False,
+            optimizer: Any = None, cuda_graph: bool = False) -> CompiledGraph:
     """Compile ``graph`` (its ``outputs``, and the gradients of ``loss`` w.r.t. ``wrt``)
     into one Python function for ``backend`` ("numpy" or "cupy").
 
@@ -291,19 +336,44 @@ def compile(graph: Graph, outputs: Any = None, wrt: Any = None, backend: str = "
             imports numexpr; measured slower than blocked in-place NumPy on 2 cores).
         verify: check the IR before and after every pass (``graphnn.passes.verify``);
             the tests compile with it on.
+        optimizer: a gn.optim optimizer whose update is compiled into the step (SGD with
+            momentum / Nesterov / weight decay, Adam, Adagrad, RMSprop): each call then
+            also updates the ``wrt`` params in place, one fused elementwise update per
+            param, skipped when the loss is not finite; the optimizer's state buffers live
+            in ``optimizer.state`` (on the params' device) and its hyperparameters are
+            read at every call (an lr schedule works; values never enter the source).
+            The loss becomes an output if it is not one. An optimizer without a fused
+            rule (``fused_rule()`` is None) raises GraphError: use ``opt.step(result)``.
+        cuda_graph: (CuPy) replay the step as a CUDA graph after one warm-up call
+            (``codegen.cudagraph``): results are then the same arrays every call; when
+            the step cannot be captured it runs as usual and
+            ``fn.cuda_graph.status`` says why.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph() as g:
+    ...     w = gn.param("w", [1.0, -2.0])
+    ...     loss = gn.sum(w * w).named("loss")
+    >>> step = gn.compile(g, [loss], wrt=[w], optimizer=gn.optim.SGD(lr=0.1))
+    >>> float(step()["loss"]), g.value_of(w).tolist()   # the loss before the update
+    (5.0, [0.8, -1.6])
     """
     with paused_gc():
         return _compile(graph, outputs, wrt, backend, optimize, passes, loss,
-                        fuse_elementwise, inplace, numexpr, verify)
+                        fuse_elementwise, inplace, numexpr, verify, optimizer, cuda_graph)
 
 
 def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
              passes: Sequence[str] | None, loss: str | Node | None,
              fuse_elementwise: bool | None, inplace: Any, numexpr: bool,
-             verify: bool) -> CompiledGraph:
+             verify: bool, optimizer: Any = None, cuda_graph: bool = False) -> CompiledGraph:
     outs, wrt_nodes, loss_node = resolve_targets(graph, outputs, wrt, loss, "compile")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; backends: {sorted(BACKENDS)}")
+    if cuda_graph and backend != "cupy":
+        raise ValueError("cuda_graph=True needs backend='cupy'")
+    rule = _fusable(optimizer, wrt_nodes, loss_node)
+    if rule is not None and loss_node not in outs:
+        outs = [*outs, loss_node]
     work, mapped = copy_graph(graph, outs + ([loss_node] if loss_node is not None else []))
     targets = mapped[: len(outs)]
     if wrt_nodes:
@@ -326,9 +396,17 @@ def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
     groups = fuse(work, targets, enabled=optimize if fuse_elementwise is None else fuse_elementwise)
     needed_leaves = {i.id for g in groups for n in g.nodes for i in n.inputs} | {
         t.id for t in targets}
+    if rule is not None:  # the update writes every param, also one no statement reads
+        needed_leaves |= {work.node(w.name).id for w in wrt_nodes}
     args = [n for n in work.nodes if n.op in (INPUT, PARAM) and n.id in needed_leaves]
     em = Emitter(be, groups, targets, args)
     em.emit()
+    update = None
+    if rule is not None:
+        assert loss_node is not None
+        em.emit_update(rule, [work.node(w.name) for w in wrt_nodes], targets[len(outs):],
+                       targets[[o.name for o in outs].index(loss_node.name)])
+        update = UpdatePlan(optimizer, rule, list(wrt_nodes))
     out_names = [o.name for o in outs]
     grad_names = [w.name for w in wrt_nodes]
     grads = (f" then d{note(loss_node.name)}/d[{', '.join(note(w) for w in grad_names)}]"
@@ -343,7 +421,25 @@ def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
     src += _trailer(args, out_names, grad_names)
     return CompiledGraph(graph, src, "compute", args, out_names, grad_names,
                          loss_node.name if loss_node is not None else None, work, targets,
-                         records, be, groups)
+                         records, be, groups, update, cuda_graph)
+
+
+def _fusable(optimizer: Any, wrt: list[Node], loss: Node | None) -> Any:
+    """The optimizer's update rule, checked against the step (GraphError when it cannot
+    be compiled in); None without an optimizer."""
+    if optimizer is None:
+        return None
+    rule = fused_rule_of(optimizer)
+    if rule is None:
+        raise GraphError(f"{type(optimizer).__name__} has no fused update (fused_rule() is "
+                         "None): compile without optimizer= and call opt.step(result)")
+    if not wrt or loss is None:
+        raise GraphError("compile(optimizer=...) needs wrt= params and a loss")
+    for w in wrt:
+        if w.op is not PARAM or w.dtype.kind != "f":
+            raise GraphError(f"compile(optimizer=...): {w.name!r} is not a float param",
+                             node=w)
+    return rule
 
 
 def _trailer(args: list[Node], out_names: list[str], grad_names: list[str]) -> str:

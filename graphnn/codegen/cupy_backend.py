@@ -71,6 +71,7 @@ class CupyBackend:
 
     def __init__(self) -> None:
         self.kernels: list[dict[str, Any]] = []
+        self.update_kernels: list[dict[str, Any]] = []  # the fused optimizer updates
 
     def emit_group(self, em: Emitter, g: Group) -> list[str]:
         r = g.root
@@ -103,6 +104,40 @@ class CupyBackend:
             f"\n    {body!r},\n    {spec['name']!r})")
         return [f"{em.var(r)} = {kname}({', '.join(em.var(i) for i in ext)})"]
 
+    def emit_update(self, em: Emitter, rule: Any, upd: str, ws: list[str], gs: list[str],
+                    loss: str, dtypes: list[Any], loss_dtype: Any) -> list[str]:
+        """The fused optimizer update: one ElementwiseKernel per param dtype, the param and
+        its state buffers in-out arguments, the scalars inputs (Python floats, or 0-d
+        device arrays when the step is replayed as a CUDA graph), guarded on the device
+        by ``isfinite(loss)`` (no host sync)."""
+        kernels: dict[str, str] = {}
+        ns = len(rule.scalars)
+        lines = [f"if {upd} is not None:  # the optimizer's update, in place on the device"]
+        for k, (w, g, dt) in enumerate(zip(ws, gs, dtypes)):
+            kname = kernels.get(dt.name)
+            if kname is None:
+                kname = kernels[dt.name] = self._update_kernel(em, rule, dt, loss_dtype)
+            lines.append(f"    {kname}({g}, {loss}, *{upd}[{k}][:{ns}], {w}, "
+                         f"*{upd}[{k}][{ns}:])")
+        return lines
+
+    def _update_kernel(self, em: Emitter, rule: Any, dt: Any, loss_dtype: Any) -> str:
+        kname = em.fresh(f"_k_update_{rule.name}_{dt.name}")
+        em.globals.add(kname)
+        ct = CTYPES[dt.name]
+        ins = [("g", dt.name), ("L", loss_dtype.name)] + [(n, dt.name) for n in rule.scalars]
+        outs = [("w", dt.name)] + [(n, dt.name) for n in rule.state]
+        body = ("if (isfinite(L)) {\n" + "".join(f"    {ln}\n" for ln in rule.c_lines(ct))
+                + "}\n")
+        spec = {"name": f"graphnn_update_{rule.name}_{dt.name}", "var": kname, "ins": ins,
+                "outs": outs, "body": body, "ctype": ct}
+        self.update_kernels.append(spec)
+        in_decl = ", ".join(f"{t} {n}" for n, t in ins)
+        out_decl = ", ".join(f"{t} {n}" for n, t in outs)
+        em.prelude.append(f"{kname} = xp.ElementwiseKernel(\n    {in_decl!r},\n    "
+                          f"{out_decl!r},\n    {body!r},\n    {spec['name']!r})")
+        return kname
+
 
 def cuda_source(spec: dict[str, Any]) -> str:
     """A standalone CUDA translation unit equivalent to one generated ElementwiseKernel
@@ -115,3 +150,22 @@ def cuda_source(spec: dict[str, Any]) -> str:
             f", long long n) {{\n    long long i = blockIdx.x * (long long)blockDim.x + "
             f"threadIdx.x;\n    if (i >= n) return;\n" + "\n".join(loads)
             + f"\n    {oct_} {onm};\n{body}\n    p_{onm}[i] = {onm};\n}}\n")
+
+
+def update_cuda_source(spec: dict[str, Any]) -> str:
+    """A standalone CUDA translation unit equivalent to one fused optimizer update kernel
+    (``CupyBackend.update_kernels``; the in-out arguments are read and written back)."""
+    def ct(t: str) -> str:
+        return CTYPES[t]
+
+    ptrs = [f"const {ct(t)}* __restrict__ p_{n}" for n, t in spec["ins"]]
+    ptrs += [f"{ct(t)}* __restrict__ p_{n}" for n, t in spec["outs"]]
+    loads = [f"    const {ct(t)} {n} = p_{n}[{'0' if n != 'g' else 'i'}];"
+             for n, t in spec["ins"]]
+    loads += [f"    {ct(t)} {n} = p_{n}[i];" for n, t in spec["outs"]]
+    stores = [f"    p_{n}[i] = {n};" for n, _ in spec["outs"]]
+    body = "\n".join("    " + ln for ln in spec["body"].splitlines())
+    return (f'extern "C" __global__ void {spec["name"]}({", ".join(ptrs)}, long long n) {{\n'
+            "    long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;\n"
+            "    if (i >= n) return;\n" + "\n".join(loads) + f"\n{body}\n"
+            + "\n".join(stores) + "\n}\n")

@@ -238,6 +238,9 @@ class Emitter:
         self.globals: set[str] = set()  # module-level names made by fresh (consts, kernels)
         self.pool: dict[tuple[Any, str], list[str]] = {}
         self.tmp = 0
+        self.update_arg: str | None = None  # the fused optimizer update (emit_update)
+        self.update_ret = ""
+        self.update_lines: list[str] = []
 
     # -- names -------------------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -337,9 +340,26 @@ class Emitter:
                 self.body.append(f"del {', '.join(dead)}")
         self._touch = set()
 
+    def emit_update(self, rule: Any, params: Sequence[Node], grads: Sequence[Node],
+                    loss: Node) -> None:
+        """After the body: the optimizer's in-place update of ``params`` from ``grads``
+        (outputs of the function) by ``rule`` (``codegen.update``), run only when
+        ``loss`` is finite and the function's last argument (the per-param scalars and
+        state buffers) is given. A gradient that is a leaf is read from the returned
+        copy, so the update never reads a param it is writing."""
+        self.update_arg = self.fresh("_upd")
+        self.update_ret = self.fresh("_ret")
+        pos = {o.id: k for k, o in enumerate(self.outputs)}
+        gs = [f"{self.update_ret}[{pos[g.id]}]" if g.op.leaf else self.var(g) for g in grads]
+        self.update_lines = self.backend.emit_update(
+            self, rule, self.update_arg, [self.var(p) for p in params], gs, self.var(loss),
+            [p.dtype for p in params], loss.dtype)
+
     def source(self, graph_name: str, fn_name: str, doc: str) -> str:
         """The whole module as text."""
         args = ", ".join(self.var(a) for a in self.args)
+        if self.update_arg is not None:
+            args += f", {self.update_arg}=None"
         # leaves (inputs, params, constants) are returned as copies: a caller that updates
         # a returned gradient in place must not change its inputs or the module's constants
         rets = ", ".join(f"xp.array({self.var(o)}, copy=True)" if o.op.leaf else self.var(o)
@@ -360,7 +380,12 @@ class Emitter:
                             f"({', '.join(self.var(o) for o in self.outputs)}).", "    ")]
         if body:  # one join: no indented copy of every line (large bodies)
             lines.append("    " + "\n    ".join(body))
-        lines += [f"    return ({rets}{',' if len(self.outputs) == 1 else ''})", ""]
+        ret = f"({rets}{',' if len(self.outputs) == 1 else ''})"
+        if self.update_arg is not None:
+            lines.append(f"    {self.update_ret} = {ret}")
+            lines += ["    " + ln for ln in self.update_lines]
+            ret = self.update_ret
+        lines += [f"    return {ret}", ""]
         return "\n".join(lines)
 
     def parts(self) -> tuple[list[str], list[str]]:

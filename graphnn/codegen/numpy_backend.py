@@ -149,6 +149,21 @@ class NumpyBackend:
             em.release(name, shape, r.dtype)
         return lines
 
+    def emit_update(self, em: Emitter, rule: Any, upd: str, ws: list[str], gs: list[str],
+                    loss: str, dtypes: list[np.dtype], loss_dtype: np.dtype) -> list[str]:
+        """The fused optimizer update: one helper function updating ``w`` and the state
+        buffers in place (``codegen.update``), called per param when the loss is finite."""
+        fn = em.fresh(f"_update_{rule.name}")
+        em.globals.add(fn)
+        args = ", ".join(["w", "g", *rule.scalars, *rule.state])
+        em.helpers[fn] = "\n".join([
+            f"def {fn}({args}):",
+            f'    """The {rule.name} update of param w from its gradient g, in place."""',
+            *("    " + ln for ln in rule.python_lines())])
+        lines = [f"if {upd} is not None and xp.isfinite({loss}):  # the optimizer's update"]
+        lines += [f"    {fn}({w}, {g}, *{upd}[{k}])" for k, (w, g) in enumerate(zip(ws, gs))]
+        return lines
+
     def _into(self, em: Emitter, g: Group, n: Node, dest: str, lines: list[str],
               alloc: Any, ext: dict[int, str]) -> None:
         """Compute member ``n`` into buffer ``dest``; ``alloc(node)`` gives a scratch

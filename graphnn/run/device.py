@@ -36,6 +36,11 @@ class DeviceParams:
         """Forget the device copies of params: the next call uploads them again."""
         self._version = -1
 
+    def current(self) -> None:
+        """The device copies are as new as the param store (a fused step wrote the same
+        values into both): the version bump it made does not make them stale."""
+        self._version = self.graph.param_version
+
     def get(self, cp: Any, node: Node) -> Any:
         """The device copy of param or constant ``node`` (uploaded when stale)."""
         if cp is not self._cp:
