@@ -67,6 +67,42 @@ def _pad2d(xp: Any, x: Any, padding: tuple[int, ...], value: float = 0.0,
     return out
 
 
+def _workspace(xp: Any, key: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A scratch array for ``key`` that later calls of the same thread with the same shape
+    and dtype get back (no allocation, so no page faults, after the first call). The
+    function keeps them itself (so it works unchanged where codegen copies it); at most
+    64 MiB each, and the store is emptied when it holds 256 MiB. Callers only use it
+    within one call and never return it."""
+    import threading
+
+    nbytes = xp.dtype(dtype).itemsize
+    for s in shape:
+        nbytes *= s
+    if nbytes > 1 << 26:
+        return xp.empty(shape, dtype=dtype)
+    store = _workspace.__dict__.setdefault("arrays", {})
+    k = (threading.get_ident(), getattr(xp, "__name__", ""), key, tuple(shape),
+         xp.dtype(dtype).str)
+    buf = store.get(k)
+    if buf is None:
+        held = nbytes
+        for a in tuple(store.values()):
+            held += a.nbytes
+        if held > 1 << 28:
+            store.clear()
+        buf = store[k] = xp.empty(shape, dtype=dtype)
+    return buf
+
+
+def _block(xp: Any, n: int, per_image: int, budget: int = 1 << 20) -> int:
+    """Images per block: on the CPU as many as keep ``per_image`` bytes each within
+    ``budget`` (the block stays in cache between its copy and its GEMM); elsewhere (CuPy)
+    the whole batch, in one kernel."""
+    if getattr(xp, "__name__", "") != "numpy":
+        return max(n, 1)
+    return max(1, min(n, budget // max(per_image, 1)))
+
+
 def _batch_inner(xp: Any, n: int, ow: int, sw: int) -> bool:
     """Whether the input gradient's columns put the batch axis innermost,
     (C, *K, *O, N), rather than outermost, (C, *K, N, *O): whichever makes the contiguous
@@ -74,19 +110,6 @@ def _batch_inner(xp: Any, n: int, ow: int, sw: int) -> bool:
     axis). (One image: the same memory either way, and batch-outermost needs no layout
     copies.)"""
     return n > 1 and (sw == 1 or n >= ow)
-
-
-def _chwn(xp: Any, x: Any) -> Any:
-    """A batch-innermost (C, *S, N) copy of an (N, C, *S) array."""
-    n = x.shape[0]
-    xt = xp.transpose(x, tuple(range(1, x.ndim)) + (0,))
-    xb = xp.empty(tuple(xt.shape), dtype=x.dtype)
-    # images a multiple of 4 KiB apart all map to the same cache sets: gathering one value
-    # from each of 64 of them thrashes the cache (3x slower), so copy 8 images at a time
-    step = 8 if x.strides[0] % 4096 == 0 else n
-    for k in range(0, n, step):
-        xb[..., k:k + step] = xt[..., k:k + step]
-    return xb
 
 
 def _windows(xp: Any, x: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -106,10 +129,9 @@ def _windows(xp: Any, x: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
 def _im2col(xp: Any, win: Any, groups: int) -> Any:
     """Yield ``(i, e, cols)`` for consecutive blocks of images ``i:e`` of a window view
     (N, C, *K, *O) from ``_windows``: ``cols`` (e - i, groups, C/groups * prod(K),
-    prod(O)), each block copied into ONE buffer that all blocks reuse (each image's
-    columns in the NCHW order, so the GEMM writes its result in place, no layout copies).
-    On the CPU a block is sized to stay in cache (1 MiB of columns) while its GEMM reads
-    it; elsewhere (CuPy) it is the whole batch (one kernel)."""
+    prod(O)), each block copied into a scratch buffer (``_workspace``: the same one for
+    every block and call) with each image's columns in NCHW order, so that a GEMM writes
+    its result straight into the NCHW output (no layout copies). Blocks: ``_block``."""
     n, c = win.shape[:2]
     nd = (win.ndim - 2) // 2
     kk = p = 1
@@ -117,14 +139,10 @@ def _im2col(xp: Any, win: Any, groups: int) -> Any:
         kk *= k
     for o in win.shape[2 + nd:]:
         p *= o
-    per = c * kk * p * win.itemsize
-    step = n
-    if getattr(xp, "__name__", "") == "numpy":
-        step = max(1, min(n, (1 << 20) // max(per, 1)))
-    buf = xp.empty((step,) + tuple(win.shape[1:]), dtype=win.dtype)
+    step = _block(xp, n, c * kk * p * win.itemsize)
     for i in range(0, n, step):
         e = min(n, i + step)
-        blk = buf[:e - i]
+        blk = _workspace(xp, "cols", (e - i,) + tuple(win.shape[1:]), win.dtype)
         blk[...] = win[i:e]
         yield i, e, xp.reshape(blk, (e - i, groups, (c // groups) * kk, p))
 
@@ -159,41 +177,65 @@ def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1
 def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, ...] = (1, 1),
                        stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
                        dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
-    """Transposed convolution: dX for y = conv(x, w) (any spatial rank); one GEMM, then
-    col2im (one add per kernel offset, over long runs: batch innermost when that makes
-    them longer, see ``_batch_inner``)."""
+    """Transposed convolution: dX for y = conv(x, w) (any spatial rank), block by block
+    of images (``_block``): one GEMM per block, then col2im (one add per kernel offset)
+    into the block's padded input gradient, in scratch buffers reused between calls.
+    Batch-innermost blocks, (C, *S, images), when that makes the added runs longer (see
+    ``_batch_inner``: OW * images at stride 1), else image-outermost ones read dY in
+    place."""
     n, co = g.shape[:2]
     out = tuple(g.shape[2:])
     cg = w.shape[1]
     kernel = tuple(w.shape[2:])
     nd = len(kernel)
     c = cg * groups
-    kk = 1
+    kk = p = 1
     for k in kernel:
         kk *= k
-    inner = _batch_inner(xp, n, out[-1], stride[-1])
-    wg = xp.reshape(w, (groups, co // groups, cg * kk))
-    gg = (_chwn(xp, g) if inner
-          else xp.transpose(g, (1, 0) + tuple(range(2, g.ndim))))  # (C_out, N, *O) view
-    dcols = xp.matmul(xp.transpose(wg, (0, 2, 1)),
-                      xp.reshape(gg, (groups, co // groups, g.size // co)))
-    padded = tuple(s + 2 * p for s, p in zip(input_size, padding))
-    if inner:
-        dcols = xp.reshape(dcols, (c,) + kernel + out + (n,))
-        dx = xp.zeros((c,) + padded + (n,), dtype=dcols.dtype)
-    else:  # (C, *S, N) views of (C, N, *S) buffers
-        dcols = xp.transpose(xp.reshape(dcols, (c,) + kernel + (n,) + out),
-                             tuple(range(nd + 1)) + tuple(range(nd + 2, 2 * nd + 2))
-                             + (nd + 1,))
-        dx = xp.transpose(xp.zeros((c, n) + padded, dtype=dcols.dtype),
-                          (0,) + tuple(range(2, nd + 2)) + (1,))
-    for off in _offsets(xp, kernel):
-        sl = tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o in
-                   zip(off, dilation, stride, out))
-        dx[(slice(None),) + sl] += dcols[(slice(None),) + off]
-    inside = tuple(slice(p, p + s) for p, s in zip(padding, input_size))
-    return xp.ascontiguousarray(xp.transpose(dx[(slice(None),) + inside],
-                                             (nd + 1, 0) + tuple(range(1, nd + 1))))
+    for o in out:
+        p *= o
+    dt = xp.result_type(g, w)
+    padded = tuple(s + 2 * q for s, q in zip(input_size, padding))
+    # larger blocks than im2col's: each costs prod(K) slice adds (LeNet conv 2: 1 MiB
+    # blocks 15% slower, 4 MiB as fast as the whole batch)
+    step = _block(xp, n, c * kk * p * xp.dtype(dt).itemsize, 1 << 22)
+    inner = _batch_inner(xp, step, out[-1], stride[-1])
+    wt = xp.transpose(xp.reshape(w, (groups, co // groups, cg * kk)), (0, 2, 1))
+    dx = xp.empty((n, c) + tuple(input_size), dtype=dt)
+    sp = tuple(range(1, nd + 1))
+    inside = tuple(slice(q, q + s) for q, s in zip(padding, input_size))
+    for i in range(0, n, step):
+        b = min(n, i + step) - i
+        if inner:  # (C_out, *O, b) -> (C, *K, *O, b) -> (C, *S_padded, b)
+            gb = _workspace(xp, "gi_g", (co,) + out + (b,), g.dtype)
+            gt = xp.transpose(g[i:i + b], tuple(range(1, nd + 2)) + (0,))
+            # images a multiple of 4 KiB apart all map to the same cache sets: gathering
+            # one value from each of 64 of them thrashes the cache (3x slower), so copy
+            # 8 images at a time
+            by = 8 if g.strides[0] % 4096 == 0 else b
+            for k in range(0, b, by):
+                gb[..., k:k + by] = gt[..., k:k + by]
+            dc = _workspace(xp, "gi_cols", (groups, cg * kk, p * b), dt)
+            xp.matmul(wt, xp.reshape(gb, (groups, co // groups, p * b)), out=dc)
+            dcols = xp.reshape(dc, (c,) + kernel + out + (b,))
+            db = _workspace(xp, "gi_dx", (c,) + padded + (b,), dt)
+            lead: tuple[Any, ...] = (slice(None),)
+        else:  # (b, C, *K, *O) straight from dY's NCHW layout -> (b, C, *S_padded)
+            dc = _workspace(xp, "gi_cols", (b, groups, cg * kk, p), dt)
+            xp.matmul(wt, xp.reshape(g[i:i + b], (b, groups, co // groups, p)), out=dc)
+            dcols = xp.reshape(dc, (b, c) + kernel + out)
+            db = _workspace(xp, "gi_dx", (b, c) + padded, dt)
+            lead = (slice(None), slice(None))
+        db[...] = 0
+        for off in _offsets(xp, kernel):
+            sl = tuple(slice(j * d, j * d + s * (o - 1) + 1, s) for j, d, s, o in
+                       zip(off, dilation, stride, out))
+            db[lead + sl] += dcols[lead + off]
+        if inner:
+            dx[i:i + b] = xp.transpose(db[(slice(None),) + inside], (nd + 1, 0) + sp)
+        else:
+            dx[i:i + b] = db[(slice(None), slice(None)) + inside]
+    return dx
 
 
 def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...] = (1, 1),
@@ -427,7 +469,7 @@ def _gw_shape(x: S.Shape, g: S.Shape, *, kernel_size: Any, stride: Any, padding:
 
 
 _ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
-_BASE = (_offsets, _pad2d)
+_BASE = (_offsets, _pad2d, _workspace, _block)
 CONV: dict[int, Op] = {}
 GRAD_INPUT: dict[int, Op] = {}
 GRAD_WEIGHT: dict[int, Op] = {}
@@ -479,7 +521,7 @@ for _n in (1, 2, 3):
         cost=lambda g, w, out, **p: _conv_cost(out, w, g), onnx=Onnx(
             export=oc.export_conv_grad_input,
             imports={"ConvTranspose": oc.import_conv_transpose}),
-        helpers=_BASE + (_batch_inner, _chwn, _conv2d_grad_input),
+        helpers=_BASE + (_batch_inner, _conv2d_grad_input),
         doc=f"input gradient of conv{_n}d: a transposed convolution",
     ))
     GRAD_WEIGHT[_n] = register(Op(
