@@ -1,14 +1,15 @@
-"""2-D convolution (NCHW) as im2col + one BLAS matmul per call, with its input and weight
-gradients as registered ops (so the backward graph can be drawn, compiled and
-differentiated again).
+"""2-D convolution (NCHW) as im2col + BLAS matmuls, with its input and weight gradients
+as registered ops (so the backward graph can be drawn, compiled and differentiated again).
 
-The forward copies the input once to a batch-last layout (C, H, W, N), takes a strided
-*view* of every receptive field (no copy), copies it once into a
-``(groups, C_in/groups * kH * kW, OH * OW * N)`` column matrix (batch innermost, so each
-copied run is OW * N values long) and multiplies it by the weights in a single (batched
-over groups) GEMM. The input gradient is the transposed convolution: one GEMM, then a
-scatter-add over the kH*kW kernel offsets (col2im, again on long batch-last runs); the
-weight gradient is one GEMM against the same columns.
+The forward takes a strided *view* of every receptive field of the NCHW input (no copy),
+(N, C, *K, *O), and copies it block by block (a few images at a time, sized to stay in
+cache) into one reused ``(images, groups, C_in/groups * kH * kW, OH * OW)`` column
+buffer; one batched GEMM per block writes ``W @ cols`` straight into the NCHW output (each
+image's columns are already in its output's order: no layout copies of the input or the
+output). The weight gradient reads the same column blocks against dY in place (its NCHW
+layout is the GEMM's transposed operand). The input gradient is the transposed
+convolution: one GEMM, then a scatter-add over the kH*kW kernel offsets (col2im, on
+batch-last runs, see ``_batch_inner``).
 
 >>> import numpy as np, graphnn as gn
 >>> with gn.Graph():
@@ -66,76 +67,84 @@ def _pad2d(xp: Any, x: Any, padding: tuple[int, ...], value: float = 0.0,
     return out
 
 
+def _workspace(xp: Any, key: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """A scratch array for ``key`` that later calls of the same thread with the same shape
+    and dtype get back (no allocation, so no page faults, after the first call). The
+    function keeps them itself (so it works unchanged where codegen copies it); at most
+    64 MiB each, and the store is emptied when it holds 256 MiB. Callers only use it
+    within one call and never return it."""
+    import threading
+
+    nbytes = xp.dtype(dtype).itemsize
+    for s in shape:
+        nbytes *= s
+    if nbytes > 1 << 26:
+        return xp.empty(shape, dtype=dtype)
+    store = _workspace.__dict__.setdefault("arrays", {})
+    k = (threading.get_ident(), getattr(xp, "__name__", ""), key, tuple(shape),
+         xp.dtype(dtype).str)
+    buf = store.get(k)
+    if buf is None:
+        held = nbytes
+        for a in tuple(store.values()):
+            held += a.nbytes
+        if held > 1 << 28:
+            store.clear()
+        buf = store[k] = xp.empty(shape, dtype=dtype)
+    return buf
+
+
+def _block(xp: Any, n: int, per_image: int, budget: int = 1 << 20) -> int:
+    """Images per block: on the CPU as many as keep ``per_image`` bytes each within
+    ``budget`` (the block stays in cache between its copy and its GEMM); elsewhere (CuPy)
+    the whole batch, in one kernel."""
+    if getattr(xp, "__name__", "") != "numpy":
+        return max(n, 1)
+    return max(1, min(n, budget // max(per_image, 1)))
+
+
 def _batch_inner(xp: Any, n: int, ow: int, sw: int) -> bool:
-    """Whether the columns put the batch axis innermost, (C, *K, *O, N), rather than
-    outermost, (C, *K, N, *O): whichever makes the contiguous runs that im2col and col2im
-    copy longer: OW * N (stride 1) or N, against OW (the last spatial axis). (One image:
-    the same memory either way, and batch-outermost needs no layout copies.)"""
+    """Whether the input gradient's columns put the batch axis innermost,
+    (C, *K, *O, N), rather than outermost, (C, *K, N, *O): whichever makes the contiguous
+    runs that col2im adds to longer: OW * N (stride 1) or N, against OW (the last spatial
+    axis). (One image: the same memory either way, and batch-outermost needs no layout
+    copies.)"""
     return n > 1 and (sw == 1 or n >= ow)
 
 
-def _chwn(xp: Any, x: Any, padding: tuple[int, ...], inner: bool) -> Any:
-    """The zero-padded input as a (C, *S_padded, N) view: of a batch-innermost copy when
-    ``inner``, else of the padded (N, C, *S) array itself."""
-    perm = tuple(range(1, x.ndim)) + (0,)
-    if not inner:
-        return xp.transpose(_pad2d(xp, x, padding), perm)
-    n, c = x.shape[:2]
-    sp = tuple(x.shape[2:])
-    xt = xp.transpose(x, perm)
-    xb = (xp.zeros if any(padding) else xp.empty)(
-        (c,) + tuple(s + 2 * p for s, p in zip(sp, padding)) + (n,), dtype=x.dtype)
-    inside = (slice(None),) + tuple(slice(p, p + s) for p, s in zip(padding, sp))
-    # images a multiple of 4 KiB apart all map to the same cache sets: gathering one value
-    # from each of 64 of them thrashes the cache (3x slower), so copy 8 images at a time
-    step = 8 if x.strides[0] % 4096 == 0 else n
-    for k in range(0, n, step):
-        xb[inside + (slice(k, k + step),)] = xt[..., k:k + step]
-    return xb
-
-
-def _windows(xp: Any, xb: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
-             dilation: tuple[int, ...]) -> Any:
-    """Strided view (C, *K, *O, N) of every receptive field of a padded (C, *S, N) view
-    (any strides)."""
-    c, n = xb.shape[0], xb.shape[-1]
-    sp = tuple(xb.shape[1:-1])
+def _windows(xp: Any, x: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
+             padding: tuple[int, ...], dilation: tuple[int, ...]) -> Any:
+    """Strided view (N, C, *K, *O) of every receptive field of an (N, C, *S) array,
+    zero-padded first (a copy) when ``padding``."""
+    xb = _pad2d(xp, x, padding)
     out = tuple((s - d * (k - 1) - 1) // st + 1 for s, k, st, d in
-                zip(sp, kernel, stride, dilation))
-    st_ = xb.strides
-    inner = st_[1:-1]
+                zip(xb.shape[2:], kernel, stride, dilation))
+    st_ = tuple(xb.strides)
     return xp.lib.stride_tricks.as_strided(
-        xb, shape=(c,) + tuple(kernel) + out + (n,),
-        strides=(st_[0],) + tuple(s * d for s, d in zip(inner, dilation))
-        + tuple(s * t for s, t in zip(inner, stride)) + (st_[-1],))
+        xb, shape=tuple(xb.shape[:2]) + tuple(kernel) + out,
+        strides=st_[:2] + tuple(s * d for s, d in zip(st_[2:], dilation))
+        + tuple(s * t for s, t in zip(st_[2:], stride)))
 
 
-def _im2col(xp: Any, x: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
-            padding: tuple[int, ...], dilation: tuple[int, ...], groups: int,
-            inner: bool = True) -> Any:
-    """Columns (groups, C/groups * prod(K), P): one copy of the strided view, with the
-    P = prod(O) * N positions in (*O, N) order if ``inner`` else (N, *O)."""
-    win = _windows(xp, _chwn(xp, x, padding, inner), kernel, stride, dilation)
-    nd = len(kernel)
-    if not inner:
-        win = xp.transpose(win, tuple(range(nd + 1)) + (2 * nd + 1,)
-                           + tuple(range(nd + 1, 2 * nd + 1)))
-    cols = xp.ascontiguousarray(win)
-    kk = 1
-    for k in kernel:
+def _im2col(xp: Any, win: Any, groups: int) -> Any:
+    """Yield ``(i, e, cols)`` for consecutive blocks of images ``i:e`` of a window view
+    (N, C, *K, *O) from ``_windows``: ``cols`` (e - i, groups, C/groups * prod(K),
+    prod(O)), each block copied into a scratch buffer (``_workspace``: the same one for
+    every block and call) with each image's columns in NCHW order, so that a GEMM writes
+    its result straight into the NCHW output (no layout copies). Blocks: ``_block``."""
+    n, c = win.shape[:2]
+    nd = (win.ndim - 2) // 2
+    kk = p = 1
+    for k in win.shape[2:2 + nd]:
         kk *= k
-    return xp.reshape(cols, (groups, (win.shape[0] // groups) * kk, cols.size // (
-        win.shape[0] * kk)))
-
-
-def _grad_cols(xp: Any, g: Any, groups: int, inner: bool) -> Any:
-    """An output gradient (N, C_out, *O) as (groups, C_out/groups, P), P ordered as the
-    columns of ``_im2col``."""
-    co = g.shape[1]
-    nd = g.ndim - 2
-    gg = (_chwn(xp, g, (0,) * nd, True) if inner
-          else xp.transpose(g, (1, 0) + tuple(range(2, g.ndim))))
-    return xp.reshape(gg, (groups, co // groups, g.size // co))
+    for o in win.shape[2 + nd:]:
+        p *= o
+    step = _block(xp, n, c * kk * p * win.itemsize)
+    for i in range(0, n, step):
+        e = min(n, i + step)
+        blk = _workspace(xp, "cols", (e - i,) + tuple(win.shape[1:]), win.dtype)
+        blk[...] = win[i:e]
+        yield i, e, xp.reshape(blk, (e - i, groups, (c // groups) * kk, p))
 
 
 def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1, 1),
@@ -145,78 +154,107 @@ def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1
     for any number of spatial axes (conv1d, conv2d and conv3d all run it)."""
     n = x.shape[0]
     co, cg = w.shape[:2]
-    kernel = tuple(w.shape[2:])
-    nd = len(kernel)
-    out = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, k, st, p, d in
-                zip(x.shape[2:], kernel, stride, padding, dilation))
-    kk = 1
-    for k in kernel:
-        kk *= k
-    # batch-innermost columns also cost a copy of the (C_out, *O, N) result back to
-    # NCHW, reading a new cache line per value once N values span one: then worth it only
-    # when the columns are much taller than the output (measured on the LeNet and 3x3
-    # layers: K >= 4 C_out in float32, K >= 8 C_out in float64)
-    inner = _batch_inner(xp, n, out[-1], stride[-1]) and (
-        n * x.itemsize < 64 or cg * groups * kk >= co * x.itemsize)
-    cols = _im2col(xp, x, kernel, stride, padding, dilation, groups, inner)
-    y = xp.matmul(xp.reshape(w, (groups, co // groups, cg * kk)), cols)
-    y = xp.reshape(y, (co,) + out + (n,) if inner else (co, n) + out)
+    nd = w.ndim - 2
+    win = _windows(xp, x, tuple(w.shape[2:]), stride, padding, dilation)
+    out = tuple(win.shape[2 + nd:])
+    y = xp.empty((n, co) + out, dtype=xp.result_type(x, w))
+    yv = xp.reshape(y, (n, groups, co // groups, -1))
+    wg = xp.reshape(w, (groups, co // groups, -1))
+    bb = None
     if b is not None:
-        bb = xp.reshape(b, (co,) + (1,) * (nd + 1))
-        if xp.result_type(y, b) == y.dtype:
-            y += bb  # y is a fresh GEMM result
-        else:
-            y = y + bb
-    perm = ((nd + 1, 0) + tuple(range(1, nd + 1)) if inner
-            else (1, 0) + tuple(range(2, nd + 2)))
-    return xp.ascontiguousarray(xp.transpose(y, perm))
+        bb = xp.reshape(b, (co,) + (1,) * nd)
+        if xp.result_type(y, b) != y.dtype:  # a wider bias widens the result
+            bb = None
+    for i, e, cols in _im2col(xp, win, groups):
+        xp.matmul(wg, cols, out=yv[i:e])
+        if bb is not None:
+            y[i:e] += bb  # while the block is in cache
+    if b is not None and bb is None:
+        y = y + xp.reshape(b, (co,) + (1,) * nd)
+    return y
 
 
 def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, ...] = (1, 1),
                        stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
                        dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
-    """Transposed convolution: dX for y = conv(x, w) (any spatial rank); one GEMM, then
-    col2im (one add per kernel offset, over the same long runs as im2col)."""
+    """Transposed convolution: dX for y = conv(x, w) (any spatial rank), block by block
+    of images (``_block``): one GEMM per block, then col2im (one add per kernel offset)
+    into the block's padded input gradient, in scratch buffers reused between calls.
+    Batch-innermost blocks, (C, *S, images), when that makes the added runs longer (see
+    ``_batch_inner``: OW * images at stride 1), else image-outermost ones read dY in
+    place."""
     n, co = g.shape[:2]
     out = tuple(g.shape[2:])
     cg = w.shape[1]
     kernel = tuple(w.shape[2:])
     nd = len(kernel)
     c = cg * groups
-    kk = 1
+    kk = p = 1
     for k in kernel:
         kk *= k
-    inner = _batch_inner(xp, n, out[-1], stride[-1])
-    wg = xp.reshape(w, (groups, co // groups, cg * kk))
-    dcols = xp.matmul(xp.transpose(wg, (0, 2, 1)), _grad_cols(xp, g, groups, inner))
-    padded = tuple(s + 2 * p for s, p in zip(input_size, padding))
-    if inner:
-        dcols = xp.reshape(dcols, (c,) + kernel + out + (n,))
-        dx = xp.zeros((c,) + padded + (n,), dtype=dcols.dtype)
-    else:  # (C, *S, N) views of (C, N, *S) buffers
-        dcols = xp.transpose(xp.reshape(dcols, (c,) + kernel + (n,) + out),
-                             tuple(range(nd + 1)) + tuple(range(nd + 2, 2 * nd + 2))
-                             + (nd + 1,))
-        dx = xp.transpose(xp.zeros((c, n) + padded, dtype=dcols.dtype),
-                          (0,) + tuple(range(2, nd + 2)) + (1,))
-    for off in _offsets(xp, kernel):
-        sl = tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o in
-                   zip(off, dilation, stride, out))
-        dx[(slice(None),) + sl] += dcols[(slice(None),) + off]
-    inside = tuple(slice(p, p + s) for p, s in zip(padding, input_size))
-    return xp.ascontiguousarray(xp.transpose(dx[(slice(None),) + inside],
-                                             (nd + 1, 0) + tuple(range(1, nd + 1))))
+    for o in out:
+        p *= o
+    dt = xp.result_type(g, w)
+    padded = tuple(s + 2 * q for s, q in zip(input_size, padding))
+    # larger blocks than im2col's: each costs prod(K) slice adds (LeNet conv 2: 1 MiB
+    # blocks 15% slower, 4 MiB as fast as the whole batch)
+    step = _block(xp, n, c * kk * p * xp.dtype(dt).itemsize, 1 << 22)
+    inner = _batch_inner(xp, step, out[-1], stride[-1])
+    wt = xp.transpose(xp.reshape(w, (groups, co // groups, cg * kk)), (0, 2, 1))
+    dx = xp.empty((n, c) + tuple(input_size), dtype=dt)
+    sp = tuple(range(1, nd + 1))
+    inside = tuple(slice(q, q + s) for q, s in zip(padding, input_size))
+    for i in range(0, n, step):
+        b = min(n, i + step) - i
+        if inner:  # (C_out, *O, b) -> (C, *K, *O, b) -> (C, *S_padded, b)
+            gb = _workspace(xp, "gi_g", (co,) + out + (b,), g.dtype)
+            gt = xp.transpose(g[i:i + b], tuple(range(1, nd + 2)) + (0,))
+            # images a multiple of 4 KiB apart all map to the same cache sets: gathering
+            # one value from each of 64 of them thrashes the cache (3x slower), so copy
+            # 8 images at a time
+            by = 8 if g.strides[0] % 4096 == 0 else b
+            for k in range(0, b, by):
+                gb[..., k:k + by] = gt[..., k:k + by]
+            dc = _workspace(xp, "gi_cols", (groups, cg * kk, p * b), dt)
+            xp.matmul(wt, xp.reshape(gb, (groups, co // groups, p * b)), out=dc)
+            dcols = xp.reshape(dc, (c,) + kernel + out + (b,))
+            db = _workspace(xp, "gi_dx", (c,) + padded + (b,), dt)
+            lead: tuple[Any, ...] = (slice(None),)
+        else:  # (b, C, *K, *O) straight from dY's NCHW layout -> (b, C, *S_padded)
+            dc = _workspace(xp, "gi_cols", (b, groups, cg * kk, p), dt)
+            xp.matmul(wt, xp.reshape(g[i:i + b], (b, groups, co // groups, p)), out=dc)
+            dcols = xp.reshape(dc, (b, c) + kernel + out)
+            db = _workspace(xp, "gi_dx", (b, c) + padded, dt)
+            lead = (slice(None), slice(None))
+        db[...] = 0
+        for off in _offsets(xp, kernel):
+            sl = tuple(slice(j * d, j * d + s * (o - 1) + 1, s) for j, d, s, o in
+                       zip(off, dilation, stride, out))
+            db[lead + sl] += dcols[lead + off]
+        if inner:
+            dx[i:i + b] = xp.transpose(db[(slice(None),) + inside], (nd + 1, 0) + sp)
+        else:
+            dx[i:i + b] = db[(slice(None), slice(None)) + inside]
+    return dx
 
 
 def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...] = (1, 1),
                         stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
                         dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
-    """dW for y = conv(x, w): dY times the columns of x, one GEMM per call."""
+    """dW for y = conv(x, w): the columns of x times dY, summed over the images; the
+    columns made block by block (``_im2col``), each block's GEMMs reading them in cache,
+    dY read in place (its NCHW layout is the GEMM's transposed operand)."""
     n, co = g.shape[:2]
     c = x.shape[1]
-    inner = _batch_inner(xp, n, g.shape[-1], stride[-1])
-    cols = _im2col(xp, x, tuple(kernel_size), stride, padding, dilation, groups, inner)
-    dw = xp.matmul(_grad_cols(xp, g, groups, inner), xp.transpose(cols, (0, 2, 1)))
+    win = _windows(xp, x, tuple(kernel_size), stride, padding, dilation)
+    gv = xp.transpose(xp.reshape(g, (n, groups, co // groups, -1)), (0, 1, 3, 2))
+    kk = 1
+    for k in kernel_size:
+        kk *= k
+    acc = xp.zeros((groups, c // groups * kk, co // groups), dtype=xp.result_type(x, g))
+    for i, e, cols in _im2col(xp, win, groups):
+        acc += xp.sum(xp.matmul(cols, gv[i:e]), axis=0)  # (groups, C/groups * kk, C_out/groups)
+    dw = xp.transpose(acc, (0, 2, 1))
     return xp.reshape(dw, (co, c // groups) + tuple(kernel_size))
 
 
@@ -431,7 +469,7 @@ def _gw_shape(x: S.Shape, g: S.Shape, *, kernel_size: Any, stride: Any, padding:
 
 
 _ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
-_BASE = (_offsets, _pad2d, _batch_inner, _chwn, _grad_cols)
+_BASE = (_offsets, _pad2d, _workspace, _block)
 CONV: dict[int, Op] = {}
 GRAD_INPUT: dict[int, Op] = {}
 GRAD_WEIGHT: dict[int, Op] = {}
@@ -483,7 +521,7 @@ for _n in (1, 2, 3):
         cost=lambda g, w, out, **p: _conv_cost(out, w, g), onnx=Onnx(
             export=oc.export_conv_grad_input,
             imports={"ConvTranspose": oc.import_conv_transpose}),
-        helpers=_BASE + (_conv2d_grad_input,),
+        helpers=_BASE + (_batch_inner, _conv2d_grad_input),
         doc=f"input gradient of conv{_n}d: a transposed convolution",
     ))
     GRAD_WEIGHT[_n] = register(Op(

@@ -39,6 +39,7 @@ from graphnn.ops.conv import (
     _offsets,
     _pad2d,
     _prod,
+    _workspace,
     check_fits,
     check_pair,
     check_size,
@@ -95,9 +96,12 @@ def _max_pool2d(xp: Any, x: Any, kernel_size: tuple[int, ...], stride: tuple[int
 def _pool_taps(xp: Any, xpad: Any, kernel_size: tuple[int, ...], stride: tuple[int, ...],
                dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
     """Every kernel tap of every window copied into one contiguous (K, N, C, *O) array
-    (taps in row-major kernel order): later passes then run over contiguous memory."""
+    (taps in row-major kernel order): later passes then run over contiguous memory. A
+    scratch buffer (``_workspace``), valid until the next call in this thread: callers
+    use it and drop it."""
     offs = _offsets(xp, kernel_size)
-    taps = xp.empty((len(offs),) + tuple(xpad.shape[:2]) + tuple(out), dtype=xpad.dtype)
+    taps = _workspace(xp, "pool_taps", (len(offs),) + tuple(xpad.shape[:2]) + tuple(out),
+                      xpad.dtype)
     for t, off in enumerate(offs):
         taps[t] = _tap(xp, xpad, off, stride, dilation, out)
     return taps
@@ -169,9 +173,12 @@ def _max_pool2d_indices(xp: Any, x: Any, kernel_size: tuple[int, ...],
 def _select_bits(xp: Any, mask: Any, v: Any) -> tuple[Any, Any]:
     """(bits of v, mask as all-ones/zero words): ``bits & mask`` is v where mask, else +0.
     A bitwise and has no data-dependent branches (xp.where has, and is ~10x slower on
-    random masks) and, unlike v * mask, keeps inf/NaN out of unselected entries."""
+    random masks) and, unlike v * mask, keeps inf/NaN out of unselected entries. The words
+    are a scratch buffer (``_workspace``), valid until the next call in this thread."""
     u = xp.dtype(f"u{v.dtype.itemsize}")
-    return v.view(u), xp.negative(mask.astype(u))
+    bits = _workspace(xp, "pool_bits", tuple(mask.shape), u)
+    bits[...] = mask
+    return v.view(u), xp.negative(bits, out=bits)
 
 
 def _max_pool2d_grad(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...],
@@ -355,7 +362,7 @@ _PA = ("kernel_size={kernel_size}, stride={stride}, padding={padding}, "
        "count_include_pad={count_include_pad}, ceil_mode={ceil_mode}, "
        "divisor_override={divisor_override}")
 _BASE = (_offsets, _pad2d, _pool_geom, _tap)
-_ARGM = _BASE + (_pool_taps, _tap_pos, _max_pool2d_masks, _select_bits)
+_ARGM = _BASE + (_workspace, _pool_taps, _tap_pos, _max_pool2d_masks, _select_bits)
 MAX: dict[int, Op] = {}
 MAX_GRAD: dict[int, Op] = {}
 MAX_SELECT: dict[int, Op] = {}
