@@ -117,7 +117,7 @@ def test_compile_saved_module_matches_the_interpreter(tmp_path) -> None:
 
 
 def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
-    r = invoke("compile", "--expr", "sigmoid(w * x + b)", "--show-passes")
+    r = invoke("compile", "--expr", "sigmoid(w * x + b) * sigmoid(w * x + b)", "--show-passes")
     assert r.exit_code == 0 and "== optimize" in r.stdout and "merged" in r.stdout
     out = tmp_path / "gen_cupy.py"
     r = invoke("compile", MLP, "--backend", "cupy", "--wrt", "params", "-o", out)
