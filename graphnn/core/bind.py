@@ -66,8 +66,11 @@ def bind(op: Op, *args: Any, name: str | None = None, **params: Any) -> Any:
         return op.forward(xp, *args, **params)
     if isinstance(graph, Traced):  # e.g. sympy values: the rule's formula, not a node
         return graph.bind(op, args, params)
-    like = next(a for a in args if isinstance(a, ir.Node))
-    inputs = tuple(a if isinstance(a, ir.Node) else graph.constant(a, like=like) for a in args)
+    Node = ir.Node
+    for like in args:
+        if isinstance(like, Node):
+            break
+    inputs = tuple([a if isinstance(a, Node) else graph.constant(a, like=like) for a in args])
     shape, dtype = infer(op, inputs, params)
     return graph.add_node(op, inputs, params, shape, dtype, name)
 

@@ -33,20 +33,14 @@ from graphnn.passes.sweep import Plan, sweep
 Rule = R.Rule
 
 ELEMENTWISE_RULES: list[Rule] = [R.unbroadcast]
-
-
-def _rules_for(n: Node) -> list[Rule]:
-    rules = list(n.op.simplify)
-    if n.op.elementwise:
-        rules += ELEMENTWISE_RULES
-    return rules
+_EW = tuple(ELEMENTWISE_RULES)
 
 
 def _apply(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     op = n.op
     if op.leaf or not (op.simplify or op.elementwise):
         return None
-    for rule in (_rules_for(n) if op.elementwise else op.simplify):
+    for rule in (op.simplify + _EW if op.elementwise else op.simplify):
         out = rule(rb, n, ins)
         if out is None or out.dtype != n.dtype:
             continue

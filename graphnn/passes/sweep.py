@@ -144,15 +144,17 @@ def _rebuild(graph: Graph, outputs: list[Node], plan: Plan,
     seen: dict[Any, Node] = {}
     made: list[int] = []  # ids of the nodes rules made (the only ones no rule has seen)
     dst = rb.dst
+    made_nodes = dst.nodes
     for n in graph.nodes:
         if keep is not None and not keep[n.id]:
             counts.dce += 1
             continue
         ins = tuple([mp[i.id] for i in n.inputs])
         if rule is not None and not n.op.leaf:
-            first = len(dst.nodes)
+            first = len(made_nodes)
             new = rb.apply(rule, n, ins)
-            made.extend(range(first, len(dst.nodes)))
+            if len(made_nodes) != first:
+                made.extend(range(first, len(made_nodes)))
         else:
             new = None
         if new is not None:  # a replacement: merge it with an equal earlier node
