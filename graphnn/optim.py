@@ -21,7 +21,11 @@ SGD, Adam, Adagrad and RMSprop can also have their update compiled into the step
 describes it as a :class:`~graphnn.codegen.update.UpdateRule` (``fused_rule``) and hands
 the step its runtime scalars and state buffers (``fused_step``); the state lives in
 ``opt.state`` either way, so fused and unfused steps can follow each other. Other
-optimizers (a subclass that only overrides ``update``) keep the unfused path.
+optimizers (a subclass that only overrides ``update``) keep the unfused path. A fused
+step whose loss is not finite leaves the params and buffers as they were but still
+counts as a step (``opt.steps`` and Adam's bias-correction count advance, since the
+scalars are handed over before the loss is known without a host sync); ``gn.fit`` stops
+at such a step anyway.
 """
 
 from __future__ import annotations
