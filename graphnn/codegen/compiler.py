@@ -26,10 +26,10 @@ from graphnn.codegen.cupy_backend import CupyBackend
 from graphnn.codegen.emit import PART_MARK, Emitter, exec_source, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
-from graphnn.codegen.update import UpdatePlan, fused_rule_of
+from graphnn.codegen.update import UpdatePlan, step_rule
 from graphnn.core.context import paused_gc
 from graphnn.core.device import cupy_problem, to_host
-from graphnn.core.errors import DeviceError, FeedError, GraphError
+from graphnn.core.errors import DeviceError, FeedError
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.cse import cse
@@ -371,7 +371,7 @@ def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
         raise ValueError(f"unknown backend {backend!r}; backends: {sorted(BACKENDS)}")
     if cuda_graph and backend != "cupy":
         raise ValueError("cuda_graph=True needs backend='cupy'")
-    rule = _fusable(optimizer, wrt_nodes, loss_node)
+    rule = step_rule(optimizer, wrt_nodes, loss_node)
     if rule is not None and loss_node not in outs:
         outs = [*outs, loss_node]
     work, mapped = copy_graph(graph, outs + ([loss_node] if loss_node is not None else []))
@@ -422,24 +422,6 @@ def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
     return CompiledGraph(graph, src, "compute", args, out_names, grad_names,
                          loss_node.name if loss_node is not None else None, work, targets,
                          records, be, groups, update, cuda_graph)
-
-
-def _fusable(optimizer: Any, wrt: list[Node], loss: Node | None) -> Any:
-    """The optimizer's update rule, checked against the step (GraphError when it cannot
-    be compiled in); None without an optimizer."""
-    if optimizer is None:
-        return None
-    rule = fused_rule_of(optimizer)
-    if rule is None:
-        raise GraphError(f"{type(optimizer).__name__} has no fused update (fused_rule() is "
-                         "None): compile without optimizer= and call opt.step(result)")
-    if not wrt or loss is None:
-        raise GraphError("compile(optimizer=...) needs wrt= params and a loss")
-    for w in wrt:
-        if w.op is not PARAM or w.dtype.kind != "f":
-            raise GraphError(f"compile(optimizer=...): {w.name!r} is not a float param",
-                             node=w)
-    return rule
 
 
 def _trailer(args: list[Node], out_names: list[str], grad_names: list[str]) -> str:

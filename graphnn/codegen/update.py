@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from graphnn.core.errors import GraphError
+from graphnn.core.ir import PARAM, Node
 
 #: Names a rule may not use: C/CuPy kernel internals and the loss guard's input.
 _TAKEN = {"i", "L", "xp", "np", "sqrt", "isfinite", "_ind"}
@@ -155,6 +156,24 @@ def fused_rule_of(optimizer: Any) -> UpdateRule | None:
     return fn() if callable(fn) else None
 
 
+def step_rule(optimizer: Any, wrt: Sequence[Node], loss: Node | None) -> UpdateRule | None:
+    """The optimizer's update rule, checked against the step ``gn.compile`` is making
+    (GraphError when it cannot be compiled in); None without an optimizer."""
+    if optimizer is None:
+        return None
+    rule = fused_rule_of(optimizer)
+    if rule is None:
+        raise GraphError(f"{type(optimizer).__name__} has no fused update (fused_rule() is "
+                         "None): compile without optimizer= and call opt.step(result)")
+    if not wrt or loss is None:
+        raise GraphError("compile(optimizer=...) needs wrt= params and a loss")
+    for w in wrt:
+        if w.op is not PARAM or w.dtype.kind != "f":
+            raise GraphError(f"compile(optimizer=...): {w.name!r} is not a float param",
+                             node=w)
+    return rule
+
+
 @dataclass
 class UpdatePlan:
     """What a compiled step with a fused update needs at run time: the optimizer, the
@@ -176,4 +195,4 @@ class UpdatePlan:
         return [(*s, *b) for s, b in per]
 
 
-__all__ = ["FusedOptimizer", "UpdatePlan", "UpdateRule", "fused_rule_of"]
+__all__ = ["FusedOptimizer", "UpdatePlan", "UpdateRule", "fused_rule_of", "step_rule"]
