@@ -95,6 +95,9 @@ def matmul_jvp(t: list[Any], out: Any, a: Any, b: Any) -> Any:
 def matmul_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """Batched vjp of ``a @ b``: ``g @ b^T`` and ``a^T @ g`` (lazy, summed to shape)."""
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 2 and b.ndim == 1 and g.ndim == 2:  # matrix @ vector (a layer on one
+        # sample, the Jacobian's common case): one GEMM, no layout shuffles
+        return (lambda: g[:, :, None] * b), (lambda: g @ a)
     sa, sb = _promote(a, b)
     oshape = S.broadcast(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
     g2 = g.reshape(g.shape[:1] + oshape)

@@ -304,13 +304,16 @@ def jacobian(g: Graph, of: str | Node, wrt: str | Node, feeds: Mapping[str | Nod
     total = n if mode == "forward" else m
     size = _chunk(chunk, total, p.widest, J.itemsize) if batched else 1
     if p.needed[of_n.id]:
+        vals = r._values  # every ancestor of ``of`` ran: read them by id, not by name
+        value = r.value if any(n.id >= len(vals) or vals[n.id] is None for n in p.order) else (
+            lambda n: vals[n.id])
         with np.errstate(all="ignore"):
             if not batched:
-                _one_by_one(p, r.value, of_n, wrt_n, J, mode)
+                _one_by_one(p, value, of_n, wrt_n, J, mode)
             elif mode == "forward":
-                _forward(p, r.value, of_n, wrt_n, J, size)
+                _forward(p, value, of_n, wrt_n, J, size)
             else:
-                _reverse(p, r.value, of_n, wrt_n, J, size)
+                _reverse(p, value, of_n, wrt_n, J, size)
     secs = time.perf_counter() - t0
     passes = -(-total // size) if batched else total
     return Jacobian(J.reshape(of_n.shape + wrt_n.shape), mode, p.cost.sweeps(mode),
