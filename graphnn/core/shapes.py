@@ -18,7 +18,13 @@ Shape = tuple[int, ...]
 def broadcast(*shapes: Shape) -> Shape:
     """NumPy broadcasting of ``shapes``; ValueError naming the shapes when they clash."""
     first = shapes[0]
-    for s in shapes:  # fast path, the common case while building: all the same
+    if len(shapes) == 2:  # fast paths, the common cases while building
+        second = shapes[1]
+        if not second or second == first:
+            return first if type(first) is tuple else tuple(first)
+        if not first:
+            return second if type(second) is tuple else tuple(second)
+    for s in shapes:  # all the same
         if s != first:
             break
     else:
