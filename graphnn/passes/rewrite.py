@@ -35,7 +35,8 @@ class Rebuilder:
 
     Passes make nodes only through ``copy``, ``op`` and ``const`` (all end in
     ``Graph.add_node`` or ``Graph.copy_node``; nodes are never edited after they are
-    made). ``copies`` counts the nodes copied (the tests bound it per compile).
+    made). ``copies`` counts the nodes ``copy`` made (the sweep calls
+    ``Graph.copy_node`` itself).
     """
 
     def __init__(self, src: Graph, name: str | None = None) -> None:

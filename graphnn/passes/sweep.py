@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphnn.core.ir import CONST, Graph, Node
+from graphnn.core.ir import CONST, PARAM, Graph, Node
 from graphnn.core.traverse import ancestors
 from graphnn.passes.rewrite import DryRun, Rebuilder, Rule, WouldRewrite, rebuild
 
@@ -145,34 +145,48 @@ def _rebuild(graph: Graph, outputs: list[Node], plan: Plan,
     made: list[int] = []  # ids of the nodes rules made (the only ones no rule has seen)
     dst = rb.dst
     made_nodes = dst.nodes
+    copy_node, state = dst.copy_node, graph._state
     for n in graph.nodes:
         if keep is not None and not keep[n.id]:
             counts.dce += 1
             continue
         ins = tuple([mp[i.id] for i in n.inputs])
-        if rule is not None and not n.op.leaf:
+        op = n.op
+        if rule is not None and not op.leaf:
+            # ``Rebuilder.apply`` inlined (the hot loop of every compile): nodes the rules
+            # make take ``n``'s role, group and location; a replacement keeps its name
             first = len(made_nodes)
-            new = rb.apply(rule, n, ins)
+            saved = dst._role, dst._origin
+            dst._role, dst._origin = ("grad" if n.role == "grad" else None), (n.group, n._loc)
+            try:
+                new = rule(rb, n, ins)
+            finally:
+                dst._role, dst._origin = saved
             if len(made_nodes) != first:
                 made.extend(range(first, len(made_nodes)))
+                if (new is not None and new.id >= first and not new.op.leaf
+                        and n.name not in dst):
+                    dst.rename(new, n.name)
         else:
             new = None
         if new is not None:  # a replacement: merge it with an equal earlier node
             k = key(new, new.inputs) if key is not None else None
             if k is not None:
                 new = seen.setdefault(k, new)
-        elif key is not None and (not n.op.leaf or n.op is CONST):
+        elif key is not None and (not op.leaf or op is CONST):
             k = key(n, ins)
             hit = seen.get(k) if k is not None else None
             if hit is not None:
                 counts.cse += 1
                 new = hit
             else:
-                new = rb.copy(n, ins)
+                new = copy_node(n, ins)
                 if k is not None:
                     seen[k] = new
         if new is None:
-            new = rb.copy(n, ins)
+            new = copy_node(n, ins)
+            if op is PARAM:
+                dst._state[new] = state[n]
         mp[n.id] = new
     outs = rb.finish(outputs)
     fresh: list[Node] = []
