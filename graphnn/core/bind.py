@@ -92,14 +92,26 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
     ((3,), dtype('float64'))
     """
     if op.shape in _SAME_SHAPE and op.check is None and op.dtype is None and inputs:
-        # the common case while building: an elementwise op over inputs of one shape and
-        # dtype gives that shape and dtype (no rule to run)
+        # the common cases while building: an elementwise op over inputs of one dtype and
+        # one shape, or a shape and a scalar, gives that shape and dtype (no rule to run)
         first = inputs[0]
+        dt = first.dtype
         for i in inputs:
-            if i.shape != first.shape or i.dtype != first.dtype:
+            if i.dtype != dt:
                 break
         else:
-            return first.shape, first.dtype
+            s0 = first.shape
+            for i in inputs:
+                if i.shape != s0:
+                    break
+            else:
+                return s0, dt
+            if len(inputs) == 2 and op.shape is elementwise:
+                s1 = inputs[1].shape
+                if not s1:
+                    return s0, dt
+                if not s0:
+                    return s1, dt
     shapes = [i.shape for i in inputs]
     try:
         if op.check is not None:

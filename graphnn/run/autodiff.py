@@ -32,6 +32,11 @@ def _rule_error(n: Node, e: Exception) -> GradError:
                      node=n)
 
 
+def _itself(n: Node) -> Node:
+    """The primal of ``n`` in symbolic mode: the node itself."""
+    return n
+
+
 def backprop(order: Sequence[Node], value: Callable[[Node], Any] | list[Any],
              grads: dict[int, Any],
              needed: list[bool], on_node: Callable[..., None] | None = None,
@@ -48,6 +53,7 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any] | list[Any],
     # One loop body on purpose: this is the interpreter's hot path (measured with
     # bench/interp_instructions.py; each helper call per node costs ~3% there).
     table = value if isinstance(value, list) else None
+    symbolic = value is _itself
     for n in order:
         g = grads.get(n.id)
         if g is None or n.op.leaf:
@@ -59,6 +65,8 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any] | list[Any],
         try:
             if table is not None:
                 cts = vjp(g, table[n.id], *[table[i.id] for i in n.inputs], **n.params)
+            elif symbolic:
+                cts = vjp(g, n, *n.inputs, **n.params)
             else:
                 cts = vjp(g, value(n), *[value(i) for i in n.inputs], **n.params)
         except GraphError:
@@ -138,7 +146,7 @@ def grad(y: Node, wrt: Node | Sequence[Node], seed: Any = None) -> Any:
                                 f"match {describe(y)}", node=y)
         needed = backward_mask([y], wrt_list)
         order = [n for n in reversed(graph.nodes[: y.id + 1]) if needed[n.id]]
-        grads = backprop(order, lambda n: n, {y.id: seed_node}, needed)
+        grads = backprop(order, _itself, {y.id: seed_node}, needed)
         out = []
         for w in wrt_list:
             gw = grads.get(w.id)
