@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,7 +35,16 @@ def largest_madds(graph: Graph) -> int:
     its size)."""
     from graphnn.run.jacobian import node_cost
 
-    return max([node_cost(n) for n in graph.nodes if not n.op.leaf] + [0])
+    best, shapes = 0, set()
+    for n in graph.nodes:  # ops without a cost rule cost their size: one per shape
+        op = n.op
+        if op.leaf:
+            continue
+        if op.cost is None:
+            shapes.add(n.shape)
+        else:
+            best = max(best, node_cost(n))
+    return max([best] + [max(math.prod(s), 1) for s in shapes])
 
 
 def blas_libraries() -> list[Any]:
