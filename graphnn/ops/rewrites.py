@@ -274,7 +274,10 @@ def transpose_pair(ctx: Rewriter, n: Node, ins: tuple[Node, ...]) -> Node | None
 def unbroadcast(ctx: Rewriter, n: Node, ins: tuple[Node, ...]) -> Node | None:
     """An elementwise op broadcasts by itself: drop ``broadcast_to`` on its operands when
     the result keeps its shape."""
-    if not any(i.op.name == "broadcast_to" for i in ins):
+    for i in ins:
+        if i.op.name == "broadcast_to":
+            break
+    else:
         return None
     new = list(ins)
     for k, i in enumerate(ins):

@@ -34,13 +34,17 @@ Rule = R.Rule
 
 ELEMENTWISE_RULES: list[Rule] = [R.unbroadcast]
 _EW = tuple(ELEMENTWISE_RULES)
+_RULES: dict[object, tuple[Rule, ...]] = {}  # per op record: its rules, then _EW
 
 
 def _apply(rb: Rebuilder, n: Node, ins: tuple[Node, ...]) -> Node | None:
     op = n.op
     if op.leaf or not (op.simplify or op.elementwise):
         return None
-    for rule in (op.simplify + _EW if op.elementwise else op.simplify):
+    rules = _RULES.get(op)
+    if rules is None:
+        rules = _RULES[op] = op.simplify + _EW if op.elementwise else op.simplify
+    for rule in rules:
         out = rule(rb, n, ins)
         if out is None or out.dtype != n.dtype:
             continue
