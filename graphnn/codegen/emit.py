@@ -189,6 +189,9 @@ _DTYPE_STR: dict[np.dtype, str] = {}
 
 
 _NAMED: dict[str, bool] = {}
+#: What {k} reads for the (up to 4) optional trailing inputs a node does not have.
+_ABSENT = ("None",) * 4
+_NO_MEMBERS: frozenset[int] = frozenset()
 
 
 def _has_named_fields(template: str) -> bool:
@@ -205,9 +208,12 @@ def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
     """Substitute ``args`` ({0}, {1}, ...) and the node's fields into ``template``; a
     trailing optional input that the node does not have (conv2d's bias) reads ``None``;
     ``{inputs}`` is every argument, comma-separated (variadic ops such as cat)."""
-    if not _has_named_fields(template):  # most templates: "({0} * {1})", "xp.tanh({0})"
-        return template.format(*args, *(["None"] * 4))
-    return template.format(*args, *(["None"] * 4), **template_fields(n),
+    named = _NAMED.get(template)  # inlined cache hit of _has_named_fields
+    if named is None:
+        named = _has_named_fields(template)
+    if not named:  # most templates: "({0} * {1})", "xp.tanh({0})"
+        return template.format(*args, *_ABSENT)
+    return template.format(*args, *_ABSENT, **template_fields(n),
                            **{"inputs": ", ".join(args), **extra})
 
 
@@ -296,15 +302,29 @@ class Emitter:
     def expr(self, n: Node, group: Group | None = None) -> str:
         """``n`` as one expression: its template over its inputs' variables, inlining the
         members of ``group`` recursively."""
-        inside = group.members if group is not None else set()
-        args = [self.expr(i, group) if i.id in inside and i is not n else self.var(i)
-                for i in n.inputs]
-        tpl = n.op.numpy
+        return self._expr(n, group.members if group is not None else _NO_MEMBERS)
+
+    def _expr(self, n: Node, inside: set[int] | frozenset[int]) -> str:
+        names, touch = self.names, self._touch
+        args: list[str] = []
+        for i in n.inputs:
+            if i.id in inside and i is not n:
+                args.append(self._expr(i, inside))
+                continue
+            v = names.get(i.id)
+            if v is None:
+                v = self.var(i)
+            else:  # fast path of var(): a value that already has its variable
+                touch.add(v)
+            args.append(v)
+        op = n.op
+        tpl = op.numpy
         if tpl is None:
             raise GraphError(
-                f"op '{n.op.name}' has no NumPy expression, so {describe(n)} cannot be "
+                f"op '{op.name}' has no NumPy expression, so {describe(n)} cannot be "
                 "compiled; give the op record a `numpy=` template", node=n)
-        self.use_helpers(n)
+        if op.helpers:
+            self.use_helpers(n)
         return fill(tpl, n, args)
 
     def comment(self, g: Group) -> str:
