@@ -88,6 +88,8 @@ def c_ident(name: str, taken: set[str]) -> str:
 def note(text: str, limit: int = NOTE_MAX) -> str:
     """``text`` for a comment or docstring: one line, control and separator characters
     (newlines, U+2028, NUL, ...) escaped, shortened to ``limit`` characters."""
+    if type(text) is str and len(text) <= limit and text.isprintable():
+        return text  # most names: nothing to escape or shorten
     text = str(text)
     short = text[:limit]
     out = short if short.isprintable() else repr(short)[1:-1]
@@ -335,7 +337,7 @@ class Emitter:
         if not g.fused:
             ins = ", ".join(note(i.name) for i in r.inputs)
             return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {dt}"
-        ops = " ".join(f"{note(m.name)}:{m.op.name}" for m in g.nodes)
+        ops = " ".join([f"{note(m.name)}:{m.op.name}" for m in g.nodes])
         return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
 
     def emit(self) -> None:
