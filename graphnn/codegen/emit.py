@@ -344,22 +344,27 @@ class Emitter:
         for a in self.args:
             self.var(a)
         mp = memplan.plan(self.groups, self.outputs)
+        reuses = self.backend.reuses_buffers
+        min_size = getattr(self.backend, "min_size", 0)
+        body, emit_group = self.body, self.backend.emit_group
         for k, g in enumerate(self.groups):
-            self.starts.append(len(self.body))
+            self.starts.append(len(body))
             self._touch = set()
             self.touched.append(self._touch)
-            self.body.append(self.comment(g))
-            self.body.extend(self.backend.emit_group(self, g))
+            body.append(self.comment(g))
+            body.extend(emit_group(self, g))
+            dies = mp.dies[k]
+            if not dies:
+                continue
             dead = []
-            reuse = {r.id for r in mp.reusable[k]}
-            for d in mp.dies[k]:
-                if (d.id in reuse and self.backend.reuses_buffers
-                        and d.size >= getattr(self.backend, "min_size", 0)):
+            reuse = {r.id for r in mp.reusable[k]} if reuses and mp.reusable[k] else ()
+            for d in dies:
+                if d.id in reuse and d.size >= min_size:
                     self.release(self.var(d), d.shape, d.dtype)
                 else:
                     dead.append(self.var(d))
             if dead:
-                self.body.append(f"del {', '.join(dead)}")
+                body.append(f"del {', '.join(dead)}")
         self._touch = set()
 
     def emit_update(self, rule: Any, params: Sequence[Node], grads: Sequence[Node],

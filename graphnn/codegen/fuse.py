@@ -42,6 +42,8 @@ class Group:
 
     def external_inputs(self) -> list[Node]:
         """Inputs read from outside the group, in first-use order (no duplicates)."""
+        if len(self.nodes) == 1:  # one node (most statements): its distinct inputs
+            return list({i.id: i for i in self.root.inputs}.values())
         inside = self.members
         seen: dict[int, Node] = {}
         for n in self.nodes:
