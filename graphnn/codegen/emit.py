@@ -304,7 +304,9 @@ class Emitter:
     def expr(self, n: Node, group: Group | None = None) -> str:
         """``n`` as one expression: its template over its inputs' variables, inlining the
         members of ``group`` recursively."""
-        return self._expr(n, group.members if group is not None else _NO_MEMBERS)
+        # a one-node group inlines nothing (a node is never its own input)
+        fused = group is not None and len(group.nodes) > 1
+        return self._expr(n, group.members if fused else _NO_MEMBERS)
 
     def _expr(self, n: Node, inside: set[int] | frozenset[int]) -> str:
         names, touch = self.names, self._touch
@@ -337,7 +339,14 @@ class Emitter:
         if not g.fused:
             ins = ", ".join(note(i.name) for i in r.inputs)
             return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {dt}"
-        ops = " ".join([f"{note(m.name)}:{m.op.name}" for m in g.nodes])
+        parts = []
+        for m in g.nodes:
+            name = m.name
+            if (type(name) is not str or len(name) > NOTE_MAX
+                    or not name.isprintable()):  # rare: escape / shorten (note's fast path)
+                name = note(name)
+            parts.append(f"{name}:{m.op.name}")
+        ops = " ".join(parts)
         return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
 
     def emit(self) -> None:
