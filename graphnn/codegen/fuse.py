@@ -122,5 +122,3 @@ def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True) -> list[Gr
             members.sort(key=_NODE_ID)
         groups.append(Group(n, members))
     return groups
-
-
