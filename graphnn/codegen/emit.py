@@ -88,6 +88,8 @@ def c_ident(name: str, taken: set[str]) -> str:
 def note(text: str, limit: int = NOTE_MAX) -> str:
     """``text`` for a comment or docstring: one line, control and separator characters
     (newlines, U+2028, NUL, ...) escaped, shortened to ``limit`` characters."""
+    if type(text) is str and len(text) <= limit and text.isprintable():
+        return text  # most names: nothing to escape or shorten
     text = str(text)
     short = text[:limit]
     out = short if short.isprintable() else repr(short)[1:-1]
@@ -189,6 +191,9 @@ _DTYPE_STR: dict[np.dtype, str] = {}
 
 
 _NAMED: dict[str, bool] = {}
+#: What {k} reads for the (up to 4) optional trailing inputs a node does not have.
+_ABSENT = ("None",) * 4
+_NO_MEMBERS: frozenset[int] = frozenset()
 
 
 def _has_named_fields(template: str) -> bool:
@@ -205,9 +210,12 @@ def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
     """Substitute ``args`` ({0}, {1}, ...) and the node's fields into ``template``; a
     trailing optional input that the node does not have (conv2d's bias) reads ``None``;
     ``{inputs}`` is every argument, comma-separated (variadic ops such as cat)."""
-    if not _has_named_fields(template):  # most templates: "({0} * {1})", "xp.tanh({0})"
-        return template.format(*args, *(["None"] * 4))
-    return template.format(*args, *(["None"] * 4), **template_fields(n),
+    named = _NAMED.get(template)  # inlined cache hit of _has_named_fields
+    if named is None:
+        named = _has_named_fields(template)
+    if not named:  # most templates: "({0} * {1})", "xp.tanh({0})"
+        return template.format(*args, *_ABSENT)
+    return template.format(*args, *_ABSENT, **template_fields(n),
                            **{"inputs": ", ".join(args), **extra})
 
 
@@ -296,15 +304,31 @@ class Emitter:
     def expr(self, n: Node, group: Group | None = None) -> str:
         """``n`` as one expression: its template over its inputs' variables, inlining the
         members of ``group`` recursively."""
-        inside = group.members if group is not None else set()
-        args = [self.expr(i, group) if i.id in inside and i is not n else self.var(i)
-                for i in n.inputs]
-        tpl = n.op.numpy
+        # a one-node group inlines nothing (a node is never its own input)
+        fused = group is not None and len(group.nodes) > 1
+        return self._expr(n, group.members if fused else _NO_MEMBERS)
+
+    def _expr(self, n: Node, inside: set[int] | frozenset[int]) -> str:
+        names, touch = self.names, self._touch
+        args: list[str] = []
+        for i in n.inputs:
+            if i.id in inside and i is not n:
+                args.append(self._expr(i, inside))
+                continue
+            v = names.get(i.id)
+            if v is None:
+                v = self.var(i)
+            else:  # fast path of var(): a value that already has its variable
+                touch.add(v)
+            args.append(v)
+        op = n.op
+        tpl = op.numpy
         if tpl is None:
             raise GraphError(
-                f"op '{n.op.name}' has no NumPy expression, so {describe(n)} cannot be "
+                f"op '{op.name}' has no NumPy expression, so {describe(n)} cannot be "
                 "compiled; give the op record a `numpy=` template", node=n)
-        self.use_helpers(n)
+        if op.helpers:
+            self.use_helpers(n)
         return fill(tpl, n, args)
 
     def comment(self, g: Group) -> str:
@@ -315,29 +339,41 @@ class Emitter:
         if not g.fused:
             ins = ", ".join(note(i.name) for i in r.inputs)
             return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {dt}"
-        ops = " ".join(f"{note(m.name)}:{m.op.name}" for m in g.nodes)
+        parts = []
+        for m in g.nodes:
+            name = m.name
+            if (type(name) is not str or len(name) > NOTE_MAX
+                    or not name.isprintable()):  # rare: escape / shorten (note's fast path)
+                name = note(name)
+            parts.append(f"{name}:{m.op.name}")
+        ops = " ".join(parts)
         return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
 
     def emit(self) -> None:
         for a in self.args:
             self.var(a)
         mp = memplan.plan(self.groups, self.outputs)
+        reuses = self.backend.reuses_buffers
+        min_size = getattr(self.backend, "min_size", 0)
+        body, emit_group = self.body, self.backend.emit_group
         for k, g in enumerate(self.groups):
-            self.starts.append(len(self.body))
+            self.starts.append(len(body))
             self._touch = set()
             self.touched.append(self._touch)
-            self.body.append(self.comment(g))
-            self.body.extend(self.backend.emit_group(self, g))
+            body.append(self.comment(g))
+            body.extend(emit_group(self, g))
+            dies = mp.dies[k]
+            if not dies:
+                continue
             dead = []
-            reuse = {r.id for r in mp.reusable[k]}
-            for d in mp.dies[k]:
-                if (d.id in reuse and self.backend.reuses_buffers
-                        and d.size >= getattr(self.backend, "min_size", 0)):
+            reuse = {r.id for r in mp.reusable[k]} if reuses and mp.reusable[k] else ()
+            for d in dies:
+                if d.id in reuse and d.size >= min_size:
                     self.release(self.var(d), d.shape, d.dtype)
                 else:
                     dead.append(self.var(d))
             if dead:
-                self.body.append(f"del {', '.join(dead)}")
+                body.append(f"del {', '.join(dead)}")
         self._touch = set()
 
     def emit_update(self, rule: Any, params: Sequence[Node], grads: Sequence[Node],

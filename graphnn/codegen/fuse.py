@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 
 from graphnn.core.ir import Graph, Node
-from graphnn.core.op import Unsupported
+from graphnn.core.op import Op, Unsupported
 from graphnn.core.traverse import ancestors
 
 
@@ -41,6 +42,8 @@ class Group:
 
     def external_inputs(self) -> list[Node]:
         """Inputs read from outside the group, in first-use order (no duplicates)."""
+        if len(self.nodes) == 1:  # one node (most statements): its distinct inputs
+            return list({i.id: i for i in self.root.inputs}.values())
         inside = self.members
         seen: dict[int, Node] = {}
         for n in self.nodes:
@@ -49,6 +52,8 @@ class Group:
                     seen[i.id] = i
         return list(seen.values())
 
+
+_NODE_ID = attrgetter("id")
 
 MAX_DEPTH = 32
 """Longest chain of ops inlined into one expression: deeper chains are split into several
@@ -78,13 +83,29 @@ def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True) -> list[Gr
     out_ids = {o.id for o in outputs}
     inline = [False] * len(graph.nodes)
     if enabled:
-        depth = [0] * len(graph.nodes)  # longest inlined chain ending at each node
+        can_fuse: dict[Op, bool] = {}  # fusable() per op (ops hash by identity)
+        # longest inlined chain ending at each node; only read through inlined inputs, so
+        # it is computed only for the nodes that may be inlined
+        depth = [0] * len(graph.nodes)
         for n in graph.nodes:
-            c = consumer[n.id]
-            depth[n.id] = 1 + max((depth[i.id] for i in n.inputs if inline[i.id]), default=0)
-            inline[n.id] = (needed[n.id] and fusable(n) and uses[n.id] == 1
-                            and n.id not in out_ids and c is not None and fusable(c)
-                            and depth[n.id] < MAX_DEPTH)
+            nid = n.id
+            c = consumer[nid]
+            if c is None or uses[nid] != 1 or not needed[nid] or nid in out_ids:
+                continue
+            ok = can_fuse.get(n.op)
+            if ok is None:
+                ok = can_fuse[n.op] = fusable(n)
+            ok_c = can_fuse.get(c.op)
+            if ok_c is None:
+                ok_c = can_fuse[c.op] = fusable(c)
+            if not (ok and ok_c):
+                continue
+            d = 0
+            for i in n.inputs:
+                if inline[i.id] and depth[i.id] > d:
+                    d = depth[i.id]
+            depth[nid] = d + 1
+            inline[nid] = d + 1 < MAX_DEPTH
     groups: list[Group] = []
     for n in graph.nodes:
         if not needed[n.id] or n.op.leaf or inline[n.id]:
@@ -94,7 +115,10 @@ def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True) -> list[Gr
         while stack:
             m = stack.pop()
             members.append(m)
-            stack.extend(i for i in m.inputs if inline[i.id])
-        members.sort(key=lambda m: m.id)
+            for i in m.inputs:
+                if inline[i.id]:
+                    stack.append(i)
+        if len(members) > 1:
+            members.sort(key=_NODE_ID)
         groups.append(Group(n, members))
     return groups

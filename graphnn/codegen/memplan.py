@@ -66,13 +66,18 @@ def plan(groups: Sequence[Group], outputs: Sequence[Node]) -> MemPlan:
                 if b is not None:
                     last[b] = max(last.get(b, -1), end)  # conservatively never reused
         for i in ins:
-            last[i.id] = max(last.get(i.id, -1), k)
+            if last.get(i.id, -1) < k:  # max(last, k), without the call
+                last[i.id] = k
     for o in outputs:
         last[o.id] = end
     # a base lives as long as its longest-living view
     base_last: dict[int, int] = {}
     for vid, b in root_of.items():
-        base_last[b] = max(base_last.get(b, -1), last.get(vid, index[vid]), last.get(b, -1))
+        t = last.get(vid, index[vid])
+        if vid != b:
+            t = max(t, last.get(b, -1))
+        if base_last.get(b, -1) < t:
+            base_last[b] = t
     dies: list[list[Node]] = [[] for _ in range(n_st)]
     reusable: list[list[Node]] = [[] for _ in range(n_st)]
     for k, g in enumerate(groups):
@@ -80,6 +85,7 @@ def plan(groups: Sequence[Group], outputs: Sequence[Node]) -> MemPlan:
         t = last.get(r.id, k)
         if t < end:
             dies[t].append(r)
-        if root_of[r.id] == r.id and owns_memory(r) and t < end and base_last.get(r.id, t) == t:
-            reusable[t].append(r)
+            if (root_of[r.id] == r.id and base_last.get(r.id, t) == t
+                    and owns_memory(r)):
+                reusable[t].append(r)
     return MemPlan(dies, reusable)

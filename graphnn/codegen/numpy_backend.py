@@ -67,6 +67,8 @@ class NumpyBackend:
     def use_inplace(self, g: Group) -> bool:
         if not g.fused or g.root.shape == () or self.inplace is False:
             return False
+        if self.inplace is not True and g.root.size < self.min_size:
+            return False  # "auto" and small: decided before looking at the members
         same = [m for m in g.nodes if m.shape == g.root.shape]
         if not all(inplace_form(m) and m.dtype == g.root.dtype for m in same):
             return False
