@@ -112,12 +112,20 @@ def rebuild(graph: Graph, outputs: Sequence[Node], rule: Rule | None = None,
     """
     rb = Rebuilder(graph)
     mp = rb.map
+    if rule is None:  # a plain copy (every compile starts with one): no per-node calls
+        copy_node, state, dst_state = rb.dst.copy_node, graph._state, rb.dst._state
+        for n in graph.nodes:
+            if keep is None or keep[n.id]:
+                new = mp[n.id] = copy_node(n, tuple([mp[i.id] for i in n.inputs]))
+                if n.op is PARAM:
+                    dst_state[new] = state[n]
+        return rb.dst, rb.finish(outputs), 0
     for n in graph.nodes:
         if keep is not None and not keep[n.id]:
             continue
         ins = tuple([mp[i.id] for i in n.inputs])
         new = None
-        if rule is not None and (not n.op.leaf or n.op is CONST):
+        if not n.op.leaf or n.op is CONST:
             new = rb.apply(rule, n, ins)
         if new is None:
             new = rb.copy(n, ins)
