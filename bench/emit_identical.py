@@ -180,14 +180,7 @@ def cases() -> Iterator[tuple[str, Callable[[], Any]]]:
             yield f"hostile{i}-{backend}", hostile
 
     def awkward() -> Any:
-        with gn.Graph("names: odd/graph") as g:
-            x = gn.input("xp", shape=(2,))
-            y = gn.input("1-y", shape=(2,))
-            a = gn.exp(x).named("a-b")
-            b = gn.tanh(y).named("a_b")
-            c = (a * b).named("del")
-            d = (c + a).named("compute")
-            e = gn.sum(d * b).named("np")
+        g, e, d = tc.awkward_names()
         return gn.compile(g, outputs=[e, d], wrt=["xp", "1-y"], loss=e)
     yield "awkward-names", awkward
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
+import os
 import pstats
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 import graphnn as gn
 from graphnn.codegen import compiler, emit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.test_scale import _chain  # noqa: E402  (the same chain the scale tests build)
 
 TIMES: dict[str, float] = {}
 
@@ -35,17 +38,6 @@ def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def chain(n: int) -> tuple[gn.Graph, Any, Any]:
-    with gn.Graph("chain") as g:
-        x = gn.input("x", shape=(4,))
-        w = gn.param("w", np.full(4, 0.5))
-        h = x * w
-        while len(g.nodes) < n:
-            h = gn.tanh(h * 0.5)
-        loss = gn.sum(h).named("loss")
-    return g, loss, w
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 100000])
@@ -56,7 +48,7 @@ def main() -> None:
     emit.Emitter.emit = timed("emit", emit.Emitter.emit)
     emit.Emitter.source = timed("source", emit.Emitter.source)
     for n in a.sizes:
-        g, loss, w = chain(n)
+        g, w, loss = _chain(n)
         if a.cprofile:
             prof = cProfile.Profile()
             orig = emit.Emitter.emit

@@ -367,7 +367,9 @@ def test_leaf_outputs_and_unreachable_wrt() -> None:
     assert not np.any(r.grad("u"))
 
 
-def test_awkward_node_names() -> None:
+def awkward_names() -> tuple[gn.Graph, gn.Node, gn.Node]:
+    """A graph whose names clash with Python keywords, the module's own names and each
+    other once sanitized: (graph, loss e, output d)."""
     with gn.Graph("names: odd/graph") as g:
         x = gn.input("xp", shape=(2,))
         y = gn.input("1-y", shape=(2,))
@@ -376,6 +378,11 @@ def test_awkward_node_names() -> None:
         c = (a * b).named("del")
         d = (c + a).named("compute")
         e = gn.sum(d * b).named("np")
+    return g, e, d
+
+
+def test_awkward_node_names() -> None:
+    g, e, d = awkward_names()
     f = check(g, {"xp": [0.1, 0.2], "1-y": [0.3, -0.4]}, [e, d], ["xp", "1-y"], loss=e)
     assert "def compute(xp_, n_1_y):" in f.source
 
