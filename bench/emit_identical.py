@@ -120,12 +120,7 @@ def cases() -> Iterator[tuple[str, Callable[[], Any]]]:
         yield f"random{k}-parts", parts
 
     def large(**kw: Any) -> Any:
-        rng = np.random.default_rng(0)
-        with gn.Graph("chain") as g:
-            x = gn.input("x", shape=(300, 200))
-            a = gn.param("a", rng.normal(size=200))
-            out = (gn.sigmoid(a * x + 0.3) * gn.tanh(x) + gn.exp(-x * x)).named("out")
-            loss = gn.sum(out * out).named("loss")
+        g, loss, out, a, x = tc.large_chain(np.random.default_rng(0))
         return gn.compile(g, outputs=[loss, out], wrt=[a, x], loss=loss, **kw)
     yield "large-auto", large
     yield "large-inplace", lambda: large(inplace=True)

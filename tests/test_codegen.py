@@ -112,13 +112,21 @@ def test_float32_mlp() -> None:
     assert "float64" not in f.body
 
 
-def test_large_inplace_groups_match() -> None:
-    rng = np.random.default_rng(0)
+def large_chain(rng: np.random.Generator) -> tuple[gn.Graph, gn.Node, gn.Node, gn.Node,
+                                                  gn.Node]:
+    """An elementwise chain over (300, 200) arrays (in-place, block by block): (graph,
+    loss, out, a, x)."""
     with gn.Graph("chain") as g:
         x = gn.input("x", shape=(300, 200))
         a = gn.param("a", rng.normal(size=200))
         out = (gn.sigmoid(a * x + 0.3) * gn.tanh(x) + gn.exp(-x * x)).named("out")
         loss = gn.sum(out * out).named("loss")
+    return g, loss, out, a, x
+
+
+def test_large_inplace_groups_match() -> None:
+    rng = np.random.default_rng(0)
+    g, loss, out, a, x = large_chain(rng)
     f = check(g, {"x": rng.normal(size=(300, 200))}, [loss, out], [a, x], loss=loss,
               inplace=True)
     assert "out=" in f.body and "reuse a dead buffer" in f.body
