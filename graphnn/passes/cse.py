@@ -52,11 +52,14 @@ def _key(n: Node, ins: tuple[Node, ...]) -> Any:
         if np.size(v) > MAX_CONST_KEY:
             return None
         return ("const", freeze(np.asarray(v, dtype=n.dtype)))
-    if n.op.leaf or not n.op.pure:
+    op = n.op
+    if op.leaf or not op.pure:
         return None
     params = n.params
-    return (n.op.name, tuple([i.id for i in ins]), freeze(dict(params)) if params else (),
-            n.dtype.str)
+    # the dtype itself, not ``dtype.str`` (which builds a string per call): equal dtypes
+    # compare and hash equal
+    return (op.name, tuple([i.id for i in ins]), freeze(dict(params)) if params else (),
+            n.dtype)
 
 
 def cse(graph: Graph, outputs: Sequence[Node]) -> tuple[Graph, list[Node], int]:
