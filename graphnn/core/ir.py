@@ -72,7 +72,7 @@ class Graph:
         self._group: list[str] = []
         self._origin: tuple[str, tuple[str, int]] | None = None
         self._cache: dict[Any, Any] = {}
-        self._scalars: dict[tuple[str, bytes], Node] | None = None  # see shared_scalars
+        self._scalars: dict[tuple[np.dtype, bytes], Node] | None = None  # see shared_scalars
         self.param_version = 0  # bumped by every write through the param store
         self._sharers: list[weakref.ref[Graph]] = []  # graphs linked by share_value
 
@@ -259,7 +259,7 @@ class Graph:
         arr.setflags(write=False)
         shared = self._scalars
         if shared is not None and name is None and arr.ndim == 0:
-            key = (arr.dtype.str, arr.tobytes())
+            key = (arr.dtype, arr.tobytes())
             node = shared.get(key)
             if node is None:
                 node = shared[key] = self.add_node(CONST, (), {"shape": (), "value": arr}, (),

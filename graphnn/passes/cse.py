@@ -34,7 +34,7 @@ def freeze(v: Any) -> Any:
     if isinstance(v, (float, np.floating)):
         return (type(v).__name__, np.asarray(v).tobytes())
     if isinstance(v, np.ndarray):
-        return ("array", v.dtype.str, v.shape, v.tobytes())
+        return ("array", v.dtype, v.shape, v.tobytes())
     if isinstance(v, (list, tuple)):
         return tuple(freeze(x) for x in v)
     if isinstance(v, dict):
