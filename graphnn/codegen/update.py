@@ -29,6 +29,8 @@ from typing import Any, Protocol
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import PARAM, Node
 
+#: Rules already checked (their fields): a handful per process, one per optimizer setup.
+_CHECKED: set[tuple[object, ...]] = set()
 #: Names a rule may not use: C/CuPy kernel internals and the loss guard's input.
 _TAKEN = {"i", "L", "xp", "np", "sqrt", "isfinite", "_ind"}
 
@@ -48,7 +50,12 @@ class UpdateRule:
     steps: tuple[tuple[str, str], ...]
 
     def __post_init__(self) -> None:
-        self.check()
+        # optimizers make their rule at every step (to notice a hyperparameter switched
+        # on or off): check each distinct rule once, not its ``ast`` per step
+        key = (self.name, self.scalars, self.state, self.steps)
+        if key not in _CHECKED:
+            self.check()
+            _CHECKED.add(key)
 
     def check(self) -> None:
         """GraphError unless every name is an identifier of the rule and every expression
