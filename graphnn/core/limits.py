@@ -24,13 +24,24 @@ _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 def max_bytes() -> int:
-    """The budget in bytes (``GRAPHNN_MAX_BYTES``; an unreadable value means the default)."""
-    text = os.environ.get("GRAPHNN_MAX_BYTES", "").strip().upper().removesuffix("B")
+    """The budget in bytes (``GRAPHNN_MAX_BYTES``; an unreadable value means the default).
+    Read at every call (a change takes effect at once), parsed once per distinct value."""
+    raw = os.environ.get("GRAPHNN_MAX_BYTES", "")
+    if raw == _PARSED[0]:
+        return _PARSED[1]
+    text = raw.strip().upper().removesuffix("B")
     if not text:
-        return DEFAULT_MAX_BYTES
-    scale = _UNITS.get(text[-1], 1)
-    digits = text[:-1] if text[-1] in _UNITS else text
-    return int(digits) * scale if digits.isdigit() else DEFAULT_MAX_BYTES
+        value = DEFAULT_MAX_BYTES
+    else:
+        scale = _UNITS.get(text[-1], 1)
+        digits = text[:-1] if text[-1] in _UNITS else text
+        value = (int(digits) * scale if digits.isdigit() and len(digits) <= 30
+                 else DEFAULT_MAX_BYTES)
+    _PARSED[:] = [raw, value]
+    return value
+
+
+_PARSED: list = ["", DEFAULT_MAX_BYTES]  # the last (raw text, bytes) max_bytes parsed
 
 
 def array_bytes(shape: Sequence[int], itemsize: int) -> int:
@@ -46,10 +57,14 @@ def human(n: float) -> str:
     return f"{n} TB"  # pragma: no cover
 
 
-def check_bytes(shape: Sequence[int], itemsize: int, where: str) -> None:
+def check_bytes(shape: Sequence[int], itemsize: int, where: str,
+                limit: int | None = None) -> None:
     """ValueError naming ``where``, the shape and the size when over the budget (callers
-    turn it into their own FormatError / OnnxError / GraphError)."""
-    need, limit = array_bytes(shape, itemsize), max_bytes()
+    turn it into their own FormatError / OnnxError / GraphError). ``limit``: the budget
+    when the caller read it already (a loader reads it once per file)."""
+    need = array_bytes(shape, itemsize)
+    if limit is None:
+        limit = max_bytes()
     if need > limit:
         raise ValueError(f"{where}: shape {tuple(int(s) for s in shape)} needs {human(need)} "
                          f"(limit {human(limit)}; set GRAPHNN_MAX_BYTES to change it)")

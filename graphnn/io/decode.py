@@ -21,7 +21,7 @@ import numpy as np
 from graphnn.core.bind import bind
 from graphnn.core.errors import GraphError
 from graphnn.core.ir import CONST, INPUT, PARAM, ROLES, Graph, Node
-from graphnn.core.limits import array_bytes, check_bytes
+from graphnn.core.limits import array_bytes, check_bytes, max_bytes
 from graphnn.core.op import REGISTRY
 from graphnn.io.format import (
     _DTYPE_OBJS,
@@ -39,10 +39,18 @@ class _Ctx:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.where = ""
+        #: a place ("outputs"), or the node being read as (index, name, op name) with
+        #: None for what is not known yet: formatted only when an error is raised
+        self.where: str | tuple[int, str | None, str | None] = ""
+        self.limit = max_bytes()  # the size budget, read once per file
 
     def fail(self, what: str) -> FormatError:
-        at = f" {self.where}:" if self.where else ""
+        where = self.where
+        if isinstance(where, tuple):
+            i, name, opname = where
+            where = f"node {i}" + (f" '{name}'" if name is not None else "") + (
+                f" ({opname})" if opname is not None else "")
+        at = f" {where}:" if where else ""
         return FormatError(f"{self.source}:{at} {what}")
 
 
@@ -70,7 +78,7 @@ def decode_array(d: Any, ctx: _Ctx) -> np.ndarray:
 
 def _budget(shape: tuple[int, ...], itemsize: int, ctx: _Ctx) -> None:
     try:
-        check_bytes(shape, itemsize, "declared shape")
+        check_bytes(shape, itemsize, "declared shape", ctx.limit)
     except ValueError as e:
         raise ctx.fail(str(e)) from None
 
@@ -138,7 +146,7 @@ def from_dict(doc: Any, source: str = "<graph>",
     arrays = npz_loader(doc) if npz_loader is not None else None
     g = Graph(name)
     for i, rec in enumerate(body["nodes"]):
-        ctx.where = f"node {i}"
+        ctx.where = (i, None, None)
         _load_node(g, i, rec, ctx, arrays)
     ctx.where = "outputs"
     outs = body.get("outputs", [])
@@ -160,13 +168,13 @@ def _load_node(g: Graph, i: int, rec: Any, ctx: _Ctx, arrays: Any) -> None:
     name, opname = rec.get("name"), rec.get("op")
     if not isinstance(name, str) or not name:
         raise ctx.fail("node name must be a non-empty string")
-    ctx.where = f"node {i} '{name}'"
+    ctx.where = (i, name, None)
     if name in g:
         raise ctx.fail(f"duplicate node name {name!r}")
     op = REGISTRY.get(opname) if isinstance(opname, str) else None
     if op is None:
         raise ctx.fail(f"unknown op {opname!r} (known ops: {', '.join(sorted(REGISTRY))})")
-    ctx.where = f"node {i} '{name}' ({opname})"
+    ctx.where = (i, name, opname)
     ins = rec.get("inputs", [])
     if not isinstance(ins, list) or not all(
             isinstance(j, int) and not isinstance(j, bool) and 0 <= j < i for j in ins):
@@ -186,14 +194,15 @@ def _load_node(g: Graph, i: int, rec: Any, ctx: _Ctx, arrays: Any) -> None:
     params = {k: decode_value(v, ctx) for k, v in params.items()}
     if op.leaf and ins:
         raise ctx.fail(f"a {opname} node takes no inputs")
-    origin = g.origin(group, _parse_loc(rec.get("loc"), ctx, i))
+    saved, g._origin = g._origin, (group, _parse_loc(rec.get("loc"), ctx, i))  # as origin()
     try:
-        with origin:
-            node = _make(g, op, name, ins, params, role, rec, shape, dtype, ctx, arrays)
+        node = _make(g, op, name, ins, params, role, rec, shape, dtype, ctx, arrays)
     except FormatError:
         raise
     except GraphError as e:
         raise ctx.fail(f"invalid node: {e}") from None
+    finally:
+        g._origin = saved
     if (node.shape, node.dtype, node.role) != (shape, _DTYPE_OBJS[dtype], role):
         raise ctx.fail(f"inconsistent node: the file says shape {shape} {dtype} role {role}, "
                        f"rebuilding it gives shape {node.shape} {node.dtype.name} role "
