@@ -68,8 +68,9 @@ __all__ += ["format_graph", "render"]
 
 # --- codegen ---
 from graphnn.codegen.compiler import CompiledGraph, CompiledResult, compile  # noqa: E402
+from graphnn.codegen.jacobian import CompiledJacobian, compile_jacobian  # noqa: E402
 
-__all__ += ["compile", "CompiledGraph", "CompiledResult"]
+__all__ += ["compile", "CompiledGraph", "CompiledResult", "compile_jacobian", "CompiledJacobian"]
 
 # --- interchange ---
 # gn.save(target, path) by suffix (.json graph file, .npz values); gn.load(path) -> Graph,

@@ -37,6 +37,11 @@ def all_agree(g: gn.Graph, of: gn.Node, wrt: gn.Node, feeds: dict, fd: Any = Non
             total = wrt.size if mode == "forward" else of.size
             assert J.sweeps == total and J.chunk == min(chunk or total, total)
             assert J.passes == -(-total // J.chunk)
+    if not plan(g, of, wrt).sliced:  # the same sweeps built as nodes and compiled
+        for mode in ("forward", "reverse"):
+            Jc = gn.compile_jacobian(g, of, wrt, mode=mode)(feeds)
+            assert Jc.shape == of.shape + wrt.shape and Jc.passes == 1
+            assert rel_err(Jc, ref) < 1e-12, (mode, rel_err(Jc, ref))
     if fd is not None:
         assert rel_err(ref, fd) < tol, rel_err(ref, fd)
     return ref
@@ -66,6 +71,33 @@ def test_conv_and_pool_fall_back_to_slices(rng: np.random.Generator) -> None:
     J = gn.jacobian(g, y, w, feeds, mode="forward")
     assert set(J.sliced) == {"conv2d", "max_pool2d"}
     assert gn.jacobian(g, y, x, feeds, batched=False).sliced == ()
+    with pytest.raises(gn.GradError, match="conv2d, max_pool2d have batched rules for arrays"):
+        gn.compile_jacobian(g, y, x)
+
+
+def test_compiled_jacobian(rng: np.random.Generator) -> None:
+    """Compiled once, evaluated at several points; wrt an intermediate node or a param;
+    an output that does not depend on wrt; the generated code is plain NumPy."""
+    g, x, W1, y, L, feeds = mlp(rng)
+    jac = gn.compile_jacobian(g, y, x)
+    assert jac.mode == "reverse" and "def compute(" in jac.source and "@" in jac.source
+    for _ in range(3):
+        f = {"x": rng.normal(size=x.shape)}
+        assert rel_err(jac(f), gn.jacobian(g, y, x, f)) < 1e-12
+    h = y.inputs[0]
+    for wrt in (h, W1):
+        for mode in ("forward", "reverse"):
+            Jc = gn.compile_jacobian(g, y, wrt, mode=mode)(feeds)
+            assert rel_err(Jc, gn.jacobian(g, y, wrt, feeds, mode=mode)) < 1e-12
+    with g:
+        other = gn.input("other", shape=(2,))
+    z = gn.compile_jacobian(g, y, other)(feeds)
+    assert z.shape == y.shape + (2,) and not np.any(z)
+    n = len(g.nodes)
+    gn.compile_jacobian(g, L, x, mode="forward")
+    assert len(g.nodes) == n        # the user's graph is left as it was
+    with pytest.raises(gn.GradError, match="mode must be"):
+        gn.compile_jacobian(g, y, x, mode="sideways")
 
 
 @SETTINGS

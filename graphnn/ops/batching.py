@@ -19,19 +19,70 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from graphnn.core import shapes as S
+from graphnn.core.ir import Node
 from graphnn.core.op import Batched
 
 Shape = tuple[int, ...]
 
 
+class _Arrays:
+    """The array operations these rules use, on NumPy arrays."""
+
+    asarray = staticmethod(np.asarray)
+    broadcast_to = staticmethod(np.broadcast_to)
+    swapaxes = staticmethod(np.swapaxes)
+    matmul = staticmethod(np.matmul)
+
+
+class _Nodes:
+    """The same operations on graph nodes (``gn.jacobian(compiled=True)`` runs the batched
+    rules on nodes, so the whole batched sweep becomes a graph ``gn.compile`` emits)."""
+
+    @staticmethod
+    def asarray(x: Any) -> Any:
+        return x
+
+    @staticmethod
+    def broadcast_to(x: Any, shape: Shape) -> Any:
+        from graphnn.ops.linalg import broadcast_to
+
+        return broadcast_to(x, tuple(shape))
+
+    @staticmethod
+    def swapaxes(x: Any, a: int, b: int) -> Any:
+        from graphnn.ops.linalg import transpose
+
+        axes = list(range(x.ndim))
+        axes[a], axes[b] = axes[b], axes[a]
+        return transpose(x, tuple(axes))
+
+    @staticmethod
+    def matmul(a: Any, b: Any) -> Any:
+        return a @ b
+
+
+def _shape(x: Any) -> Shape:
+    """The shape of an array, a number or a node (``np.shape`` refuses nodes)."""
+    return tuple(x.shape) if isinstance(x, Node) else tuple(np.shape(x))
+
+
+def xp_of(*xs: Any) -> Any:
+    """:class:`_Nodes` when any of ``xs`` is a graph node, else :class:`_Arrays`."""
+    for x in xs:
+        if isinstance(x, Node):
+            return _Nodes
+    return _Arrays
+
+
 def align(t: Any, ndim: int) -> Any:
     """``t`` (batch axis first) with unit axes after the batch axis up to rank 1 + ndim."""
-    t = np.asarray(t)
+    t = xp_of(t).asarray(t)
     k = ndim - (t.ndim - 1)
     return t.reshape(t.shape[:1] + (1,) * k + t.shape[1:]) if k > 0 else t
 
@@ -47,41 +98,45 @@ def fit(x: Any, shape: Shape) -> Any:
     if keep:
         x = x.sum(axis=keep, keepdims=True)
     full = (B,) + tuple(shape)
-    return x if x.shape == full else np.broadcast_to(x, full)
+    return x if x.shape == full else xp_of(x).broadcast_to(x, full)
 
 
 def _promote(a: Any, b: Any) -> tuple[Shape, Shape]:
-    sa, sb = tuple(np.shape(a)), tuple(np.shape(b))
+    sa, sb = _shape(a), _shape(b)
     return ((1,) + sa if len(sa) == 1 else sa), (sb + (1,) if len(sb) == 1 else sb)
 
 
 def _left(t: Any, b: Any) -> Any:
     """Batched ``t`` (B, ..., n, k) @ unbatched ``b`` (..., k, m)."""
     if b.ndim == 2:
-        return (t.reshape(-1, t.shape[-1]) @ b).reshape(t.shape[:-1] + (b.shape[-1],))
-    return np.matmul(align(t, b.ndim), b)
+        rows = math.prod(t.shape[:-1])  # -1 in a reshape is for arrays only
+        return (t.reshape(rows, t.shape[-1]) @ b).reshape(t.shape[:-1] + (b.shape[-1],))
+    return xp_of(t, b).matmul(align(t, b.ndim), b)
 
 
 def _right(a: Any, t: Any) -> Any:
     """Unbatched ``a`` (..., n, k) @ batched ``t`` (B, ..., k, m)."""
+    X = xp_of(a, t)
     if a.ndim == 2:
-        tt = np.swapaxes(t, -1, -2)
-        r = (tt.reshape(-1, tt.shape[-1]) @ a.T).reshape(tt.shape[:-1] + (a.shape[0],))
-        return np.swapaxes(r, -1, -2)
-    return np.matmul(a, align(t, a.ndim))
+        tt = X.swapaxes(t, t.ndim - 1, t.ndim - 2)
+        rows = math.prod(tt.shape[:-1])
+        r = (tt.reshape(rows, tt.shape[-1]) @ a.T).reshape(tt.shape[:-1] + (a.shape[0],))
+        return X.swapaxes(r, r.ndim - 1, r.ndim - 2)
+    return X.matmul(a, align(t, a.ndim))
 
 
 def matmul_jvp(t: list[Any], out: Any, a: Any, b: Any) -> Any:
     """Batched jvp of ``a @ b``: ``ta @ b + a @ tb`` with 1-D operands promoted."""
-    a, b = np.asarray(a), np.asarray(b)
+    X = xp_of(a, b, *t)
+    a, b = X.asarray(a), X.asarray(b)
     sa, sb = _promote(a, b)
     oshape = S.broadcast(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
     total = None
     if t[0] is not None:
-        ta = np.asarray(t[0])
+        ta = X.asarray(t[0])
         total = _left(ta.reshape(ta.shape[:1] + sa), b.reshape(sb))
     if t[1] is not None:
-        tb = np.asarray(t[1])
+        tb = X.asarray(t[1])
         term = _right(a.reshape(sa), tb.reshape(tb.shape[:1] + sb))
         total = term if total is None else total + term
     if total is None:
@@ -94,20 +149,21 @@ def matmul_jvp(t: list[Any], out: Any, a: Any, b: Any) -> Any:
 
 def matmul_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """Batched vjp of ``a @ b``: ``g @ b^T`` and ``a^T @ g`` (lazy, summed to shape)."""
-    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    X = xp_of(a, b, g)
+    a, b, g = X.asarray(a), X.asarray(b), X.asarray(g)
     if a.ndim == 2 and b.ndim == 1 and g.ndim == 2:  # matrix @ vector (a layer on one
         # sample, the Jacobian's common case): one GEMM, no layout shuffles
-        return (lambda: g[:, :, None] * b), (lambda: g @ a)
+        return (lambda: g.reshape(g.shape + (1,)) * b), (lambda: g @ a)
     sa, sb = _promote(a, b)
     oshape = S.broadcast(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
     g2 = g.reshape(g.shape[:1] + oshape)
 
     def ga() -> Any:
-        r = _left(g2, np.swapaxes(b.reshape(sb), -1, -2))
+        r = _left(g2, X.swapaxes(b.reshape(sb), len(sb) - 1, len(sb) - 2))
         return fit(r, sa).reshape(g.shape[:1] + a.shape)
 
     def gb() -> Any:
-        r = _right(np.swapaxes(a.reshape(sa), -1, -2), g2)
+        r = _right(X.swapaxes(a.reshape(sa), len(sa) - 1, len(sa) - 2), g2)
         return fit(r, sb).reshape(g.shape[:1] + b.shape)
 
     return ga, gb
@@ -142,5 +198,5 @@ AXIS = Batched(attrs=shifted("axis"))
 TRANSPOSE = Batched(attrs=_transpose_attrs)
 MATMUL = Batched(jvp=matmul_jvp, vjp=matmul_vjp)
 BROADCAST_TO = Batched(jvp=lambda t, out, a, shape: None if t[0] is None else fit(t[0], shape),
-                       vjp=lambda g, out, a, shape: (fit(g, np.shape(a)),))
+                       vjp=lambda g, out, a, shape: (fit(g, _shape(a)),))
 SUM_TO = BROADCAST_TO   # both map a batch to the other shape with fit

@@ -29,7 +29,7 @@ import numpy as np
 from graphnn.core.errors import GradError, GraphError, describe
 from graphnn.core.ir import Node
 from graphnn.core.op import Batched, force
-from graphnn.ops.batching import align, fit
+from graphnn.ops.batching import align, fit, xp_of
 from graphnn.ops.linalg import _sum_to
 
 Value = Callable[[Node], Any]
@@ -61,8 +61,9 @@ def _fail(n: Node, kind: str, e: Exception) -> GradError:
 
 
 def _bcast(v: Any, B: int) -> Any:
-    v = np.asarray(v)
-    return np.broadcast_to(v, (B,) + v.shape)
+    X = xp_of(v)
+    v = X.asarray(v)
+    return X.broadcast_to(v, (B,) + tuple(v.shape))
 
 
 def _jvp(n: Node, ts: list[Any], value: Value, B: int) -> Any:
