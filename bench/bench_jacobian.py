@@ -3,7 +3,8 @@
 Side by side in one process, timed in interleaved rounds (every variant once per round,
 so load from other jobs hits them alike), min and median per variant:
 - graphnn forward / reverse mode, batched (all basis vectors in one sweep of matrix
-  products) and one vector per sweep (the teaching loop, ``batched=False``);
+  products), one vector per sweep (the teaching loop, ``batched=False``) and compiled
+  (``gn.compile_jacobian``: the batched sweep as generated NumPy code);
 - a hand-written NumPy closed form J = W2 diag(sigma'(z1)) W1 (the floor);
 - jax.jit(jax.jacfwd / jax.jacrev) and torch.func.jacfwd / jacrev when installed
   (optional peers, never dependencies).
@@ -130,6 +131,9 @@ def main() -> None:
                 return gn.jacobian(g, y, x, feeds, mode=m, batched=b)
             label = f"graphnn {mode}, {'batched' if batched else 'one vector per sweep'}"
             rows.append((label, fn, np.asarray(fn())))
+        jac = gn.compile_jacobian(g, y, x, mode=mode)
+        rows.append((f"graphnn {mode}, compiled (gn.compile_jacobian)",
+                     lambda jac=jac: jac(feeds), np.asarray(jac(feeds))))
     peer_rows, notes = peers(Wv, xv)
     rows += peer_rows
     times = interleaved(rows, args.rounds)
@@ -160,8 +164,8 @@ def report(g: gn.Graph, y: gn.Node, x: gn.Node, feeds: dict, rows: list[Row],
         ratio = " | ".join(
             f"{best[name] / best[p]:.2f}x" if p in best and "closed" not in name else "-"
             for p in (f"jax.jit(jax.{mode})", f"torch.func.{mode}"))
-        passes = ("1" if "batched" in name else "784" if "forward" in name else "10"
-                  if "graphnn" in name else "-")
+        passes = ("1" if "batched" in name or "compiled" in name else "784" if "forward"
+                  in name else "10" if "graphnn" in name else "-")
         lines.append(f"| {name} | {passes} | {best[name] * 1e3:.3f} ms | "
                      f"{statistics.median(times[name]) * 1e3:.3f} ms | {ratio} | "
                      f"{float(np.abs(J - ref).max()):.1e} |")
