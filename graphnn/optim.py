@@ -104,8 +104,10 @@ class Optimizer:
 
     def fused_scalars(self, st: dict[str, Any], first: bool) -> tuple[float, ...]:
         """The rule's scalars for one param this step (``st``: its state, advanced here;
-        ``first``: its buffers were just created)."""
-        raise NotImplementedError  # pragma: no cover
+        ``first``: its buffers were just created). Only called for an optimizer whose
+        ``fused_rule`` is not None, and each such optimizer defines it."""
+        raise NotImplementedError(  # pragma: no cover
+            f"{type(self).__name__} has a fused rule but no fused_scalars")
 
     def fused_step(self, params: list[tuple[Node, Any]]
                    ) -> list[tuple[tuple[float, ...], tuple[Any, ...]]]:

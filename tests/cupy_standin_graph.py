@@ -221,7 +221,8 @@ class MemoryPool:
     """``cupy.cuda.MemoryPool``: the stand-in's memory is NumPy's; nothing to pool."""
 
     def malloc(self, size: int) -> Any:  # pragma: no cover - never called here
-        raise NotImplementedError
+        raise RuntimeError("the stand-in allocates with NumPy: nothing may call "
+                           "MemoryPool.malloc (CuPy's allocator hook is not emulated)")
 
     def used_bytes(self) -> int:
         return 0

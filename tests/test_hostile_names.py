@@ -81,6 +81,27 @@ def test_dsl_names_compile_to_the_benign_statements(sentinel: Path, tmp_path: Pa
         check_module(Path(path).read_text(encoding="utf-8"), benign.module_source(), sentinel)
 
 
+def test_compiled_jacobian_and_fused_update(sentinel: Path) -> None:
+    """The generators added in round 3 (gn.compile_jacobian's node name made from user
+    names, the optimizer update compiled into the step, NumPy and CuPy) emit the same
+    statements as for benign names, and no payload runs."""
+    b = build(BENIGN)
+    benign_jac = gn.compile_jacobian(b, "n3", "n0").source
+    benign_step = gn.compile(b, ["n4"], wrt=["n1"], optimizer=gn.optim.Adam(lr=0.1)).source
+    for names in chunks(corpus(sentinel)):
+        g = build(names)
+        jac = gn.compile_jacobian(g, names[3], names[0])
+        check_module(jac.source, benign_jac, sentinel)
+        assert jac({names[0]: np.ones(3)}).shape == (3, 3)
+        step = gn.compile(g, [names[4]], wrt=[names[1]], optimizer=gn.optim.Adam(lr=0.1))
+        check_module(step.source, benign_step, sentinel)
+        step({names[0]: np.ones(3)})
+        cupy_src = gn.compile(g, [names[4]], wrt=[names[1]], backend="cupy",
+                              optimizer=gn.optim.SGD(lr=0.1, momentum=0.9)).source
+        ast.parse(cupy_src)
+        assert all(n not in cupy_src for n in names if "\n" in n)
+
+
 def test_saved_module_embeds_params_once(sentinel: Path, tmp_path: Path) -> None:
     names = ["x", "PARAMS = {}  # saved modules embed the values", "c", "y", "o"]
     src = gn.compile(build(names), wrt="params").module_source()

@@ -38,12 +38,9 @@ from graphnn.core.ir import Graph, Node
 from graphnn.ops.creation import eye
 from graphnn.ops.linalg import reshape, transpose
 from graphnn.passes.rewrite import copy_graph
+from graphnn.run.autodiff import itself
 from graphnn.run.batched import backprop_batched, propagate_batched
 from graphnn.run.jacobian import MEMORY_BUDGET, MODES, Jacobian, _nodes, plan
-
-
-def _itself(n: Node) -> Node:
-    return n
 
 
 class CompiledJacobian:
@@ -98,12 +95,12 @@ def compile_jacobian(graph: Graph, of: str | Node, wrt: str | Node, mode: str = 
         try:
             if mode == "reverse":
                 seed = reshape(eye(B, dtype=of_n.dtype.name), (B,) + of_n.shape)
-                grads = backprop_batched(order[::-1], _itself, {of_w.id: seed}, p.needed)
+                grads = backprop_batched(order[::-1], itself, {of_w.id: seed}, p.needed)
                 rows = grads.get(wrt_w.id)
                 J = None if rows is None else reshape(rows, (B, wrt_n.size))
             else:
                 seed = reshape(eye(B, dtype=wrt_n.dtype.name), (B,) + wrt_n.shape)
-                tan = propagate_batched(order, _itself, {wrt_w.id: seed}, B)
+                tan = propagate_batched(order, itself, {wrt_w.id: seed}, B)
                 cols = tan.get(of_w.id)
                 J = None if cols is None else transpose(reshape(cols, (B, of_n.size)))
         except GradError:

@@ -70,13 +70,13 @@ class Rebuilder:
         dst = self.dst
         first_new = len(dst.nodes)
         saved = dst._role, dst._origin
-        dst._role, dst._origin = ("grad" if n.role == "grad" else None), n.origin
+        dst._role, dst._origin = ("grad" if n.role == "grad" else None), (n.group, n._loc)
         try:
             new = rule(self, n, ins)
         finally:
             dst._role, dst._origin = saved
-        if new is not None and new.id >= first_new and not new.op.leaf and (
-                n.name not in dst):
+        if (new is not None and new.id >= first_new and not new.op.leaf
+                and n.name not in dst):
             dst.rename(new, n.name)  # the replacement keeps the node's name
         return new
 

@@ -153,20 +153,10 @@ def _rebuild(graph: Graph, outputs: list[Node], plan: Plan,
         ins = tuple([mp[i.id] for i in n.inputs])
         op = n.op
         if rule is not None and not op.leaf:
-            # ``Rebuilder.apply`` inlined (the hot loop of every compile): nodes the rules
-            # make take ``n``'s role, group and location; a replacement keeps its name
             first = len(made_nodes)
-            saved = dst._role, dst._origin
-            dst._role, dst._origin = ("grad" if n.role == "grad" else None), (n.group, n._loc)
-            try:
-                new = rule(rb, n, ins)
-            finally:
-                dst._role, dst._origin = saved
+            new = rb.apply(rule, n, ins)
             if len(made_nodes) != first:
                 made.extend(range(first, len(made_nodes)))
-                if (new is not None and new.id >= first and not new.op.leaf
-                        and n.name not in dst):
-                    dst.rename(new, n.name)
         else:
             new = None
         if new is not None:  # a replacement: merge it with an equal earlier node

@@ -32,8 +32,9 @@ def _rule_error(n: Node, e: Exception) -> GradError:
                      node=n)
 
 
-def _itself(n: Node) -> Node:
-    """The primal of ``n`` in symbolic mode: the node itself."""
+def itself(n: Node) -> Node:
+    """The primal of ``n`` in symbolic mode: the node itself (pass it as ``value`` to the
+    sweeps, here and in run/batched.py, so the rules build nodes instead of numbers)."""
     return n
 
 
@@ -53,7 +54,7 @@ def backprop(order: Sequence[Node], value: Callable[[Node], Any] | list[Any],
     # One loop body on purpose: this is the interpreter's hot path (measured with
     # bench/interp_instructions.py; each helper call per node costs ~3% there).
     table = value if isinstance(value, list) else None
-    symbolic = value is _itself
+    symbolic = value is itself
     for n in order:
         g = grads.get(n.id)
         if g is None or n.op.leaf:
@@ -146,7 +147,7 @@ def grad(y: Node, wrt: Node | Sequence[Node], seed: Any = None) -> Any:
                                 f"match {describe(y)}", node=y)
         needed = backward_mask([y], wrt_list)
         order = [n for n in reversed(graph.nodes[: y.id + 1]) if needed[n.id]]
-        grads = backprop(order, _itself, {y.id: seed_node}, needed)
+        grads = backprop(order, itself, {y.id: seed_node}, needed)
         out = []
         for w in wrt_list:
             gw = grads.get(w.id)
