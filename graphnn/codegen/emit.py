@@ -54,6 +54,23 @@ CHUNK_MIN = 2000
 PART_SIZE = 1000
 #: Marks the start of each part function in the module (``exec_source`` splits there).
 PART_MARK = "\n\n\ndef _part_"
+#: A function keeps at most this many bytes of buffers between calls (per thread).
+KEEP_MAX = 1 << 28
+#: Module-level source of the kept buffers (``Emitter.kept``).
+KEPT_SRC = '''import threading as _threading
+
+_KEPT = _threading.local()  # this module's buffers kept between calls, one set per thread
+
+
+def _kept(k, shape, dtype):
+    """Buffer ``k`` of this thread: an intermediate that never leaves the function, made
+    on the first call and written again by every later one (no allocation, so no page
+    faults, per call)."""
+    bufs = _KEPT.__dict__
+    buf = bufs.get(k)
+    if buf is None:
+        buf = bufs[k] = xp.empty(shape, dtype=dtype)
+    return buf'''
 
 
 def sanitize(name: str) -> str:
@@ -215,8 +232,8 @@ def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
         named = _has_named_fields(template)
     if not named:  # most templates: "({0} * {1})", "xp.tanh({0})"
         return template.format(*args, *_ABSENT)
-    return template.format(*args, *_ABSENT, **template_fields(n),
-                           **{"inputs": ", ".join(args), **extra})
+    return template.format(*args, *_ABSENT, **{**template_fields(n),
+                                               "inputs": ", ".join(args), **extra})
 
 
 def helpers_of(n: Node) -> list[Any]:
@@ -246,6 +263,13 @@ class Emitter:
         self.globals: set[str] = set()  # module-level names made by fresh (consts, kernels)
         self.pool: dict[tuple[Any, str], list[str]] = {}
         self.tmp = 0
+        #: buffers kept between calls (backend's ``keep_min`` bytes and up; None: never):
+        #: only for values that never leave the function (``private``: memplan)
+        self.keep_min: int | None = getattr(backend, "keep_min", None)
+        self.keep_left = KEEP_MAX
+        self.private: set[int] = set()
+        self.kept_names: set[str] = set()  # variables bound to a kept buffer
+        self.slots = 0
         self.update_arg: str | None = None  # the fused optimizer update (emit_update)
         self.update_ret = ""
         self.update_lines: list[str] = []
@@ -281,16 +305,53 @@ class Emitter:
         self._touch.add(v)
         return v
 
-    def scratch(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[str, str | None]:
+    def scratch(self, shape: tuple[int, ...], dtype: np.dtype,
+                private: bool = True) -> tuple[str, str | None]:
         """A buffer name for ``shape``/``dtype``: a dead reusable one (and the name it had),
-        or a new name to allocate (second item None)."""
+        or a new name to allocate (second item None). A value that leaves the function
+        (not ``private``) never gets a kept buffer."""
         free = self.pool.get((tuple(shape), dtype.str))
         if free:
-            old = free.pop()
-            self._touch.add(old)
-            return old, old
+            k = len(free) - 1
+            if not private:
+                while k >= 0 and free[k] in self.kept_names:
+                    k -= 1
+            if k >= 0:
+                old = free.pop(k)
+                self._touch.add(old)
+                return old, old
         self.tmp += 1
         return self.fresh(f"_buf{self.tmp}"), None
+
+    def keeps(self, shape: tuple[int, ...], dtype: np.dtype, n: Node | None = None) -> bool:
+        """Should a new buffer of ``shape``/``dtype`` be kept between calls? For node ``n``
+        only when its value never leaves the function; scratch (``n`` None) always may."""
+        if self.keep_min is None or (n is not None and n.id not in self.private):
+            return False
+        nbytes = dtype.itemsize
+        for d in shape:
+            nbytes *= d
+        return self.keep_min <= nbytes <= self.keep_left
+
+    def kept(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> str:
+        """The statement binding ``name`` to a new buffer kept between calls (``_kept``)."""
+        self.kept_names.add(name)
+        return f"{name} = {self.kept_buffer(shape, dtype)}"
+
+    def kept_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> str:
+        """An expression giving a new buffer kept between calls (``KEPT_SRC``)."""
+        nbytes = dtype.itemsize
+        for d in shape:
+            nbytes *= d
+        self.keep_left -= nbytes
+        self.slots += 1
+        self.helpers.setdefault("_kept", KEPT_SRC)
+        return f"_kept({self.slots}, {tuple(shape)!r}, {dtype.name!r})"
+
+    def rebind(self, old: str, new: str) -> None:
+        """``new`` now holds the buffer of ``old`` (a reused dead buffer)."""
+        if old in self.kept_names:
+            self.kept_names.add(new)
 
     def release(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
         self.pool.setdefault((tuple(shape), dtype.str), []).append(name)
@@ -307,6 +368,11 @@ class Emitter:
         # a one-node group inlines nothing (a node is never its own input)
         fused = group is not None and len(group.nodes) > 1
         return self._expr(n, group.members if fused else _NO_MEMBERS)
+
+    def expr_into(self, n: Node, buf: str) -> str:
+        """``n``'s ``numpy_out`` call, handed buffer ``buf`` to write into."""
+        self.use_helpers(n)
+        return fill(n.op.numpy_out, n, [self.var(i) for i in n.inputs], out=buf)
 
     def _expr(self, n: Node, inside: set[int] | frozenset[int]) -> str:
         names, touch = self.names, self._touch
@@ -353,6 +419,8 @@ class Emitter:
         for a in self.args:
             self.var(a)
         mp = memplan.plan(self.groups, self.outputs)
+        if self.keep_min is not None:
+            self.private = {r.id for rs in mp.reusable for r in rs}
         reuses = self.backend.reuses_buffers
         min_size = getattr(self.backend, "min_size", 0)
         body, emit_group = self.body, self.backend.emit_group

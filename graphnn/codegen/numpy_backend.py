@@ -34,6 +34,12 @@ INPLACE_MIN_SIZE = 1 << 15
 #: In-place groups spanning several blocks of this many elements run block by block, so
 #: their intermediates stay in cache (measured: 64K float64 blocks beat whole arrays ~1.4x).
 CHUNK = 1 << 16
+#: Buffers of at least this many bytes that never leave the function are kept between
+#: calls (``keep_buffers``): glibc's malloc hands larger blocks back to the system when
+#: they are freed, so each call page-faults them in again (LeNet at batch 256: 3,000
+#: faults and ~8% of the step; bench/RESULTS.md). 128 KiB is glibc's initial mmap
+#: threshold.
+KEEP_MIN = 1 << 17
 
 
 def inplace_form(n: Node) -> tuple[str, ...] | None:
@@ -57,16 +63,22 @@ class NumpyBackend:
     reuses_buffers = True
 
     def __init__(self, inplace: Any = "auto", inplace_min_size: int | None = None,
-                 chunk: int | None = -1, numexpr: bool = False) -> None:
+                 chunk: int | None = -1, numexpr: bool = False,
+                 keep_buffers: bool = True) -> None:
         self.imports = list(type(self).imports)
+        self.keep_min = KEEP_MIN if keep_buffers else None
         self.numexpr = numexpr
         self.inplace = inplace
         self.min_size = INPLACE_MIN_SIZE if inplace_min_size is None else inplace_min_size
         self.chunk = CHUNK if chunk == -1 else chunk  # None: never block
 
-    def use_inplace(self, g: Group) -> bool:
-        if not g.fused or g.root.shape == () or self.inplace is False:
+    def use_inplace(self, g: Group, em: Emitter | None = None) -> bool:
+        if g.root.shape == () or self.inplace is False:
             return False
+        if not g.fused:  # one op: in place only into a buffer kept between calls
+            r = g.root
+            return (em is not None and inplace_form(r) is not None
+                    and em.keeps(r.shape, r.dtype, r))
         if self.inplace is not True and g.root.size < self.min_size:
             return False  # "auto" and small: decided before looking at the members
         same = [m for m in g.nodes if m.shape == g.root.shape]
@@ -106,23 +118,31 @@ class NumpyBackend:
         r = g.root
         if self.use_numexpr(g):
             return self.emit_numexpr(em, g)
-        if not self.use_inplace(g):
+        if not self.use_inplace(g, em):
+            if r.op.numpy_out is not None and not g.fused and r.id in em.private:
+                return self.emit_into(em, r)
             return [f"{em.var(r)} = {em.expr(r, g)}"]
         lines: list[str] = []
         out = em.var(r)
-        buf, old = em.scratch(r.shape, r.dtype)
+        buf, old = em.scratch(r.shape, r.dtype, r.id in em.private)
         if old is None:
             em.untouch(buf)
-            lines.append(f"{out} = xp.empty({tuple(r.shape)!r}, dtype={r.dtype.name!r})")
+            if em.keeps(r.shape, r.dtype, r):
+                lines.append(em.kept(out, r.shape, r.dtype))
+            else:
+                lines.append(f"{out} = xp.empty({tuple(r.shape)!r}, dtype={r.dtype.name!r})")
         else:
+            em.rebind(old, out)
             lines.append(f"{out} = {old}; del {old}  # reuse a dead buffer")
-        rows = self.chunk_rows(g)
+        rows = self.chunk_rows(g) if g.fused else None
         taken: list[tuple[str, tuple[int, ...]]] = []
         if rows is None:
             def alloc(n: Node) -> str:
                 name, old = em.scratch(n.shape, n.dtype)
                 if old is None:
-                    lines.append(f"{name} = xp.empty({tuple(n.shape)!r}, dtype={n.dtype.name!r})")
+                    lines.append(em.kept(name, n.shape, n.dtype) if em.keeps(n.shape, n.dtype)
+                                 else f"{name} = xp.empty({tuple(n.shape)!r}, "
+                                      f"dtype={n.dtype.name!r})")
                 taken.append((name, n.shape))
                 return name
 
@@ -140,7 +160,8 @@ class NumpyBackend:
             def alloc(n: Node) -> str:
                 name, old = em.scratch(cshape, n.dtype)
                 if old is None:
-                    lines.append(f"{name} = xp.empty({cshape!r}, dtype={n.dtype.name!r})")
+                    lines.append(em.kept(name, cshape, n.dtype) if em.keeps(cshape, n.dtype)
+                                 else f"{name} = xp.empty({cshape!r}, dtype={n.dtype.name!r})")
                 taken.append((name, cshape))
                 return f"{name}[:{k}]"
 
@@ -150,6 +171,20 @@ class NumpyBackend:
         for name, shape in taken:
             em.release(name, shape, r.dtype)
         return lines
+
+    def emit_into(self, em: Emitter, r: Node) -> list[str]:
+        """``r`` (a value that never leaves the function) by its op's ``numpy_out`` call,
+        into a dead buffer of its shape or a new kept one; else by its template."""
+        out = em.var(r)
+        buf, old = em.scratch(r.shape, r.dtype)
+        if old is not None:
+            em.rebind(old, out)
+            return [f"{out} = {em.expr_into(r, old)}; del {old}  # into a dead buffer"]
+        em.untouch(buf)
+        if em.keeps(r.shape, r.dtype, r):
+            em.kept_names.add(out)
+            return [f"{out} = {em.expr_into(r, em.kept_buffer(r.shape, r.dtype))}"]
+        return [f"{out} = {em.expr(r)}"]
 
     def emit_update(self, em: Emitter, rule: Any, upd: str, ws: list[str], gs: list[str],
                     loss: str, dtypes: list[np.dtype], loss_dtype: np.dtype) -> list[str]:

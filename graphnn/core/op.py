@@ -128,7 +128,9 @@ class Op:
     Code: ``numpy`` expression template (``"xp.exp({0})"``, attributes as ``{name}``,
     ``{out_dtype}``); ``inplace``: steps writing into ``{out}``; ``numexpr`` expression;
     ``cuda`` C expression; ``helpers``: functions the generated module needs; ``fresh``:
-    the result is new memory (never a view of an input).
+    the result is new memory (never a view of an input); ``numpy_out``: the ``numpy`` call
+    taking a buffer ``{out}`` (the node's shape and dtype) to write the result into (it
+    may ignore one it cannot use; the emitter binds the node to what the call returns).
 
     Other: ``onnx`` (:class:`Onnx`); ``simplify``: rewrite rules ``(ctx, node,
     inputs) -> replacement | None``; ``latex``: the forward formula in LaTeX (for
@@ -155,6 +157,7 @@ class Op:
     sympy: Callable[..., Any] | Unsupported | None = None
     parse_names: tuple[str, ...] = ()
     numpy: str | None = None
+    numpy_out: str | None = None
     inplace: tuple[str, ...] | Unsupported | None = None
     numexpr: str | Unsupported | None = None
     cuda: str | Unsupported | None = None

@@ -67,6 +67,19 @@ def _pad2d(xp: Any, x: Any, padding: tuple[int, ...], value: float = 0.0,
     return out
 
 
+def _result_buffer(xp: Any, out: Any, shape: tuple[int, ...], dtype: Any,
+                   zero: bool = False) -> Any:
+    """``out`` (zeroed when ``zero``) when it can hold a result of ``shape`` and ``dtype``
+    (C-contiguous), else a new array: the helpers' ``out=`` (``Op.numpy_out``), through
+    which compiled code hands in a buffer it keeps between calls."""
+    if (out is not None and tuple(out.shape) == tuple(shape) and out.dtype == dtype
+            and out.flags.c_contiguous):
+        if zero:
+            out[...] = 0
+        return out
+    return (xp.zeros if zero else xp.empty)(shape, dtype=dtype)
+
+
 def _workspace(xp: Any, key: str, shape: tuple[int, ...], dtype: Any) -> Any:
     """A scratch array for ``key`` that later calls of the same thread with the same shape
     and dtype get back (no allocation, so no page faults, after the first call). The
@@ -149,15 +162,15 @@ def _im2col(xp: Any, win: Any, groups: int) -> Any:
 
 def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1, 1),
             padding: tuple[int, ...] = (0, 0), dilation: tuple[int, ...] = (1, 1),
-            groups: int = 1) -> Any:
+            groups: int = 1, out: Any = None) -> Any:
     """y[n, o] = sum over c, i, ... of w[o, c, i, ...] * x[n, c, s*p + d*i, ...] (+ b[o]),
-    for any number of spatial axes (conv1d, conv2d and conv3d all run it)."""
+    for any number of spatial axes (conv1d, conv2d and conv3d all run it); written into
+    ``out`` when it fits (``_result_buffer``)."""
     n = x.shape[0]
     co, cg = w.shape[:2]
     nd = w.ndim - 2
     win = _windows(xp, x, tuple(w.shape[2:]), stride, padding, dilation)
-    out = tuple(win.shape[2 + nd:])
-    y = xp.empty((n, co) + out, dtype=xp.result_type(x, w))
+    y = _result_buffer(xp, out, (n, co) + tuple(win.shape[2 + nd:]), xp.result_type(x, w))
     yv = xp.reshape(y, (n, groups, co // groups, -1))
     wg = xp.reshape(w, (groups, co // groups, -1))
     bb = None
@@ -176,15 +189,16 @@ def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1
 
 def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, ...] = (1, 1),
                        stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
-                       dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
+                       dilation: tuple[int, ...] = (1, 1), groups: int = 1,
+                       out: Any = None) -> Any:
     """Transposed convolution: dX for y = conv(x, w) (any spatial rank), block by block
     of images (``_block``): one GEMM per block, then col2im (one add per kernel offset)
     into the block's padded input gradient, in scratch buffers reused between calls.
     Batch-innermost blocks, (C, *S, images), when that makes the added runs longer (see
     ``_batch_inner``: OW * images at stride 1), else image-outermost ones read dY in
-    place."""
+    place. Written into ``out`` when it fits (``_result_buffer``)."""
     n, co = g.shape[:2]
-    out = tuple(g.shape[2:])
+    buf, out = out, tuple(g.shape[2:])
     cg = w.shape[1]
     kernel = tuple(w.shape[2:])
     nd = len(kernel)
@@ -201,7 +215,7 @@ def _conv2d_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, ...] = (1
     step = _block(xp, n, c * kk * p * xp.dtype(dt).itemsize, 1 << 22)
     inner = _batch_inner(xp, step, out[-1], stride[-1])
     wt = xp.transpose(xp.reshape(w, (groups, co // groups, cg * kk)), (0, 2, 1))
-    dx = xp.empty((n, c) + tuple(input_size), dtype=dt)
+    dx = _result_buffer(xp, buf, (n, c) + tuple(input_size), dt)
     sp = tuple(range(1, nd + 1))
     inside = tuple(slice(q, q + s) for q, s in zip(padding, input_size))
     for i in range(0, n, step):
@@ -469,7 +483,7 @@ def _gw_shape(x: S.Shape, g: S.Shape, *, kernel_size: Any, stride: Any, padding:
 
 
 _ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
-_BASE = (_offsets, _pad2d, _workspace, _block)
+_BASE = (_offsets, _pad2d, _workspace, _block, _result_buffer)
 CONV: dict[int, Op] = {}
 GRAD_INPUT: dict[int, Op] = {}
 GRAD_WEIGHT: dict[int, Op] = {}
@@ -507,6 +521,7 @@ for _n in (1, 2, 3):
         check=_conv_check,
         onnx=Onnx(export=oc.export_conv, imports={"Conv": oc.import_conv}),
         numpy="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ")",  # {2}: None, no bias
+        numpy_out="_conv2d(xp, {0}, {1}, {2}, " + _ARGS + ", out={out})", fresh=True,
         label="conv" if _n == 2 else f"conv{_n}d",
         trace=tt("dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,spatial} dY"),
         cost=_conv_cost, helpers=_BASE + (_windows, _im2col, _conv2d),
@@ -516,6 +531,8 @@ for _n in (1, 2, 3):
         name=f"conv{_n}d_grad_input", forward=_conv2d_grad_input, shape=_gi_shape,
         check=_gi_check, vjp=_gi_vjp, jvp=_gi_jvp,
         numpy="_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS + ")",
+        numpy_out=("_conv2d_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS
+                   + ", out={out})"), fresh=True,
         label="conv dX" if _n == 2 else f"conv{_n}d dX",
         trace=tt("dX = conv_transpose(dY, W) (a transposed convolution)"),
         cost=lambda g, w, out, **p: _conv_cost(out, w, g), onnx=Onnx(
@@ -528,6 +545,7 @@ for _n in (1, 2, 3):
         name=f"conv{_n}d_grad_weight", forward=_conv2d_grad_weight, shape=_gw_shape,
         check=_gw_check, vjp=_gw_vjp, jvp=_gw_jvp,
         numpy="_conv2d_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS + ")",
+        fresh=True,
         label="conv dW" if _n == 2 else f"conv{_n}d dW",
         trace=tt("dW = X ⋆ dY (correlate the input with the output gradient)"),
         cost=lambda x, g, out, **p: _conv_cost(x, out, g), onnx=oc.NO_CONV_GRAD_WEIGHT,

@@ -39,6 +39,7 @@ from graphnn.ops.conv import (
     _offsets,
     _pad2d,
     _prod,
+    _result_buffer,
     _workspace,
     check_fits,
     check_pair,
@@ -80,16 +81,21 @@ def _tap(xp: Any, xpad: Any, off: tuple[int, ...], stride: tuple[int, ...],
 
 def _max_pool2d(xp: Any, x: Any, kernel_size: tuple[int, ...], stride: tuple[int, ...],
                 padding: tuple[int, ...], dilation: tuple[int, ...] | None = None,
-                ceil_mode: bool = False) -> Any:
-    """Max over each (dilated) window, any spatial rank; padding counts as -inf."""
+                ceil_mode: bool = False, out: Any = None) -> Any:
+    """Max over each (dilated) window, any spatial rank; padding counts as -inf. Written
+    into ``out`` when it fits (``_result_buffer``)."""
     dilation = dilation or (1,) * len(kernel_size)
+    buf = out
     out, extra = _pool_geom(xp, tuple(x.shape[2:]), kernel_size, stride, padding, dilation,
                             ceil_mode)
     xpad = _pad2d(xp, x, padding, float("-inf"), extra)
-    res = None
-    for off in _offsets(xp, kernel_size):
+    res = _result_buffer(xp, buf, tuple(x.shape[:2]) + tuple(out), x.dtype)
+    for k, off in enumerate(_offsets(xp, kernel_size)):
         t = _tap(xp, xpad, off, stride, dilation, out)
-        res = xp.array(t) if res is None else xp.maximum(res, t)
+        if k == 0:
+            res[...] = t
+        else:
+            xp.maximum(res, t, out=res)
     return res
 
 
@@ -183,8 +189,11 @@ def _select_bits(xp: Any, mask: Any, v: Any) -> tuple[Any, Any]:
 
 def _max_pool2d_grad(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...],
                      stride: tuple[int, ...], padding: tuple[int, ...],
-                     dilation: tuple[int, ...] | None = None, ceil_mode: bool = False) -> Any:
-    """Route each window's gradient to its (first) maximum; overlaps add up."""
+                     dilation: tuple[int, ...] | None = None, ceil_mode: bool = False,
+                     out: Any = None) -> Any:
+    """Route each window's gradient to its (first) maximum; overlaps add up. Written
+    into ``out`` when it fits (``_result_buffer``: no padding)."""
+    buf = out
     dilation = dilation or (1,) * len(kernel_size)
     hit = _max_pool2d_masks(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
     gu, bits = _select_bits(xp, hit, g)
@@ -196,7 +205,7 @@ def _max_pool2d_grad(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...],
     disjoint = one and all(s >= k for s, k in zip(stride, kernel_size))
     tiled = one and all(s == k and o * k == n for s, k, o, n in
                         zip(stride, kernel_size, out, padded))
-    dx = (xp.empty if tiled else xp.zeros)(tuple(x.shape[:2]) + padded, dtype=g.dtype)
+    dx = _result_buffer(xp, buf, tuple(x.shape[:2]) + padded, g.dtype, zero=not tiled)
     for t, off in enumerate(_offsets(xp, kernel_size)):
         if disjoint:  # every input under at most one tap: write, no read-modify-write
             xp.bitwise_and(gu, bits[t],
@@ -269,15 +278,18 @@ def _avg_pool2d(xp: Any, x: Any, kernel_size: tuple[int, ...], stride: tuple[int
 def _avg_pool2d_grad(xp: Any, g: Any, input_size: tuple[int, ...],
                      kernel_size: tuple[int, ...], stride: tuple[int, ...],
                      padding: tuple[int, ...], count_include_pad: bool = True,
-                     ceil_mode: bool = False, divisor_override: Any = None) -> Any:
-    """Spread each window's gradient evenly over the window (g / divisor per tap)."""
+                     ceil_mode: bool = False, divisor_override: Any = None,
+                     out: Any = None) -> Any:
+    """Spread each window's gradient evenly over the window (g / divisor per tap);
+    written into ``out`` when it fits (``_result_buffer``: no padding)."""
+    buf = out
     nd = len(kernel_size)
     size = tuple(input_size)
     out, extra = _pool_geom(xp, size, kernel_size, stride, padding, (1,) * nd, ceil_mode)
     gd = g / _avg_divisor(xp, size, kernel_size, stride, padding, out, count_include_pad,
                           divisor_override, g.dtype)
-    dx = xp.zeros(tuple(g.shape[:2]) + tuple(n + 2 * p + e for n, p, e in
-                                             zip(size, padding, extra)), dtype=g.dtype)
+    dx = _result_buffer(xp, buf, tuple(g.shape[:2]) + tuple(
+        n + 2 * p + e for n, p, e in zip(size, padding, extra)), g.dtype, zero=True)
     for off in _offsets(xp, kernel_size):
         _tap(xp, dx, off, stride, (1,) * nd, out)[...] += gd
     return dx[(slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in
@@ -361,7 +373,7 @@ _PM = ("kernel_size={kernel_size}, stride={stride}, padding={padding}, dilation=
 _PA = ("kernel_size={kernel_size}, stride={stride}, padding={padding}, "
        "count_include_pad={count_include_pad}, ceil_mode={ceil_mode}, "
        "divisor_override={divisor_override}")
-_BASE = (_offsets, _pad2d, _pool_geom, _tap)
+_BASE = (_offsets, _pad2d, _pool_geom, _tap, _result_buffer)
 _ARGM = _BASE + (_workspace, _pool_taps, _tap_pos, _max_pool2d_masks, _select_bits)
 MAX: dict[int, Op] = {}
 MAX_GRAD: dict[int, Op] = {}
@@ -386,7 +398,8 @@ for _n in (1, 2, 3):
         vjp=lambda g, out, x, **p: (lambda: bind(MAX_GRAD[_k(p)], x, g, **p),),
         jvp=lambda t, out, x, **p: None if t[0] is None else bind(MAX_SELECT[_k(p)], x,
                                                                    t[0], **p),
-        numpy="_max_pool2d(xp, {0}, " + _PM + ")", label=f"max pool {_s}".strip(),
+        numpy="_max_pool2d(xp, {0}, " + _PM + ")", label=f"max pool {_s}".strip(), fresh=True,
+        numpy_out="_max_pool2d(xp, {0}, " + _PM + ", out={out})",
         trace=tt("dX = dY routed to the (first) max of each window, 0 elsewhere"),
         cost=_pool_cost, helpers=_BASE + (_max_pool2d,),
         onnx=Onnx(export=oc.export_pool("MaxPool"), imports={"MaxPool": oc.import_maxpool}),
@@ -400,6 +413,7 @@ for _n in (1, 2, 3):
         jvp=lambda t, out, x, g, **p: None if t[1] is None else bind(MAX_GRAD[_k(p)], x,
                                                                       t[1], **p),
         numpy="_max_pool2d_grad(xp, {0}, {1}, " + _PM + ")", label=f"max pool {_s}dX",
+        numpy_out="_max_pool2d_grad(xp, {0}, {1}, " + _PM + ", out={out})", fresh=True,
         trace=tt("dX = dY scattered to each window's argmax"),
         cost=lambda x, g, out, **p: _pool_cost(x, g, **p),
         helpers=_ARGM + (_max_pool2d_grad,), onnx=oc.NO_POOL_GRAD,
@@ -430,7 +444,7 @@ for _n in (1, 2, 3):
         name=f"avg_pool{_n}d", forward=_avg_pool2d, shape=_pool_shape, check=_pool_check,
         vjp=_avg_vjp,
         jvp=lambda t, out, x, **p: None if t[0] is None else bind(AVG[_k(p)], t[0], **p),
-        numpy="_avg_pool2d(xp, {0}, " + _PA + ")", label=f"avg pool {_s}".strip(),
+        numpy="_avg_pool2d(xp, {0}, " + _PA + ")", label=f"avg pool {_s}".strip(), fresh=True,
         trace=tt("dX = dY / k spread over each window"), cost=_pool_cost,
         helpers=_BASE + (_avg_divisor, _avg_pool2d),
         onnx=Onnx(export=oc.export_pool("AveragePool"),
@@ -443,6 +457,8 @@ for _n in (1, 2, 3):
         vjp=lambda c, out, g, input_size, **p: (lambda: bind(AVG[_k(p)], c, **p),),
         jvp=lambda t, out, g, **p: None if t[0] is None else bind(AVG_GRAD[_k(p)], t[0], **p),
         numpy="_avg_pool2d_grad(xp, {0}, input_size={input_size}, " + _PA + ")",
+        numpy_out="_avg_pool2d_grad(xp, {0}, input_size={input_size}, " + _PA + ", out={out})",
+        fresh=True,
         label=f"avg pool {_s}dX", trace=tt("dX = dY / k spread over each window (linear)"),
         cost=lambda g, out, **p: _pool_cost(out, g, **p),
         helpers=_BASE + (_avg_divisor, _avg_pool2d_grad), onnx=oc.NO_POOL_GRAD,
