@@ -91,14 +91,22 @@ def test_results_are_the_captured_arrays(cp: Any) -> None:
     assert a.value("loss") is b.value("loss")  # overwritten by each replay (documented)
 
 
-def test_a_step_with_a_host_sync_falls_back(cp: Any) -> None:
-    """cross_entropy with class indices checks their range on the host: a sync the
-    capture refuses; the step then runs uncaptured, with the reason recorded."""
-    rng = np.random.default_rng(0)
+def _ce_graph(rng: np.random.Generator) -> tuple[gn.Graph, gn.Node]:
     with gn.Graph("ce") as g:
         x, t = g.input("x", (6, 3)), g.input("t", (6,), "int64")
         w = gn.param("w", rng.normal(size=(3, 4)))
-        gn.cross_entropy(x @ w, t).named("loss")
+        gn.cross_entropy(x @ w, t, ignore_index=2).named("loss")
+    return g, w
+
+
+def test_a_step_with_a_host_sync_falls_back(cp: Any) -> None:
+    """index_select checks its indices on the host: a sync the capture refuses; the step
+    then runs uncaptured, with the reason recorded."""
+    rng = np.random.default_rng(0)
+    with gn.Graph("pick") as g:
+        x, t = g.input("x", (6, 3)), g.input("t", (6,), "int64")
+        w = gn.param("w", rng.normal(size=(4, 3)))
+        gn.sum(gn.index_select(w, 0, t) * x).named("loss")
     plain = gn.compile(g, ["loss"], wrt=[w], backend="cupy")
     graphed = gn.compile(g, ["loss"], wrt=[w], backend="cupy", cuda_graph=True)
     w_before = g.value_of(w).copy()
@@ -110,6 +118,65 @@ def test_a_step_with_a_host_sync_falls_back(cp: Any) -> None:
     status = graphed.cuda_graph.status  # type: ignore[union-attr]
     assert status.startswith("off: CUDARuntimeError") and "capturing" in status
     np.testing.assert_array_equal(g.value_of(w), w_before)  # the failed capture changed nothing
+
+
+def test_cross_entropy_with_class_indices_is_captured(cp: Any) -> None:
+    """Under capture the class indices are checked on the device (no host sync): the step
+    is captured, and replays equal the uncaptured step (ignored targets included)."""
+    rng = np.random.default_rng(0)
+    g, w = _ce_graph(rng)
+    plain = gn.compile(g, ["loss"], wrt=[w], backend="cupy")
+    graphed = gn.compile(g, ["loss"], wrt=[w], backend="cupy", cuda_graph=True)
+    for _ in range(4):
+        feeds = {"x": cp.asarray(rng.normal(size=(6, 3))),
+                 "t": cp.asarray(rng.integers(0, 4, 6))}
+        want, got = plain(feeds, host=True), graphed(feeds, host=True)
+        assert float(got["loss"]) == float(want["loss"])
+        np.testing.assert_array_equal(got.grad(w), want.grad(w))
+    assert graphed.cuda_graph.status == "captured"  # type: ignore[union-attr]
+
+
+def test_a_bad_class_index_in_a_replay_is_nan_and_skips_the_update(cp: Any) -> None:
+    """A replay cannot raise: an index out of range makes its loss and gradient NaN, the
+    fused update then skips the step; the uncaptured step raises as always."""
+    rng = np.random.default_rng(1)
+    g, w = _ce_graph(rng)
+    graphed = gn.compile(g, ["loss"], wrt=[w], backend="cupy", cuda_graph=True,
+                         optimizer=gn.optim.SGD([w], lr=0.1))
+    x = cp.asarray(rng.normal(size=(6, 3)))
+    for _ in range(2):  # warm-up, capture
+        graphed({"x": x, "t": cp.asarray(rng.integers(0, 4, 6))})
+    before = np.array(g.value_of(w))
+    for bad in (4, -1):
+        t = rng.integers(0, 4, 6)
+        t[3] = bad
+        r = graphed({"x": x, "t": cp.asarray(t)}, host=True)
+        assert np.isnan(float(r["loss"])) and np.isnan(r.grad(w)).any()
+        np.testing.assert_array_equal(np.array(g.value_of(w)), before)
+    assert graphed.cuda_graph.status == "captured"  # type: ignore[union-attr]
+    plain = gn.compile(g, ["loss"], wrt=[w], backend="cupy")
+    with pytest.raises(gn.GraphError, match=r"cross_entropy failed at 'loss' .* class index "
+                       r"out of range \[0, 4\): found -1"):
+        plain({"x": x, "t": cp.asarray(t)})
+
+
+def test_fit_names_a_bad_class_index_in_a_captured_step(cp: Any) -> None:
+    """gn.fit reruns a batch whose loss is not finite without the graph (its anomaly
+    check), so a bad class index in a replayed step raises the same error, naming the
+    node and where it was made, as the uncaptured step does."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 3))
+    T = rng.integers(0, 4, 60)
+    T[np.random.default_rng(0).permutation(60)[40]] = 7  # in a late batch: a replay
+    errors = []
+    for cg in (True, False):
+        g, _ = _ce_graph(np.random.default_rng(2))
+        with pytest.raises(Exception, match=r"class index out of range \[0, 4\): found 7") as e:
+            gn.fit(g, {"x": X, "t": T}, loss="loss", epochs=1, batch_size=6, device="cuda",
+                   cuda_graph=cg, engine="compiled", seed=0, optimizer=gn.optim.SGD(lr=0.1))
+        errors.append(f"{type(e.value).__name__}: {e.value}")
+    assert errors[0] == errors[1] and errors[0].startswith("GraphError: cross_entropy failed "
+                                                           "at 'loss'")
 
 
 def test_a_replaced_param_is_captured_again(cp: Any) -> None:

@@ -29,7 +29,7 @@ from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.codegen.update import UpdatePlan, step_rule
 from graphnn.core.context import paused_gc
 from graphnn.core.device import cupy_problem, to_host
-from graphnn.core.errors import DeviceError, FeedError
+from graphnn.core.errors import DeviceError, FeedError, GraphError, describe
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
 from graphnn.passes.cse import cse
@@ -174,9 +174,10 @@ class CompiledGraph:
             import cupy
 
             self._cp = cupy
+        self._filename = f"<graphnn compiled {note(graph.name)}>"
         if self._problem is None:
             ns: dict[str, Any] = {"__name__": f"graphnn_compiled_{graph.name}"}
-            exec_source(source, f"<graphnn compiled {note(graph.name)}>", ns)
+            exec_source(source, self._filename, ns)
             self.function = ns[fn_name]
         self._n_out = len(out_names)
         self._madds = largest_madds(optimized)   # small: one BLAS thread per call
@@ -220,11 +221,16 @@ class CompiledGraph:
         args = self._arguments(given)
         if self.update is not None:
             args.append(self.update.arguments([args[k] for k in self._update_pos]))
-        if self.cuda_graph is not None:
-            res = self.cuda_graph(args)
-        else:
-            with blas_threads_for(self._madds):
-                res = self.function(*args)
+        try:
+            if self.cuda_graph is not None:
+                res = self.cuda_graph(args)
+            else:
+                with blas_threads_for(self._madds):
+                    res = self.function(*args)
+        except GraphError:
+            raise
+        except Exception as e:  # an op failing at run time: name its node, as gn.run does
+            raise self._failure(e) from e
         if self.update is not None:
             self._updated([args[k] for k in self._update_pos])
         n = self._n_out
@@ -233,6 +239,39 @@ class CompiledGraph:
             values = {k: to_host(v) for k, v in values.items()}
             grads = {k: to_host(v) for k, v in grads.items()}
         return CompiledResult(values, grads, self.loss_name)
+
+    def _failure(self, e: Exception) -> Exception:
+        """``e``, raised inside the generated function, as a GraphError naming the node
+        whose statement raised it (read from the statement's comment, which names the
+        node it computes), like the interpreter's; ``e`` itself when no statement of the
+        function is on its traceback. The fused update runs after every statement, so a
+        failing step has updated nothing."""
+        tb, line = e.__traceback__, 0
+        while tb is not None:  # the innermost frame of compute or one of its parts
+            code = tb.tb_frame.f_code
+            if code.co_filename == self._filename and (
+                    code.co_name == "compute" or code.co_name.startswith("_part_")):
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        lines = self.source.splitlines()
+        node = None
+        for k in range(min(line, len(lines)) - 1, -1, -1):
+            text = lines[k].strip()
+            if text.startswith("def "):
+                break
+            if text.startswith("# "):
+                head = text[2:].split(": fused [", 1)[0].split(" = ", 1)[0]
+                node = self._by_note().get(head)
+                break
+        if node is None:
+            return e
+        return GraphError(f"{node.op.name} failed at {describe(node)}: "
+                          f"{type(e).__name__}: {e}", node=node)
+
+    def _by_note(self) -> dict[str, Node]:
+        """The optimized graph's computed nodes by their name as statement comments
+        write it (``note``)."""
+        return {note(n.name): n for n in self.graph.nodes if not n.op.leaf}
 
     def _updated(self, values: list[Any]) -> None:
         """After a fused step: the param store changed. On CuPy, params that are not

@@ -81,16 +81,36 @@ def _bce_with_logits(xp: Any, z: Any, y: Any, w: Any = None, pw: Any = None,
     return _reduce(xp, per if w is None else per * w, reduction)
 
 
-def _targets(xp: Any, t: Any, classes: int, ignore_index: int) -> tuple[Any, Any]:
-    """(indices with ignored ones set to 0, mask of the kept ones); out of range raises."""
+def _capturing(xp: Any) -> bool:
+    """Is the current CUDA stream capturing a graph (``cuda_graph=True``)? No host sync is
+    allowed then, so ``_targets`` checks class indices on the device."""
+    cuda = getattr(xp, "cuda", None)
+    try:
+        return bool(cuda is not None and cuda.get_current_stream().is_capturing())
+    except Exception:  # noqa: BLE001 - no GPU, or a CuPy without the query: not capturing
+        return False
+
+
+def _targets(xp: Any, t: Any, classes: int, ignore_index: int) -> tuple[Any, Any, Any]:
+    """(indices with ignored ones set to 0, mask of the kept ones, mask of the ones out of
+    range or None). Out of range raises ValueError, except while a CUDA graph is captured
+    (reading the indices back would be a host sync): then the bad ones are set to 0 and
+    their mask returned, and the callers make their losses and gradients NaN (so the
+    fused update skips the step, and ``gn.fit`` reruns the batch uncaptured, which
+    raises)."""
     idx = t.astype(xp.int64)
     keep = idx != ignore_index
     safe = xp.where(keep, idx, 0)
-    if safe.size and (int(safe.min()) < 0 or int(safe.max()) >= classes):
+    if not safe.size:
+        return safe, keep, None
+    if _capturing(xp):
+        bad = keep & ((idx < 0) | (idx >= classes))
+        return xp.where(bad, 0, safe), keep, bad
+    if int(safe.min()) < 0 or int(safe.max()) >= classes:
         bad = idx[keep & ((idx < 0) | (idx >= classes))]
         raise ValueError(f"class index out of range [0, {classes}): found "
                          f"{int(bad.reshape(-1)[0])} (ignore_index={ignore_index})")
-    return safe, keep
+    return safe, keep, None
 
 
 def _nll_loss(xp: Any, z: Any, t: Any, w: Any = None, ignore_index: int = -100,
@@ -98,11 +118,13 @@ def _nll_loss(xp: Any, z: Any, t: Any, w: Any = None, ignore_index: int = -100,
     """-w[t] z[t] along the class axis (1, or 0 for a (C,) input); mean divides by the
     summed weights of the kept targets (nan when every target is ignored, as PyTorch)."""
     ax = 1 if z.ndim >= 2 else 0
-    safe, keep = _targets(xp, t, z.shape[ax], ignore_index)
+    safe, keep, bad = _targets(xp, t, z.shape[ax], ignore_index)
     picked = xp.squeeze(xp.take_along_axis(z, xp.expand_dims(safe, ax), axis=ax), axis=ax)
     wt = xp.ones(safe.shape, z.dtype) if w is None else w.astype(z.dtype)[safe]
     wt = wt * keep
     per = xp.where(keep, -(wt * picked), 0.0).astype(z.dtype)
+    if bad is not None:
+        per = xp.where(bad, xp.nan, per).astype(z.dtype)
     if reduction == "mean":
         return xp.sum(per) / xp.sum(wt)
     return xp.sum(per) if reduction == "sum" else per
@@ -113,7 +135,7 @@ def _nll_grad_mask(xp: Any, t: Any, w: Any = None, num_classes: int = 1,
                    dtype: str = "float64") -> Any:
     """The weights each log-probability gets in nll_loss / cross_entropy: kept targets'
     one-hot rows along the class axis, smoothed, times the class weights."""
-    safe, keep = _targets(xp, t, num_classes, ignore_index)
+    safe, keep, bad = _targets(xp, t, num_classes, ignore_index)
     ax = 1 if t.ndim >= 1 else 0
     shape = [1] * (t.ndim + 1)
     shape[ax] = num_classes
@@ -122,7 +144,8 @@ def _nll_grad_mask(xp: Any, t: Any, w: Any = None, num_classes: int = 1,
         m = m * (1.0 - label_smoothing) + label_smoothing / num_classes
     if w is not None:
         m = m * w.astype(dtype).reshape(shape)
-    return m * xp.expand_dims(keep, ax).astype(dtype)
+    m = m * xp.expand_dims(keep, ax).astype(dtype)
+    return m if bad is None else xp.where(xp.expand_dims(bad, ax), xp.nan, m).astype(dtype)
 
 
 def _cross_entropy(xp: Any, z: Any, t: Any, w: Any = None, reduction: str = "mean",
@@ -144,7 +167,7 @@ def _cross_entropy(xp: Any, z: Any, t: Any, w: Any = None, reduction: str = "mea
             return xp.sum(per) / per.size
         return xp.sum(per) if reduction == "sum" else per
     per = _nll_loss(xp, lsm, t, w, ignore_index, "none")
-    safe, keep = _targets(xp, t, c, ignore_index)
+    safe, keep, _ = _targets(xp, t, c, ignore_index)  # bad ones: per is NaN already
     if eps:
         smooth = -xp.sum(lsm if wb is None else lsm * wb, axis=ax)
         per = (1.0 - eps) * per + xp.where(keep, smooth, 0.0) * (eps / c)
@@ -495,7 +518,7 @@ def _nll_shape(z: Any, t: Any, w: Any = None, reduction: str = "mean", **_: Any)
 
 
 NLL_LOSS = _loss(
-    name="nll_loss", forward=_nll_loss, label="NLL", helpers=(_targets,),
+    name="nll_loss", forward=_nll_loss, label="NLL", helpers=(_capturing, _targets),
     shape=_nll_shape,
     check=_check_class_loss, dtype=lambda dz, dt, dw=None, **_: dz, nondiff=(1, 2),
     numpy="_nll_loss(xp, {0}, {1}, {2}, ignore_index={ignore_index}, reduction={reduction})",
@@ -508,7 +531,7 @@ NLL_LOSS = _loss(
 
 
 NLL_GRAD_MASK = register(Op(
-    name="nll_grad_mask", forward=_nll_grad_mask, helpers=(_targets, _nll_grad_mask),
+    name="nll_grad_mask", forward=_nll_grad_mask, helpers=(_capturing, _targets, _nll_grad_mask),
     shape=lambda t, w=None, num_classes=1, **_: (
         (int(num_classes),) if not tuple(t) else
         tuple(t)[:1] + (int(num_classes),) + tuple(t)[1:]),
@@ -630,7 +653,7 @@ CROSS_ENTROPY = _loss(
              "indices, or probabilities T, times the class weights W; D: summed weights of "
              "kept targets, or N);  dT = -W log softmax(Z) dL / N;  dW = -Σ T log softmax(Z)"),
     shape=_ce_shape, dtype=lambda dz, dt, dw=None, **_: dz,
-    helpers=(_targets, _nll_loss),
+    helpers=(_capturing, _targets, _nll_loss),
     onnx=Onnx(export=ol.export_cross_entropy, imports=Unsupported(
         "ONNX SoftmaxCrossEntropyLoss takes integer labels, which from_onnx does not take "
         "as run-time tensors; the exported graph imports back as LogSoftmax, Mul, ReduceSum")))
