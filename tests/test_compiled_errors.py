@@ -74,3 +74,26 @@ def test_index_out_of_bounds() -> None:
     with pytest.raises(gn.GraphError, match=r"index_select failed at .*IndexError: "
                                             r"index_select: index 6 is out of bounds"):
         f({"t": np.array([0, 6, 1])})
+
+
+def test_out_of_memory_names_the_node_and_keeps_the_bytes() -> None:
+    """An allocation failing in a statement (here the conv helper raising the MemoryError
+    NumPy raises, with the bytes it asked for) names the conv node; nothing is updated."""
+    rng = np.random.default_rng(1)
+    with gn.Graph("conv") as g:
+        x = g.input("x", (2, 1, 6, 6))
+        w = gn.param("w", rng.normal(size=(3, 1, 3, 3)))
+        gn.sum(gn.conv2d(x, w).named("feat") ** 2).named("loss")
+    step = gn.compile(g, ["loss"], wrt=[w], optimizer=gn.optim.SGD([w], lr=0.1))
+    before = g.value_of(w).copy()
+
+    def no_memory(*a: Any, **k: Any) -> Any:
+        raise MemoryError("Unable to allocate 7.45 GiB for an array with shape (1000, 1000, "
+                          "1000) and data type float64")
+
+    step.function.__globals__["_conv2d"] = no_memory
+    with pytest.raises(gn.GraphError, match=r"conv2d failed at 'feat' \(conv2d, shape "
+                                            r"\(2, 3, 4, 4\), float64\) created at .*"
+                                            r"MemoryError: Unable to allocate 7.45 GiB"):
+        step({"x": np.ones((2, 1, 6, 6))})
+    np.testing.assert_array_equal(g.value_of(w), before)
