@@ -90,10 +90,12 @@ def test_random_graphs_blocked(seed: int, inplace: Any, keep_all: None,
     twice(g, [loss], wrt, loss, feeds, scaled(feeds, -0.7), inplace=inplace)
 
 
+@pytest.mark.parametrize("result", [True, False], ids=["op-is-output", "op-is-private"])
 @pytest.mark.parametrize("name,k", ALL)
-def test_every_op(name: str, k: int, keep_all: None) -> None:
+def test_every_op(name: str, k: int, result: bool, keep_all: None) -> None:
     """Every registered op (tests/op_cases.py), its value and its gradient graph, kept
-    buffers everywhere; the op's output itself is a result."""
+    buffers everywhere; the op's output is a result, or (op-is-private) only feeds the
+    loss, so its own statement writes into a kept buffer where it can."""
     case = CASES[name][k]
     g, op, ins, out = _build(name, case)
     v = np.random.default_rng(11).normal(size=out.shape)
@@ -102,7 +104,7 @@ def test_every_op(name: str, k: int, keep_all: None) -> None:
     feeds = _feeds(case)
     wrt = [] if case.nondiff else [ins[i] for i in _diff_inputs(case, op)]
     # the second call's floats are halved: signs, (-1, 1) and positivity hold
-    twice(g, [out, loss], wrt, loss, feeds, scaled(feeds, 0.5))
+    twice(g, [out, loss] if result else [loss], wrt, loss, feeds, scaled(feeds, 0.5))
 
 
 def test_lenet_keeps_its_activations_and_reuses_them() -> None:
