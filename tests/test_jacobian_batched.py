@@ -183,3 +183,32 @@ def test_bad_chunk_is_refused(rng: np.random.Generator) -> None:
     g, x, W1, y, L, feeds = mlp(rng)
     with pytest.raises(gn.GradError, match="chunk"):
         gn.jacobian(g, y, x, feeds, chunk=0)
+
+
+def test_forward_seed_is_not_multiplied_by_the_identity(rng: np.random.Generator) -> None:
+    """The forward sweep's seed stays symbolic (``Basis``) into the matmul that reads it:
+    d(W @ x)/dx is W itself (exact even where W holds inf, which a product with the
+    identity would turn into NaN: 0 * inf), and so is d(x @ M)/dx = M.T, in chunks too
+    and compiled (no identity in the generated code). Elsewhere the seed is the identity
+    as an array: wrt itself, and a dtype-changing product."""
+    W = rng.normal(size=(4, 5))
+    W[1, 3] = np.inf
+    M = rng.normal(size=(5, 3))
+    with gn.Graph() as g:
+        x = gn.input("x", shape=(5,))
+        y = gn.param("W", W) @ x
+        z = x @ gn.param("M", M)
+        w32 = gn.param("W32", rng.normal(size=(4, 5)).astype("float32")) @ x
+    feeds = {"x": rng.normal(size=5)}
+    for chunk in (None, 2):
+        np.testing.assert_array_equal(gn.jacobian(g, y, x, feeds, mode="forward",
+                                                  chunk=chunk), W)
+        np.testing.assert_array_equal(gn.jacobian(g, z, x, feeds, mode="forward",
+                                                  chunk=chunk), M.T)
+    jac = gn.compile_jacobian(g, y, x, mode="forward")
+    assert "eye" not in jac.source
+    np.testing.assert_array_equal(jac(feeds), W)
+    np.testing.assert_array_equal(gn.jacobian(g, x, x, feeds, mode="forward"), np.eye(5))
+    J32 = gn.jacobian(g, w32, x, feeds, mode="forward")
+    np.testing.assert_allclose(J32, g.value_of("W32").astype("float64"), rtol=0, atol=0)
+    assert J32.dtype == np.float64

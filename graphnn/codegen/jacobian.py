@@ -35,6 +35,7 @@ import numpy as np
 from graphnn.codegen.compiler import CompiledGraph, compile
 from graphnn.core.errors import GradError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
+from graphnn.ops.batching import Basis, dense
 from graphnn.ops.creation import eye
 from graphnn.ops.linalg import reshape, transpose
 from graphnn.passes.rewrite import copy_graph
@@ -99,9 +100,9 @@ def compile_jacobian(graph: Graph, of: str | Node, wrt: str | Node, mode: str = 
                 rows = grads.get(wrt_w.id)
                 J = None if rows is None else reshape(rows, (B, wrt_n.size))
             else:
-                seed = reshape(eye(B, dtype=wrt_n.dtype.name), (B,) + wrt_n.shape)
+                seed = Basis(wrt_n.shape, wrt_n.dtype, 0, B, nodes=True)
                 tan = propagate_batched(order, itself, {wrt_w.id: seed}, B)
-                cols = tan.get(of_w.id)
+                cols = dense(tan.get(of_w.id))
                 J = None if cols is None else transpose(reshape(cols, (B, of_n.size)))
         except GradError:
             raise

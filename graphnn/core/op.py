@@ -98,11 +98,16 @@ class Batched:
     without the batch; axes shifted by one...). ``jvp(tangents, out, *inputs, **attrs)``
     and ``vjp(g, out, *inputs, **attrs)``: explicit batched rules taking the unbatched
     primals. Elementwise ops need neither: their rules broadcast over a leading axis.
+    ``basis(k, seed, out, *inputs, **attrs)``: the batched jvp when input ``k``'s tangent
+    is a forward sweep's seed (``graphnn.ops.batching.Basis``: rows of the identity) and
+    the other inputs have none, without multiplying by the identity; None where it does
+    not apply (the seed is then made an array and ``jvp`` runs).
     """
 
     attrs: Callable[..., dict[str, Any]] | None = None
     jvp: Callable[..., Any] | None = None
     vjp: Callable[..., tuple[Any, ...]] | None = None
+    basis: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

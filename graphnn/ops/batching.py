@@ -67,6 +67,51 @@ class _Nodes:
         return a @ b
 
 
+class Basis:
+    """A forward sweep's seed: basis vectors ``start`` to ``stop - 1`` of a value of
+    ``shape`` (rows of the identity over its elements, batch axis first), kept symbolic
+    so that a rule knowing it (``Batched.basis``) skips the product with the identity:
+    the tangents of ``a @ x`` for every basis vector of ``x`` are the columns of ``a``,
+    not an ``eye @ a.T`` GEMM (784 x 784 x 256 multiply-adds for the MLP's Jacobian).
+    ``dense()`` is the seed as an array (or, ``nodes``, as graph nodes: the whole
+    identity only) for every other rule.
+
+    >>> Basis((3,), np.dtype("float64"), 1, 3).dense().tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+
+    def __init__(self, shape: Shape, dtype: Any, start: int, stop: int,
+                 nodes: bool = False) -> None:
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.start, self.stop, self.nodes = int(start), int(stop), nodes
+        self.size = math.prod(self.shape)
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.stop == self.size
+
+    def rows(self, m: Any) -> Any:
+        """Rows ``start:stop`` of ``m`` (all of them as they are)."""
+        return m if self.whole else m[self.start:self.stop]
+
+    def dense(self) -> Any:
+        b = self.stop - self.start
+        if self.nodes:
+            from graphnn.ops.creation import eye
+            from graphnn.ops.linalg import reshape
+
+            assert self.whole, "a graph seed is the whole identity"
+            return reshape(eye(self.size, dtype=self.dtype.name), (b,) + self.shape)
+        e = np.zeros((b, self.size), dtype=self.dtype)
+        e[np.arange(b), self.start + np.arange(b)] = 1.0
+        return e.reshape((b,) + self.shape)
+
+
+def dense(t: Any) -> Any:
+    """``t``, with a :class:`Basis` made an array (or nodes)."""
+    return t.dense() if isinstance(t, Basis) else t
+
+
 def _shape(x: Any) -> Shape:
     """The shape of an array, a number or a node (``np.shape`` refuses nodes)."""
     return tuple(x.shape) if isinstance(x, Node) else tuple(np.shape(x))
@@ -147,6 +192,27 @@ def matmul_jvp(t: list[Any], out: Any, a: Any, b: Any) -> Any:
     return full.reshape(full.shape[:1] + oshape)
 
 
+def _dtype(x: Any) -> Any:
+    return x.dtype if isinstance(x, Node) else np.asarray(x).dtype
+
+
+def matmul_basis(k: int, seed: Basis, out: Any, a: Any, b: Any) -> Any:
+    """The tangents of ``a @ b`` for the basis vectors of one operand: of a matrix times
+    the vector ``b``, the matrix's columns (its transpose's rows); of the vector ``a``
+    times a matrix, the matrix's rows. None for other shapes or a dtype change (the
+    seed is then made an array)."""
+    X = xp_of(a, b)
+    if k == 1 and _shape(a)[-1:] == _shape(b) and len(_shape(a)) == 2 and len(_shape(b)) == 1:
+        if _dtype(a) != _dtype(out):
+            return None
+        return seed.rows(X.swapaxes(X.asarray(a), 0, 1))
+    if k == 0 and len(_shape(a)) == 1 and len(_shape(b)) == 2:
+        if _dtype(b) != _dtype(out):
+            return None
+        return seed.rows(X.asarray(b))
+    return None
+
+
 def matmul_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """Batched vjp of ``a @ b``: ``g @ b^T`` and ``a^T @ g`` (lazy, summed to shape)."""
     X = xp_of(a, b, g)
@@ -196,7 +262,7 @@ def _transpose_attrs(ndim: int, axes: Any = None) -> dict[str, Any]:
 SAME = Batched(attrs=lambda ndim, **kw: dict(kw))   # rules read shapes off the primals
 AXIS = Batched(attrs=shifted("axis"))
 TRANSPOSE = Batched(attrs=_transpose_attrs)
-MATMUL = Batched(jvp=matmul_jvp, vjp=matmul_vjp)
+MATMUL = Batched(jvp=matmul_jvp, vjp=matmul_vjp, basis=matmul_basis)
 BROADCAST_TO = Batched(jvp=lambda t, out, a, shape: None if t[0] is None else fit(t[0], shape),
                        vjp=lambda g, out, a, shape: (fit(g, _shape(a)),))
 SUM_TO = BROADCAST_TO   # both map a batch to the other shape with fit

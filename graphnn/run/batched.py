@@ -29,7 +29,7 @@ import numpy as np
 from graphnn.core.errors import GradError, GraphError, describe
 from graphnn.core.ir import Node
 from graphnn.core.op import Batched, force
-from graphnn.ops.batching import align, fit, xp_of
+from graphnn.ops.batching import Basis, align, dense, fit, xp_of
 from graphnn.ops.linalg import _sum_to
 
 Value = Callable[[Node], Any]
@@ -87,7 +87,9 @@ def _jvp(n: Node, ts: list[Any], value: Value, B: int) -> Any:
 def propagate_batched(order: Sequence[Node], value: Value, tangents: dict[int, Any],
                       B: int) -> dict[int, Any]:
     """Fill ``tangents`` (node id -> array of shape ``(B,) + node.shape``) through
-    ``order`` (topological): the batched form of :func:`graphnn.run.forward.propagate`."""
+    ``order`` (topological): the batched form of :func:`graphnn.run.forward.propagate`.
+    A seed may be a :class:`~graphnn.ops.batching.Basis` (its consumers with a basis rule
+    skip the product with the identity); the tangents filled in are arrays (or nodes)."""
     for n in order:
         if n.op.leaf or n.id in tangents:
             continue
@@ -97,7 +99,16 @@ def propagate_batched(order: Sequence[Node], value: Value, tangents: dict[int, A
         if n.op.jvp is None:
             raise GradError(f"op '{n.op.name}' has no forward-mode rule ({describe(n)})", node=n)
         try:
-            t = _jvp(n, ts, value, B)
+            t = None
+            seeds = [k for k, x in enumerate(ts) if isinstance(x, Basis)]
+            if seeds:  # a consumer of the seed: its basis rule, else the seed as an array
+                rule = n.op.batched.basis if isinstance(n.op.batched, Batched) else None
+                if rule is not None and len(seeds) == 1 and sum(x is not None for x in ts) == 1:
+                    k = seeds[0]
+                    t = rule(k, ts[k], value(n), *[value(i) for i in n.inputs], **n.params)
+                ts = [dense(x) for x in ts]
+            if t is None:
+                t = _jvp(n, ts, value, B)
         except GraphError:
             raise
         except Exception as e:  # name the node, not a traceback

@@ -33,6 +33,7 @@ import numpy as np
 from graphnn.core.errors import GradError, describe, fmt_shape
 from graphnn.core.ir import Graph, Node
 from graphnn.core.traverse import backward_mask
+from graphnn.ops.batching import Basis, dense
 from graphnn.run.autodiff import backprop
 from graphnn.run.batched import backprop_batched, propagate_batched, sliced_ops
 from graphnn.run.forward import propagate
@@ -232,11 +233,10 @@ def _forward(p: JacobianPlan, value: Any, of_n: Node, wrt_n: Node, J: np.ndarray
     m, n = J.shape
     for j0 in range(0, n, chunk):
         b = min(chunk, n - j0)
-        E = np.zeros((b, n), dtype=wrt_n.dtype)
-        E[np.arange(b), j0 + np.arange(b)] = 1.0
-        tan = propagate_batched(p.order, value, {wrt_n.id: E.reshape((b,) + wrt_n.shape)}, b)
+        seed = Basis(wrt_n.shape, wrt_n.dtype, j0, j0 + b)
+        tan = propagate_batched(p.order, value, {wrt_n.id: seed}, b)
         if of_n.id in tan:
-            J[:, j0:j0 + b] = np.asarray(tan[of_n.id]).reshape(b, m).T
+            J[:, j0:j0 + b] = np.asarray(dense(tan[of_n.id])).reshape(b, m).T
 
 
 def _reverse(p: JacobianPlan, value: Any, of_n: Node, wrt_n: Node, J: np.ndarray,
