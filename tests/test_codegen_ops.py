@@ -8,20 +8,13 @@ import numpy as np
 import pytest
 
 import graphnn as gn
-from tests.op_cases import CASES
-from tests.test_ops_table import ALL, _build, _diff_inputs, _feeds
+from tests.test_ops_table import ALL, with_loss
 
 
 @pytest.mark.parametrize("fused", [True, False], ids=["optimized", "unoptimized"])
 @pytest.mark.parametrize("name,k", ALL)
 def test_every_op_compiles_and_matches(name: str, k: int, fused: bool) -> None:
-    case = CASES[name][k]
-    g, op, ins, out = _build(name, case)
-    v = np.random.default_rng(11).normal(size=out.shape)
-    with g:
-        loss = gn.sum(out * gn.const(v)).named("loss")
-    feeds = _feeds(case)
-    wrt = [] if case.nondiff else [ins[i] for i in _diff_inputs(case, op)]
+    g, out, loss, feeds, wrt = with_loss(name, k)
     f = gn.compile(g, outputs=[out, loss], wrt=wrt, loss=loss, optimize=fused)
     r = gn.run(g, feeds, outputs=[out, loss], wrt=wrt, loss=loss)
     assert "graphnn" not in f.source.replace(f"graphnn-compiled graph {g.name!r}", ""), \

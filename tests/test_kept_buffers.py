@@ -16,9 +16,8 @@ import pytest
 
 import graphnn as gn
 from graphnn.codegen import emit, numpy_backend
-from tests.op_cases import CASES
 from tests.test_codegen import lenet, random_graph
-from tests.test_ops_table import ALL, _build, _diff_inputs, _feeds
+from tests.test_ops_table import ALL, with_loss
 
 RTOL, ATOL = 1e-10, 1e-13
 
@@ -96,13 +95,7 @@ def test_every_op(name: str, k: int, result: bool, keep_all: None) -> None:
     """Every registered op (tests/op_cases.py), its value and its gradient graph, kept
     buffers everywhere; the op's output is a result, or (op-is-private) only feeds the
     loss, so its own statement writes into a kept buffer where it can."""
-    case = CASES[name][k]
-    g, op, ins, out = _build(name, case)
-    v = np.random.default_rng(11).normal(size=out.shape)
-    with g:
-        loss = gn.sum(out * gn.const(v)).named("loss")
-    feeds = _feeds(case)
-    wrt = [] if case.nondiff else [ins[i] for i in _diff_inputs(case, op)]
+    g, out, loss, feeds, wrt = with_loss(name, k)
     # the second call's floats are halved: signs, (-1, 1) and positivity hold
     twice(g, [out, loss] if result else [loss], wrt, loss, feeds, scaled(feeds, 0.5))
 

@@ -49,6 +49,19 @@ def _diff_inputs(case: Case, op: gn.Op) -> list[int]:
     return [i for i in idx if i not in op.nondiff and case.inputs[i].dtype.kind == "f"]
 
 
+def with_loss(name: str, k: int) -> tuple[gn.Graph, gn.Node, gn.Node, dict[str, np.ndarray],
+                                          list[gn.Node]]:
+    """Case ``k`` of op ``name`` with a scalar loss over its output: (graph, output,
+    loss, feeds, the inputs a gradient flows to)."""
+    case = CASES[name][k]
+    g, op, ins, out = _build(name, case)
+    v = np.random.default_rng(11).normal(size=out.shape)
+    with g:
+        loss = gn.sum(out * gn.const(v)).named("loss")
+    wrt = [] if case.nondiff else [ins[i] for i in _diff_inputs(case, op)]
+    return g, out, loss, _feeds(case), wrt
+
+
 @pytest.mark.parametrize("name,k", ALL)
 def test_forward_matches_impl(name: str, k: int) -> None:
     case = CASES[name][k]
