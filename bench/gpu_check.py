@@ -5,7 +5,9 @@ gradients); then timings of a fused elementwise chain and an MLP training step (
 through ``fn(feeds)`` with the data on the device: params resident, CuPy feeds), and of
 whole training steps with Adam (MLP 784-256-128-10 at batch 64 and 16384, LeNet-5 at 64
 and 1024, float32): the update after the step (gn.optim), the update compiled into the
-step (``optimizer=``), and that step replayed as a CUDA graph (``cuda_graph=True``).
+step (``optimizer=``), and that step replayed as a CUDA graph (``cuda_graph=True``); the
+"cuda-graph" checks compare replayed training steps with host steps (one-hot and
+class-index targets, which must be captured).
 
     PYTHONPATH=. python3 bench/gpu_check.py            # on a machine with CuPy and a GPU
     PYTHONPATH=. python3 bench/gpu_check.py --standin  # dry run on the CPU (tests' stand-in
@@ -257,10 +259,12 @@ def resident_step_timing(cp: Any, f: Any, ps: list[Any], vals: dict[str, Any], l
                                                              repeat)
 
 
-def train_step_graph(model: str, batch: int) -> tuple[Any, list[Any], dict[str, np.ndarray]]:
+def train_step_graph(model: str, batch: int, index_targets: bool = False,
+                     ) -> tuple[Any, list[Any], dict[str, np.ndarray]]:
     """(graph, params, host feeds) of one float32 training step: ``"mlp"`` 784-256-128-10
     or ``"lenet"`` (LeNet-5 on 1x28x28: conv 6@5x5 pad 2, max pool, conv 16@5x5, max pool,
-    120, 84, 10); soft-max cross-entropy against one-hot targets."""
+    120, 84, 10); soft-max cross-entropy against one-hot targets, or (``index_targets``)
+    ``gn.cross_entropy`` of int64 class indices."""
     import graphnn as gn
 
     rng = np.random.default_rng(2)
@@ -272,7 +276,8 @@ def train_step_graph(model: str, batch: int) -> tuple[Any, list[Any], dict[str, 
     xshape = (batch, 784) if model == "mlp" else (batch, 1, 28, 28)
     with gn.Graph(f"{model}_train") as g:
         x = gn.input("x", shape=xshape, dtype=f32)
-        t = gn.input("t", shape=(batch, 10), dtype=f32)
+        t = gn.input("t", shape=(batch,) if index_targets else (batch, 10),
+                     dtype="int64" if index_targets else f32)
         if model == "mlp":
             h, sizes = x, [784, 256, 128, 10]
         else:
@@ -284,22 +289,77 @@ def train_step_graph(model: str, batch: int) -> tuple[Any, list[Any], dict[str, 
         for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
             h = h @ param(f"W{k}", (a, b), a) + gn.param(f"b{k}", np.zeros(b, f32))
             h = gn.relu(h) if k < len(sizes) - 2 else h
-        (-gn.mean(gn.sum(t * gn.log_softmax(h, axis=1), axis=1))).named("loss")
+        if index_targets:
+            gn.cross_entropy(h, t).named("loss")
+        else:
+            (-gn.mean(gn.sum(t * gn.log_softmax(h, axis=1), axis=1))).named("loss")
+    labels = rng.integers(0, 10, batch)
     feeds = {"x": rng.standard_normal(xshape).astype(f32),
-             "t": np.eye(10, dtype=f32)[rng.integers(0, 10, batch)]}
+             "t": labels if index_targets else np.eye(10, dtype=f32)[labels]}
     return g, list(g.params), feeds
 
 
-def train_step_timing(cp: Any, model: str, batch: int, repeat: int) -> list[str]:
+def cuda_graph_checks(cp: Any) -> list[tuple[str, str, str, float, str]]:
+    """Training steps replayed as CUDA graphs (fused SGD) against the same steps on the
+    host (compiled NumPy step, then gn.optim), 4 steps on changing batches: the params
+    after them, the status ("captured" is required: one-hot targets and, checked on the
+    device, class indices); then a class index out of range in a replay: NaN loss and
+    no update."""
+    import graphnn as gn
+
+    rows = []
+    for model, batch, index in (("mlp", 16, False), ("mlp", 16, True), ("lenet", 8, True)):
+        name = f"{model} batch {batch}, {'class indices' if index else 'one-hot'}"
+        try:
+            (g1, p1, feeds), (g2, p2, _) = (train_step_graph(model, batch, index)
+                                             for _ in range(2))
+            # SGD with momentum: linear in the gradients, so float32 rounding differences
+            # stay rounding differences (Adam's m / sqrt(v) turns a gradient of 1e-12
+            # against 0 into a whole lr step)
+            o1, o2 = (gn.optim.SGD(ps, lr=0.05, momentum=0.9) for ps in (p1, p2))
+            host = gn.compile(g1, ["loss"], wrt=p1)
+            dev = gn.compile(g2, ["loss"], wrt=p2, backend="cupy", optimizer=o2,
+                             cuda_graph=True)
+            rng = np.random.default_rng(9)
+            for _ in range(4):
+                b = {"x": rng.standard_normal(feeds["x"].shape).astype("float32"),
+                     "t": feeds["t"][rng.permutation(batch)]}
+                o1.step(host(b))
+                dev({k: cp.asarray(v) for k, v in b.items()})
+            status = dev.cuda_graph.status  # type: ignore[union-attr]
+            pairs = [(cp.asarray(g2.value_of(q)), g1.value_of(p)) for p, q in zip(p1, p2)]
+            st, err, note = compare(cp, pairs, 2e-4, 1e-6)
+            if status != "captured":
+                st, note = "FAIL", f"cuda graph status: {status}"
+            elif index and st == "ok":
+                before = [np.array(cp.asnumpy(cp.asarray(g2.value_of(q)))) for q in p2]
+                t = np.array(b["t"])
+                t[0] = 10
+                r = dev({"x": cp.asarray(b["x"]), "t": cp.asarray(t)}, host=True)
+                after = [np.array(cp.asnumpy(cp.asarray(g2.value_of(q)))) for q in p2]
+                if not np.isnan(float(r["loss"])) or any(
+                        not np.array_equal(a, c) for a, c in zip(before, after)):
+                    st, note = "FAIL", "a bad class index in a replay: loss not NaN or updated"
+        except Exception as e:  # noqa: BLE001 - every failure is a row of the report
+            st, err, note = "ERROR", float("nan"), f"{type(e).__name__}: {str(e)[:150]}"
+        rows.append(("cuda-graph", name, st, err, note))
+        if st != "ok":
+            print(f"  {st:5} cuda-graph/{name}: {note}", flush=True)
+    return rows
+
+
+def train_step_timing(cp: Any, model: str, batch: int, repeat: int,
+                      index_targets: bool = False) -> list[str]:
     """One Adam training step three ways, params resident on the device and CuPy feeds:
     compiled step then ``opt.step`` (unfused), the update compiled into the step
     (fused), and the fused step replayed as a CUDA graph; each against the same start."""
     import graphnn as gn
     from graphnn.run.device import params_on_device
 
-    g, ps, host = train_step_graph(model, batch)
+    g, ps, host = train_step_graph(model, batch, index_targets)
     feeds = {k: cp.asarray(v) for k, v in host.items()}
-    label = ("MLP 784-256-128-10" if model == "mlp" else "LeNet-5") + f" + Adam, batch {batch}"
+    label = (("MLP 784-256-128-10" if model == "mlp" else "LeNet-5") + f" + Adam, batch {batch}"
+             + (", class-index targets" if index_targets else ""))
     start = {p: g.value_of(p).copy() for p in ps}
     rows = []
     for how in ("unfused", "fused", "cuda graph"):
@@ -373,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cupy: {getattr(cp, '__version__', 'stand-in')}, numpy {np.__version__}")
         t0 = time.perf_counter()
         rows = run_checks(cp, a.only)
+        if not a.only or a.only in "cuda-graph":
+            rows += cuda_graph_checks(cp)
         print(f"\n{summary(rows)}\n\n({time.perf_counter() - t0:.1f} s)\n")
         if not a.no_timing:
             n = a.size or (1 << 20 if a.standin else 64 << 20)
@@ -385,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
                 lines += fit_timing(1024 if a.standin else 16384, b)
             for model, b in (("mlp", 64), ("mlp", 16384), ("lenet", 64), ("lenet", 1024)):
                 lines += train_step_timing(cp, model, b, rep)
+            for b in (64, 1024):  # cross_entropy of class indices (checked on the device)
+                lines += train_step_timing(cp, "lenet", b, rep, index_targets=True)
             print("\n".join(lines))
     return 1 if any(r[2] != "ok" for r in rows) else 0
 
