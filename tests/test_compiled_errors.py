@@ -97,3 +97,21 @@ def test_out_of_memory_names_the_node_and_keeps_the_bytes() -> None:
                                             r"MemoryError: Unable to allocate 7.45 GiB"):
         step({"x": np.ones((2, 1, 6, 6))})
     np.testing.assert_array_equal(g.value_of(w), before)
+
+
+def test_a_failure_outside_the_statements_is_not_pinned_on_a_node() -> None:
+    """An error in the fused update (after every statement) is raised as it is: no node
+    computed it."""
+    g, w = _ce()
+    step = gn.compile(g, ["loss"], wrt=[w], optimizer=gn.optim.SGD([w], lr=0.1))
+    glb = step.function.__globals__
+    names = [k for k in glb if k.startswith("_update_")]
+    assert names
+
+    def broken(*a: Any) -> None:
+        raise RuntimeError("the update broke")
+
+    for k in names:
+        glb[k] = broken
+    with pytest.raises(RuntimeError, match="the update broke"):
+        step({**FEEDS, "t": np.array([0, 1, 4, 2])})

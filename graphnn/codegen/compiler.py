@@ -23,7 +23,7 @@ from typing import Any
 
 from graphnn.codegen.cudagraph import CudaGraphStep
 from graphnn.codegen.cupy_backend import CupyBackend
-from graphnn.codegen.emit import PART_MARK, Emitter, exec_source, note
+from graphnn.codegen.emit import PART_MARK, Emitter, comment, exec_source, note
 from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.codegen.update import UpdatePlan, step_rule
@@ -242,10 +242,10 @@ class CompiledGraph:
 
     def _failure(self, e: Exception) -> Exception:
         """``e``, raised inside the generated function, as a GraphError naming the node
-        whose statement raised it (read from the statement's comment, which names the
-        node it computes), like the interpreter's; ``e`` itself when no statement of the
-        function is on its traceback. The fused update runs after every statement, so a
-        failing step has updated nothing."""
+        whose statement raised it (the statement under the comment that names it), like
+        the interpreter's; ``e`` itself when it came from no statement (the fused update
+        or the return). The update runs after every statement, so a step that failed in
+        a statement has updated nothing."""
         tb, line = e.__traceback__, 0
         while tb is not None:  # the innermost frame of compute or one of its parts
             code = tb.tb_frame.f_code
@@ -254,24 +254,17 @@ class CompiledGraph:
                 line = tb.tb_lineno
             tb = tb.tb_next
         lines = self.source.splitlines()
-        node = None
         for k in range(min(line, len(lines)) - 1, -1, -1):
             text = lines[k].strip()
-            if text.startswith("def "):
-                break
+            if text.startswith(("def ", "_ret")):  # not in a statement: the update, return
+                return e
             if text.startswith("# "):
-                head = text[2:].split(": fused [", 1)[0].split(" = ", 1)[0]
-                node = self._by_note().get(head)
-                break
-        if node is None:
-            return e
-        return GraphError(f"{node.op.name} failed at {describe(node)}: "
-                          f"{type(e).__name__}: {e}", node=node)
-
-    def _by_note(self) -> dict[str, Node]:
-        """The optimized graph's computed nodes by their name as statement comments
-        write it (``note``)."""
-        return {note(n.name): n for n in self.graph.nodes if not n.op.leaf}
+                node = next((gr.root for gr in self.groups if comment(gr) == text), None)
+                if node is None:
+                    return e
+                return GraphError(f"{node.op.name} failed at {describe(node)}: "
+                                  f"{type(e).__name__}: {e}", node=node)
+        return e
 
     def _updated(self, values: list[Any]) -> None:
         """After a fused step: the param store changed. On CuPy, params that are not

@@ -236,6 +236,27 @@ def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
                                                "inputs": ", ".join(args), **extra})
 
 
+def comment(g: Group) -> str:
+    """The comment line above ``g``'s statement: the node(s) and op(s) it computes, its
+    shape and dtype (names escaped by ``note``)."""
+    r = g.root
+    dt = _DTYPE_STR.get(r.dtype)
+    if dt is None:  # str(dtype) is slow to compute; one per dtype
+        dt = _DTYPE_STR[r.dtype] = str(r.dtype)
+    if not g.fused:
+        ins = ", ".join(note(i.name) for i in r.inputs)
+        return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {dt}"
+    parts = []
+    for m in g.nodes:
+        name = m.name
+        if (type(name) is not str or len(name) > NOTE_MAX
+                or not name.isprintable()):  # rare: escape / shorten (note's fast path)
+            name = note(name)
+        parts.append(f"{name}:{m.op.name}")
+    ops = " ".join(parts)
+    return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
+
+
 def helpers_of(n: Node) -> list[Any]:
     return list(n.op.helpers)
 
@@ -397,24 +418,6 @@ class Emitter:
             self.use_helpers(n)
         return fill(tpl, n, args)
 
-    def comment(self, g: Group) -> str:
-        r = g.root
-        dt = _DTYPE_STR.get(r.dtype)
-        if dt is None:  # str(dtype) is slow to compute; one per dtype
-            dt = _DTYPE_STR[r.dtype] = str(r.dtype)
-        if not g.fused:
-            ins = ", ".join(note(i.name) for i in r.inputs)
-            return f"# {note(r.name)} = {r.op.name}({ins})  {tuple(r.shape)} {dt}"
-        parts = []
-        for m in g.nodes:
-            name = m.name
-            if (type(name) is not str or len(name) > NOTE_MAX
-                    or not name.isprintable()):  # rare: escape / shorten (note's fast path)
-                name = note(name)
-            parts.append(f"{name}:{m.op.name}")
-        ops = " ".join(parts)
-        return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
-
     def emit(self) -> None:
         for a in self.args:
             self.var(a)
@@ -428,7 +431,7 @@ class Emitter:
             self.starts.append(len(body))
             self._touch = set()
             self.touched.append(self._touch)
-            body.append(self.comment(g))
+            body.append(comment(g))
             body.extend(emit_group(self, g))
             dies = mp.dies[k]
             if not dies:
