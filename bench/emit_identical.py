@@ -20,7 +20,8 @@ MLP trained with a fused Adam and SGD-momentum update; hostile node names
 (tests/test_hostile_names.py's corpus). For CuPy the kernel specs are hashed too.
 
 The stored hashes (bench/emit_identical.json) were made at commit bad8bbc and remade at
-dd4bcee (buffers kept between calls change the conv, pool and large-array modules). Exit status 1
+dd4bcee (buffers kept between calls change the conv, pool and large-array modules) and
+after 4e199e0 (cross_entropy's helpers check class indices on the device under capture). Exit status 1
 and the differing cases are printed when any hash differs.
 """
 
