@@ -85,6 +85,7 @@ class Basis:
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
         self.start, self.stop, self.nodes = int(start), int(stop), nodes
         self.size = math.prod(self.shape)
+        self._dense: Any = None  # made once, shared by every consumer (rules never write it)
 
     @property
     def whole(self) -> bool:
@@ -95,16 +96,21 @@ class Basis:
         return m if self.whole else m[self.start:self.stop]
 
     def dense(self) -> Any:
+        if self._dense is not None:
+            return self._dense
         b = self.stop - self.start
         if self.nodes:
             from graphnn.ops.creation import eye
             from graphnn.ops.linalg import reshape
 
             assert self.whole, "a graph seed is the whole identity"
-            return reshape(eye(self.size, dtype=self.dtype.name), (b,) + self.shape)
-        e = np.zeros((b, self.size), dtype=self.dtype)
-        e[np.arange(b), self.start + np.arange(b)] = 1.0
-        return e.reshape((b,) + self.shape)
+            self._dense = reshape(eye(self.size, dtype=self.dtype.name), (b,) + self.shape)
+        else:
+            e = np.zeros((b, self.size), dtype=self.dtype)
+            e[np.arange(b), self.start + np.arange(b)] = 1.0
+            e.flags.writeable = False  # shared: a rule writing into it would raise
+            self._dense = e.reshape((b,) + self.shape)
+        return self._dense
 
 
 def dense(t: Any) -> Any:
