@@ -42,14 +42,18 @@ Examples:
               help="Show what each compiler pass did (node counts and the diff).")
 @click.option("--no-params", is_flag=True,
               help="Do not embed the current param values in the saved module.")
+@click.option("--no-keep-buffers", is_flag=True,
+              help="NumPy: allocate every intermediate on each call (by default those of "
+                   "128 KiB and more that never leave the function are kept between calls, "
+                   "one set per thread).")
 @click.option("--check", is_flag=True, help="Run the compiled code and the interpreter at "
               "the feeds and compare outputs and gradients.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write a standalone module to this .py file (default: source on stdout).")
 def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: tuple[str, ...],
              seed: int, of: tuple[str, ...], backend: str, no_grad: bool, no_optimize: bool,
-             passes: str | None, show_passes: bool, no_params: bool, check: bool,
-             output: str | None) -> None:
+             passes: str | None, show_passes: bool, no_params: bool, no_keep_buffers: bool,
+             check: bool, output: str | None) -> None:
     """Compile MODEL to straight-line Python source for NumPy or CuPy.
 
     By default the generated function returns the outputs and the gradients with
@@ -78,7 +82,7 @@ def compile_(model: str | None, expr: str | None, feeds: tuple[str, ...], wrt: t
     if passes is not None:
         kw["passes"] = split_names((passes,))
     cg = gn.compile(g, outputs=outs, wrt=nodes or None, backend=backend, optimize=not no_optimize,
-                    **kw)
+                    keep_buffers=not no_keep_buffers, **kw)
     if show_passes:
         echo(pass_views(cg))
     if check:

@@ -130,6 +130,25 @@ def test_compile_show_passes_cupy_and_options(tmp_path) -> None:
     assert r.exit_code == 2 and "unknown pass" in r.stderr
 
 
+def test_compile_keeps_large_buffers_unless_told_not_to(tmp_path) -> None:
+    model = tmp_path / "wide.py"
+    model.write_text(
+        "import numpy as np\nimport graphnn as gn\n\n\n"
+        "def build():\n"
+        "    with gn.Graph('wide') as g:\n"
+        "        x = gn.input('x', shape=(256, 256))\n"
+        "        gn.sum(gn.tanh(x) * x).named('loss')\n"
+        "    return g\n\n\n"
+        "def feeds():\n"
+        "    return {'x': np.linspace(-1, 1, 65536).reshape(256, 256)}\n")
+    r = invoke("compile", model, "--check")
+    assert r.exit_code == 0 and "agree" in r.stdout, r.stderr
+    kept = invoke("compile", model)
+    assert kept.exit_code == 0 and "_kept(1, (256, 256), 'float64')" in kept.stdout
+    plain = invoke("compile", model, "--no-keep-buffers")
+    assert plain.exit_code == 0 and "_kept" not in plain.stdout and "def compute(" in plain.stdout
+
+
 def test_render_graph_with_two_outputs() -> None:
     two = MODELS / "two_outputs.py"
     r = invoke("render", two, "--format", "dot", "-o", "-")
