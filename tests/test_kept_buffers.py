@@ -188,3 +188,25 @@ def test_saved_module_keeps_buffers_too(tmp_path: Any, keep_all: None) -> None:
         _, grads = ns["run"](**feeds)
         for w in wrt:
             np.testing.assert_allclose(grads[w.name], ref.grad(w), rtol=RTOL, atol=ATOL)
+
+
+def test_free_buffers_and_kept_bytes() -> None:
+    """``kept_bytes`` counts this thread's buffers; ``free_buffers`` drops them and the
+    next call makes them again, with the same results; another thread starts with none."""
+    g, feeds, outs, wrt = lenet(batch=64, dtype="float32")
+    f = gn.compile(g, outputs=outs[:1], wrt=wrt)
+    assert f.kept_bytes() == 0
+    r1 = f(feeds)
+    held = f.kept_bytes()
+    assert held == sum(kept_bytes(f.source)) > 0
+    other: list[int] = []
+    t = threading.Thread(target=lambda: other.append(f.kept_bytes()))
+    t.start()
+    t.join()
+    assert other == [0]
+    f.free_buffers()
+    assert f.kept_bytes() == 0
+    r2 = f(feeds)
+    assert f.kept_bytes() == held
+    for w in wrt:
+        np.testing.assert_array_equal(r2.grad(w.name), r1.grad(w.name))

@@ -308,6 +308,33 @@ class CompiledGraph:
         ``g.value_of(p)`` in place, which the param store's version does not see)."""
         self.device_params.sync()
 
+    def kept_bytes(self) -> int:
+        """Bytes of the buffers this thread keeps between calls (``keep_buffers``; 0 before
+        the first call or when nothing is kept)."""
+        kept = (self.function.__globals__.get("_KEPT") if self.function is not None
+                else None)
+        return sum(int(b.nbytes) for b in kept.__dict__.values()) if kept is not None else 0
+
+    def free_buffers(self) -> None:
+        """Drop the buffers this thread keeps between calls: memory goes back now, and the
+        next call makes them again (``keep_buffers``).
+
+        >>> import numpy as np, graphnn as gn
+        >>> with gn.Graph() as g:
+        ...     x = gn.input("x", shape=(256, 256))
+        ...     y = gn.sum(gn.tanh(x) * x).named("y")
+        >>> f = gn.compile(g, [y])
+        >>> _ = f(x=np.ones((256, 256)))
+        >>> f.kept_bytes()                      # tanh(x): 256 * 256 float64
+        524288
+        >>> f.free_buffers(); f.kept_bytes()
+        0
+        """
+        kept = (self.function.__globals__.get("_KEPT") if self.function is not None
+                else None)
+        if kept is not None:
+            kept.__dict__.clear()
+
     def pass_report(self) -> str:
         """Text of every pass: name, node counts, and the diff it made."""
         out = []
