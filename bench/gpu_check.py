@@ -7,7 +7,9 @@ whole training steps with Adam (MLP 784-256-128-10 at batch 64 and 16384, LeNet-
 and 1024, float32): the update after the step (gn.optim), the update compiled into the
 step (``optimizer=``), and that step replayed as a CUDA graph (``cuda_graph=True``); the
 "cuda-graph" checks compare replayed training steps with host steps (one-hot and
-class-index targets, which must be captured).
+class-index targets, which must be captured). The same Adam steps in PyTorch eager and
+as one jax.jit program (when installed, on the GPU) give issue 13's target ratios. The
+report is written to bench/results_gpu.md (``--out``).
 
     PYTHONPATH=. python3 bench/gpu_check.py            # on a machine with CuPy and a GPU
     PYTHONPATH=. python3 bench/gpu_check.py --standin  # dry run on the CPU (tests' stand-in
@@ -377,12 +379,179 @@ def train_step_timing(cp: Any, model: str, batch: int, repeat: int,
                     opt.step(r)
 
             t_s = timed(cp, step, repeat)
+            TIMES[(model, batch, index_targets, how)] = t_s
             status = f.cuda_graph.status if f.cuda_graph is not None else ""
         note = {"unfused": "compiled step, then gn.optim",
                 "fused": "update compiled into the step",
                 "cuda graph": f"fused step as a CUDA graph ({status})"}[how]
         rows.append(f"| {label}: {note} | {t_s * 1e3:.3f} ms | |")
     return rows
+
+
+#: (model, batch, class-index targets, how) -> median seconds of one Adam training step
+TIMES: dict[tuple[str, int, bool, str], float] = {}
+
+
+def _peer_forward(F: Any, model: str, P: list[Any], x: Any, t: Any, index: bool,
+                  conv: Any, pool: Any, log_softmax: Any, cross_entropy: Any) -> Any:
+    """The loss of train_step_graph's network, written once for PyTorch and JAX (``F``
+    gives relu; ``conv(x, w, b, pad)``, ``pool(h)``...): the same params, same order."""
+    if model == "mlp":
+        h, lin = x, P
+    else:
+        h = pool(F.relu(conv(x, P[0], P[1], 2)))
+        h = pool(F.relu(conv(h, P[2], P[3], 0)))
+        h, lin = h.reshape(h.shape[0], -1), P[4:]
+    for k in range(0, len(lin), 2):
+        h = h @ lin[k] + lin[k + 1]
+        h = F.relu(h) if k < len(lin) - 2 else h
+    if index:
+        return cross_entropy(h, t)
+    return -(t * log_softmax(h)).sum(1).mean()
+
+
+def torch_step(model: str, batch: int, index: bool, device: str) -> tuple[Any, Any]:
+    """(step, first loss) of the same training step in PyTorch eager with torch.optim.Adam
+    on ``device``, from train_step_graph's initial params and batch."""
+    import torch
+    import torch.nn.functional as F
+
+    g, ps, host = train_step_graph(model, batch, index)
+    dev = torch.device(device)
+    P = [torch.tensor(np.array(g.value_of(p)), device=dev, requires_grad=True) for p in ps]
+    x = torch.tensor(host["x"], device=dev)
+    t = torch.tensor(host["t"], device=dev)
+    opt = torch.optim.Adam(P, lr=1e-3)
+
+    def loss() -> Any:
+        return _peer_forward(
+            F, model, P, x, t, index,
+            conv=lambda h, w, b, pad: F.conv2d(h, w, b, padding=pad),
+            pool=lambda h: F.max_pool2d(h, 2),
+            log_softmax=lambda h: F.log_softmax(h, dim=1),
+            cross_entropy=F.cross_entropy)
+
+    first = float(loss())
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss().backward()
+        opt.step()
+
+    return step, first
+
+
+def jax_step(model: str, batch: int, index: bool) -> tuple[Any, Any]:
+    """(step, first loss) of the same training step as one jax.jit program (loss, grads
+    and an Adam update written out), from train_step_graph's initial params and batch."""
+    import jax
+    import jax.numpy as jnp
+
+    g, ps, host = train_step_graph(model, batch, index)
+    P = [jnp.asarray(np.array(g.value_of(p))) for p in ps]
+    x, t = jnp.asarray(host["x"]), jnp.asarray(host["t"])
+
+    def conv(h: Any, w: Any, b: Any, pad: int) -> Any:
+        y = jax.lax.conv_general_dilated(h, w, (1, 1), ((pad, pad), (pad, pad)),
+                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return y + b.reshape(1, -1, 1, 1)
+
+    def pool(h: Any) -> Any:
+        return jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2),
+                                     "VALID")
+
+    def cross_entropy(h: Any, tt: Any) -> Any:
+        lsm = jax.nn.log_softmax(h, axis=1)
+        return -jnp.take_along_axis(lsm, tt[:, None], axis=1).mean()
+
+    def loss(P: Any) -> Any:
+        return _peer_forward(jax.nn, model, P, x, t, index, conv=conv, pool=pool,
+                             log_softmax=lambda h: jax.nn.log_softmax(h, axis=1),
+                             cross_entropy=cross_entropy)
+
+    b1, b2, lr, eps = 0.9, 0.999, 1e-3, 1e-8
+
+    @jax.jit
+    def update(P: Any, M: Any, V: Any, k: Any) -> Any:
+        grads = jax.grad(loss)(P)
+        M = [b1 * m + (1 - b1) * gr for m, gr in zip(M, grads)]
+        V = [b2 * v + (1 - b2) * gr * gr for v, gr in zip(V, grads)]
+        c1, c2 = 1 - b1 ** k, 1 - b2 ** k
+        P = [p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps) for p, m, v in zip(P, M, V)]
+        return P, M, V
+
+    state = {"P": P, "M": [jnp.zeros_like(p) for p in P], "V": [jnp.zeros_like(p) for p in P],
+             "k": 0}
+    first = float(jax.jit(loss)(P))
+
+    def step() -> None:
+        state["k"] += 1
+        state["P"], state["M"], state["V"] = update(state["P"], state["M"], state["V"],
+                                                    jnp.float32(state["k"]))
+        state["P"][0].block_until_ready()
+
+    return step, first
+
+
+def peer_timing(cp: Any, model: str, batch: int, repeat: int, index_targets: bool = False,
+                standin: bool = False, peers: tuple[str, ...] = ("torch", "jax")) -> list[str]:
+    """The same Adam training step in PyTorch eager and as a jax.jit program on the GPU
+    (peers, when installed); the first loss of each beside graphnn's. A dry run
+    (``standin``) runs PyTorch on the CPU, to check this code, and times nothing."""
+    import graphnn as gn
+
+    g, ps, host = train_step_graph(model, batch, index_targets)
+    want = float(gn.run(g, host, outputs=["loss"]).value("loss"))
+    label = (("MLP 784-256-128-10" if model == "mlp" else "LeNet-5") + f" + Adam, batch {batch}"
+             + (", class-index targets" if index_targets else ""))
+    rows = []
+    for peer in peers:
+        try:
+            if peer == "torch":
+                import torch
+
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+                if device == "cpu" and not standin:
+                    raise RuntimeError("torch sees no CUDA GPU")
+                step, first = torch_step(model, batch, index_targets, device)
+            else:
+                import jax
+
+                if jax.devices()[0].platform != "gpu" and not standin:
+                    raise RuntimeError(f"jax runs on {jax.devices()[0].platform}")
+                step, first = jax_step(model, batch, index_targets)
+            if standin:
+                step()
+                t_s = float("nan")
+            else:
+                t_s = timed(cp, step, repeat)
+                TIMES[(model, batch, index_targets, peer)] = t_s
+            ok = "same first loss" if abs(first - want) <= 1e-4 * max(1.0, abs(want)) else (
+                f"FIRST LOSS DIFFERS: {first:.6g} vs graphnn {want:.6g}")
+            rows.append(f"| {label}: {'PyTorch eager' if peer == 'torch' else 'jax.jit'} | "
+                        f"{t_s * 1e3:.3f} ms | {ok} |")
+        except Exception as e:  # noqa: BLE001 - a missing peer is a row, not a failure
+            rows.append(f"| {label}: {peer} | n/a | {type(e).__name__}: {str(e)[:100]} |")
+    return rows
+
+
+def targets() -> list[str]:
+    """Issue 13's speed targets, from the times measured in this run."""
+    def ratio(key: tuple[str, int, bool], peer: str) -> float | None:
+        ours, theirs = TIMES.get((*key, "cuda graph")), TIMES.get((*key, peer))
+        return None if ours is None or theirs is None else ours / theirs
+
+    goals = [(("mlp", 64, False), "jax", 2.0), (("mlp", 16384, False), "jax", 1.2),
+             (("lenet", 64, False), "torch", 1.0), (("lenet", 1024, False), "torch", 1.0),
+             (("lenet", 64, True), "torch", 1.0), (("lenet", 1024, True), "torch", 1.0)]
+    lines = ["| target (CUDA-graph step / peer) | measured | goal | met |",
+             "| --- | ---: | ---: | --- |"]
+    for key, peer, goal in goals:
+        r = ratio(key, peer)
+        name = f"{key[0]} batch {key[1]}{', class indices' if key[2] else ''} vs {peer}"
+        lines.append(f"| {name} | {'n/a' if r is None else f'{r:.2f}x'} | <= {goal}x | "
+                     f"{'n/a' if r is None else ('yes' if r <= goal else 'no')} |")
+    return lines
 
 
 def fit_timing(rows: int, batch: int) -> list[str]:
@@ -421,13 +590,52 @@ def cupy_module(standin: bool) -> Iterator[Any]:
         yield cp
 
 
+def write_report(path: str, cp: Any, rows: list[Any], lines: list[str], goals: list[str],
+                 seconds: float) -> None:
+    """bench/results_gpu.md: the machine, the correctness summary, the timings and the
+    targets of this run."""
+    import datetime
+    import platform
+
+    try:
+        gpu = cp.cuda.runtime.getDeviceProperties(0)["name"]
+        gpu = gpu.decode() if isinstance(gpu, bytes) else str(gpu)
+    except Exception:  # noqa: BLE001 - the stand-in has no device properties
+        gpu = "stand-in (no GPU)"
+    peers = []
+    for mod in ("torch", "jax"):
+        try:
+            peers.append(f"{mod} {__import__(mod).__version__}")
+        except Exception:  # noqa: BLE001
+            peers.append(f"{mod} not installed")
+    text = "\n".join([
+        "# GPU check (bench/gpu_check.py)", "",
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {gpu}; CuPy "
+        f"{getattr(cp, '__version__', 'stand-in')}; NumPy {np.__version__}; "
+        f"{', '.join(peers)}; host {platform.processor() or platform.machine()}; "
+        f"{seconds:.0f} s in all.", "",
+        "Command: `PYTHONPATH=. python3 bench/gpu_check.py`. Times are medians of one step "
+        "each, synchronised with the device; PyTorch eager and jax.jit run the same "
+        "network, batch and initial params (their first loss is checked against graphnn's).",
+        "", "## Correctness", "", summary(rows), "", "## Timings", "", *lines, "",
+        "## Targets (issue 13)", "", *goals, ""])
+    with open(path, "w") as fh:
+        fh.write(text)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--standin", action="store_true", help="CPU dry run with the tests' stand-in")
     ap.add_argument("--size", type=int, default=None, help="chain length (default 64M; 1M standin)")
     ap.add_argument("--only", default=None, help="only checks whose name contains this")
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--out", default=None,
+                    help="write the report (Markdown) here; default bench/results_gpu.md on "
+                         "a GPU, nothing in a --standin dry run")
     a = ap.parse_args(argv)
+    if a.out is None and not a.standin:
+        a.out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_gpu.md")
     _pytest_stub()
     with cupy_module(a.standin) as cp:
         print(f"cupy: {getattr(cp, '__version__', 'stand-in')}, numpy {np.__version__}")
@@ -449,7 +657,19 @@ def main(argv: list[str] | None = None) -> int:
                 lines += train_step_timing(cp, model, b, rep)
             for b in (64, 1024):  # cross_entropy of class indices (checked on the device)
                 lines += train_step_timing(cp, "lenet", b, rep, index_targets=True)
+            # every PyTorch step before any JAX one: JAX takes most of the GPU's memory
+            # for itself on first use (its default), so it goes last
+            for peer in ("torch", "jax"):
+                for model, b, idx in (("mlp", 64, False), ("mlp", 16384, False),
+                                      ("lenet", 64, False), ("lenet", 1024, False),
+                                      ("lenet", 64, True), ("lenet", 1024, True)):
+                    lines += peer_timing(cp, model, 8 if a.standin else b, rep, idx,
+                                         a.standin, (peer,))
+            goals = targets()
             print("\n".join(lines))
+            print("\n" + "\n".join(goals))
+            if a.out:
+                write_report(a.out, cp, rows, lines, goals, time.perf_counter() - t0)
     return 1 if any(r[2] != "ok" for r in rows) else 0
 
 
