@@ -15,13 +15,22 @@ from tests.test_codegen import EXAMPLES
 ruff = pytest.importorskip("ruff", reason="ruff (test extra) is not installed")
 
 
-@pytest.mark.parametrize("backend", ["numpy", "cupy"])
-def test_saved_modules_pass_ruff(tmp_path, backend):
+@pytest.mark.parametrize("backend", ["numpy", "cupy", "numpy-every-buffer-kept"])
+def test_saved_modules_pass_ruff(tmp_path, backend, monkeypatch):
+    """numpy-every-buffer-kept: every buffer is kept between calls and every group runs in
+    place (reusing dead buffers), so those statements are linted too."""
+    if backend == "numpy-every-buffer-kept":
+        from graphnn.codegen import numpy_backend
+
+        monkeypatch.setattr(numpy_backend, "KEEP_MIN", 1)
+        monkeypatch.setattr(numpy_backend, "INPLACE_MIN_SIZE", 1)
     paths = []
     for name, build in sorted(EXAMPLES.items()):
         g, _, outs, wrt = build()
-        f = gn.compile(g, outputs=outs, wrt=wrt, backend=backend)
+        f = gn.compile(g, outputs=outs, wrt=wrt, backend=backend.split("-")[0])
         paths.append(str(f.save(tmp_path / f"{name}_{backend}.py")))
+    if backend == "numpy-every-buffer-kept":  # the array examples (mlp, activations) keep
+        assert any("_kept(" in open(p).read() for p in paths)
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
                            "--select", "E,F,W", "--ignore", "E501", *paths],
                           capture_output=True, text=True, timeout=120)

@@ -308,12 +308,15 @@ class CompiledGraph:
         ``g.value_of(p)`` in place, which the param store's version does not see)."""
         self.device_params.sync()
 
+    def _kept(self) -> dict[int, Any]:
+        """This thread's buffers kept between calls (the module's ``_KEPT``), by slot."""
+        kept = self.function.__globals__.get("_KEPT") if self.function is not None else None
+        return kept.__dict__ if kept is not None else {}
+
     def kept_bytes(self) -> int:
         """Bytes of the buffers this thread keeps between calls (``keep_buffers``; 0 before
         the first call or when nothing is kept)."""
-        kept = (self.function.__globals__.get("_KEPT") if self.function is not None
-                else None)
-        return sum(int(b.nbytes) for b in kept.__dict__.values()) if kept is not None else 0
+        return sum(int(b.nbytes) for b in self._kept().values())
 
     def free_buffers(self) -> None:
         """Drop the buffers this thread keeps between calls: memory goes back now, and the
@@ -330,10 +333,7 @@ class CompiledGraph:
         >>> f.free_buffers(); f.kept_bytes()
         0
         """
-        kept = (self.function.__globals__.get("_KEPT") if self.function is not None
-                else None)
-        if kept is not None:
-            kept.__dict__.clear()
+        self._kept().clear()
 
     def pass_report(self) -> str:
         """Text of every pass: name, node counts, and the diff it made."""

@@ -56,10 +56,9 @@ PART_SIZE = 1000
 PART_MARK = "\n\n\ndef _part_"
 #: A function keeps at most this many bytes of buffers between calls (per thread).
 KEEP_MAX = 1 << 28
-#: Module-level source of the kept buffers (``Emitter.kept``).
-KEPT_SRC = '''import threading as _threading
-
-_KEPT = _threading.local()  # this module's buffers kept between calls, one set per thread
+#: Module-level source of the kept buffers (``Emitter.kept``), and its import.
+KEPT_IMPORT = "import threading as _threading"
+KEPT_SRC = '''_KEPT = _threading.local()  # buffers kept between calls, one set per thread
 
 
 def _kept(k, shape, dtype):
@@ -236,6 +235,10 @@ def fill(template: str, n: Node, args: Sequence[str], **extra: str) -> str:
                                                "inputs": ", ".join(args), **extra})
 
 
+def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    return math.prod(shape) * dtype.itemsize
+
+
 def comment(g: Group) -> str:
     """The comment line above ``g``'s statement: the node(s) and op(s) it computes, its
     shape and dtype (names escaped by ``note``)."""
@@ -349,10 +352,7 @@ class Emitter:
         only when its value never leaves the function; scratch (``n`` None) always may."""
         if self.keep_min is None or (n is not None and n.id not in self.private):
             return False
-        nbytes = dtype.itemsize
-        for d in shape:
-            nbytes *= d
-        return self.keep_min <= nbytes <= self.keep_left
+        return self.keep_min <= _nbytes(shape, dtype) <= self.keep_left
 
     def kept(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> str:
         """The statement binding ``name`` to a new buffer kept between calls (``_kept``)."""
@@ -361,12 +361,11 @@ class Emitter:
 
     def kept_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> str:
         """An expression giving a new buffer kept between calls (``KEPT_SRC``)."""
-        nbytes = dtype.itemsize
-        for d in shape:
-            nbytes *= d
-        self.keep_left -= nbytes
+        self.keep_left -= _nbytes(shape, dtype)
         self.slots += 1
-        self.helpers.setdefault("_kept", KEPT_SRC)
+        if "_kept" not in self.helpers:
+            self.helpers["_kept"] = KEPT_SRC
+            self.backend.imports.append(KEPT_IMPORT)
         return f"_kept({self.slots}, {tuple(shape)!r}, {dtype.name!r})"
 
     def rebind(self, old: str, new: str) -> None:

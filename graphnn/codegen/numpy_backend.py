@@ -133,7 +133,7 @@ class NumpyBackend:
                 lines.append(f"{out} = xp.empty({tuple(r.shape)!r}, dtype={r.dtype.name!r})")
         else:
             em.rebind(old, out)
-            lines.append(f"{out} = {old}; del {old}  # reuse a dead buffer")
+            lines += [f"{out} = {old}  # reuse a dead buffer", f"del {old}"]
         rows = self.chunk_rows(g) if g.fused else None
         taken: list[tuple[str, tuple[int, ...]]] = []
         if rows is None:
@@ -179,7 +179,7 @@ class NumpyBackend:
         buf, old = em.scratch(r.shape, r.dtype)
         if old is not None:
             em.rebind(old, out)
-            return [f"{out} = {em.expr_into(r, old)}; del {old}  # into a dead buffer"]
+            return [f"{out} = {em.expr_into(r, old)}  # into a dead buffer", f"del {old}"]
         em.untouch(buf)
         if em.keeps(r.shape, r.dtype, r):
             em.kept_names.add(out)

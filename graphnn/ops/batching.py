@@ -208,15 +208,12 @@ def matmul_basis(k: int, seed: Basis, out: Any, a: Any, b: Any) -> Any:
     times a matrix, the matrix's rows. None for other shapes or a dtype change (the
     seed is then made an array)."""
     X = xp_of(a, b)
-    if k == 1 and _shape(a)[-1:] == _shape(b) and len(_shape(a)) == 2 and len(_shape(b)) == 1:
-        if _dtype(a) != _dtype(out):
-            return None
-        return seed.rows(X.swapaxes(X.asarray(a), 0, 1))
-    if k == 0 and len(_shape(a)) == 1 and len(_shape(b)) == 2:
-        if _dtype(b) != _dtype(out):
-            return None
-        return seed.rows(X.asarray(b))
-    return None
+    ranks = (len(_shape(a)), len(_shape(b)))
+    m = a if (k, ranks) == (1, (2, 1)) else b if (k, ranks) == (0, (1, 2)) else None
+    if m is None or _dtype(m) != _dtype(out):  # (the shapes fit: the node was built)
+        return None
+    m = X.asarray(m)
+    return seed.rows(X.swapaxes(m, 0, 1) if k == 1 else m)
 
 
 def matmul_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple[Any, Any]:
