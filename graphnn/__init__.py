@@ -18,7 +18,7 @@ from graphnn.core.errors import (
 )
 from graphnn.core.ir import Graph, Node, const, current_graph, input, param
 from graphnn.core.bind import bind
-from graphnn.core.op import REGISTRY, Onnx, Op, TraceText, Unsupported, get_op, register, tt
+from graphnn.core.op import REGISTRY, Gpu, Onnx, Op, TraceText, Unsupported, get_op, register, tt
 from graphnn.ops import *  # noqa: F403
 from graphnn.ops import __dict__ as _ops_dict
 from graphnn.run.autodiff import grad
@@ -31,7 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AnomalyError", "DeviceError", "FeedError", "GradError", "Graph", "GraphError",
     "GraphMismatchError",
-    "Node", "Onnx", "Op", "ParamError", "TraceText", "Unsupported", "tt",
+    "Gpu", "Node", "Onnx", "Op", "ParamError", "TraceText", "Unsupported", "tt",
     "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
     "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]

@@ -27,6 +27,9 @@ PRELUDE = """#include <cmath>
 #include <cstdint>
 #include <algorithm>
 using namespace std;
+#define __device__
+#define __host__
+#define __forceinline__ inline
 typedef _Float16 half;
 static inline float rsqrt(float x) { return 1.0f / sqrt(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
@@ -139,13 +142,19 @@ def decide_types(params: list[tuple[str | None, str, bool]], values: list[Any],
 
 def host_operands(params: Any, values: list[Any], types: dict[str, np.dtype],
                   shape: tuple[int, ...], where: str) -> tuple[list[np.ndarray], list[int]]:
-    """Contiguous host buffers over ``shape`` for arrays, one element (step 0) for
-    scalars; host NumPy arrays are refused as CuPy refuses them."""
+    """Contiguous host buffers over ``shape`` for arrays (a raw parameter: the whole
+    array, in C order, as CuPy's ``x[i]`` reads it), one element (step 0) for scalars;
+    host NumPy arrays are refused as CuPy refuses them."""
     cs = _sa(values)
     bufs, steps = [], []
-    for (_, name, _), v in zip(params, values):
+    for (_, name, raw), v in zip(params, values):
         h = cs._operand(v, where)
-        if isinstance(v, cs.ndarray):
+        if raw:
+            if not isinstance(v, cs.ndarray):
+                raise TypeError(f"raw parameter {name} of {where} needs a device array")
+            bufs.append(np.ascontiguousarray(h))
+            steps.append(1)
+        elif isinstance(v, cs.ndarray):
             bufs.append(np.ascontiguousarray(np.broadcast_to(h, shape)))
             steps.append(1)
         else:
@@ -175,20 +184,27 @@ def call(key: str, bufs: list[np.ndarray], steps: list[int], *sizes: int) -> Non
 
 def _loads(params: Any, types: dict[str, np.dtype], index: str, first: int = 0,
            const: bool = True) -> str:
+    """Each parameter as a C++ name: a reference to its element, or (raw) a pointer to its
+    first element, indexed ``x[j]`` as CuPy's raw arrays are."""
     c = "const " if const else ""
-    return "".join(f"        {c}{ctype_of(types[n])}& {n} = (({c}{ctype_of(types[n])}*)"
-                   f"_p[{first + k}])[{index} * _st[{first + k}]];\n"
-                   for k, (_, n, _) in enumerate(params))
+    return "".join(
+        f"        {c}{ctype_of(types[n])}* {n} = ({c}{ctype_of(types[n])}*)_p[{first + k}];\n"
+        if raw else
+        f"        {c}{ctype_of(types[n])}& {n} = (({c}{ctype_of(types[n])}*)"
+        f"_p[{first + k}])[{index} * _st[{first + k}]];\n"
+        for k, (_, n, raw) in enumerate(params))
 
 
 def _outputs(cs: Any, outs: list[Any], params: Any, types: dict[str, np.dtype],
              shape: tuple[int, ...]) -> list[Any]:
     if not outs:
+        if any(raw for _, _, raw in params):
+            raise ValueError("Output array of raw type must be given")
         return [cs.wrap(np.empty(shape, dtype=types[n])) for _, n, _ in params]
-    for o in outs:
+    for o, (_, _, raw) in zip(outs, params):
         if not isinstance(o, cs.ndarray):
             raise TypeError("Output arguments type must be cupy.ndarray")
-        if o.shape != shape:
+        if o.shape != shape and not raw:
             raise ValueError("Out shape is mismatched")
     return list(outs)
 
@@ -201,8 +217,6 @@ class ElementwiseKernel:
                  name: str = "kernel", reduce_dims: bool = True, preamble: str = "",
                  no_return: bool = False, return_tuple: bool = False, **kw: Any) -> None:
         self.in_params, self.out_params = parse_params(in_params), parse_params(out_params)
-        if any(raw for _, _, raw in self.in_params + self.out_params):
-            raise NotImplementedError("the stand-in does not emulate raw parameters")
         if "i" in [n for _, n, _ in self.in_params + self.out_params]:
             raise ValueError("Can not use 'i' as a parameter name")
         self.operation, self.name, self.preamble = operation, name, preamble
@@ -238,10 +252,17 @@ class ElementwiseKernel:
         ins, outs = list(args[:nin]), list(args[nin:])
         for a in ins:
             cs._operand(a, f"ElementwiseKernel {self.name}")
-        arrays = [a for a in ins + outs if isinstance(a, cs.ndarray)]
-        if not arrays:
+        params = self.in_params + self.out_params
+        arrays = [a for a, (_, _, raw) in zip(ins + outs, params)
+                  if isinstance(a, cs.ndarray) and not raw]  # raw arrays set no loop size
+        if arrays:
+            shape = np.broadcast_shapes(*[a.shape for a in arrays])
+            if size != -1:
+                raise ValueError("The size parameter is used only if all arguments are raw")
+        elif size == -1:
             raise ValueError("Loop size is undecided.")
-        shape = np.broadcast_shapes(*[a.shape for a in arrays])
+        else:
+            shape = (size,)
         types = decide_types(self.in_params + self.out_params, ins + outs, self.name)
         outs = _outputs(cs, outs, self.out_params, types, shape)
         n = int(np.prod(shape, dtype=np.int64))
@@ -326,9 +347,6 @@ class ReductionKernel:
 
 
 RAW_PRELUDE = """#define __global__
-#define __device__
-#define __host__
-#define __forceinline__ inline
 struct _gn_dim3 { unsigned int x, y, z; };
 _gn_dim3 threadIdx, blockIdx, blockDim, gridDim;
 template <class T> static inline T atomicAdd(T* a, T v) { T o = *a; *a += v; return o; }

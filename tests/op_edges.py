@@ -335,6 +335,10 @@ EDGES.update({
              {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True}),
         Edge([_POOL_X[..., :5]], lambda t, a: _tf("max_pool1d")(t, a, 3, 1, 1),
              {"kernel_size": 3, "stride": 1, "padding": 1}),
+        # two NaNs in a window: PyTorch's scan keeps the last one
+        Edge([arr(NAN, 1.0, NAN, 2.0, -INF, 5.0, NAN)[None, None]],
+             lambda t, a: _tf("max_pool1d")(t, a, 4, 2, 1),
+             {"kernel_size": 4, "stride": 2, "padding": 1}),
     ],
     "max_pool2d": [
         Edge([_POOL_X.reshape(1, 1, 3, 4)], lambda t, a: _tf("max_pool2d")(t, a, 2, 1, 1),

@@ -260,8 +260,10 @@ def comment(g: Group) -> str:
     return f"# {note(r.name)}: fused [{ops}]  {tuple(r.shape)} {dt}"
 
 
-def helpers_of(n: Node) -> list[Any]:
-    return list(n.op.helpers)
+def helpers_of(n: Node, backend: str = "numpy") -> list[Any]:
+    """The functions ``n``'s code needs in a module for ``backend``."""
+    gpu = n.op.gpu
+    return list(gpu.helpers if gpu is not None and backend == "cupy" else n.op.helpers)
 
 
 class Emitter:
@@ -377,7 +379,7 @@ class Emitter:
         self.pool.setdefault((tuple(shape), dtype.str), []).append(name)
 
     def use_helpers(self, n: Node) -> None:
-        for fn in helpers_of(n):
+        for fn in helpers_of(n, self.backend.name):
             if fn.__name__ not in self.helpers:
                 self.helpers[fn.__name__] = textwrap.dedent(inspect.getsource(fn))
 
@@ -409,11 +411,13 @@ class Emitter:
             args.append(v)
         op = n.op
         tpl = op.numpy
+        if op.gpu is not None and self.backend.name == "cupy":
+            tpl = op.gpu.call
         if tpl is None:
             raise GraphError(
                 f"op '{op.name}' has no NumPy expression, so {describe(n)} cannot be "
                 "compiled; give the op record a `numpy=` template", node=n)
-        if op.helpers:
+        if op.helpers or op.gpu is not None:
             self.use_helpers(n)
         return fill(tpl, n, args)
 

@@ -110,6 +110,19 @@ class Batched:
     basis: Callable[..., Any] | None = None
 
 
+@dataclass(frozen=True)
+class Gpu:
+    """An op's own CuPy code (custom kernels), used for CuPy arrays in place of the
+    NumPy code that otherwise runs with ``xp = cupy``. ``forward(xp, *arrays, **attrs)``:
+    what the interpreter runs (the op's ``forward`` hands CuPy arrays to it); ``call``: its
+    expression template in generated CuPy modules (the placeholders of ``numpy``);
+    ``helpers``: the functions ``call`` needs, copied into the module."""
+
+    forward: Callable[..., Any]
+    call: str
+    helpers: tuple[Callable[..., Any], ...] = ()
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Op:
     """Everything graphnn knows about one operation (keyword-only; see the module doc).
@@ -135,7 +148,8 @@ class Op:
     ``cuda`` C expression; ``helpers``: functions the generated module needs; ``fresh``:
     the result is new memory (never a view of an input); ``numpy_out``: the ``numpy`` call
     taking a buffer ``{out}`` (the node's shape and dtype) to write the result into (it
-    may ignore one it cannot use; the emitter binds the node to what the call returns).
+    may ignore one it cannot use; the emitter binds the node to what the call returns);
+    ``gpu`` (:class:`Gpu`): the op's own CuPy kernels, for CuPy arrays and CuPy modules.
 
     Other: ``onnx`` (:class:`Onnx`); ``simplify``: rewrite rules ``(ctx, node,
     inputs) -> replacement | None``; ``latex``: the forward formula in LaTeX (for
@@ -167,6 +181,7 @@ class Op:
     numexpr: str | Unsupported | None = None
     cuda: str | Unsupported | None = None
     helpers: tuple[Callable[..., Any], ...] = ()
+    gpu: Gpu | None = None
     fresh: bool = False
     onnx: Onnx | Unsupported | None = None
     simplify: tuple[Callable[..., Any], ...] = ()
@@ -186,6 +201,8 @@ class Op:
                 object.__setattr__(self, "vjp", _vjp_from(self.deriv))
             if self.jvp is None:
                 object.__setattr__(self, "jvp", _jvp_from(self.deriv))
+        if self.gpu is not None:
+            object.__setattr__(self, "forward", _by_device(self.forward, self.gpu.forward))
 
     @property
     def display(self) -> str:
@@ -201,6 +218,14 @@ class Op:
 
 
 _FN = type(lambda: None)
+
+
+def _by_device(cpu: Callable[..., Any], gpu: Callable[..., Any]) -> Callable[..., Any]:
+    """A forward that runs ``cpu`` for NumPy and ``gpu`` for any other array module."""
+    def forward(xp: Any, *arrays: Any, **attrs: Any) -> Any:
+        return (cpu if xp.__name__ == "numpy" else gpu)(xp, *arrays, **attrs)
+    forward.__doc__, forward.__wrapped__ = cpu.__doc__, cpu  # type: ignore[attr-defined]
+    return forward
 
 
 def force(d: Any) -> Any:

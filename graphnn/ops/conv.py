@@ -33,7 +33,7 @@ from typing import Any
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Onnx, Op, register, tt
+from graphnn.core.op import Gpu, Onnx, Op, register, tt
 from graphnn.ops import onnx_conv as oc
 from graphnn.ops.elementwise import tsum
 from graphnn.ops.linalg import reshape
@@ -272,6 +272,187 @@ def _conv2d_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...] = 
     return xp.reshape(dw, (co, c // groups) + tuple(kernel_size))
 
 
+# -- GPU kernels (CuPy): im2col and col2im as one kernel each, GEMMs through cuBLAS ------
+
+
+def _conv_cuda(xp: Any, kind: str) -> Any:
+    """The CuPy ElementwiseKernel ``kind`` (made once, then kept), over a 3-D geometry
+    (leading axes of size 1 for 1-D and 2-D convolutions). "im2col": one thread per
+    column element, reading the input or the zero padding (no padded copy), columns laid
+    out (images, C, *K, *O) or, with ``inner``, (C, *K, images, *O). "col2im": one
+    thread per input-gradient element, summing the (images, C, *K, *O) columns of every
+    output position over it in kernel-offset order (the order the NumPy code adds in:
+    deterministic, no atomics)."""
+    cache = _conv_cuda.__dict__.setdefault("kernels", {})
+    k = cache.get((xp.__name__, kind))
+    if k is not None:
+        return k
+    geom = ", ".join(f"int32 {a}{b}" for a in ("", "O", "K", "S", "P", "L") for b in "DHW")
+    if kind == "im2col":
+        ins, outs, body = "raw T x, int32 C, int32 N, int32 inner", "T col", """
+long long t = i;
+const int o2 = t % OW; t /= OW; const int o1 = t % OH; t /= OH;
+const int o0 = t % OD; t /= OD;
+long long n = 0;
+if (inner) { n = t % N; t /= N; }
+const int k2 = t % KW; t /= KW; const int k1 = t % KH; t /= KH;
+const int k0 = t % KD; t /= KD;
+if (!inner) { n = t / C; t %= C; }
+const int d = o0 * SD - PD + k0 * LD, h = o1 * SH - PH + k1 * LH, w = o2 * SW - PW + k2 * LW;
+col = (d < 0 || d >= D || h < 0 || h >= H || w < 0 || w >= W) ? T(0)
+    : x[(((n * C + t) * D + d) * H + h) * W + w];"""
+    else:
+        ins, outs, body = "raw T col", "T dx", """
+long long t = i;
+const int p2 = t % W; t /= W; const int p1 = t % H; t /= H;
+const int p0 = t % D; t /= D;
+T acc = T(0);
+for (int a = 0; a < KD; ++a) { int o0 = p0 + PD - a * LD;
+  if (o0 < 0 || o0 % SD || (o0 /= SD) >= OD) continue;
+  for (int b = 0; b < KH; ++b) { int o1 = p1 + PH - b * LH;
+    if (o1 < 0 || o1 % SH || (o1 /= SH) >= OH) continue;
+    for (int c = 0; c < KW; ++c) { int o2 = p2 + PW - c * LW;
+      if (o2 < 0 || o2 % SW || (o2 /= SW) >= OW) continue;
+      acc = acc + col[((((t * KD + a) * KH + b) * KW + c) * OD + o0) * OH * OW
+                      + (long long)o1 * OW + o2];
+}}}
+dx = acc;"""
+    k = cache[(xp.__name__, kind)] = xp.ElementwiseKernel(
+        f"{ins}, {geom}", outs, body, f"graphnn_conv_{kind}")
+    return k
+
+
+def _conv_geom(xp: Any, size: tuple[int, ...], kernel: tuple[int, ...],
+               stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...],
+               ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(output sizes, the 18 ints of the kernels' 3-D geometry)."""
+    out = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, k, st, p, d in
+                zip(size, kernel, stride, padding, dilation))
+    one, zero = (1,) * (3 - len(size)), (0,) * (3 - len(size))
+    return out, (one + tuple(size) + one + out + one + tuple(kernel) + one + tuple(stride)
+                 + zero + tuple(padding) + one + tuple(dilation))
+
+
+def _conv_gpu_cols(xp: Any, x: Any, geom: tuple[int, ...], inner: bool) -> Any:
+    """The im2col columns of ``x`` (images, C, *spatial), one kernel: (images, C * prod(K)
+    * prod(O)) elements in the layout ``_conv_cuda`` describes."""
+    n, c = x.shape[:2]
+    kk = geom[6] * geom[7] * geom[8]
+    p = geom[3] * geom[4] * geom[5]
+    cols = xp.empty((n * c * kk * p,), dtype=x.dtype)
+    if cols.size:
+        _conv_cuda(xp, "im2col")(xp.ascontiguousarray(x), c, n, int(inner), *geom, cols)
+    return cols
+
+
+def _conv_gpu_step(xp: Any, n: int, per_image: int) -> int:
+    """Images per block on the GPU: as many as keep the columns within 256 MiB."""
+    return max(1, min(n, (1 << 28) // max(per_image, 1)))
+
+
+def _conv_gpu(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1, 1),
+              padding: tuple[int, ...] = (0, 0), dilation: tuple[int, ...] = (1, 1),
+              groups: int = 1) -> Any:
+    """``_conv2d`` on CuPy arrays: per block of images one im2col kernel and one batched
+    GEMM (W @ cols, written straight into the NCHW output)."""
+    n, c = x.shape[:2]
+    co, cg = w.shape[:2]
+    kernel = tuple(w.shape[2:])
+    out, geom = _conv_geom(xp, tuple(x.shape[2:]), kernel, stride, padding, dilation)
+    dt = xp.result_type(x, w)
+    kk = p = 1
+    for e in kernel:
+        kk *= e
+    for e in out:
+        p *= e
+    y = xp.empty((n, co) + out, dtype=dt)
+    if not c * kk:
+        y[...] = 0
+    elif y.size:
+        x = x.astype(dt, copy=False)
+        wg = xp.reshape(w.astype(dt, copy=False), (groups, co // groups, cg * kk))
+        yv = xp.reshape(y, (n, groups, co // groups, p))
+        step = _conv_gpu_step(xp, n, c * kk * p * y.itemsize)
+        for i in range(0, n, step):
+            e = min(n, i + step)
+            cols = _conv_gpu_cols(xp, x[i:e], geom, False)
+            xp.matmul(wg, xp.reshape(cols, (e - i, groups, cg * kk, p)), out=yv[i:e])
+    if b is not None:
+        bb = xp.reshape(b, (co,) + (1,) * len(kernel))
+        if xp.result_type(y, b) != y.dtype:  # a wider bias widens the result
+            return y + bb
+        y += bb
+    return y
+
+
+def _conv_gpu_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, ...] = (1, 1),
+                         stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
+                         dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
+    """``_conv2d_grad_input`` on CuPy arrays: per block of images one batched GEMM (the
+    columns W^T @ dY) and one col2im kernel writing dX (no padded buffer)."""
+    n, co = g.shape[:2]
+    cg = w.shape[1]
+    kernel = tuple(w.shape[2:])
+    c = cg * groups
+    out, geom = _conv_geom(xp, tuple(input_size), kernel, stride, padding, dilation)
+    dt = xp.result_type(g, w)
+    kk = p = 1
+    for e in kernel:
+        kk *= e
+    for e in out:
+        p *= e
+    dx = xp.empty((n, c) + tuple(input_size), dtype=dt)
+    if not (co and p and kk):
+        dx[...] = 0
+        return dx
+    if dx.size:
+        g = g.astype(dt, copy=False)
+        wt = xp.transpose(xp.reshape(w.astype(dt, copy=False), (groups, co // groups,
+                                                                 cg * kk)), (0, 2, 1))
+        step = _conv_gpu_step(xp, n, c * kk * p * dx.itemsize)
+        for i in range(0, n, step):
+            e = min(n, i + step)
+            cols = xp.matmul(wt, xp.reshape(g[i:e], (e - i, groups, co // groups, p)))
+            _conv_cuda(xp, "col2im")(cols, *geom, dx[i:e])
+    return dx
+
+
+def _conv_gpu_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...] = (1, 1),
+                          stride: tuple[int, ...] = (1, 1), padding: tuple[int, ...] = (0, 0),
+                          dilation: tuple[int, ...] = (1, 1), groups: int = 1) -> Any:
+    """``_conv2d_grad_weight`` on CuPy arrays: per block of images one im2col kernel with
+    the images inside, (C, *K, images, *O), and one GEMM dY @ cols^T reducing over the
+    images and output positions together."""
+    n, co = g.shape[:2]
+    c = x.shape[1]
+    cg = c // groups
+    kernel = tuple(kernel_size)
+    out, geom = _conv_geom(xp, tuple(x.shape[2:]), kernel, stride, padding, dilation)
+    dt = xp.result_type(x, g)
+    kk = p = 1
+    for e in kernel:
+        kk *= e
+    for e in out:
+        p *= e
+    dw = xp.zeros((groups, co // groups, cg * kk), dtype=dt)
+    if dw.size and n * p:
+        x = x.astype(dt, copy=False)
+        step = _conv_gpu_step(xp, n, c * kk * p * dw.itemsize)
+        for i in range(0, n, step):
+            e = min(n, i + step)
+            cols = xp.reshape(_conv_gpu_cols(xp, x[i:e], geom, True),
+                              (groups, cg * kk, (e - i) * p))
+            gt = xp.transpose(g[i:e].astype(dt, copy=False), (1, 0) + tuple(
+                range(2, 2 + len(kernel))))
+            gt = xp.reshape(xp.ascontiguousarray(gt), (groups, co // groups, (e - i) * p))
+            part = xp.matmul(gt, xp.transpose(cols, (0, 2, 1)))
+            if i:
+                dw += part
+            else:
+                dw = part
+    return xp.reshape(dw, (co, cg) + kernel)
+
+
 # -- static parameters and shape rules ------------------------------------------------
 
 
@@ -484,6 +665,7 @@ def _gw_shape(x: S.Shape, g: S.Shape, *, kernel_size: Any, stride: Any, padding:
 
 _ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
 _BASE = (_offsets, _pad2d, _workspace, _block, _result_buffer)
+_GPU = (_conv_cuda, _conv_geom, _conv_gpu_cols, _conv_gpu_step)
 CONV: dict[int, Op] = {}
 GRAD_INPUT: dict[int, Op] = {}
 GRAD_WEIGHT: dict[int, Op] = {}
@@ -525,6 +707,8 @@ for _n in (1, 2, 3):
         label="conv" if _n == 2 else f"conv{_n}d",
         trace=tt("dX = conv_transpose(dY, W);  dW = X ⋆ dY;  db = Σ_{n,spatial} dY"),
         cost=_conv_cost, helpers=_BASE + (_windows, _im2col, _conv2d),
+        gpu=Gpu(forward=_conv_gpu, call="_conv_gpu(xp, {0}, {1}, {2}, " + _ARGS + ")",
+                helpers=_GPU + (_conv_gpu,)),
         doc=f"{_n}-D convolution (cross-correlation, PyTorch's F.conv{_n}d)",
     ))
     GRAD_INPUT[_n] = register(Op(
@@ -539,6 +723,9 @@ for _n in (1, 2, 3):
             export=oc.export_conv_grad_input,
             imports={"ConvTranspose": oc.import_conv_transpose}),
         helpers=_BASE + (_batch_inner, _conv2d_grad_input),
+        gpu=Gpu(forward=_conv_gpu_grad_input,
+                call="_conv_gpu_grad_input(xp, {0}, {1}, input_size={input_size}, " + _ARGS
+                + ")", helpers=_GPU + (_conv_gpu_grad_input,)),
         doc=f"input gradient of conv{_n}d: a transposed convolution",
     ))
     GRAD_WEIGHT[_n] = register(Op(
@@ -550,6 +737,9 @@ for _n in (1, 2, 3):
         trace=tt("dW = X ⋆ dY (correlate the input with the output gradient)"),
         cost=lambda x, g, out, **p: _conv_cost(x, out, g), onnx=oc.NO_CONV_GRAD_WEIGHT,
         helpers=_BASE + (_windows, _im2col, _conv2d_grad_weight),
+        gpu=Gpu(forward=_conv_gpu_grad_weight,
+                call="_conv_gpu_grad_weight(xp, {0}, {1}, kernel_size={kernel_size}, " + _ARGS
+                + ")", helpers=_GPU + (_conv_gpu_grad_weight,)),
         doc=f"weight gradient of conv{_n}d",
     ))
 CONV2D, CONV2D_GRAD_INPUT, CONV2D_GRAD_WEIGHT = CONV[2], GRAD_INPUT[2], GRAD_WEIGHT[2]

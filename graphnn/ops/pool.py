@@ -4,10 +4,10 @@ and their gradients as registered ops. One N-d implementation serves every rank.
 loops over pixels: each kernel offset is one strided slice of the padded input, combined
 with whole-array maximum / add (prod(k) vector ops).
 
-Max pooling routes the gradient to the first maximum of each window (as PyTorch does; a
-NaN counts as the maximum, as in the forward); ``max_pool2d_select(x, v)`` picks ``v`` at
-those argmax positions, which is both the tangent rule of max pooling and the transpose of
-its gradient routing. Both copy the kH*kW taps once into one contiguous array, take the
+Max pooling routes the gradient to the first maximum of each window, or to its last NaN
+(as PyTorch does: a NaN counts as the maximum, as in the forward);
+``max_pool2d_select(x, v)`` picks ``v`` at those argmax positions, which is both the
+tangent rule of max pooling and the transpose of its gradient routing. Both copy the kH*kW taps once into one contiguous array, take the
 window maxima and a boolean first-maximum mask per tap (equality with the maximum, minus
 the taps already taken), and route values through the masks with a bitwise and (no
 data-dependent branches, exact for inf/NaN gradients); when the windows do not overlap
@@ -32,7 +32,7 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Onnx, Op, register, tt
+from graphnn.core.op import Gpu, Onnx, Op, register, tt
 from graphnn.ops import onnx_conv as oc
 from graphnn.ops.conv import (
     _int,
@@ -142,15 +142,15 @@ def _max_pool2d_masks(xp: Any, x: Any, kernel_size: tuple[int, ...],
                       stride: tuple[int, ...], padding: tuple[int, ...],
                       dilation: tuple[int, ...] | None = None,
                       ceil_mode: bool = False) -> Any:
-    """Boolean (K, N, C, *O): True where tap k holds the first maximum of its window (in
-    row-major order, among the real inputs, as PyTorch; a NaN counts as the maximum)."""
+    """Boolean (K, N, C, *O): True where tap k holds the maximum of its window: the
+    first one in row-major order among the real inputs, or the last NaN (PyTorch's
+    ``val > max || isnan(val)`` scan; a NaN is the maximum)."""
     dilation = dilation or (1,) * len(kernel_size)
     size = tuple(x.shape[2:])
     out, extra = _pool_geom(xp, size, kernel_size, stride, padding, dilation, ceil_mode)
     taps = _pool_taps(xp, _pad2d(xp, x, padding, float("-inf"), extra), kernel_size, stride,
                       dilation, out)
-    hit = taps == xp.max(taps, axis=0)
-    hit |= taps != taps
+    hit = taps == xp.max(taps, axis=0)  # never true in a window with a NaN
     if any(padding) or any(extra):  # a window of -inf: its first real input, not the pad
         inside = _tap_pos(xp, size, kernel_size, stride, padding, dilation, out)[0]
         hit &= xp.reshape(inside, (inside.shape[0], 1, 1) + tuple(out))
@@ -159,6 +159,13 @@ def _max_pool2d_masks(xp: Any, x: Any, kernel_size: tuple[int, ...],
         hit[k] &= ~taken
         if k < hit.shape[0] - 1:
             taken |= hit[k]
+    nan = taps != taps
+    if nan.any():  # each window's last NaN
+        later = nan[-1].copy()
+        for k in range(nan.shape[0] - 2, -1, -1):
+            nan[k] &= ~later
+            later |= nan[k]
+        hit |= nan
     return hit
 
 
@@ -296,6 +303,149 @@ def _avg_pool2d_grad(xp: Any, g: Any, input_size: tuple[int, ...],
                                                  zip(padding, size))]
 
 
+# -- GPU kernels (CuPy) -------------------------------------------------------------------
+
+def _pool_cuda(xp: Any, kind: str) -> Any:
+    """The CuPy ElementwiseKernel of pooling pass ``kind`` (made once, then kept): one
+    CUDA thread per output element (forward passes) or per input element (gradients,
+    gathered from every window over it in kernel-tap order, the order the NumPy code
+    adds in: deterministic, no atomics). The geometry is 3-D: leading axes of size 1 for
+    1-D and 2-D pools."""
+    cache = _pool_cuda.__dict__.setdefault("kernels", {})
+    k = cache.get((xp.__name__, kind))
+    if k is not None:
+        return k
+    common = r"""
+struct gn_pool { int n[3], o[3], k[3], s[3], p[3], l[3]; };
+
+template <typename T>
+__device__ long long gn_argmax(const T* x, const gn_pool& q, const int* o) {
+    // flat index in the plane of window o's maximum: the first one, or the last NaN
+    long long best = -1;
+    T m = x[0];
+    for (int a = 0; a < q.k[0]; ++a) {
+        int d = o[0] * q.s[0] - q.p[0] + a * q.l[0];
+        if (d < 0 || d >= q.n[0]) continue;
+        for (int b = 0; b < q.k[1]; ++b) {
+            int h = o[1] * q.s[1] - q.p[1] + b * q.l[1];
+            if (h < 0 || h >= q.n[1]) continue;
+            for (int c = 0; c < q.k[2]; ++c) {
+                int w = o[2] * q.s[2] - q.p[2] + c * q.l[2];
+                if (w < 0 || w >= q.n[2]) continue;
+                long long j = ((long long)d * q.n[1] + h) * q.n[2] + w;
+                T v = x[j];
+                if (best < 0 || v > m || v != v) { m = v; best = j; }
+            }
+        }
+    }
+    return best;
+}
+
+template <typename U>
+__device__ U gn_divisor(const gn_pool& q, const int* o, int cip, long long over) {
+    if (over) return U((float)over);
+    U div = U(1.0f);
+    for (int a = 0; a < 3; ++a) {
+        int start = o[a] * q.s[a] - q.p[a];
+        int end = min(start + q.k[a], q.n[a] + q.p[a]);
+        int c = cip ? end - start : min(end, q.n[a]) - max(start, 0);
+        div = div * U((float)c);
+    }
+    return div;
+}
+"""
+    head = """
+const gn_pool q = {{D, H, W}, {OD, OH, OW}, {KD, KH, KW}, {SD, SH, SW}, {PD, PH, PW},
+                   {LD, LH, LW}};
+const long long plane = (long long)D * H * W, oplane = (long long)OD * OH * OW;
+long long t = i;
+int o[3], p[3];
+"""
+    per_out = """o[2] = (int)(t % OW); t /= OW; o[1] = (int)(t % OH); t /= OH;
+o[0] = (int)(t % OD); t /= OD;
+"""
+    per_in = """p[2] = (int)(t % W); t /= W; p[1] = (int)(t % H); t /= H;
+p[0] = (int)(t % D); t /= D;
+"""
+    windows = """for (int a = 0; a < KD; ++a) { o[0] = p[0] + PD - a * LD;
+  if (o[0] < 0 || o[0] % SD || (o[0] /= SD) >= OD) continue;
+  for (int b = 0; b < KH; ++b) { o[1] = p[1] + PH - b * LH;
+    if (o[1] < 0 || o[1] % SH || (o[1] /= SH) >= OH) continue;
+    for (int c = 0; c < KW; ++c) { o[2] = p[2] + PW - c * LW;
+      if (o[2] < 0 || o[2] % SW || (o[2] /= SW) >= OW) continue;
+      const long long k = t * oplane + ((long long)o[0] * OH + o[1]) * OW + o[2];
+"""
+    taps = """for (int a = 0; a < KD; ++a) { p[0] = o[0] * SD - PD + a;
+  if (p[0] < 0 || p[0] >= D) continue;
+  for (int b = 0; b < KH; ++b) { p[1] = o[1] * SH - PH + b;
+    if (p[1] < 0 || p[1] >= H) continue;
+    for (int c = 0; c < KW; ++c) { p[2] = o[2] * SW - PW + c;
+      if (p[2] < 0 || p[2] >= W) continue;
+"""
+    argmax = "const long long j = gn_argmax(&x[t * plane], q, o);\n"
+    ins, outs, body = {
+        "max": ("raw T x, T low", "T y", per_out + argmax + "y = j < 0 ? low : x[t * plane + j];"),
+        "index": ("raw T x", "int64 y", per_out + argmax + "y = j < 0 ? 0 : j;"),
+        "select": ("raw T x, raw U v", "U y",
+                   per_out + argmax + "y = j < 0 ? U(0) : v[t * plane + j];"),
+        "max_grad": ("raw T x, raw U gy", "U dx", per_in
+                     + "const long long me = ((long long)p[0] * H + p[1]) * W + p[2];\n"
+                     "U acc = U(0);\n" + windows
+                     + "      if (gn_argmax(&x[t * plane], q, o) == me) acc = acc + gy[k];\n"
+                     "}}}\ndx = acc;"),
+        "avg": ("raw T x, int32 cip, int64 over", "U y", per_out + "T acc = T(0);\n" + taps
+                + "      acc = acc + x[t * plane + ((long long)p[0] * H + p[1]) * W + p[2]];\n"
+                "}}}\ny = U(acc) / gn_divisor<U>(q, o, cip, over);"),
+        "avg_grad": ("raw T gy, int32 cip, int64 over", "T dx", per_in + "T acc = T(0);\n"
+                     + windows + "      acc = acc + T(gy[k] / gn_divisor<T>(q, o, cip, over));\n"
+                     "}}}\ndx = acc;"),
+    }[kind]
+    geom = ", ".join(f"int32 {a}{b}" for a in ("", "O", "K", "S", "P", "L") for b in "DHW")
+    k = cache[(xp.__name__, kind)] = xp.ElementwiseKernel(
+        f"{ins}, {geom}", outs, head + body, f"graphnn_pool_{kind}", preamble=common)
+    return k
+
+
+def _pool_gpu(xp: Any, kind: str, x: Any, v: Any = None,
+              kernel_size: tuple[int, ...] = (1,), stride: tuple[int, ...] = (1,),
+              padding: tuple[int, ...] = (0,), dilation: tuple[int, ...] | None = None,
+              ceil_mode: bool = False, count_include_pad: bool = True,
+              divisor_override: Any = None, input_size: tuple[int, ...] | None = None) -> Any:
+    """Pooling pass ``kind`` on CuPy arrays, one kernel (``_POOL_KERNELS``): "max",
+    "index" (return_indices), "select" (``v`` at each window's argmax of ``x``),
+    "max_grad" (``v``: dY), "avg", "avg_grad" (``x``: dY; ``input_size``)."""
+    nd = len(kernel_size)
+    dilation = dilation or (1,) * nd
+    grad = kind in ("max_grad", "avg_grad")
+    size = tuple(input_size) if kind == "avg_grad" else tuple(x.shape[2:])
+    out = _pool_geom(xp, size, kernel_size, stride, padding, dilation, ceil_mode)[0]
+    lead = tuple(x.shape[:2])
+    shape = lead + (size if grad else out)
+    if kind == "avg":  # the NumPy code's s / divisor: integers give float64
+        dt = x.dtype if x.dtype.kind in "fc" else xp.dtype(xp.float64)
+    elif kind == "index":
+        dt = xp.dtype(xp.int64)
+    else:
+        dt = x.dtype if v is None else v.dtype
+    y = xp.empty(shape, dtype=dt)
+    if y.size == 0:
+        return y
+    one = (1,) * (3 - nd)
+    geom = (one + size + one + tuple(out) + one + tuple(kernel_size) + one + tuple(stride)
+            + (0,) * (3 - nd) + tuple(padding) + one + tuple(dilation))
+    args: list[Any] = [xp.ascontiguousarray(x)]
+    if v is not None:
+        args.append(xp.ascontiguousarray(v))
+    if kind == "max":
+        fl = xp.dtype(x.dtype).kind == "f"
+        args.append(float("-inf") if fl else (False if x.dtype == xp.bool_ else
+                                                xp.iinfo(x.dtype).min))
+    if kind in ("avg", "avg_grad"):
+        args += [int(bool(count_include_pad)), int(divisor_override or 0)]
+    _pool_cuda(xp, kind)(*args, *geom, y)
+    return y
+
+
 # -- checks and shapes --------------------------------------------------------------------
 
 
@@ -375,6 +525,24 @@ _PA = ("kernel_size={kernel_size}, stride={stride}, padding={padding}, "
        "divisor_override={divisor_override}")
 _BASE = (_offsets, _pad2d, _pool_geom, _tap, _result_buffer)
 _ARGM = _BASE + (_workspace, _pool_taps, _tap_pos, _max_pool2d_masks, _select_bits)
+
+
+def _gpu(kind: str, inputs: str) -> Gpu:
+    """The op's CuPy code: pooling pass ``kind`` (``_pool_gpu``) on its ``inputs``
+    ("x": one array; "xv": two)."""
+    if inputs == "x":
+        def forward(xp: Any, x: Any, **p: Any) -> Any:
+            return _pool_gpu(xp, kind, x, None, **p)
+        args = "{0}, None"
+    else:
+        def forward(xp: Any, x: Any, v: Any, **p: Any) -> Any:  # type: ignore[misc]
+            return _pool_gpu(xp, kind, x, v, **p)
+        args = "{0}, {1}"
+    attrs = _PA + (", input_size={input_size}" if kind == "avg_grad" else "") if (
+        kind.startswith("avg")) else _PM
+    return Gpu(forward=forward, call=f"_pool_gpu(xp, {kind!r}, {args}, {attrs})",
+               helpers=(_pool_geom, _pool_cuda, _pool_gpu))
+
 MAX: dict[int, Op] = {}
 MAX_GRAD: dict[int, Op] = {}
 MAX_SELECT: dict[int, Op] = {}
@@ -394,6 +562,7 @@ def _avg_vjp(g: Any, out: Any, x: Any, **p: Any) -> tuple[Any, ...]:
 for _n in (1, 2, 3):
     _s = "" if _n == 2 else f"{_n}d "
     MAX[_n] = register(Op(
+        gpu=_gpu("max", "x"),
         name=f"max_pool{_n}d", forward=_max_pool2d, shape=_pool_shape, check=_pool_check,
         vjp=lambda g, out, x, **p: (lambda: bind(MAX_GRAD[_k(p)], x, g, **p),),
         jvp=lambda t, out, x, **p: None if t[0] is None else bind(MAX_SELECT[_k(p)], x,
@@ -406,6 +575,7 @@ for _n in (1, 2, 3):
         doc=f"{_n}-D max pooling (PyTorch's F.max_pool{_n}d)",
     ))
     MAX_GRAD[_n] = register(Op(
+        gpu=_gpu("max_grad", "xv"),
         name=f"max_pool{_n}d_grad", forward=_max_pool2d_grad, shape=_grad_shape,
         check=_pool_check,
         # piecewise constant in x; linear in g with transpose max_pool_select
@@ -420,6 +590,7 @@ for _n in (1, 2, 3):
         doc=f"gradient of max_pool{_n}d",
     ))
     MAX_SELECT[_n] = register(Op(
+        gpu=_gpu("select", "xv"),
         name=f"max_pool{_n}d_select", forward=_max_pool2d_select, shape=_pool_shape,
         check=_pool_check,
         vjp=lambda c, out, x, v, **p: (None, lambda: bind(MAX_GRAD[_k(p)], x, c, **p)),
@@ -431,6 +602,7 @@ for _n in (1, 2, 3):
         doc=f"values picked at the window argmax of max_pool{_n}d",
     ))
     MAX_INDICES[_n] = register(Op(
+        gpu=_gpu("index", "x"),
         name=f"max_pool{_n}d_indices", forward=_max_pool2d_indices, shape=_pool_shape,
         check=_pool_check, dtype=lambda *dts, **p: np.dtype("int64"),
         vjp=lambda g, out, x, **p: (None,), jvp=lambda t, out, x, **p: None, nondiff=(0,),
@@ -441,6 +613,7 @@ for _n in (1, 2, 3):
         doc=f"return_indices of max_pool{_n}d: flat argmax index per plane",
     ))
     AVG[_n] = register(Op(
+        gpu=_gpu("avg", "x"),
         name=f"avg_pool{_n}d", forward=_avg_pool2d, shape=_pool_shape, check=_pool_check,
         vjp=_avg_vjp,
         jvp=lambda t, out, x, **p: None if t[0] is None else bind(AVG[_k(p)], t[0], **p),
@@ -452,6 +625,7 @@ for _n in (1, 2, 3):
         doc=f"{_n}-D average pooling (PyTorch's F.avg_pool{_n}d)",
     ))
     AVG_GRAD[_n] = register(Op(
+        gpu=_gpu("avg_grad", "x"),
         name=f"avg_pool{_n}d_grad", forward=_avg_pool2d_grad, shape=_avg_grad_shape,
         check=_pool_check,
         vjp=lambda c, out, g, input_size, **p: (lambda: bind(AVG[_k(p)], c, **p),),
