@@ -7,12 +7,17 @@ with whole-array maximum / add (prod(k) vector ops).
 Max pooling routes the gradient to the first maximum of each window, or to its last NaN
 (as PyTorch does: a NaN counts as the maximum, as in the forward);
 ``max_pool2d_select(x, v)`` picks ``v`` at those argmax positions, which is both the
-tangent rule of max pooling and the transpose of its gradient routing. Both copy the kH*kW taps once into one contiguous array, take the
-window maxima and a boolean first-maximum mask per tap (equality with the maximum, minus
-the taps already taken), and route values through the masks with a bitwise and (no
-data-dependent branches, exact for inf/NaN gradients); when the windows do not overlap
-(stride >= kernel, LeNet's 2x2 pools) each tap's result is written straight into the
-input-shaped gradient with no read-modify-write (and no zero-filling when they tile it).
+tangent rule of max pooling and the transpose of its gradient routing. Both copy the
+kH*kW taps once into one contiguous array, take the window maxima and a boolean mask per
+tap (equality with the maximum, minus the taps already taken), and route values through
+the masks with a bitwise and (no data-dependent branches, exact for inf/NaN gradients);
+when the windows do not overlap (stride >= kernel, LeNet's 2x2 pools) each tap's result
+is written straight into the input-shaped gradient with no read-modify-write (and no
+zero-filling when they tile it).
+
+On the GPU (CuPy arrays, the op records' ``gpu``) every pass is one CUDA kernel
+(``_pool_gpu``): a thread per output element for the forward passes, a thread per input
+element for the gradients (gathered from every window over it, no atomics).
 
 >>> import numpy as np
 >>> a = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4.0]])[None, None]
