@@ -43,7 +43,15 @@ def _pytest_stub() -> None:
     except ImportError:
         ident = lambda *a, **k: (a[0] if a and callable(a[0]) and not k else (lambda f: f))  # noqa: E731
         mark = types.SimpleNamespace(parametrize=ident, skipif=ident, slow=ident)
-        sys.modules["pytest"] = types.SimpleNamespace(mark=mark, fixture=ident)  # type: ignore
+
+        class Skipped(Exception):  # noqa: N818 - pytest's name
+            pass
+
+        def skip(reason: str = "") -> None:
+            raise Skipped(reason)
+
+        sys.modules["pytest"] = types.SimpleNamespace(mark=mark, fixture=ident,  # type: ignore
+                                                      skip=skip)
 
 
 def cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]]]:
@@ -137,8 +145,45 @@ def run_device_cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]
             yield "run-device", name, build
 
 
-def run_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
+def kernel_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
+    """The ops' own GPU kernels (pooling, im2col / col2im) against the NumPy code on edge
+    cases: ties, NaN, infinities, padding, ceil_mode, dilation, groups, float16, integers,
+    empty batches (the cases of tests/test_gpu_kernels.py, run on the device; pooling and
+    the conv input gradient must match bit for bit)."""
+    from tests import test_gpu_kernels as T
+
+    calls: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = []
+    for seed in range(24):
+        calls.append((f"max_pool[{seed}]", T.test_max_pool_kernels_match_numpy_bit_for_bit,
+                      (seed,)))
+        calls.append((f"avg_pool[{seed}]", T.test_avg_pool_kernels_match_numpy_bit_for_bit,
+                      (seed,)))
+    calls += [(f"conv[{seed}]", T.test_conv_kernels_match_numpy, (seed,)) for seed in range(18)]
+    calls += [("pool-integers", T.test_pool_kernels_take_integers, ()),
+              ("max-pool-nan", T.test_max_pool_nan_rule_is_pytorchs, ()),
+              ("conv-empty", T.test_empty_and_degenerate_convs, ())]
     rows = []
+    for name, fn, args in calls:
+        if only and only not in name:
+            continue
+        try:
+            fn(cp, *args)
+        except BaseException as e:  # noqa: BLE001 - pytest.skip raises a BaseException
+            if type(e).__name__ == "Skipped":
+                continue
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            first = (str(e).strip().splitlines() or [""])[0][:150]
+            note = f"{type(e).__name__}: {first}"
+            rows.append(("kernels", name, "FAIL", float("nan"), note))
+            print(f"  FAIL  kernels/{name}: {note}", flush=True)
+            continue
+        rows.append(("kernels", name, "ok", 0.0, ""))
+    return rows
+
+
+def run_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
+    rows = kernel_checks(cp, only)
     todo = [(g, n, b, False) for g, n, b in cases()]
     todo += [(g, n, b, True) for g, n, b in run_device_cases()]
     for group, name, build, device_run in todo:

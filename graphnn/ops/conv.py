@@ -60,6 +60,8 @@ def _pad2d(xp: Any, x: Any, padding: tuple[int, ...], value: float = 0.0,
     if not any(padding) and not any(extra):
         return x
     sp = tuple(x.shape[2:])
+    if value == float("-inf") and x.dtype.kind in "iub":  # max pooling of integers
+        value = False if x.dtype.kind == "b" else xp.iinfo(x.dtype).min
     out = xp.full(tuple(x.shape[:2]) + tuple(s + 2 * p + e for s, p, e in
                                               zip(sp, padding, extra)),
                   value, dtype=x.dtype)  # xp.pad: 3x slower
@@ -171,7 +173,10 @@ def _conv2d(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = (1
     nd = w.ndim - 2
     win = _windows(xp, x, tuple(w.shape[2:]), stride, padding, dilation)
     y = _result_buffer(xp, out, (n, co) + tuple(win.shape[2 + nd:]), xp.result_type(x, w))
-    yv = xp.reshape(y, (n, groups, co // groups, -1))
+    p = 1
+    for o in win.shape[2 + nd:]:
+        p *= o
+    yv = xp.reshape(y, (n, groups, co // groups, p))
     wg = xp.reshape(w, (groups, co // groups, -1))
     bb = None
     if b is not None:

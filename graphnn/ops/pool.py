@@ -441,10 +441,10 @@ def _pool_gpu(xp: Any, kind: str, x: Any, v: Any = None,
     args: list[Any] = [xp.ascontiguousarray(x)]
     if v is not None:
         args.append(xp.ascontiguousarray(v))
-    if kind == "max":
-        fl = xp.dtype(x.dtype).kind == "f"
-        args.append(float("-inf") if fl else (False if x.dtype == xp.bool_ else
-                                                xp.iinfo(x.dtype).min))
+    if kind == "max":  # a window of padding only (the NumPy code pads with -inf)
+        kd = x.dtype.kind
+        args.append(x.dtype.type(float("-inf") if kd in "fc" else
+                                 (False if kd == "b" else xp.iinfo(x.dtype).min)))
     if kind in ("avg", "avg_grad"):
         args += [int(bool(count_include_pad)), int(divisor_override or 0)]
     _pool_cuda(xp, kind)(*args, *geom, y)
