@@ -146,10 +146,11 @@ def run_device_cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]
 
 
 def kernel_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
-    """The ops' own GPU kernels (pooling, im2col / col2im) against the NumPy code on edge
-    cases: ties, NaN, infinities, padding, ceil_mode, dilation, groups, float16, integers,
-    empty batches (the cases of tests/test_gpu_kernels.py, run on the device; pooling and
-    the conv input gradient must match bit for bit)."""
+    """The ops' own GPU kernels (pooling, im2col / col2im, class-index cross-entropy)
+    against the NumPy code on edge cases: ties, NaN, infinities, padding, ceil_mode,
+    dilation, groups, ignored targets, weights, label smoothing, float16, integers, empty
+    batches (the cases of tests/test_gpu_kernels.py, run on the device; pooling, the conv
+    input gradient and the class mask must match bit for bit)."""
     from tests import test_gpu_kernels as T
 
     calls: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = []
@@ -159,7 +160,10 @@ def kernel_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float,
         calls.append((f"avg_pool[{seed}]", T.test_avg_pool_kernels_match_numpy_bit_for_bit,
                       (seed,)))
     calls += [(f"conv[{seed}]", T.test_conv_kernels_match_numpy, (seed,)) for seed in range(18)]
-    calls += [("pool-integers", T.test_pool_kernels_take_integers, ()),
+    calls += [(f"cross_entropy[{seed}]", T.test_cross_entropy_kernels_match_numpy, (seed,))
+              for seed in range(24)]
+    calls += [("class-index-errors", T.test_class_index_errors_match_numpy, ()),
+              ("pool-integers", T.test_pool_kernels_take_integers, ()),
               ("max-pool-nan", T.test_max_pool_nan_rule_is_pytorchs, ()),
               ("conv-empty", T.test_empty_and_degenerate_convs, ())]
     rows = []

@@ -22,9 +22,10 @@ POOLS = [  # (input shape, kernel, stride, padding)
 
 
 def first_max(win: np.ndarray) -> int:
-    """Flat index of the first maximum of a window; a NaN counts as the maximum."""
+    """Flat index of the first maximum of a window, or of its last NaN (PyTorch's scan
+    ``val > max || isnan(val)``: a NaN is the maximum, and a later NaN replaces it)."""
     nan = np.flatnonzero(np.isnan(win))
-    return int(nan[0]) if nan.size else int(np.argmax(win))
+    return int(nan[-1]) if nan.size else int(np.argmax(win))
 
 
 def ref_pool_grad(x, g, k, s, p):

@@ -19,6 +19,7 @@ import pytest
 
 import graphnn as gn
 from graphnn.ops import conv as C
+from graphnn.ops import losses as L
 from graphnn.ops import pool as P
 from tests.cupy_standin import installed
 from tests.test_codegen_cupy import needs_nvcc
@@ -165,6 +166,52 @@ def test_empty_and_degenerate_convs(cp: Any) -> None:
           C._conv_gpu_grad_input(cp, cp.asarray(g), cp.asarray(w), input_size=(5, 5)), cp)
 
 
+@pytest.mark.parametrize("seed", range(24))
+def test_cross_entropy_kernels_match_numpy(cp: Any, seed: int) -> None:
+    """Class indices: (C,), (N, C) and (N, C, *spatial) logits, ignored targets, class
+    weights, label smoothing, every reduction, NaN and inf logits, float16/32/64. The
+    gradient mask bit for bit, the loss to rounding (sums in another order)."""
+    rng = np.random.default_rng(200 + seed)
+    dt = (np.float64, np.float32, np.float16)[seed % 3]
+    c = int(rng.integers(1, 7))
+    shape = [(c,), (int(rng.integers(0, 5)), c), (3, c, 2), (2, c, 2, 3)][seed % 4]
+    z = (rng.standard_normal(shape) * 3).astype(dt)
+    if seed % 7 == 0 and z.size:
+        z.flat[0] = np.nan
+    if seed % 11 == 0 and z.size:
+        z.flat[-1] = np.inf
+    t = rng.integers(0, c, () if len(shape) == 1 else (shape[0],) + shape[2:])
+    ignore = int(t.flat[0]) if seed % 4 == 1 and t.size else -100
+    w = rng.random(c).astype(dt) if seed % 5 == 0 else None
+    eps = 0.1 if seed % 2 else 0.0
+    T, W = cp.asarray(t), None if w is None else cp.asarray(w)
+    tol = {np.float64: 1e-12, np.float32: 1e-5, np.float16: 5e-3}[dt]
+    with np.errstate(all="ignore"):
+        for red in ("mean", "sum", "none"):
+            want = np.asarray(L._cross_entropy(np, z, t, w, red, ignore, eps))
+            got = cp.asnumpy(L._cross_entropy_gpu(cp, cp.asarray(z), T, W, red, ignore, eps))
+            assert (got.shape, got.dtype) == (want.shape, want.dtype)
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        kw = {"num_classes": c, "ignore_index": ignore, "label_smoothing": eps,
+              "dtype": np.dtype(dt).name}
+        _same(L._nll_grad_mask(np, t, w, **kw), L._nll_grad_mask_gpu(cp, T, W, **kw), cp)
+
+
+def test_class_index_errors_match_numpy(cp: Any) -> None:
+    z, t = np.zeros((4, 3)), np.array([0, 5, 1, 9])
+    with pytest.raises(ValueError) as host:
+        L._cross_entropy(np, z, t)
+    for call in (lambda: L._cross_entropy_gpu(cp, cp.asarray(z), cp.asarray(t)),
+                 lambda: L._nll_grad_mask_gpu(cp, cp.asarray(t), None, num_classes=3)):
+        with pytest.raises(ValueError) as dev:
+            call()
+        assert str(dev.value) == str(host.value)
+    probs = np.full((4, 3), 1 / 3)  # probability targets: the NumPy code on CuPy
+    np.testing.assert_allclose(
+        cp.asnumpy(L._cross_entropy_gpu(cp, cp.asarray(z), cp.asarray(probs))),
+        L._cross_entropy(np, z, probs), rtol=1e-12)
+
+
 # -- the record: the interpreter, compiled modules, a user's op -----------------------------
 
 
@@ -235,7 +282,8 @@ def _cuda_unit(ins: str, outs: str, body: str, name: str, preamble: str,
     for k, part in enumerate((ins + ", " + outs).split(",")):
         words = part.split()
         t, nm = words[-2], words[-1]
-        ct = {"int32": "int", "int64": "long long"}.get(t, t)
+        ct = {"int8": "signed char", "int32": "int", "int64": "long long",
+              "float64": "double"}.get(t, t)
         out = k >= len(ins.split(","))
         if words[0] == "raw":
             params.append(f"{'' if out else 'const '}{ct}* {nm}")
@@ -258,14 +306,20 @@ def test_the_kernels_compile_with_nvcc(tmp_path: Any) -> None:
         P._pool_cuda(rec, kind)
     for kind in ("im2col", "col2im"):
         C._conv_cuda(rec, kind)
+    L._class_cuda(rec, "mask")
     units = []
     for ct in ("float", "double"):
         for ins, outs, body, name, pre in rec.kernels:
             units.append(_cuda_unit(ins, outs, body, f"{name}_{ct}", pre,
-                                    {"T": ct, "U": ct}))
+                                    {"T": ct, "U": ct, "I": "long long", "W": ct}))
     ins, outs, body, name, pre = rec.kernels[4]  # avg over integers: float64 means
     units.append(_cuda_unit(ins, outs, body, f"{name}_ll", pre,
                             {"T": "long long", "U": "double"}))
+    for acc, ct in (("float", "float"), ("double", "double")):  # cross-entropy rows
+        L._class_cuda(rec, "ce", acc)
+        ins, outs, body, name, pre = rec.kernels[-1]
+        units.append(_cuda_unit(ins, outs, body, f"{name}_{ct}", pre,
+                                {"T": ct, "I": "long long", "W": ct}))
     cu = tmp_path / "kernels.cu"
     cu.write_text("\n".join(units))
     nvcc = shutil.which("nvcc")

@@ -27,6 +27,7 @@ np.float64(1.0)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -222,9 +223,9 @@ _FN = type(lambda: None)
 
 def _by_device(cpu: Callable[..., Any], gpu: Callable[..., Any]) -> Callable[..., Any]:
     """A forward that runs ``cpu`` for NumPy and ``gpu`` for any other array module."""
+    @functools.wraps(cpu)  # the NumPy function's name, module and doc
     def forward(xp: Any, *arrays: Any, **attrs: Any) -> Any:
         return (cpu if xp.__name__ == "numpy" else gpu)(xp, *arrays, **attrs)
-    forward.__doc__, forward.__wrapped__ = cpu.__doc__, cpu  # type: ignore[attr-defined]
     return forward
 
 

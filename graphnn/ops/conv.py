@@ -439,22 +439,23 @@ def _conv_gpu_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...] 
         kk *= e
     for e in out:
         p *= e
-    dw = xp.zeros((groups, co // groups, cg * kk), dtype=dt)
-    if dw.size and n * p:
-        x = x.astype(dt, copy=False)
-        step = _conv_gpu_step(xp, n, c * kk * p * dw.itemsize)
-        for i in range(0, n, step):
-            e = min(n, i + step)
-            cols = xp.reshape(_conv_gpu_cols(xp, x[i:e], geom, True),
-                              (groups, cg * kk, (e - i) * p))
-            gt = xp.transpose(g[i:e].astype(dt, copy=False), (1, 0) + tuple(
-                range(2, 2 + len(kernel))))
-            gt = xp.reshape(xp.ascontiguousarray(gt), (groups, co // groups, (e - i) * p))
-            part = xp.matmul(gt, xp.transpose(cols, (0, 2, 1)))
-            if i:
-                dw += part
-            else:
-                dw = part
+    if not (co * cg * kk and n * p):
+        return xp.zeros((co, cg) + kernel, dtype=dt)
+    dw = None
+    x = x.astype(dt, copy=False)
+    step = _conv_gpu_step(xp, n, c * kk * p * xp.dtype(dt).itemsize)
+    for i in range(0, n, step):
+        e = min(n, i + step)
+        cols = xp.reshape(_conv_gpu_cols(xp, x[i:e], geom, True),
+                          (groups, cg * kk, (e - i) * p))
+        gt = xp.transpose(g[i:e].astype(dt, copy=False), (1, 0) + tuple(
+            range(2, 2 + len(kernel))))
+        gt = xp.reshape(xp.ascontiguousarray(gt), (groups, co // groups, (e - i) * p))
+        part = xp.matmul(gt, xp.transpose(cols, (0, 2, 1)))
+        if dw is None:
+            dw = part
+        else:
+            dw += part
     return xp.reshape(dw, (co, cg) + kernel)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from graphnn.core import ir
 from graphnn.core.bind import _context, bind
 from graphnn.core.errors import ParamError
-from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.core.op import Gpu, Onnx, Op, Unsupported, register, tt
 from graphnn.ops import onnx_losses as ol
 from graphnn.ops import symrules as R
 from graphnn.ops.activations import log_softmax, sigmoid, softmax
@@ -175,6 +175,126 @@ def _cross_entropy(xp: Any, z: Any, t: Any, w: Any = None, reduction: str = "mea
         wt = xp.ones(safe.shape, z.dtype) if w is None else w.astype(z.dtype)[safe]
         return xp.sum(per) / xp.sum(wt * keep)
     return xp.sum(per) if reduction == "sum" else per
+
+
+def _class_cuda(xp: Any, kind: str, acc: str = "double") -> Any:
+    """The CuPy ElementwiseKernel ``kind`` of the class-index losses (made once, then
+    kept). "ce": one thread per sample (a row of C logits, ``inner`` apart): max,
+    log-sum-exp, the target's term, label smoothing, its weight and whether its index is
+    out of range, accumulated in ``acc``. "mask": one thread per element of the gradient
+    mask (nll_grad_mask), in the output dtype; each sample's first class also writes
+    whether its index is out of range."""
+    cache = _class_cuda.__dict__.setdefault("kernels", {})
+    k = cache.get((xp.__name__, kind, acc))
+    if k is not None:
+        return k
+    index = """const long long ti = (long long)IDX;
+const bool keep = ti != ignore;
+const bool isbad = keep && (ti < 0 || ti >= C);
+const long long safe = keep && !isbad ? ti : 0;
+"""
+    if kind == "ce":
+        ins = ("raw T z, I t, raw W w, int32 hasw, int64 C, int64 inner, int64 ignore, "
+               "float64 eps, T nanv")
+        outs = "T per, T wk, int8 bad"
+        body = f"typedef {acc} A;\n" + """
+const long long base = (i / inner) * C * inner + i % inner;
+""" + index.replace("IDX", "t") + """A m = (A)z[base];
+for (long long c = 1; c < C; ++c) {
+    const A v = (A)z[base + c * inner];
+    if (v > m || v != v) m = v;
+}
+A se = 0;
+for (long long c = 0; c < C; ++c) se += exp((A)z[base + c * inner] - m);
+const A lse = log(se);
+const A wt = keep ? (hasw ? (A)w[safe] : (A)1) : (A)0;
+A p = keep ? -(wt * (((A)z[base + safe * inner] - m) - lse)) : (A)0;
+if (eps != 0) {
+    A sm = 0;
+    for (long long c = 0; c < C; ++c)
+        sm += (hasw ? (A)w[c] : (A)1) * (((A)z[base + c * inner] - m) - lse);
+    p = (A)(1 - eps) * p + (keep ? -sm : (A)0) * (A)(eps / C);
+}
+per = isbad ? nanv : T(p);
+wk = T(wt);
+bad = isbad;"""
+    else:
+        ins = ("raw I t, raw W w, int32 hasw, int64 C, int64 inner, int64 ignore, "
+               "float64 eps, T nanv")
+        outs = "T m, raw int8 bad"
+        body = """const long long c = (i / inner) % C;
+const long long row = (i / (inner * C)) * inner + i % inner;
+""" + index.replace("IDX", "t[row]") + """if (c == 0) bad[row] = isbad;
+T v = T(c == safe ? 1.0f : 0.0f);
+if (eps != 0) {
+    v = v * T(1.0 - eps);
+    v = v + T(eps / C);
+}
+if (hasw) v = v * T(w[c]);
+v = v * T(keep ? 1.0f : 0.0f);
+m = isbad ? nanv : v;"""
+    k = cache[(xp.__name__, kind, acc)] = xp.ElementwiseKernel(
+        ins, outs, body, f"graphnn_class_{kind}")
+    return k
+
+
+def _class_bad(xp: Any, t: Any, bad: Any, classes: int, ignore_index: int) -> None:
+    """The host check of ``_targets`` for the GPU kernels' out-of-range flags (one sync;
+    none while a CUDA graph is captured: the kernels have made those losses NaN)."""
+    if not _capturing(xp) and bool(bad.any()):
+        found = int(xp.reshape(t, (-1,))[xp.reshape(bad, (-1,)) != 0][0])
+        raise ValueError(f"class index out of range [0, {classes}): found {found} "
+                         f"(ignore_index={ignore_index})")
+
+
+def _cross_entropy_gpu(xp: Any, z: Any, t: Any, w: Any = None, reduction: str = "mean",
+                       ignore_index: int = -100, label_smoothing: float = 0.0) -> Any:
+    """``_cross_entropy`` on CuPy arrays: class indices with at most 4,096 classes run as
+    one kernel (``_class_cuda``: a thread per sample) and the reduction's sums;
+    probabilities and wider rows run the NumPy code with ``xp = cupy``."""
+    ax = 1 if z.ndim >= 2 else 0
+    c = z.shape[ax]
+    if t.ndim == z.ndim or c > 4096 or z.dtype.kind != "f":
+        return _cross_entropy(xp, z, t, w, reduction, ignore_index, label_smoothing)
+    inner = 1
+    for e in z.shape[2:]:
+        inner *= e
+    rows = xp.ascontiguousarray(xp.reshape(t, (-1,)))
+    per = xp.empty(rows.shape, z.dtype)
+    wk = xp.empty(rows.shape, z.dtype)
+    bad = xp.empty(rows.shape, xp.int8)
+    if per.size:
+        acc = "double" if z.dtype == xp.float64 else "float"
+        _class_cuda(xp, "ce", acc)(
+            xp.ascontiguousarray(z), rows, z if w is None else xp.ascontiguousarray(w),
+            int(w is not None), c, inner, ignore_index, float(label_smoothing),
+            z.dtype.type("nan"), per, wk, bad)
+        _class_bad(xp, t, bad, c, ignore_index)
+    if reduction == "mean":
+        return xp.sum(per) / xp.sum(wk)
+    return xp.sum(per) if reduction == "sum" else xp.reshape(per, t.shape)
+
+
+def _nll_grad_mask_gpu(xp: Any, t: Any, w: Any = None, num_classes: int = 1,
+                       ignore_index: int = -100, label_smoothing: float = 0.0,
+                       dtype: str = "float64") -> Any:
+    """``_nll_grad_mask`` on CuPy arrays: one kernel (``_class_cuda``, a thread per
+    element; the same roundings as the NumPy code)."""
+    shape = (num_classes,) if not t.ndim else tuple(t.shape[:1]) + (num_classes,) + tuple(
+        t.shape[1:])
+    m = xp.empty(shape, dtype)
+    if m.size:
+        inner = 1
+        for e in t.shape[1:]:
+            inner *= e
+        tc = xp.ascontiguousarray(t)
+        bad = xp.empty(tc.shape, xp.int8)
+        _class_cuda(xp, "mask")(
+            tc, tc if w is None else xp.ascontiguousarray(w), int(w is not None),
+            num_classes, inner, ignore_index, float(label_smoothing),
+            m.dtype.type("nan"), m, bad)
+        _class_bad(xp, tc, bad, num_classes, ignore_index)
+    return m
 
 
 def _smooth_l1_loss(xp: Any, p: Any, t: Any, reduction: str = "mean",
@@ -532,6 +652,11 @@ NLL_LOSS = _loss(
 
 NLL_GRAD_MASK = register(Op(
     name="nll_grad_mask", forward=_nll_grad_mask, helpers=(_capturing, _targets, _nll_grad_mask),
+    gpu=Gpu(forward=_nll_grad_mask_gpu,
+            call="_nll_grad_mask_gpu(xp, {0}, {1}, num_classes={num_classes}, "
+                 "ignore_index={ignore_index}, label_smoothing={label_smoothing}, "
+                 "dtype={dtype})",
+            helpers=(_capturing, _class_cuda, _class_bad, _nll_grad_mask_gpu)),
     shape=lambda t, w=None, num_classes=1, **_: (
         (int(num_classes),) if not tuple(t) else
         tuple(t)[:1] + (int(num_classes),) + tuple(t)[1:]),
@@ -654,6 +779,11 @@ CROSS_ENTROPY = _loss(
              "kept targets, or N);  dT = -W log softmax(Z) dL / N;  dW = -Σ T log softmax(Z)"),
     shape=_ce_shape, dtype=lambda dz, dt, dw=None, **_: dz,
     helpers=(_capturing, _targets, _nll_loss),
+    gpu=Gpu(forward=_cross_entropy_gpu,
+            call="_cross_entropy_gpu(xp, {0}, {1}, {2}, reduction={reduction}, "
+                 "ignore_index={ignore_index}, label_smoothing={label_smoothing})",
+            helpers=(_reduce, _capturing, _targets, _nll_loss, _cross_entropy, _class_cuda,
+                     _class_bad, _cross_entropy_gpu)),
     onnx=Onnx(export=ol.export_cross_entropy, imports=Unsupported(
         "ONNX SoftmaxCrossEntropyLoss takes integer labels, which from_onnx does not take "
         "as run-time tensors; the exported graph imports back as LogSoftmax, Mul, ReduceSum")))

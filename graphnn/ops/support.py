@@ -69,6 +69,8 @@ def capabilities(op: Op) -> dict[str, Any]:
     cuda: Any
     if op.elementwise:
         cuda = _status(op.cuda, "sympy.ccode of the formula" if callable(op.sympy) else None)
+    elif op.gpu is not None:
+        cuda = "rule"  # the op's own CuPy kernels
     else:
         cuda = "derived: the NumPy template with xp = cupy" if op.numpy else None
     return {

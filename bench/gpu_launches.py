@@ -1,0 +1,145 @@
+"""Device work per training step of compiled CuPy graphs, counted on the CPU through the
+CuPy stand-in (tests/cupy_standin.py): the LeNet and MLP steps of bench/gpu_check.py
+with the conv and pool ops' own GPU kernels (their records' ``gpu``), side by side with
+the same steps compiled from the NumPy helpers run with ``xp = cupy`` (the path before
+the kernels), in one process.
+
+A launch is a device call that writes memory: a result in new memory (not a view of an
+argument; ``empty`` / ``empty_like`` allocate without a kernel), an ``out=`` argument,
+an item assignment, or a kernel's output argument. Views (reshape, transpose, basic
+slices) are counted apart. Per-launch cost on a GPU is a few microseconds whatever the
+size, so at small batches the step's time follows the launch count (issue 13: the
+LeNet step at batch 64 was 2.4x PyTorch eager on an H200).
+
+Run: ``PYTHONPATH=. python3 bench/gpu_launches.py`` (needs g++, no GPU).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+NO_KERNEL = {"empty", "empty_like"}
+
+
+@contextmanager
+def without_gpu_records() -> Iterator[None]:
+    """The registry's ops without their ``gpu`` (compiled modules then use the NumPy
+    helpers with ``xp = cupy``); restored afterwards."""
+    import graphnn as gn
+
+    saved = {op: op.gpu for op in gn.REGISTRY.values() if op.gpu is not None}
+    for op in saved:
+        object.__setattr__(op, "gpu", None)  # the record is frozen: a bench-only swap
+    try:
+        yield
+    finally:
+        for op, gpu in saved.items():
+            object.__setattr__(op, "gpu", gpu)
+
+
+def _name(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """A readable name for one recorded device call."""
+    inner = None
+    for cell in getattr(fn, "__closure__", None) or ():
+        v = cell.cell_contents
+        if isinstance(v, str):
+            return v
+        inner = inner or getattr(v, "__name__", None)
+    if inner:
+        return inner
+    owner = getattr(fn, "__self__", None)
+    if owner is not None:
+        return getattr(owner, "name", type(owner).__name__)
+    return getattr(fn, "__name__", "?")
+
+
+def count_step(cp: Any, build: Callable[[], tuple[Any, ...]]) -> collections.Counter[str]:
+    """Launches and views of one call of a compiled CuPy step (after a warm-up call)."""
+    import graphnn as gn
+    from tests import cupy_standin_graph as graph
+
+    g, feeds, outs, wrt = build()
+    f = gn.compile(g, outputs=outs, wrt=wrt, backend="cupy")
+    dev = {k: cp.asarray(v) for k, v in feeds.items()}
+    f(dev)
+    counts: collections.Counter[str] = collections.Counter()
+    real = graph.run_op
+
+    def spy(fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any],
+            writes: tuple[Any, ...] = ()) -> Any:
+        ins = [a._h for a in args if isinstance(a, cp.ndarray)]
+        res = real(fn, args, kw, writes)
+        name = _name(fn, args)
+        new = isinstance(res, cp.ndarray) and not any(
+            np.may_share_memory(res._h, h) for h in ins)
+        if name == "setitem" or writes or kw.get("out") is not None or (
+                new and name not in NO_KERNEL):
+            counts["launches"] += 1
+            counts[f"launch:{name}"] += 1
+        else:
+            counts["views"] += 1
+        return res
+
+    graph.run_op = spy
+    try:
+        f(dev)
+    finally:
+        graph.run_op = real
+    return counts
+
+
+def models() -> list[tuple[str, Callable[[], tuple[Any, ...]]]]:
+    from codegen_models import lenet_graph
+
+    from tests.test_codegen import mlp
+
+    def lenet(batch: int) -> Callable[[], tuple[Any, ...]]:
+        def build() -> tuple[Any, ...]:
+            g, loss, params = lenet_graph(batch, np.random.default_rng(0))
+            feeds = {n.name: np.zeros(n.shape, n.dtype) for n in g.nodes
+                     if n.op.name == "input"}
+            return g, feeds, [loss], params
+        return build
+
+    def mlp_step() -> tuple[Any, ...]:
+        g, feeds, outs, wrt = mlp("float32", batch=64)
+        return g, feeds, outs if isinstance(outs, list) else [outs], wrt
+
+    return [("LeNet-5 step, batch 64", lenet(64)), ("LeNet-5 step, batch 8", lenet(8)),
+            ("MLP step, batch 64", mlp_step)]
+
+
+def main() -> int:
+    from tests.cupy_standin import installed
+
+    print("| step | launches: NumPy helpers on CuPy | launches: own kernels | ratio | "
+          "views (before / after) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    with installed() as cp:
+        for label, build in models():
+            with without_gpu_records():
+                before = count_step(cp, build)
+            after = count_step(cp, build)
+            print(f"| {label} | {before['launches']} | {after['launches']} | "
+                  f"{before['launches'] / max(after['launches'], 1):.2f}x | "
+                  f"{before['views']} / {after['views']} |", flush=True)
+            if "--detail" in sys.argv:
+                for name, c in (before, "before"), (after, "after"):
+                    top = sorted(((k[7:], v) for k, v in name.items()
+                                  if k.startswith("launch:")), key=lambda kv: -kv[1])
+                    print(f"    {c}: " + ", ".join(f"{k} {v}" for k, v in top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
