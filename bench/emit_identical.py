@@ -22,7 +22,9 @@ MLP trained with a fused Adam and SGD-momentum update; hostile node names
 The stored hashes (bench/emit_identical.json) were made at commit bad8bbc and remade at
 dd4bcee (buffers kept between calls change the conv, pool and large-array modules) and
 after 4e199e0 (cross_entropy's helpers check class indices on the device under capture)
-and after the reuse of a dead buffer became two statements (ruff E702).
+and after the reuse of a dead buffer became two statements (ruff E702), and after the
+conv, pool and cross-entropy ops gained their own GPU kernels (only the LeNet modules
+changed: their NumPy helpers' source, and the CuPy modules' calls).
 Exit status 1 and the differing cases are printed when any hash differs.
 """
 
