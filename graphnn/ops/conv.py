@@ -329,13 +329,15 @@ dx = acc;"""
 
 def _conv_geom(xp: Any, size: tuple[int, ...], kernel: tuple[int, ...],
                stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...],
-               ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(output sizes, the 18 ints of the kernels' 3-D geometry)."""
+               ) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
+    """(output sizes, the 18 ints of the kernels' 3-D geometry, kernel taps prod(K),
+    output positions prod(O))."""
     out = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, k, st, p, d in
                 zip(size, kernel, stride, padding, dilation))
     one, zero = (1,) * (3 - len(size)), (0,) * (3 - len(size))
-    return out, (one + tuple(size) + one + out + one + tuple(kernel) + one + tuple(stride)
-                 + zero + tuple(padding) + one + tuple(dilation))
+    geom = (one + tuple(size) + one + out + one + tuple(kernel) + one + tuple(stride)
+            + zero + tuple(padding) + one + tuple(dilation))
+    return out, geom, geom[6] * geom[7] * geom[8], geom[3] * geom[4] * geom[5]
 
 
 def _conv_gpu_cols(xp: Any, x: Any, geom: tuple[int, ...], inner: bool) -> Any:
@@ -363,13 +365,8 @@ def _conv_gpu(xp: Any, x: Any, w: Any, b: Any = None, stride: tuple[int, ...] = 
     n, c = x.shape[:2]
     co, cg = w.shape[:2]
     kernel = tuple(w.shape[2:])
-    out, geom = _conv_geom(xp, tuple(x.shape[2:]), kernel, stride, padding, dilation)
+    out, geom, kk, p = _conv_geom(xp, tuple(x.shape[2:]), kernel, stride, padding, dilation)
     dt = xp.result_type(x, w)
-    kk = p = 1
-    for e in kernel:
-        kk *= e
-    for e in out:
-        p *= e
     y = xp.empty((n, co) + out, dtype=dt)
     if not c * kk:
         y[...] = 0
@@ -399,13 +396,8 @@ def _conv_gpu_grad_input(xp: Any, g: Any, w: Any, input_size: tuple[int, ...] = 
     cg = w.shape[1]
     kernel = tuple(w.shape[2:])
     c = cg * groups
-    out, geom = _conv_geom(xp, tuple(input_size), kernel, stride, padding, dilation)
+    out, geom, kk, p = _conv_geom(xp, tuple(input_size), kernel, stride, padding, dilation)
     dt = xp.result_type(g, w)
-    kk = p = 1
-    for e in kernel:
-        kk *= e
-    for e in out:
-        p *= e
     dx = xp.empty((n, c) + tuple(input_size), dtype=dt)
     if not (co and p and kk):
         dx[...] = 0
@@ -432,13 +424,8 @@ def _conv_gpu_grad_weight(xp: Any, x: Any, g: Any, kernel_size: tuple[int, ...] 
     c = x.shape[1]
     cg = c // groups
     kernel = tuple(kernel_size)
-    out, geom = _conv_geom(xp, tuple(x.shape[2:]), kernel, stride, padding, dilation)
+    out, geom, kk, p = _conv_geom(xp, tuple(x.shape[2:]), kernel, stride, padding, dilation)
     dt = xp.result_type(x, g)
-    kk = p = 1
-    for e in kernel:
-        kk *= e
-    for e in out:
-        p *= e
     if not (co * cg * kk and n * p):
         return xp.zeros((co, cg) + kernel, dtype=dt)
     dw = None

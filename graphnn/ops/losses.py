@@ -292,7 +292,7 @@ def _nll_grad_mask_gpu(xp: Any, t: Any, w: Any = None, num_classes: int = 1,
         _class_cuda(xp, "mask")(
             tc, tc if w is None else xp.ascontiguousarray(w), int(w is not None),
             num_classes, inner, ignore_index, float(label_smoothing),
-            m.dtype.type("nan"), m, bad)
+            m.dtype.type("nan" if m.dtype.kind == "f" else 0), m, bad)
         _class_bad(xp, tc, bad, num_classes, ignore_index)
     return m
 

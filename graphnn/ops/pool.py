@@ -416,7 +416,7 @@ def _pool_gpu(xp: Any, kind: str, x: Any, v: Any = None,
               padding: tuple[int, ...] = (0,), dilation: tuple[int, ...] | None = None,
               ceil_mode: bool = False, count_include_pad: bool = True,
               divisor_override: Any = None, input_size: tuple[int, ...] | None = None) -> Any:
-    """Pooling pass ``kind`` on CuPy arrays, one kernel (``_POOL_KERNELS``): "max",
+    """Pooling pass ``kind`` on CuPy arrays, one kernel (``_pool_cuda``): "max",
     "index" (return_indices), "select" (``v`` at each window's argmax of ``x``),
     "max_grad" (``v``: dY), "avg", "avg_grad" (``x``: dY; ``input_size``)."""
     nd = len(kernel_size)
@@ -543,10 +543,10 @@ def _gpu(kind: str, inputs: str) -> Gpu:
         def forward(xp: Any, x: Any, v: Any, **p: Any) -> Any:  # type: ignore[misc]
             return _pool_gpu(xp, kind, x, v, **p)
         args = "{0}, {1}"
-    attrs = _PA + (", input_size={input_size}" if kind == "avg_grad" else "") if (
-        kind.startswith("avg")) else _PM
+    attrs = {"avg": _PA, "avg_grad": _PA + ", input_size={input_size}"}.get(kind, _PM)
     return Gpu(forward=forward, call=f"_pool_gpu(xp, {kind!r}, {args}, {attrs})",
                helpers=(_pool_geom, _pool_cuda, _pool_gpu))
+
 
 MAX: dict[int, Op] = {}
 MAX_GRAD: dict[int, Op] = {}
