@@ -1,5 +1,5 @@
-"""Compile the ops' own GPU kernels (``Op.gpu``: pooling, im2col / col2im, class-index
-cross-entropy) exactly as CuPy generates them, with nvcc, on a machine without a GPU.
+"""Compile the ops' own GPU kernels (``Op.gpu``: pooling, im2col / col2im, cross-entropy,
+(log-)softmax) exactly as CuPy generates them, with nvcc, on a machine without a GPU.
 
 CuPy's ``ElementwiseKernel`` wraps an operation in a ``__global__`` function whose raw
 parameters are ``CArray``s, whose placeholder types are typedefs (``float16`` is CuPy's
@@ -15,7 +15,7 @@ Needs an importable CuPy (``pip install cupy-cuda12x`` works without a GPU) and 
     python3 -m venv /tmp/cupyenv && /tmp/cupyenv/bin/pip install numpy cupy-cuda12x
     PYTHONPATH=. /tmp/cupyenv/bin/python bench/cupy_kernel_nvcc.py
 
-Result on the developer machine (2026-12-07, CuPy 14.2.0, nvcc 13.0): 31 of 31 kernels
+Result on the developer machine (2026-12-07, CuPy 14.2.0, nvcc 13.0): 40 of 40 kernels
 compile (unused-variable warnings only).
 """
 
@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ARRAYS = {"x": 4, "v": 4, "gy": 4, "y": 4, "dx": 4, "z": 2, "t": 1, "w": 1, "per": 1,
-          "wk": 1, "bad": 1, "m": 2, "col": 1}  # raw arrays' ranks (the others are 1-D)
+          "wk": 1, "bad": 1, "m": 2, "col": 1, "a": 2}  # raw arrays' ranks (the others are 1-D)
 
 
 class Recorder:
@@ -82,20 +82,23 @@ def main() -> int:
     if nvcc is None:
         print("needs nvcc")
         return 2
-    from graphnn.ops import conv, losses, pool
+    from graphnn.ops import activations, conv, losses, pool
 
     rec = Recorder()
     for kind in ("max", "index", "select", "max_grad", "avg", "avg_grad"):
         pool._pool_cuda(rec, kind)
     for kind in ("im2col", "col2im"):
         conv._conv_cuda(rec, kind)
-    losses._class_cuda(rec, "ce", "float")
-    losses._class_cuda(rec, "ce", "double")
+    for acc in ("float", "double"):
+        for kind in ("ce", "soft"):
+            losses._class_cuda(rec, kind, acc)
+        for log in (False, True):
+            activations._softmax_cuda(rec, log, acc)
     losses._class_cuda(rec, "mask")
     units = []
     for ft in (np.float16, np.float32, np.float64):
         for ins, outs, body, name, pre in rec.kernels:
-            if "class_ce" in name and (ft == np.float64) != ("typedef double A" in body):
+            if "typedef" in body and (ft == np.float64) != ("typedef double A" in body):
                 continue  # the accumulator follows the dtype
             types = {"T": ft, "U": ft, "I": np.int64, "W": ft}
             units.append((f"{name} {np.dtype(ft).name}",

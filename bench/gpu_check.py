@@ -146,7 +146,7 @@ def run_device_cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]
 
 
 def kernel_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float, str]]:
-    """The ops' own GPU kernels (pooling, im2col / col2im, class-index cross-entropy)
+    """The ops' own GPU kernels (pooling, im2col / col2im, cross-entropy, softmax)
     against the NumPy code on edge cases: ties, NaN, infinities, padding, ceil_mode,
     dilation, groups, ignored targets, weights, label smoothing, float16, integers, empty
     batches (the cases of tests/test_gpu_kernels.py, run on the device; pooling, the conv
@@ -162,6 +162,11 @@ def kernel_checks(cp: Any, only: str | None) -> list[tuple[str, str, str, float,
     calls += [(f"conv[{seed}]", T.test_conv_kernels_match_numpy, (seed,)) for seed in range(18)]
     calls += [(f"cross_entropy[{seed}]", T.test_cross_entropy_kernels_match_numpy, (seed,))
               for seed in range(24)]
+    calls += [(f"cross_entropy-probabilities[{seed}]",
+               T.test_cross_entropy_with_probabilities_matches_numpy, (seed,))
+              for seed in range(12)]
+    calls += [(f"softmax[{seed}]", T.test_softmax_kernels_match_numpy, (seed,))
+              for seed in range(12)]
     calls += [("class-index-errors", T.test_class_index_errors_match_numpy, ()),
               ("pool-integers", T.test_pool_kernels_take_integers, ()),
               ("max-pool-nan", T.test_max_pool_nan_rule_is_pytorchs, ()),

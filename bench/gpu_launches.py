@@ -1,6 +1,7 @@
 """Device work per training step of compiled CuPy graphs, counted on the CPU through the
 CuPy stand-in (tests/cupy_standin.py): the LeNet and MLP steps of bench/gpu_check.py
-with the conv and pool ops' own GPU kernels (their records' ``gpu``), side by side with
+with the ops' own GPU kernels (their records' ``gpu``: conv, pool, cross-entropy,
+softmax), side by side with
 the same steps compiled from the NumPy helpers run with ``xp = cupy`` (the path before
 the kernels), in one process.
 
@@ -99,24 +100,19 @@ def count_step(cp: Any, build: Callable[[], tuple[Any, ...]]) -> collections.Cou
 
 
 def models() -> list[tuple[str, Callable[[], tuple[Any, ...]]]]:
-    from codegen_models import lenet_graph
+    """bench/gpu_check.py's training steps (float32)."""
+    from gpu_check import train_step_graph
 
-    from tests.test_codegen import mlp
-
-    def lenet(batch: int) -> Callable[[], tuple[Any, ...]]:
+    def step(model: str, batch: int, index: bool) -> Callable[[], tuple[Any, ...]]:
         def build() -> tuple[Any, ...]:
-            g, loss, params = lenet_graph(batch, np.random.default_rng(0))
-            feeds = {n.name: np.zeros(n.shape, n.dtype) for n in g.nodes
-                     if n.op.name == "input"}
-            return g, feeds, [loss], params
+            g, params, feeds = train_step_graph(model, batch, index)
+            return g, feeds, [g.node("loss")], params
         return build
 
-    def mlp_step() -> tuple[Any, ...]:
-        g, feeds, outs, wrt = mlp("float32", batch=64)
-        return g, feeds, outs if isinstance(outs, list) else [outs], wrt
-
-    return [("LeNet-5 step, batch 64", lenet(64)), ("LeNet-5 step, batch 8", lenet(8)),
-            ("MLP step, batch 64", mlp_step)]
+    return [("LeNet-5, batch 64, CE of class indices", step("lenet", 64, True)),
+            ("LeNet-5, batch 64, one-hot targets (log_softmax)", step("lenet", 64, False)),
+            ("MLP 784-256-128-10, batch 64, one-hot targets", step("mlp", 64, False)),
+            ("MLP 784-256-128-10, batch 64, CE of class indices", step("mlp", 64, True))]
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import graphnn as gn
+from graphnn.ops import activations as A
 from graphnn.ops import conv as C
 from graphnn.ops import losses as L
 from graphnn.ops import pool as P
@@ -206,10 +207,51 @@ def test_class_index_errors_match_numpy(cp: Any) -> None:
         with pytest.raises(ValueError) as dev:
             call()
         assert str(dev.value) == str(host.value)
-    probs = np.full((4, 3), 1 / 3)  # probability targets: the NumPy code on CuPy
-    np.testing.assert_allclose(
+    probs = np.full((4, 3), 1 / 3, np.float32)  # float32 targets, float64 logits
+    np.testing.assert_allclose(  # mixed dtypes: the NumPy code with xp = cupy
         cp.asnumpy(L._cross_entropy_gpu(cp, cp.asarray(z), cp.asarray(probs))),
         L._cross_entropy(np, z, probs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_cross_entropy_with_probabilities_matches_numpy(cp: Any, seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    dt = (np.float64, np.float32, np.float16)[seed % 3]
+    c = int(rng.integers(1, 6))
+    shape = [(c,), (int(rng.integers(0, 4)), c), (2, c, 3)][seed % 3]
+    z = (rng.standard_normal(shape) * 2).astype(dt)
+    t = rng.random(shape).astype(dt)
+    w = rng.random(c).astype(dt) if seed % 2 else None
+    eps = 0.2 if seed % 4 == 1 else 0.0
+    tol = {np.float64: 1e-12, np.float32: 1e-5, np.float16: 5e-3}[dt]
+    for red in ("mean", "sum", "none"):
+        with np.errstate(all="ignore"):
+            want = np.asarray(L._cross_entropy(np, z, t, w, red, -100, eps))
+            got = cp.asnumpy(L._cross_entropy_gpu(
+                cp, cp.asarray(z), cp.asarray(t), None if w is None else cp.asarray(w), red,
+                -100, eps))
+        assert (got.shape, got.dtype) == (want.shape, want.dtype)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_softmax_kernels_match_numpy(cp: Any, seed: int) -> None:
+    """Rows along any axis (``inner`` apart), NaN and infinite entries, float16/32/64."""
+    rng = np.random.default_rng(400 + seed)
+    dt = (np.float64, np.float32, np.float16)[seed % 3]
+    shape = [(7,), (3, 5), (2, 4, 3), (0, 4)][seed % 4]
+    a = (rng.standard_normal(shape) * 4).astype(dt)
+    if seed % 5 == 0 and a.size:
+        a.flat[1] = np.nan
+        a.flat[-1] = np.inf
+    axis = int(rng.integers(-len(shape), len(shape)))
+    tol = {np.float64: 1e-12, np.float32: 1e-5, np.float16: 5e-3}[dt]
+    with np.errstate(all="ignore"):
+        for log, host in ((False, A._softmax), (True, A._log_softmax)):
+            want = host(np, a, axis)
+            got = cp.asnumpy(A._softmax_gpu(cp, cp.asarray(a), axis, log=log))
+            assert (got.shape, got.dtype) == (want.shape, want.dtype)
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
 # -- the record: the interpreter, compiled modules, a user's op -----------------------------
@@ -315,11 +357,13 @@ def test_the_kernels_compile_with_nvcc(tmp_path: Any) -> None:
     ins, outs, body, name, pre = rec.kernels[4]  # avg over integers: float64 means
     units.append(_cuda_unit(ins, outs, body, f"{name}_ll", pre,
                             {"T": "long long", "U": "double"}))
-    for acc, ct in (("float", "float"), ("double", "double")):  # cross-entropy rows
-        L._class_cuda(rec, "ce", acc)
-        ins, outs, body, name, pre = rec.kernels[-1]
-        units.append(_cuda_unit(ins, outs, body, f"{name}_{ct}", pre,
-                                {"T": ct, "I": "long long", "W": ct}))
+    for acc, ct in (("float", "float"), ("double", "double")):  # rows, in acc
+        for make in [lambda k=k: L._class_cuda(rec, k, acc) for k in ("ce", "soft")] + [
+                lambda lg=lg: A._softmax_cuda(rec, lg, acc) for lg in (False, True)]:
+            make()
+            ins, outs, body, name, pre = rec.kernels[-1]
+            units.append(_cuda_unit(ins, outs, body, f"{name}_{ct}", pre,
+                                    {"T": ct, "I": "long long", "W": ct}))
     cu = tmp_path / "kernels.cu"
     cu.write_text("\n".join(units))
     nvcc = shutil.which("nvcc")

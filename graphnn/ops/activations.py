@@ -19,7 +19,7 @@ import numpy as np
 
 from graphnn.core import shapes as S
 from graphnn.core.bind import bind
-from graphnn.core.op import Onnx, Op, Unsupported, register, tt
+from graphnn.core.op import Gpu, Onnx, Op, Unsupported, register, tt
 from graphnn.ops import batching as BT
 from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
@@ -117,15 +117,65 @@ ELU = register(Op(
 
 
 def _softmax(xp: Any, a: Any, axis: int = -1) -> Any:
+    if not a.size:  # PyTorch: an empty result (NumPy's max has no identity)
+        return xp.exp(a)
     axis = axis if a.ndim else None  # PyTorch: axis 0 / -1 of a 0-d tensor
     e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(xp: Any, a: Any, axis: int = -1) -> Any:
+    if not a.size:
+        return xp.exp(a)
     axis = axis if a.ndim else None
     s = a - xp.max(a, axis=axis, keepdims=True)
     return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+
+
+def _softmax_cuda(xp: Any, log: bool, acc: str) -> Any:
+    """The CuPy ElementwiseKernel of (log-)softmax (made once, then kept): one thread per
+    row of C values ``inner`` apart: max, sum of exponentials and the outputs, in
+    ``acc``."""
+    cache = _softmax_cuda.__dict__.setdefault("kernels", {})
+    k = cache.get((xp.__name__, log, acc))
+    if k is not None:
+        return k
+    out = ("const A lse = log(se);\n"
+           "for (long long c = 0; c < C; ++c)\n"
+           "    y[base + c * inner] = T(((A)a[base + c * inner] - m) - lse);") if log else (
+           "for (long long c = 0; c < C; ++c)\n"
+           "    y[base + c * inner] = T(exp((A)a[base + c * inner] - m) / se);")
+    body = f"typedef {acc} A;\n" + """
+const long long base = (i / inner) * C * inner + i % inner;
+A m = (A)a[base];
+for (long long c = 1; c < C; ++c) {
+    const A v = (A)a[base + c * inner];
+    if (v > m || v != v) m = v;
+}
+A se = 0;
+for (long long c = 0; c < C; ++c) se += exp((A)a[base + c * inner] - m);
+""" + out
+    k = cache[(xp.__name__, log, acc)] = xp.ElementwiseKernel(
+        "raw T a, int64 C, int64 inner", "raw T y", body,
+        "graphnn_log_softmax" if log else "graphnn_softmax")
+    return k
+
+
+def _softmax_gpu(xp: Any, a: Any, axis: int = -1, log: bool = False) -> Any:
+    """(log-)softmax on CuPy arrays: rows of at most 1,024 floats as one kernel
+    (``_softmax_cuda``, a thread per row); the NumPy code with ``xp = cupy`` otherwise."""
+    c = a.shape[axis] if a.ndim else 1
+    if not a.ndim or c > 1024 or a.dtype.kind != "f":
+        return (_log_softmax if log else _softmax)(xp, a, axis)
+    ax = axis % a.ndim
+    inner = 1
+    for e in a.shape[ax + 1:]:
+        inner *= e
+    y = xp.empty(a.shape, a.dtype)
+    if y.size:
+        _softmax_cuda(xp, log, "double" if a.dtype == xp.float64 else "float")(
+            xp.ascontiguousarray(a), c, inner, y, size=y.size // c)
+    return y
 
 
 def _axis_check(a: S.Shape, axis: int = -1) -> None:
@@ -141,6 +191,8 @@ SOFTMAX = register(Op(
         out * (t[0] - sum(t[0] * out, axis=axis, keepdims=True)),
     numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check, batched=BT.AXIS,
     helpers=(_softmax,),
+    gpu=Gpu(forward=_softmax_gpu, call="_softmax_gpu(xp, {0}, {axis})",
+            helpers=(_softmax, _log_softmax, _softmax_cuda, _softmax_gpu)),
     trace=tt("dZ = S * (dS - sum(dS * S))"),
     onnx=Onnx(op_type="Softmax", attrs=ox.softmax_attrs,
               imports={"Softmax": ox.import_softmax("softmax")}),
@@ -154,6 +206,9 @@ LOG_SOFTMAX = register(Op(
         t[0] - sum(exp(out) * t[0], axis=axis, keepdims=True),
     numpy="_log_softmax(xp, {0}, {axis})", label="log softmax", check=_axis_check, batched=BT.AXIS,
     helpers=(_log_softmax,),
+    gpu=Gpu(forward=lambda xp, a, axis=-1: _softmax_gpu(xp, a, axis, log=True),
+            call="_softmax_gpu(xp, {0}, {axis}, log=True)",
+            helpers=(_softmax, _log_softmax, _softmax_cuda, _softmax_gpu)),
     trace=tt("dZ = dL - softmax(Z) * sum(dL)"),
     onnx=Onnx(op_type="LogSoftmax", attrs=ox.softmax_attrs,
               imports={"LogSoftmax": ox.import_softmax("log_softmax")}),

@@ -181,7 +181,8 @@ def _class_cuda(xp: Any, kind: str, acc: str = "double") -> Any:
     """The CuPy ElementwiseKernel ``kind`` of the class-index losses (made once, then
     kept). "ce": one thread per sample (a row of C logits, ``inner`` apart): max,
     log-sum-exp, the target's term, label smoothing, its weight and whether its index is
-    out of range, accumulated in ``acc``. "mask": one thread per element of the gradient
+    out of range, accumulated in ``acc``; "soft": the same rows against probability
+    targets (``t`` laid out as ``z``). "mask": one thread per element of the gradient
     mask (nll_grad_mask), in the output dtype; each sample's first class also writes
     whether its index is out of range."""
     cache = _class_cuda.__dict__.setdefault("kernels", {})
@@ -193,13 +194,9 @@ const bool keep = ti != ignore;
 const bool isbad = keep && (ti < 0 || ti >= C);
 const long long safe = keep && !isbad ? ti : 0;
 """
-    if kind == "ce":
-        ins = ("raw T z, I t, raw W w, int32 hasw, int64 C, int64 inner, int64 ignore, "
-               "float64 eps, T nanv")
-        outs = "T per, T wk, int8 bad"
-        body = f"typedef {acc} A;\n" + """
+    lse = f"typedef {acc} A;\n" + """
 const long long base = (i / inner) * C * inner + i % inner;
-""" + index.replace("IDX", "t") + """A m = (A)z[base];
+A m = (A)z[base];
 for (long long c = 1; c < C; ++c) {
     const A v = (A)z[base + c * inner];
     if (v > m || v != v) m = v;
@@ -207,6 +204,12 @@ for (long long c = 1; c < C; ++c) {
 A se = 0;
 for (long long c = 0; c < C; ++c) se += exp((A)z[base + c * inner] - m);
 const A lse = log(se);
+"""
+    if kind == "ce":
+        ins = ("raw T z, I t, raw W w, int32 hasw, int64 C, int64 inner, int64 ignore, "
+               "float64 eps, T nanv")
+        outs = "T per, T wk, int8 bad"
+        body = lse + index.replace("IDX", "t") + """
 const A wt = keep ? (hasw ? (A)w[safe] : (A)1) : (A)0;
 A p = keep ? -(wt * (((A)z[base + safe * inner] - m) - lse)) : (A)0;
 if (eps != 0) {
@@ -218,6 +221,16 @@ if (eps != 0) {
 per = isbad ? nanv : T(p);
 wk = T(wt);
 bad = isbad;"""
+    elif kind == "soft":
+        ins = "raw T z, raw T t, raw W w, int32 hasw, int64 C, int64 inner, float64 eps"
+        outs = "T per"
+        body = lse + """A p = 0;
+for (long long c = 0; c < C; ++c) {
+    A tc = (A)t[base + c * inner];
+    if (eps != 0) tc = tc * (A)(1 - eps) + (A)(eps / C);
+    p += tc * (hasw ? (A)w[c] : (A)1) * (((A)z[base + c * inner] - m) - lse);
+}
+per = T(-p);"""
     else:
         ins = ("raw I t, raw W w, int32 hasw, int64 C, int64 inner, int64 ignore, "
                "float64 eps, T nanv")
@@ -249,26 +262,38 @@ def _class_bad(xp: Any, t: Any, bad: Any, classes: int, ignore_index: int) -> No
 
 def _cross_entropy_gpu(xp: Any, z: Any, t: Any, w: Any = None, reduction: str = "mean",
                        ignore_index: int = -100, label_smoothing: float = 0.0) -> Any:
-    """``_cross_entropy`` on CuPy arrays: class indices with at most 4,096 classes run as
-    one kernel (``_class_cuda``: a thread per sample) and the reduction's sums;
-    probabilities and wider rows run the NumPy code with ``xp = cupy``."""
+    """``_cross_entropy`` on CuPy arrays: rows of at most 4,096 classes run as one kernel
+    (``_class_cuda``: a thread per sample; class indices, or probabilities of the
+    logits' dtype) and the reduction's sums; wider rows and mixed dtypes run the NumPy
+    code with ``xp = cupy``."""
     ax = 1 if z.ndim >= 2 else 0
     c = z.shape[ax]
-    if t.ndim == z.ndim or c > 4096 or z.dtype.kind != "f":
+    soft = t.ndim == z.ndim
+    if c > 4096 or z.dtype.kind != "f" or (soft and t.dtype != z.dtype) or (
+            w is not None and w.dtype != z.dtype):
         return _cross_entropy(xp, z, t, w, reduction, ignore_index, label_smoothing)
     inner = 1
     for e in z.shape[2:]:
         inner *= e
+    acc = "double" if z.dtype == xp.float64 else "float"
+    wz = z if w is None else xp.ascontiguousarray(w)
+    if soft:
+        per = xp.empty(tuple(z.shape[:ax]) + tuple(z.shape[ax + 1:]), z.dtype)
+        if per.size:
+            _class_cuda(xp, "soft", acc)(
+                xp.ascontiguousarray(z), xp.ascontiguousarray(t), wz, int(w is not None), c,
+                inner, float(label_smoothing), per)
+        if reduction == "mean":
+            return xp.sum(per) / per.size
+        return xp.sum(per) if reduction == "sum" else per
     rows = xp.ascontiguousarray(xp.reshape(t, (-1,)))
     per = xp.empty(rows.shape, z.dtype)
     wk = xp.empty(rows.shape, z.dtype)
     bad = xp.empty(rows.shape, xp.int8)
     if per.size:
-        acc = "double" if z.dtype == xp.float64 else "float"
         _class_cuda(xp, "ce", acc)(
-            xp.ascontiguousarray(z), rows, z if w is None else xp.ascontiguousarray(w),
-            int(w is not None), c, inner, ignore_index, float(label_smoothing),
-            z.dtype.type("nan"), per, wk, bad)
+            xp.ascontiguousarray(z), rows, wz, int(w is not None), c, inner, ignore_index,
+            float(label_smoothing), z.dtype.type("nan"), per, wk, bad)
         _class_bad(xp, t, bad, c, ignore_index)
     if reduction == "mean":
         return xp.sum(per) / xp.sum(wk)
