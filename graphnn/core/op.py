@@ -117,7 +117,17 @@ class Gpu:
     NumPy code that otherwise runs with ``xp = cupy``. ``forward(xp, *arrays, **attrs)``:
     what the interpreter runs (the op's ``forward`` hands CuPy arrays to it); ``call``: its
     expression template in generated CuPy modules (the placeholders of ``numpy``);
-    ``helpers``: the functions ``call`` needs, copied into the module."""
+    ``helpers``: the functions ``call`` needs, copied into the module.
+
+    >>> import numpy as np, graphnn as gn
+    >>> def twice_gpu(xp, a):  # one CUDA kernel
+    ...     return xp.ElementwiseKernel("T a", "T y", "y = a + a", "twice")(a)
+    >>> op = gn.Op(name="twice", forward=lambda xp, a: a * 2, shape=lambda s: s,
+    ...            numpy="{0} * 2", gpu=gn.Gpu(forward=twice_gpu, call="twice_gpu(xp, {0})",
+    ...                                        helpers=(twice_gpu,)))
+    >>> op.forward(np, np.arange(3))  # NumPy arrays: the NumPy forward
+    array([0, 2, 4])
+    """
 
     forward: Callable[..., Any]
     call: str
