@@ -196,10 +196,12 @@ def _loads(params: Any, types: dict[str, np.dtype], index: str, first: int = 0,
 
 
 def _outputs(cs: Any, outs: list[Any], params: Any, types: dict[str, np.dtype],
-             shape: tuple[int, ...]) -> list[Any]:
+             shape: tuple[int, ...], sized: bool = False) -> list[Any]:
+    """The output arrays: those passed, else new ones of the loop's shape (a raw output
+    only when ``size=`` was given, as CuPy)."""
     if not outs:
-        if any(raw for _, _, raw in params):
-            raise ValueError("Output array of raw type must be given")
+        if not sized and any(raw for _, _, raw in params):
+            raise ValueError("Output array size is Undecided")
         return [cs.wrap(np.empty(shape, dtype=types[n])) for _, n, _ in params]
     for o, (_, _, raw) in zip(outs, params):
         if not isinstance(o, cs.ndarray):
@@ -264,7 +266,7 @@ class ElementwiseKernel:
         else:
             shape = (size,)
         types = decide_types(self.in_params + self.out_params, ins + outs, self.name)
-        outs = _outputs(cs, outs, self.out_params, types, shape)
+        outs = _outputs(cs, outs, self.out_params, types, shape, sized=size != -1)
         n = int(np.prod(shape, dtype=np.int64))
         if n:
             bufs, steps = host_operands(self.in_params, ins, types, shape, self.name)

@@ -73,3 +73,34 @@ def test_reduction_and_raw_kernels() -> None:
         np.testing.assert_array_equal(cp.asnumpy(ys), np.arange(10) * 2.0)
         with pytest.raises(TypeError):
             raw((3,), (4,), (np.ones(10, np.float32), ys, np.float32(2.0), np.int32(10)))
+
+
+@needs_gxx
+def test_raw_parameters_of_elementwise_kernels() -> None:
+    """``raw`` arrays are whole arrays indexed ``x[j]`` in C order (no broadcasting, no
+    loop size); raw outputs are written through; all-raw kernels take ``size=`` (CuPy's
+    rules, ``cupy/_core/_kernel.pyx``)."""
+    with installed() as cp:
+        rev = cp.ElementwiseKernel("raw T x, int64 n", "T y", "y = x[n - 1 - i];",
+                                   "reverse_test")
+        x = cp.asarray(np.arange(6.0).reshape(2, 3).T)  # not C-contiguous: logical order
+        y = cp.empty(6, np.float64)
+        rev(x, 6, y)
+        np.testing.assert_array_equal(cp.asnumpy(y), np.arange(6.0).reshape(2, 3).T.ravel()[::-1])
+        fill = cp.ElementwiseKernel("raw T x", "raw T y", "y[i] = x[i] * 2;", "double_test")
+        out = cp.zeros(4, np.float64)
+        fill(cp.asarray(np.arange(4.0)), out, size=4)
+        np.testing.assert_array_equal(cp.asnumpy(out), [0.0, 2.0, 4.0, 6.0])
+        with pytest.raises(ValueError, match="Loop size is undecided"):
+            fill(cp.asarray(np.arange(4.0)), out)           # every argument raw, no size=
+        with pytest.raises(ValueError, match="size parameter"):
+            rev(x, 6, y, size=6)                             # size= with a non-raw array
+        made = fill(cp.asarray(np.arange(4.0)), size=4)    # size= makes the raw output
+        assert made.shape == (4,) and cp.asnumpy(made).tolist() == [0.0, 2.0, 4.0, 6.0]
+        flag = cp.ElementwiseKernel("T x", "T y, raw int8 f", "y = x; if (i == 0) f[0] = 1;",
+                                    "flag_test")
+        f = cp.zeros(1, np.int8)
+        flag(cp.asarray(np.ones(3)), cp.empty(3, np.float64), f)
+        assert int(f[0]) == 1
+        with pytest.raises(ValueError, match="Output array size is Undecided"):
+            flag(cp.asarray(np.ones(3)))                    # a raw output, no size=
