@@ -50,8 +50,27 @@ def _pytest_stub() -> None:
         def skip(reason: str = "") -> None:
             raise Skipped(reason)
 
-        sys.modules["pytest"] = types.SimpleNamespace(mark=mark, fixture=ident,  # type: ignore
-                                                      skip=skip)
+        class raises:  # noqa: N801 - pytest's name: the exception must come, and match
+            def __init__(self, exc: type[BaseException], match: str | None = None) -> None:
+                self.exc, self.match, self.value = exc, match, None
+
+            def __enter__(self) -> Any:
+                return self
+
+            def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+                import re
+
+                if et is None:
+                    raise AssertionError(f"DID NOT RAISE {self.exc.__name__}")
+                if not issubclass(et, self.exc):
+                    return False
+                if self.match and not re.search(self.match, str(ev)):
+                    raise AssertionError(f"{str(ev)!r} does not match {self.match!r}")
+                self.value = ev
+                return True
+
+        sys.modules["pytest"] = types.SimpleNamespace(  # type: ignore[assignment]
+            mark=mark, fixture=ident, skip=skip, raises=raises)
 
 
 def cases() -> Iterator[tuple[str, str, Callable[[], tuple[Any, ...]]]]:
