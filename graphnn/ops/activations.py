@@ -132,6 +132,23 @@ def _log_softmax(xp: Any, a: Any, axis: int = -1) -> Any:
     return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
 
 
+def _row_cuda(acc: str, a: str) -> str:
+    """CUDA C for the row of thread ``i`` (C values of raw array ``a``, ``inner`` apart,
+    from ``base``): its maximum ``m`` (NaN if any) and sum of exponentials ``se`` of the
+    values minus ``m``, in type ``A`` = ``acc``. Shared by the softmax and cross-entropy
+    kernels."""
+    return f"typedef {acc} A;\n" + """
+const long long base = (i / inner) * C * inner + i % inner;
+A m = (A)a[base];
+for (long long c = 1; c < C; ++c) {
+    const A v = (A)a[base + c * inner];
+    if (v > m || v != v) m = v;
+}
+A se = 0;
+for (long long c = 0; c < C; ++c) se += exp((A)a[base + c * inner] - m);
+""".replace("a[", f"{a}[")
+
+
 def _softmax_cuda(xp: Any, log: bool, acc: str) -> Any:
     """The CuPy ElementwiseKernel of (log-)softmax (made once, then kept): one thread per
     row of C values ``inner`` apart: max, sum of exponentials and the outputs, in
@@ -145,16 +162,7 @@ def _softmax_cuda(xp: Any, log: bool, acc: str) -> Any:
            "    y[base + c * inner] = T(((A)a[base + c * inner] - m) - lse);") if log else (
            "for (long long c = 0; c < C; ++c)\n"
            "    y[base + c * inner] = T(exp((A)a[base + c * inner] - m) / se);")
-    body = f"typedef {acc} A;\n" + """
-const long long base = (i / inner) * C * inner + i % inner;
-A m = (A)a[base];
-for (long long c = 1; c < C; ++c) {
-    const A v = (A)a[base + c * inner];
-    if (v > m || v != v) m = v;
-}
-A se = 0;
-for (long long c = 0; c < C; ++c) se += exp((A)a[base + c * inner] - m);
-""" + out
+    body = _row_cuda(acc, "a") + out
     k = cache[(xp.__name__, log, acc)] = xp.ElementwiseKernel(
         "raw T a, int64 C, int64 inner", "raw T y", body,
         "graphnn_log_softmax" if log else "graphnn_softmax")
@@ -192,7 +200,7 @@ SOFTMAX = register(Op(
     numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check, batched=BT.AXIS,
     helpers=(_softmax,),
     gpu=Gpu(forward=_softmax_gpu, call="_softmax_gpu(xp, {0}, {axis})",
-            helpers=(_softmax, _log_softmax, _softmax_cuda, _softmax_gpu)),
+            helpers=(_softmax, _log_softmax, _row_cuda, _softmax_cuda, _softmax_gpu)),
     trace=tt("dZ = S * (dS - sum(dS * S))"),
     onnx=Onnx(op_type="Softmax", attrs=ox.softmax_attrs,
               imports={"Softmax": ox.import_softmax("softmax")}),
@@ -208,7 +216,7 @@ LOG_SOFTMAX = register(Op(
     helpers=(_log_softmax,),
     gpu=Gpu(forward=lambda xp, a, axis=-1: _softmax_gpu(xp, a, axis, log=True),
             call="_softmax_gpu(xp, {0}, {axis}, log=True)",
-            helpers=(_softmax, _log_softmax, _softmax_cuda, _softmax_gpu)),
+            helpers=(_softmax, _log_softmax, _row_cuda, _softmax_cuda, _softmax_gpu)),
     trace=tt("dZ = dL - softmax(Z) * sum(dL)"),
     onnx=Onnx(op_type="LogSoftmax", attrs=ox.softmax_attrs,
               imports={"LogSoftmax": ox.import_softmax("log_softmax")}),

@@ -30,7 +30,7 @@ from graphnn.core.errors import ParamError
 from graphnn.core.op import Gpu, Onnx, Op, Unsupported, register, tt
 from graphnn.ops import onnx_losses as ol
 from graphnn.ops import symrules as R
-from graphnn.ops.activations import log_softmax, sigmoid, softmax
+from graphnn.ops.activations import _row_cuda, log_softmax, sigmoid, softmax
 from graphnn.ops.elementwise import abs as gabs
 from graphnn.ops.elementwise import eq_mask, exp, ge_mask, log, maximum, minimum, sign, tsum
 from graphnn.ops.linalg import broadcast_to, reshape
@@ -194,17 +194,7 @@ const bool keep = ti != ignore;
 const bool isbad = keep && (ti < 0 || ti >= C);
 const long long safe = keep && !isbad ? ti : 0;
 """
-    lse = f"typedef {acc} A;\n" + """
-const long long base = (i / inner) * C * inner + i % inner;
-A m = (A)z[base];
-for (long long c = 1; c < C; ++c) {
-    const A v = (A)z[base + c * inner];
-    if (v > m || v != v) m = v;
-}
-A se = 0;
-for (long long c = 0; c < C; ++c) se += exp((A)z[base + c * inner] - m);
-const A lse = log(se);
-"""
+    lse = _row_cuda(acc, "z") + "const A lse = log(se);\n"
     if kind == "ce":
         ins = ("raw T z, I t, raw W w, int32 hasw, int64 C, int64 inner, int64 ignore, "
                "float64 eps, T nanv")
@@ -681,7 +671,7 @@ NLL_GRAD_MASK = register(Op(
             call="_nll_grad_mask_gpu(xp, {0}, {1}, num_classes={num_classes}, "
                  "ignore_index={ignore_index}, label_smoothing={label_smoothing}, "
                  "dtype={dtype})",
-            helpers=(_capturing, _class_cuda, _class_bad, _nll_grad_mask_gpu)),
+            helpers=(_capturing, _row_cuda, _class_cuda, _class_bad, _nll_grad_mask_gpu)),
     shape=lambda t, w=None, num_classes=1, **_: (
         (int(num_classes),) if not tuple(t) else
         tuple(t)[:1] + (int(num_classes),) + tuple(t)[1:]),
@@ -807,8 +797,8 @@ CROSS_ENTROPY = _loss(
     gpu=Gpu(forward=_cross_entropy_gpu,
             call="_cross_entropy_gpu(xp, {0}, {1}, {2}, reduction={reduction}, "
                  "ignore_index={ignore_index}, label_smoothing={label_smoothing})",
-            helpers=(_reduce, _capturing, _targets, _nll_loss, _cross_entropy, _class_cuda,
-                     _class_bad, _cross_entropy_gpu)),
+            helpers=(_reduce, _capturing, _targets, _nll_loss, _cross_entropy, _row_cuda,
+                     _class_cuda, _class_bad, _cross_entropy_gpu)),
     onnx=Onnx(export=ol.export_cross_entropy, imports=Unsupported(
         "ONNX SoftmaxCrossEntropyLoss takes integer labels, which from_onnx does not take "
         "as run-time tensors; the exported graph imports back as LogSoftmax, Mul, ReduceSum")))
