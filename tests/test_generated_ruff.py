@@ -35,3 +35,27 @@ def test_saved_modules_pass_ruff(tmp_path, backend, monkeypatch):
                            "--select", "E,F,W", "--ignore", "E501", *paths],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cupy"])
+def test_every_op_alone_makes_a_clean_module(tmp_path, backend):
+    """Each op's own helpers are complete: a module of one op (its first test case) names
+    nothing it does not define or import (for CuPy: the op record's ``gpu`` helpers,
+    which replace the NumPy ones)."""
+    from tests.op_cases import CASES
+
+    paths = []
+    for name, op in sorted(gn.REGISTRY.items()):
+        if op.leaf or not CASES.get(name):
+            continue
+        case = CASES[name][0]
+        with gn.Graph(f"alone_{name}") as g:
+            ins = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(case.inputs)]
+            out = gn.bind(op, *ins, **case.params)
+        f = gn.compile(g, outputs=[out], backend=backend)
+        paths.append(str(f.save(tmp_path / f"{name}.py")))
+    assert len(paths) > 150
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
+                           "--select", "E,F,W", "--ignore", "E501", *paths],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
