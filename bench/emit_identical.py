@@ -24,7 +24,9 @@ dd4bcee (buffers kept between calls change the conv, pool and large-array module
 after 4e199e0 (cross_entropy's helpers check class indices on the device under capture)
 and after the reuse of a dead buffer became two statements (ruff E702), and after the
 conv, pool and cross-entropy ops gained their own GPU kernels (only the LeNet modules
-changed: their NumPy helpers' source, and the CuPy modules' calls).
+changed: their NumPy helpers' source, and the CuPy modules' calls), and after softmax and
+cross-entropy gained theirs (the NumPy softmax helpers' empty-axis case, the CuPy
+modules' kernel helpers: helper source only, no emitted statement changed).
 Exit status 1 and the differing cases are printed when any hash differs.
 """
 

@@ -25,6 +25,7 @@ from graphnn.ops import onnx_rules as ox
 from graphnn.ops import symrules as R
 from graphnn.ops.elementwise import abs as _abs
 from graphnn.ops.elementwise import exp, ge_mask, minimum, step, ufunc
+from graphnn.ops.kernels import _kernel
 from graphnn.ops.reduce import sum
 from graphnn.ops.unary import _erf
 
@@ -153,20 +154,19 @@ def _softmax_cuda(xp: Any, log: bool, acc: str) -> Any:
     """The CuPy ElementwiseKernel of (log-)softmax (made once, then kept): one thread per
     row of C values ``inner`` apart: max, sum of exponentials and the outputs, in
     ``acc``."""
-    cache = _softmax_cuda.__dict__.setdefault("kernels", {})
-    k = cache.get((xp.__name__, log, acc))
-    if k is not None:
-        return k
+    return _kernel(xp, ("softmax", log, acc), lambda: _softmax_source(log, acc))
+
+
+def _softmax_source(log: bool, acc: str) -> tuple[str, ...]:
+    """(ins, outs, body, name, preamble) of ``_softmax_cuda``'s kernel."""
     out = ("const A lse = log(se);\n"
            "for (long long c = 0; c < C; ++c)\n"
            "    y[base + c * inner] = T(((A)a[base + c * inner] - m) - lse);") if log else (
            "for (long long c = 0; c < C; ++c)\n"
            "    y[base + c * inner] = T(exp((A)a[base + c * inner] - m) / se);")
     body = _row_cuda(acc, "a") + out
-    k = cache[(xp.__name__, log, acc)] = xp.ElementwiseKernel(
-        "raw T a, int64 C, int64 inner", "raw T y", body,
-        "graphnn_log_softmax" if log else "graphnn_softmax")
-    return k
+    return ("raw T a, int64 C, int64 inner", "raw T y", body,
+            "graphnn_log_softmax" if log else "graphnn_softmax", "")
 
 
 def _softmax_gpu(xp: Any, a: Any, axis: int = -1, log: bool = False) -> Any:
@@ -200,7 +200,8 @@ SOFTMAX = register(Op(
     numpy="_softmax(xp, {0}, {axis})", label="softmax", check=_axis_check, batched=BT.AXIS,
     helpers=(_softmax,),
     gpu=Gpu(forward=_softmax_gpu, call="_softmax_gpu(xp, {0}, {axis})",
-            helpers=(_softmax, _log_softmax, _row_cuda, _softmax_cuda, _softmax_gpu)),
+            helpers=(_softmax, _log_softmax, _kernel, _row_cuda, _softmax_cuda,
+                     _softmax_source, _softmax_gpu)),
     trace=tt("dZ = S * (dS - sum(dS * S))"),
     onnx=Onnx(op_type="Softmax", attrs=ox.softmax_attrs,
               imports={"Softmax": ox.import_softmax("softmax")}),
@@ -216,7 +217,8 @@ LOG_SOFTMAX = register(Op(
     helpers=(_log_softmax,),
     gpu=Gpu(forward=lambda xp, a, axis=-1: _softmax_gpu(xp, a, axis, log=True),
             call="_softmax_gpu(xp, {0}, {axis}, log=True)",
-            helpers=(_softmax, _log_softmax, _row_cuda, _softmax_cuda, _softmax_gpu)),
+            helpers=(_softmax, _log_softmax, _kernel, _row_cuda, _softmax_cuda,
+                     _softmax_source, _softmax_gpu)),
     trace=tt("dZ = dL - softmax(Z) * sum(dL)"),
     onnx=Onnx(op_type="LogSoftmax", attrs=ox.softmax_attrs,
               imports={"LogSoftmax": ox.import_softmax("log_softmax")}),

@@ -36,6 +36,7 @@ from graphnn.core.bind import bind
 from graphnn.core.op import Gpu, Onnx, Op, register, tt
 from graphnn.ops import onnx_conv as oc
 from graphnn.ops.elementwise import tsum
+from graphnn.ops.kernels import _geom3, _geom_params, _kernel
 from graphnn.ops.linalg import reshape
 from graphnn.ops.reduce import sum
 
@@ -288,11 +289,11 @@ def _conv_cuda(xp: Any, kind: str) -> Any:
     thread per input-gradient element, summing the (images, C, *K, *O) columns of every
     output position over it in kernel-offset order (the order the NumPy code adds in:
     deterministic, no atomics)."""
-    cache = _conv_cuda.__dict__.setdefault("kernels", {})
-    k = cache.get((xp.__name__, kind))
-    if k is not None:
-        return k
-    geom = ", ".join(f"int32 {a}{b}" for a in ("", "O", "K", "S", "P", "L") for b in "DHW")
+    return _kernel(xp, ("conv", kind), lambda: _conv_source(kind))
+
+
+def _conv_source(kind: str) -> tuple[str, ...]:
+    """(ins, outs, body, name, preamble) of ``_conv_cuda``'s kernel ``kind``."""
     if kind == "im2col":
         ins, outs, body = "raw T x, int32 C, int32 N, int32 inner", "T col", """
 long long t = i;
@@ -322,9 +323,7 @@ for (int a = 0; a < KD; ++a) { int o0 = p0 + PD - a * LD;
                       + (long long)o1 * OW + o2];
 }}}
 dx = acc;"""
-    k = cache[(xp.__name__, kind)] = xp.ElementwiseKernel(
-        f"{ins}, {geom}", outs, body, f"graphnn_conv_{kind}")
-    return k
+    return f"{ins}, {_geom_params()}", outs, body, f"graphnn_conv_{kind}", ""
 
 
 def _conv_geom(xp: Any, size: tuple[int, ...], kernel: tuple[int, ...],
@@ -332,11 +331,8 @@ def _conv_geom(xp: Any, size: tuple[int, ...], kernel: tuple[int, ...],
                ) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
     """(output sizes, the 18 ints of the kernels' 3-D geometry, kernel taps prod(K),
     output positions prod(O))."""
-    out = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, k, st, p, d in
-                zip(size, kernel, stride, padding, dilation))
-    one, zero = (1,) * (3 - len(size)), (0,) * (3 - len(size))
-    geom = (one + tuple(size) + one + out + one + tuple(kernel) + one + tuple(stride)
-            + zero + tuple(padding) + one + tuple(dilation))
+    out = tuple(out_size(*a) for a in zip(size, kernel, stride, padding, dilation))
+    geom = _geom3(size, out, kernel, stride, padding, dilation)
     return out, geom, geom[6] * geom[7] * geom[8], geom[3] * geom[4] * geom[5]
 
 
@@ -658,7 +654,8 @@ def _gw_shape(x: S.Shape, g: S.Shape, *, kernel_size: Any, stride: Any, padding:
 
 _ARGS = "stride={stride}, padding={padding}, dilation={dilation}, groups={groups}"
 _BASE = (_offsets, _pad2d, _workspace, _block, _result_buffer)
-_GPU = (_conv_cuda, _conv_geom, _conv_gpu_cols, _conv_gpu_step)
+_GPU = (_kernel, _geom_params, _geom3, out_size, _conv_cuda, _conv_source, _conv_geom,
+        _conv_gpu_cols, _conv_gpu_step)
 CONV: dict[int, Op] = {}
 GRAD_INPUT: dict[int, Op] = {}
 GRAD_WEIGHT: dict[int, Op] = {}

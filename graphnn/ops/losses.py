@@ -33,6 +33,7 @@ from graphnn.ops import symrules as R
 from graphnn.ops.activations import _row_cuda, log_softmax, sigmoid, softmax
 from graphnn.ops.elementwise import abs as gabs
 from graphnn.ops.elementwise import eq_mask, exp, ge_mask, log, maximum, minimum, sign, tsum
+from graphnn.ops.kernels import _kernel
 from graphnn.ops.linalg import broadcast_to, reshape
 from graphnn.ops.reduce import mean, sum
 from graphnn.ops.unary import log1p
@@ -185,10 +186,11 @@ def _class_cuda(xp: Any, kind: str, acc: str = "double") -> Any:
     targets (``t`` laid out as ``z``). "mask": one thread per element of the gradient
     mask (nll_grad_mask), in the output dtype; each sample's first class also writes
     whether its index is out of range."""
-    cache = _class_cuda.__dict__.setdefault("kernels", {})
-    k = cache.get((xp.__name__, kind, acc))
-    if k is not None:
-        return k
+    return _kernel(xp, ("class", kind, acc), lambda: _class_source(kind, acc))
+
+
+def _class_source(kind: str, acc: str) -> tuple[str, ...]:
+    """(ins, outs, body, name, preamble) of ``_class_cuda``'s kernel ``kind``."""
     index = """const long long ti = (long long)IDX;
 const bool keep = ti != ignore;
 const bool isbad = keep && (ti < 0 || ti >= C);
@@ -236,9 +238,7 @@ if (eps != 0) {
 if (hasw) v = v * T(w[c]);
 v = v * T(keep ? 1.0f : 0.0f);
 m = isbad ? nanv : v;"""
-    k = cache[(xp.__name__, kind, acc)] = xp.ElementwiseKernel(
-        ins, outs, body, f"graphnn_class_{kind}")
-    return k
+    return ins, outs, body, f"graphnn_class_{kind}", ""
 
 
 def _class_bad(xp: Any, t: Any, bad: Any, classes: int, ignore_index: int) -> None:
@@ -671,7 +671,8 @@ NLL_GRAD_MASK = register(Op(
             call="_nll_grad_mask_gpu(xp, {0}, {1}, num_classes={num_classes}, "
                  "ignore_index={ignore_index}, label_smoothing={label_smoothing}, "
                  "dtype={dtype})",
-            helpers=(_capturing, _row_cuda, _class_cuda, _class_bad, _nll_grad_mask_gpu)),
+            helpers=(_capturing, _kernel, _row_cuda, _class_cuda, _class_source, _class_bad,
+                     _nll_grad_mask_gpu)),
     shape=lambda t, w=None, num_classes=1, **_: (
         (int(num_classes),) if not tuple(t) else
         tuple(t)[:1] + (int(num_classes),) + tuple(t)[1:]),
@@ -797,8 +798,8 @@ CROSS_ENTROPY = _loss(
     gpu=Gpu(forward=_cross_entropy_gpu,
             call="_cross_entropy_gpu(xp, {0}, {1}, {2}, reduction={reduction}, "
                  "ignore_index={ignore_index}, label_smoothing={label_smoothing})",
-            helpers=(_reduce, _capturing, _targets, _nll_loss, _cross_entropy, _row_cuda,
-                     _class_cuda, _class_bad, _cross_entropy_gpu)),
+            helpers=(_reduce, _capturing, _targets, _nll_loss, _cross_entropy, _kernel,
+                     _row_cuda, _class_cuda, _class_source, _class_bad, _cross_entropy_gpu)),
     onnx=Onnx(export=ol.export_cross_entropy, imports=Unsupported(
         "ONNX SoftmaxCrossEntropyLoss takes integer labels, which from_onnx does not take "
         "as run-time tensors; the exported graph imports back as LogSoftmax, Mul, ReduceSum")))

@@ -53,6 +53,7 @@ from graphnn.ops.conv import (
     out_size,
     pooled_shape,
 )
+from graphnn.ops.kernels import _geom3, _geom_params, _kernel
 from graphnn.ops.reduce import mean
 
 # -- helpers (xp first; codegen copies them) -------------------------------------------
@@ -316,10 +317,11 @@ def _pool_cuda(xp: Any, kind: str) -> Any:
     gathered from every window over it in kernel-tap order, the order the NumPy code
     adds in: deterministic, no atomics). The geometry is 3-D: leading axes of size 1 for
     1-D and 2-D pools."""
-    cache = _pool_cuda.__dict__.setdefault("kernels", {})
-    k = cache.get((xp.__name__, kind))
-    if k is not None:
-        return k
+    return _kernel(xp, ("pool", kind), lambda: _pool_source(kind))
+
+
+def _pool_source(kind: str) -> tuple[str, ...]:
+    """(ins, outs, body, name, preamble) of ``_pool_cuda``'s kernel ``kind``."""
     common = r"""
 struct gn_pool { int n[3], o[3], k[3], s[3], p[3], l[3]; };
 
@@ -405,10 +407,7 @@ p[0] = (int)(t % D); t /= D;
                      + windows + "      acc = acc + T(gy[k] / gn_divisor<T>(q, o, cip, over));\n"
                      "}}}\ndx = acc;"),
     }[kind]
-    geom = ", ".join(f"int32 {a}{b}" for a in ("", "O", "K", "S", "P", "L") for b in "DHW")
-    k = cache[(xp.__name__, kind)] = xp.ElementwiseKernel(
-        f"{ins}, {geom}", outs, head + body, f"graphnn_pool_{kind}", preamble=common)
-    return k
+    return f"{ins}, {_geom_params()}", outs, head + body, f"graphnn_pool_{kind}", common
 
 
 def _pool_gpu(xp: Any, kind: str, x: Any, v: Any = None,
@@ -435,9 +434,7 @@ def _pool_gpu(xp: Any, kind: str, x: Any, v: Any = None,
     y = xp.empty(shape, dtype=dt)
     if y.size == 0:
         return y
-    one = (1,) * (3 - nd)
-    geom = (one + size + one + tuple(out) + one + tuple(kernel_size) + one + tuple(stride)
-            + (0,) * (3 - nd) + tuple(padding) + one + tuple(dilation))
+    geom = _geom3(size, out, kernel_size, stride, padding, dilation)
     args: list[Any] = [xp.ascontiguousarray(x)]
     if v is not None:
         args.append(xp.ascontiguousarray(v))
@@ -545,7 +542,8 @@ def _gpu(kind: str, inputs: str) -> Gpu:
         args = "{0}, {1}"
     attrs = {"avg": _PA, "avg_grad": _PA + ", input_size={input_size}"}.get(kind, _PM)
     return Gpu(forward=forward, call=f"_pool_gpu(xp, {kind!r}, {args}, {attrs})",
-               helpers=(_pool_geom, _pool_cuda, _pool_gpu))
+               helpers=(_kernel, _geom_params, _geom3, _pool_geom, _pool_cuda, _pool_source,
+                        _pool_gpu))
 
 
 MAX: dict[int, Op] = {}
