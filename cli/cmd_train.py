@@ -89,10 +89,15 @@ or a graph whose output is the loss, and its data as input name -> rows:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="Where to train: cuda = the compiled CuPy step on an NVIDIA GPU (params "
                    "and data stay on the device).")
+@click.option("--matmul-precision", type=click.Choice(["highest", "high", "medium"]),
+              help="float32 GEMMs on the GPU: highest = float32 (the default), high / "
+                   "medium = TensorFloat-32 tensor cores allowed "
+                   "(gn.set_float32_matmul_precision).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no loss table.")
 def train(model: str, epochs: int | None, batch_size: int | None, lr: float | None,
           optimizer: str | None, loss: str | None, seed: int, checkpoint: str | None,
-          resume: bool, history: str | None, device: str, quiet: bool) -> None:
+          resume: bool, history: str | None, device: str, matmul_precision: str | None,
+          quiet: bool) -> None:
     """Train the gn.nn model of MODEL on its data with gn.fit.
 
     Shows a progress bar per epoch (on a terminal), prints the loss history, and
@@ -122,6 +127,8 @@ def train(model: str, epochs: int | None, batch_size: int | None, lr: float | No
             raise CliError(f"--resume: no checkpoint {ckpt} yet")
         gn.load(str(ckpt), net)
         note(f"resumed from {ckpt}")
+    if matmul_precision is not None:
+        gn.set_float32_matmul_precision(matmul_precision)
     live = sys.stderr.isatty() and not quiet  # progress bar and epoch lines on a terminal
     if isinstance(net, gn.Graph):
         if batch_size is not None:

@@ -18,6 +18,7 @@ from graphnn.core.errors import (
 )
 from graphnn.core.ir import Graph, Node, const, current_graph, input, param
 from graphnn.core.bind import bind
+from graphnn.core.device import get_float32_matmul_precision, set_float32_matmul_precision
 from graphnn.core.op import REGISTRY, Gpu, Onnx, Op, TraceText, Unsupported, get_op, register, tt
 from graphnn.ops import *  # noqa: F403
 from graphnn.ops import __dict__ as _ops_dict
@@ -33,7 +34,8 @@ __all__ = [
     "GraphMismatchError",
     "Gpu", "Node", "Onnx", "Op", "ParamError", "TraceText", "Unsupported", "tt",
     "ParseError", "REGISTRY", "Run", "ShapeError", "bind",
-    "const", "current_graph", "get_op", "grad", "input", "jvp", "param", "register", "run",
+    "const", "current_graph", "get_float32_matmul_precision", "get_op", "grad", "input",
+    "jvp", "param", "register", "run", "set_float32_matmul_precision",
 ] + [k for k in _ops_dict if not k.startswith("_") and callable(_ops_dict[k])]
 
 # --- trace ---

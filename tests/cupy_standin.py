@@ -329,6 +329,67 @@ def _all_arrays(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     return call
 
 
+# -- float32 GEMM precision: CuPy's compute type and the cuBLAS handle's math mode ------
+COMPUTE_TYPES = {"COMPUTE_TYPE_TBD": 0, "COMPUTE_TYPE_DEFAULT": 1, "COMPUTE_TYPE_PEDANTIC": 2,
+                 "COMPUTE_TYPE_FP16": 3, "COMPUTE_TYPE_FP32": 4, "COMPUTE_TYPE_FP64": 5,
+                 "COMPUTE_TYPE_BF16": 6, "COMPUTE_TYPE_TF32": 7}
+BLAS = {"compute_f32": 0, "math": 0}  # reset by build(); math 3 = CUBLAS_TF32_TENSOR_OP_MATH
+
+
+def _tf32(a: np.ndarray) -> np.ndarray:
+    """float32 ``a`` rounded to TensorFloat-32 (10 mantissa bits, to nearest even)."""
+    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0xFFF + ((bits >> 13) & 1)) & ~np.uint64(0x1FFF)
+    out = bits.astype(np.uint32).view(np.float32).reshape(a.shape)
+    return np.where(np.isfinite(a), out, a)
+
+
+def _gemm_tf32(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether CuPy 14 would run this float32 product on TF32 tensor cores: 2-D products
+    (``dot``/``tensordot_core``, cublasGemmEx) when the float32 compute type is TF32
+    (set, or ``CUPY_TF32`` at first use) or the handle's math mode allows TF32; batched
+    ones (cublasGemmStridedBatchedEx with a legacy compute type) by the math mode only."""
+    if np.result_type(a, b) != np.float32:
+        return False
+    if BLAS["math"] == 3:
+        return True
+    if a.ndim > 2 or b.ndim > 2:
+        return False
+    if BLAS["compute_f32"] == 0:
+        import os
+
+        BLAS["compute_f32"] = 7 if int(os.environ.get("CUPY_TF32", "0")) > 0 else 1
+    return BLAS["compute_f32"] == 7
+
+
+def _product(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``matmul`` / ``dot`` with the TF32 rounding of their inputs where CuPy has it."""
+    def run(a: Any, b: Any, *args: Any, **kw: Any) -> Any:
+        if _gemm_tf32(a, b):
+            a, b = _tf32(a), _tf32(b)
+        return fn(a, b, *args, **kw)
+
+    return run
+
+
+def _set_compute_type(dtype: Any, compute_type: int) -> None:
+    if compute_type not in COMPUTE_TYPES.values():
+        raise ValueError(f"Unknown compute type: {compute_type}")
+    if np.dtype(dtype).char in "fF":
+        BLAS["compute_f32"] = compute_type
+
+
+def _get_compute_type(dtype: Any) -> int:
+    if np.dtype(dtype).char in "fF":
+        _gemm_tf32(np.zeros(1, np.float32), np.zeros(1, np.float32))  # settles TBD
+        return BLAS["compute_f32"]
+    return COMPUTE_TYPES["COMPUTE_TYPE_DEFAULT"]
+
+
+def _set_math_mode(handle: Any, mode: int) -> None:
+    BLAS["math"] = int(mode)
+
+
 def asarray(a: Any, dtype: Any = None, order: Any = None) -> ndarray:
     """Host or device data -> a device array (no copy for a device array of that dtype)."""
     if isinstance(a, ndarray):
@@ -404,6 +465,7 @@ FIRST_ARRAY = (
 def _functions() -> dict[str, Callable[..., Any]]:
     fns: dict[str, Callable[..., Any]] = {n: _first_array(getattr(np, n), n)
                                           for n in FIRST_ARRAY}
+    fns.update({n: _first_array(_product(getattr(np, n)), n) for n in ("matmul", "dot")})
     fns.update({n: _all_arrays(getattr(np, n), n) for n in ("concatenate", "stack",
                                                            "hstack", "vstack")})
     fns.update({n: _creator(getattr(np, n)) for n in ("zeros", "ones", "empty", "full",
@@ -435,13 +497,16 @@ class _Device:
 
 
 def _cuda_namespace() -> types.SimpleNamespace:
-    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1,
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, getDevice=lambda: 0,
                                     CUDARuntimeError=graph.CUDARuntimeError,
                                     streamCaptureModeRelaxed=2)
     return types.SimpleNamespace(
         is_available=lambda: True, Device=_Device, runtime=runtime, Stream=graph.Stream,
         Event=graph.Event, Graph=graph.Graph, get_current_stream=graph.get_current_stream,
-        MemoryPool=graph.MemoryPool, using_allocator=graph.using_allocator)
+        MemoryPool=graph.MemoryPool, using_allocator=graph.using_allocator,
+        device=types.SimpleNamespace(get_cublas_handle=lambda: 1),
+        cublas=types.SimpleNamespace(setMathMode=_set_math_mode,
+                                     getMathMode=lambda handle: BLAS["math"]))
 
 
 def build() -> types.ModuleType:
@@ -458,6 +523,10 @@ def build() -> types.ModuleType:
     mod.ElementwiseKernel = kernels.ElementwiseKernel
     mod.ReductionKernel = kernels.ReductionKernel
     mod.RawKernel = kernels.RawKernel
+    mod._core = types.SimpleNamespace(_routines_linalg=types.SimpleNamespace(
+        set_compute_type=_set_compute_type, get_compute_type=_get_compute_type,
+        **COMPUTE_TYPES))
+    BLAS.update(compute_f32=0, math=0)  # a fresh process's CuPy
     mod.is_standin = True
     return mod
 

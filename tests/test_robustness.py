@@ -120,3 +120,10 @@ def test_sigmoid_tanh_saturate_without_overflow(dtype):
         loss = gn.sum(gn.sigmoid(x) + gn.tanh(x) + gn.elu(x))
     r = gn.run(g, {"x": z}, wrt=[x], anomaly=True)
     assert np.all(np.isfinite(r.grad(x))) and np.isfinite(r.value(loss))
+
+
+def test_an_empty_graph_is_a_clear_error() -> None:
+    for call in (lambda: gn.run(gn.Graph("empty"), {}),
+                 lambda: gn.compile(gn.Graph("empty"), [])):
+        with pytest.raises(gn.GraphError, match="graph 'empty' has no nodes"):
+            call()

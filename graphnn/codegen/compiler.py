@@ -28,7 +28,7 @@ from graphnn.codegen.fuse import fuse
 from graphnn.codegen.numpy_backend import NumpyBackend
 from graphnn.codegen.update import UpdatePlan, step_rule
 from graphnn.core.context import paused_gc
-from graphnn.core.device import cupy_problem, to_host
+from graphnn.core.device import cupy_problem, sync_matmul_precision, to_host
 from graphnn.core.errors import DeviceError, FeedError, GraphError, describe
 from graphnn.core.fileio import atomic_write
 from graphnn.core.ir import INPUT, PARAM, Graph, Node
@@ -221,6 +221,8 @@ class CompiledGraph:
         args = self._arguments(given)
         if self.update is not None:
             args.append(self.update.arguments([args[k] for k in self._update_pos]))
+        if self._cp is not None:
+            sync_matmul_precision(self._cp)
         try:
             if self.cuda_graph is not None:
                 res = self.cuda_graph(args)

@@ -17,6 +17,8 @@ What replays is what was captured, so:
 - the params (and the optimizer's state buffers) must stay the same arrays: when one is
   replaced (an upload after ``set_value`` on a non-resident param, ``zero_state``) the
   step is captured again (``captures`` counts them);
+- a change of :func:`graphnn.set_float32_matmul_precision` captures the step again (the
+  captured GEMMs keep the precision they were captured with);
 - a step that cannot be captured (a host sync such as ``float(x)``, an upload of a
   NumPy array, an op CuPy cannot capture) raises during capture; the step then runs
   uncaptured from then on and ``status`` says why (``"off: <reason>"``).
@@ -28,6 +30,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from graphnn.core.device import precision_generation
 
 
 class CudaGraphStep:
@@ -78,6 +82,8 @@ class CudaGraphStep:
                  not (self.n_scalars is not None and k == len(args) - 1)]
         if self.n_scalars is not None and args[-1] is not None:
             fixed += [id(b) for per in args[-1] for b in per[self.n_scalars:]]
+        # the GEMM kernels a capture holds follow the float32 matmul precision of then
+        fixed.append(precision_generation())
         return tuple(fixed)
 
     def _captured_args(self, args: list[Any]) -> list[Any]:

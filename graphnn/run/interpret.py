@@ -161,6 +161,9 @@ def resolve_targets(graph: Graph, outputs: Any, wrt: Any, loss: Any,
     ``graph.default_outputs()``; with ``wrt`` the loss defaults to the only output (a
     GradError naming ``caller`` when there are several)."""
     outs = resolve_nodes(graph, outputs) or graph.default_outputs()
+    if not outs:
+        raise GraphError(f"{caller}: graph {graph.name!r} has no nodes, so nothing to "
+                         "compute; build it inside `with gn.Graph() as g:`")
     wrt_nodes = resolve_nodes(graph, wrt)
     if isinstance(wrt, str) and wrt == "params":  # a selector: float params only
         wrt_nodes = [w for w in wrt_nodes if w.dtype.kind in "fc"]
