@@ -115,18 +115,20 @@ class Optimizer:
         buffers (created on the value's device on first use, in ``self.state``)."""
         self.steps += 1
         out = []
+        names = self.fused_state()
         for p, w in params:
-            st = self.state.setdefault(p, {})
-            xp = array_module(w)
+            st = self.state.get(p)
+            if st is None:
+                st = self.state[p] = {}
             bufs, first = [], False
-            for name, init in self.fused_state():
+            wt, shape, dtype = type(w), w.shape, w.dtype
+            for name, init in names:
                 b = st.get(name)
-                if b is None or getattr(b, "shape", None) != w.shape:
-                    b = st[name] = xp.full_like(w, init)
-                    first = True
-                elif (array_module(b) is not xp or not isinstance(b, xp.ndarray)
-                      or b.dtype != w.dtype):  # from the other device, or a 0-d scalar
-                    b = st[name] = xp.array(to_host(b), dtype=w.dtype)
+                # the common case (every step after the first): a buffer like w's
+                if type(b) is not wt or b.shape != shape or b.dtype != dtype:
+                    b, made = _state_buffer(b, w, init)
+                    st[name] = b
+                    first = first or made
                 bufs.append(b)
             out.append((self.fused_scalars(st, first), tuple(bufs)))
         return out
@@ -143,6 +145,19 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr}, {len(self.params)} params)"
+
+
+def _state_buffer(b: Any, w: Any, init: float) -> tuple[Any, bool]:
+    """A fused state buffer for param value ``w`` from the one held (``b``): new, filled
+    with ``init``, when there is none or its shape differs (second item True); moved to
+    ``w``'s device and dtype when it is on the other one, a 0-d scalar or another dtype;
+    else ``b`` itself."""
+    xp = array_module(w)
+    if b is None or getattr(b, "shape", None) != w.shape:
+        return xp.full_like(w, init), True
+    if array_module(b) is not xp or not isinstance(b, xp.ndarray) or b.dtype != w.dtype:
+        return xp.array(to_host(b), dtype=w.dtype), False
+    return b, False
 
 
 def _grad_of(grads: Any, p: Node) -> Any:
