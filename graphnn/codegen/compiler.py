@@ -185,6 +185,7 @@ class CompiledGraph:
         self.update = update
         names = [n for n, _, _ in self._args]
         self._update_pos = [names.index(p.name) for p in update.params] if update else []
+        self._update_names = frozenset(names[k] for k in self._update_pos)
         self.cuda_graph: CudaGraphStep | None = None
         if cuda_graph and self.function is not None:
             self.cuda_graph = CudaGraphStep(
@@ -214,8 +215,7 @@ class CompiledGraph:
                               f"{self._problem}; use .source or .save()")
         given = {(k.name if isinstance(k, Node) else k): v for k, v in (feeds or {}).items()}
         given.update(kw)
-        if self.update is not None and any(self._args[k][0] in given
-                                           for k in self._update_pos):
+        if self.update is not None and not self._update_names.isdisjoint(given):
             raise FeedError("a step compiled with optimizer= updates its params in place: "
                             "they cannot be fed")
         args = self._arguments(given)

@@ -55,6 +55,8 @@ class CudaGraphStep:
         self.launches = 0
         self._graph: Any = None
         self._key: tuple[int, ...] = ()
+        # (number of arguments, positions of those a capture is tied to), made once
+        self._fixed_pos: tuple[int, list[int]] | None = None
         self._outs: Any = None
         self._bufs: list[Any] = []
         self._pool: Any = None
@@ -78,10 +80,15 @@ class CudaGraphStep:
     def _identity(self, args: list[Any]) -> tuple[int, ...]:
         """Which arrays a captured graph is tied to: the non-feed arguments and the
         optimizer's state buffers (not its scalars, which change every step)."""
-        fixed = [id(a) for k, a in enumerate(args) if k not in self.inputs and
-                 not (self.n_scalars is not None and k == len(args) - 1)]
+        n = len(args)
+        if self._fixed_pos is None or self._fixed_pos[0] != n:
+            upd = n - 1 if self.n_scalars is not None else -1
+            self._fixed_pos = (n, [k for k in range(n) if k not in self.inputs and k != upd])
+        fixed = [id(args[k]) for k in self._fixed_pos[1]]
         if self.n_scalars is not None and args[-1] is not None:
-            fixed += [id(b) for per in args[-1] for b in per[self.n_scalars:]]
+            ns = self.n_scalars
+            for per in args[-1]:
+                fixed += map(id, per[ns:])
         # the GEMM kernels a capture holds follow the float32 matmul precision of then
         fixed.append(precision_generation())
         return tuple(fixed)
@@ -149,9 +156,9 @@ class CudaGraphStep:
                 b[...] = args[k]
             if self.n_scalars and args[-1] is not None:
                 ns = self.n_scalars
+                upd = args[-1]
                 for dev, host, js in self._hp.values():
-                    for r, j in enumerate(js):
-                        host[r, :ns] = args[-1][j][:ns]
+                    host[:, :ns] = [upd[j][:ns] for j in js]  # one conversion per dtype
                     dev.set(host)
             self._graph.launch(stream)
         cp.cuda.get_current_stream().wait_event(stream.record())
