@@ -26,7 +26,9 @@ and after the reuse of a dead buffer became two statements (ruff E702), and afte
 conv, pool and cross-entropy ops gained their own GPU kernels (only the LeNet modules
 changed: their NumPy helpers' source, and the CuPy modules' calls), and after softmax and
 cross-entropy gained theirs (the NumPy softmax helpers' empty-axis case, the CuPy
-modules' kernel helpers: helper source only, no emitted statement changed).
+modules' kernel helpers: helper source only, no emitted statement changed), and after
+the CuPy optimizer update became one multi-tensor kernel (only the two CuPy modules with
+a fused update changed).
 Exit status 1 and the differing cases are printed when any hash differs.
 """
 

@@ -12,6 +12,9 @@ slices) are counted apart. Per-launch cost on a GPU is a few microseconds whatev
 size, so at small batches the step's time follows the launch count (issue 13: the
 LeNet step at batch 64 was 2.4x PyTorch eager on an H200).
 
+Then the same steps with gn.optim.Adam compiled in (``optimizer=``): the fused update is
+one multi-tensor kernel per run of params (before: one kernel per param).
+
 Run: ``PYTHONPATH=. python3 bench/gpu_launches.py`` (needs g++, no GPU).
 """
 
@@ -64,13 +67,17 @@ def _name(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
     return getattr(fn, "__name__", "?")
 
 
-def count_step(cp: Any, build: Callable[[], tuple[Any, ...]]) -> collections.Counter[str]:
-    """Launches and views of one call of a compiled CuPy step (after a warm-up call)."""
+def count_step(cp: Any, build: Callable[[], tuple[Any, ...]],
+               adam: bool = False) -> collections.Counter[str]:
+    """Launches and views of one call of a compiled CuPy step (after a warm-up call);
+    ``adam``: with gn.optim.Adam's update compiled into the step (``update_kernels``: how
+    many kernels it has)."""
     import graphnn as gn
     from tests import cupy_standin_graph as graph
 
     g, feeds, outs, wrt = build()
-    f = gn.compile(g, outputs=outs, wrt=wrt, backend="cupy")
+    opt = gn.optim.Adam(wrt, lr=1e-3) if adam else None
+    f = gn.compile(g, outputs=outs, wrt=wrt, backend="cupy", optimizer=opt)
     dev = {k: cp.asarray(v) for k, v in feeds.items()}
     f(dev)
     counts: collections.Counter[str] = collections.Counter()
@@ -96,6 +103,8 @@ def count_step(cp: Any, build: Callable[[], tuple[Any, ...]]) -> collections.Cou
         f(dev)
     finally:
         graph.run_op = real
+    counts["update_kernels"] = len(f.update_kernels)
+    counts["params"] = len(wrt)
     return counts
 
 
@@ -134,6 +143,13 @@ def main() -> int:
                     top = sorted(((k[7:], v) for k, v in name.items()
                                   if k.startswith("launch:")), key=lambda kv: -kv[1])
                     print(f"    {c}: " + ", ".join(f"{k} {v}" for k, v in top))
+        print("\n| step with Adam compiled in (own kernels) | launches | of which the update "
+              "| params |")
+        print("| --- | ---: | ---: | ---: |")
+        for label, build in models():
+            c = count_step(cp, build, adam=True)
+            print(f"| {label} | {c['launches']} | {c['update_kernels']} kernel(s) | "
+                  f"{c['params']} |", flush=True)
     return 0
 
 

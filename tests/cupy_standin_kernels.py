@@ -21,7 +21,7 @@ import numpy as np
 GXX = shutil.which("g++")
 CTYPES = {"bool": "bool", "int8": "signed char", "int16": "short", "int32": "int",
           "int64": "long long", "uint8": "unsigned char", "uint16": "unsigned short",
-          "uint32": "unsigned int", "uint64": "unsigned long long", "float16": "half",
+          "uint32": "unsigned int", "uint64": "unsigned long long", "float16": "float16",
           "float32": "float", "float64": "double"}
 PRELUDE = """#include <cmath>
 #include <cstdint>
@@ -30,7 +30,35 @@ using namespace std;
 #define __device__
 #define __host__
 #define __forceinline__ inline
-typedef _Float16 half;
+// CuPy's float16 (cupy/float16.cuh): storage that converts to float to compute and
+// rounds back when assigned; no arithmetic of its own (code that treats it as a number
+// type of its own, or mixes it with CUDA's half, fails here as it fails in CuPy)
+class float16 {
+  _Float16 data_;
+ public:
+  float16() {}
+  float16(float v) : data_((_Float16)v) {}
+  explicit float16(double v) : data_((_Float16)v) {}
+  explicit float16(int v) : data_((_Float16)v) {}
+  explicit float16(long long v) : data_((_Float16)v) {}
+  explicit float16(bool v) : data_((_Float16)(float)v) {}
+  operator float() const { return (float)data_; }
+  float16& operator=(const float16&) = default;
+  template <typename T> float16& operator=(const T& r) {
+    *this = static_cast<float16>(r); return *this; }
+  template <typename T> float16& operator+=(const T& r) { *this = *this + r; return *this; }
+  template <typename T> float16& operator-=(const T& r) { *this = *this - r; return *this; }
+  template <typename T> float16& operator*=(const T& r) { *this = *this * r; return *this; }
+  template <typename T> float16& operator/=(const T& r) { *this = *this / r; return *this; }
+};
+static inline float16 min(float16 x, float16 y) { return float16(std::min(float(x), float(y))); }
+static inline float16 max(float16 x, float16 y) { return float16(std::max(float(x), float(y))); }
+static inline float16 fmin(float16 x, float16 y) { return float16(std::fmin(float(x), float(y))); }
+static inline float16 fmax(float16 x, float16 y) { return float16(std::fmax(float(x), float(y))); }
+static inline int isnan(float16 x) { return std::isnan(float(x)); }
+static inline int isinf(float16 x) { return std::isinf(float(x)); }
+static inline int isfinite(float16 x) { return std::isfinite(float(x)); }
+static inline int signbit(float16 x) { return std::signbit(float(x)); }
 static inline float rsqrt(float x) { return 1.0f / sqrt(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 static inline double rcbrt(double x) { return 1.0 / cbrt(x); }

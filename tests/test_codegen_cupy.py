@@ -171,3 +171,17 @@ def test_kernel_c_matches_graph_values(tmp_path: Any) -> None:
         sub.mkdir()
         count += run_kernels_on_host(f, feeds, sub, 1e-5 if "float32" in f.source else 1e-10)
     assert count > 10
+
+
+@needs_nvcc
+def test_float16_kernels_compile_with_nvcc(tmp_path: Any) -> None:
+    """float16 kernels compute in float through CuPy's float16 class (its equivalent is in
+    the standalone source): ternaries (relu, hardtanh) mix it with numbers unambiguously."""
+    with gn.Graph() as g:
+        x = g.input("x", (8,), "float16")
+        w = gn.param("w", np.ones(8, np.float16))
+        h = x * w
+        gn.sum(gn.relu(h) + gn.hardtanh(h) + gn.elu(h) * gn.tanh(h)).named("loss")
+    f = cupy_compile(g, ["loss"], [w])
+    assert f.kernels and any("float16" in k["body"] for k in f.kernels)
+    nvcc_ptx(f.kernels, tmp_path, "f16")

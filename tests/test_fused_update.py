@@ -239,12 +239,14 @@ def test_saved_fused_modules_pass_ruff(tmp_path: Any) -> None:
 
 @needs_nvcc
 def test_update_kernels_compile_with_nvcc(tmp_path: Any) -> None:
-    g, ps = _problem("float32")
     specs = {}
-    for name in sorted(OPTIMIZERS):
-        for spec in gn.compile(g, ["loss"], wrt=ps, backend="cupy",
-                               optimizer=OPTIMIZERS[name]()).update_kernels:
-            specs[spec["name"]] = spec  # one rule, one kernel (momentum +- dampening)
+    for dtype in ("float16", "float32"):
+        g, ps = _problem(dtype)
+        for name in sorted(OPTIMIZERS):
+            for spec in gn.compile(g, ["loss"], wrt=ps, backend="cupy",
+                                   optimizer=OPTIMIZERS[name]()).update_kernels:
+                specs[spec["name"]] = spec  # one rule, one kernel (momentum +- dampening)
+    assert any(s["ctype"] == "float16" for s in specs.values())
     src = "\n".join(update_cuda_source(s) for s in specs.values())
     cu = tmp_path / "updates.cu"
     cu.write_text(src)
@@ -252,3 +254,78 @@ def test_update_kernels_compile_with_nvcc(tmp_path: Any) -> None:
                            str(tmp_path / "updates.ptx")], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr + "\n" + src
+
+
+def _wide(n_layers: int, dtypes: tuple[str, ...]) -> tuple[gn.Graph, list[gn.Node]]:
+    """A stack of linear layers whose params cycle through ``dtypes`` (each layer's
+    input cast to its params' dtype)."""
+    rng = np.random.default_rng(7)
+    with gn.Graph("wide") as g:
+        h = g.input("x", (4, 3), "float64")
+        ps = []
+        for k in range(n_layers):
+            dt = dtypes[k % len(dtypes)]
+            w = gn.param(f"w{k}", (rng.normal(size=(3, 3)) * 0.5).astype(dt))
+            b = gn.param(f"b{k}", np.zeros((1, 1, 3), dt))  # a 3-D param (more argument bytes)
+            h = gn.tanh(gn.cast(h, dt) @ w + b[0])
+            ps += [w, b]
+        gn.sum(gn.cast(h, "float64") ** 2).named("loss")
+    return g, ps
+
+
+@needs_gxx
+def test_one_update_kernel_per_run_of_params(cp: Any) -> None:
+    """Many params of two dtypes: the update is split into kernels of one dtype whose raw
+    arguments fit CUDA's 4 KB (``UPDATE_ARG_BYTES``); every param ends where the unfused
+    host optimizer puts it."""
+    from graphnn.codegen.cupy_backend import UPDATE_ARG_BYTES, _raw_bytes
+
+    x = np.random.default_rng(8).normal(size=(4, 3))
+    results = {}
+    for fused in (False, True):
+        g, ps = _wide(24, ("float64", "float32"))
+        opt = gn.optim.Adam(ps, lr=0.01)
+        f = gn.compile(g, ["loss"], wrt=ps, backend="cupy" if fused else "numpy",
+                       optimizer=opt if fused else None)
+        for _ in range(3):
+            r = f(x=cp.asarray(x) if fused else x)
+            if not fused:
+                opt.step(r)
+        results[fused] = [np.asarray(cp.asnumpy(cp.asarray(g.value_of(p)))
+                                     if fused else g.value_of(p)) for p in ps]
+        if fused:
+            specs = f.update_kernels
+    assert len(specs) >= 4  # two dtypes, each over more than one kernel
+    seen = []
+    for spec in specs:
+        dts = {t for n, t in spec["ins"] + spec["outs"] if n not in ("_L", "_sc")}
+        assert len(dts) == 1
+        # g, w, m, v per param (raw: pointer, size, shape, strides), the loss, the table
+        args = sum(4 * _raw_bytes(g.node(n).ndim) for n in spec["params"])
+        assert args + _raw_bytes(0) + _raw_bytes(2) <= UPDATE_ARG_BYTES
+        seen += spec["params"]
+    assert sorted(seen) == sorted(p.name for p in ps)  # each param in one kernel
+    for a, b in zip(results[True], results[False]):  # float32 layers feed every gradient
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@needs_gxx
+def test_plain_sgd_on_float32_is_captured(cp: Any) -> None:
+    """SGD without momentum has no state buffers: its scalars still reach the captured
+    update (before, the replay's scalar buffers took their dtype from a state buffer and
+    a float32 step could not be captured)."""
+    g, ps = _problem("float32")
+    opt = gn.optim.SGD(ps, lr=0.1)
+    f = gn.compile(g, ["loss"], wrt=ps, backend="cupy", optimizer=opt, cuda_graph=True)
+    g2, ps2 = _problem("float32")
+    opt2 = gn.optim.SGD(ps2, lr=0.1)
+    plain = gn.compile(g2, ["loss"], wrt=ps2, backend="cupy", optimizer=opt2)
+    for k in range(4):
+        feeds = {n: cp.asarray(v) for n, v in _feeds(k, "float32").items()}
+        f(feeds)
+        plain(feeds)
+    assert f.cuda_graph is not None and f.cuda_graph.status == "captured"
+    for p, q in zip(ps, ps2):
+        np.testing.assert_array_equal(cp.asnumpy(cp.asarray(g.value_of(p))),
+                                      cp.asnumpy(cp.asarray(g2.value_of(q))))

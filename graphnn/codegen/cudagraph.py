@@ -40,8 +40,10 @@ class CudaGraphStep:
     ``inputs``: positions of the arguments that are feeds (copied into fixed buffers
     each call); the other arguments (params) are captured as they are. ``n_scalars``:
     when the last argument is the fused optimizer's per-param ``(scalars..., state
-    buffers...)`` list, how many leading entries are scalars (moved into device buffers
-    so that a replay reads this step's values); None when there is no such argument.
+    buffers...)`` list, how many leading entries are scalars: they go to the function as
+    one more argument, a float64 device table with a row per param (the generated CuPy
+    update's ``_sc``), written before each replay so that it reads this step's values;
+    None when there is no such argument.
     ``status``: "warm-up", "captured" or "off: <why capture failed>"."""
 
     def __init__(self, cp: Any, function: Callable[..., Any], inputs: Sequence[int],
@@ -61,7 +63,10 @@ class CudaGraphStep:
         self._bufs: list[Any] = []
         self._pool: Any = None
         self._stream: Any = None
-        self._hp: dict[str, tuple[Any, np.ndarray, list[int]]] = {}
+        # the fused update's scalar table (a float64 row per param) on the device, and
+        # its host copy written before each replay
+        self._sc: Any = None
+        self._sc_host: np.ndarray | None = None
 
     def __call__(self, args: list[Any]) -> Any:
         self.calls += 1
@@ -94,8 +99,8 @@ class CudaGraphStep:
         return tuple(fixed)
 
     def _captured_args(self, args: list[Any]) -> list[Any]:
-        """``args`` with the feeds replaced by the fixed buffers and the optimizer's
-        scalars by 0-d views of device buffers (one per param dtype)."""
+        """``args`` with the feeds replaced by the fixed buffers, and the optimizer's scalar
+        table (on the device) after them when there is an update."""
         cp = self.cp
         if len(self._bufs) != len(self.inputs) or any(
                 b.shape != args[k].shape or b.dtype != args[k].dtype
@@ -105,20 +110,13 @@ class CudaGraphStep:
         for b, k in zip(self._bufs, self.inputs):
             b[...] = args[k]  # (a capture does not run; this step's feeds, not garbage)
             out[k] = b
+        self._sc = self._sc_host = None
         if self.n_scalars is not None and args[-1] is not None:
             ns, upd = self.n_scalars, args[-1]
-            self._hp = {}
-            rows: dict[str, list[int]] = {}
-            for j, per in enumerate(upd):
-                rows.setdefault(per[ns].dtype.name if len(per) > ns else "float64", []).append(j)
-            views: list[Any] = [None] * len(upd)
-            for dt, js in rows.items():
-                dev = cp.zeros((len(js), max(ns, 1)), dtype=dt)
-                views_dt = [[dev[r, c] for c in range(ns)] for r in range(len(js))]
-                self._hp[dt] = (dev, np.zeros((len(js), max(ns, 1)), dtype=dt), js)
-                for r, j in enumerate(js):
-                    views[j] = (*views_dt[r], *upd[j][ns:])
-            out[-1] = views
+            self._sc_host = np.array([u[:ns] for u in upd], dtype=np.float64).reshape(
+                len(upd), ns)
+            self._sc = cp.asarray(self._sc_host)  # the table the captured update reads
+            out.append(self._sc)
         return out
 
     def _capture(self, args: list[Any], key: tuple[int, ...]) -> str | None:
@@ -154,12 +152,10 @@ class CudaGraphStep:
         with stream:
             for b, k in zip(self._bufs, self.inputs):
                 b[...] = args[k]
-            if self.n_scalars and args[-1] is not None:
+            if self._sc is not None and args[-1] is not None:
                 ns = self.n_scalars
-                upd = args[-1]
-                for dev, host, js in self._hp.values():
-                    host[:, :ns] = [upd[j][:ns] for j in js]  # one conversion per dtype
-                    dev.set(host)
+                self._sc_host[...] = [u[:ns] for u in args[-1]]  # this step's scalars
+                self._sc.set(self._sc_host)
             self._graph.launch(stream)
         cp.cuda.get_current_stream().wait_event(stream.record())
         self.launches += 1

@@ -22,14 +22,59 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from graphnn.codegen.emit import Emitter, c_ident, fill
 from graphnn.codegen.fuse import Group
 from graphnn.core.errors import GraphError, describe
 from graphnn.core.ir import Node
 from graphnn.core.op import Unsupported
 
-CTYPES = {"float16": "half", "float32": "float", "float64": "double", "int32": "int",
+#: C types in CuPy kernels: float16 is CuPy's own ``float16`` class (cupy/float16.cuh),
+#: storage that converts to float to compute and rounds back when assigned (as NumPy
+#: rounds every float16 op), not CUDA's ``half``, which does not convert to or from it
+CTYPES = {"float16": "float16", "float32": "float", "float64": "double", "int32": "int",
           "int64": "long long", "bool": "bool"}
+
+#: CuPy's float16 class as far as generated code uses it, for the standalone CUDA sources
+#: below (nvcc checks without CuPy): a constructor from float (double, int: explicit),
+#: the conversion to float, assignment and compound assignment through float, and the
+#: classification functions
+FLOAT16_CUDA = """#ifndef GRAPHNN_FLOAT16
+#define GRAPHNN_FLOAT16
+#include <cuda_fp16.h>
+class float16 {
+  __half data_;
+ public:
+  __device__ float16() {}
+  __device__ float16(float v) : data_(__float2half(v)) {}
+  explicit __device__ float16(double v) : data_(__double2half(v)) {}
+  explicit __device__ float16(int v) : data_(__int2half_rn(v)) {}
+  explicit __device__ float16(long long v) : data_(__ll2half_rn(v)) {}
+  explicit __device__ float16(bool v) : data_(__float2half(float(v))) {}
+  __device__ operator float() const { return __half2float(data_); }
+  float16& operator=(const float16&) = default;
+  template <typename T> __device__ float16& operator=(const T& r) {
+    *this = static_cast<float16>(r); return *this; }
+  template <typename T> __device__ float16& operator+=(const T& r) {
+    *this = *this + r; return *this; }
+  template <typename T> __device__ float16& operator-=(const T& r) {
+    *this = *this - r; return *this; }
+  template <typename T> __device__ float16& operator*=(const T& r) {
+    *this = *this * r; return *this; }
+  template <typename T> __device__ float16& operator/=(const T& r) {
+    *this = *this / r; return *this; }
+};
+__device__ int isnan(float16 x) { return isnan(float(x)); }
+__device__ int isinf(float16 x) { return isinf(float(x)); }
+__device__ int isfinite(float16 x) { return isfinite(float(x)); }
+#endif
+"""
+
+
+def _float16_prelude(types: Any) -> str:
+    return FLOAT16_CUDA if "float16" in types else ""
+
 
 def ctype(n: Node) -> str:
     try:
@@ -81,19 +126,28 @@ class CupyBackend:
         taken: set[str] = set()
         cname = {i.id: c_ident(i.name, taken) for i in ext}
         out = c_ident(r.name, taken)
-        lines = []
+        # float16 is computed in float: an input is read into a float local, and a member
+        # is rounded to float16 and kept as a float (as NumPy rounds every float16 op);
+        # CuPy's float16 class has no arithmetic, and `c ? float16 : 0` is ambiguous
+        pname = {i.id: c_ident(f"{i.name}_h", taken) if i.dtype == np.float16 else cname[i.id]
+                 for i in ext}
+        lines = [f"float {cname[i.id]} = {pname[i.id]};" for i in ext
+                 if i.dtype == np.float16]
         for m in g.nodes:
             args = [cname[i.id] for i in m.inputs]
             code = c_expr(m, args)
             if m is r:
                 lines.append(f"{out} = {code};")
+            elif m.dtype == np.float16:
+                cname[m.id] = c_ident(m.name, taken)
+                lines.append(f"float {cname[m.id]} = (float16)({code});")
             else:
                 cname[m.id] = c_ident(m.name, taken)
                 lines.append(f"{ctype(m)} {cname[m.id]} = {code};")
         body = "\n".join(lines) + "\n"
         kname = em.fresh(f"_k_{r.name}"[:48])
         em.globals.add(kname)
-        params = [(ctype(i), i.dtype.name, cname[i.id]) for i in ext]
+        params = [(ctype(i), i.dtype.name, pname[i.id]) for i in ext]
         spec = {"name": f"graphnn_{kname.lstrip('_')}", "var": kname, "params": params,
                 "out": (ctype(r), r.dtype.name, out), "body": body,
                 "inputs": [i.name for i in ext], "root": r.name}
@@ -105,38 +159,105 @@ class CupyBackend:
         return [f"{em.var(r)} = {kname}({', '.join(em.var(i) for i in ext)})"]
 
     def emit_update(self, em: Emitter, rule: Any, upd: str, ws: list[str], gs: list[str],
-                    loss: str, dtypes: list[Any], loss_dtype: Any) -> list[str]:
-        """The fused optimizer update: one ElementwiseKernel per param dtype, the param and
-        its state buffers in-out arguments, the scalars inputs (Python floats, or 0-d
-        device arrays when the step is replayed as a CUDA graph), guarded on the device
-        by ``isfinite(loss)`` (no host sync)."""
-        kernels: dict[str, str] = {}
+                    loss: str, params: list[Node], loss_dtype: Any) -> list[str]:
+        """The fused optimizer update as few kernels as the argument limit allows: each
+        ``ElementwiseKernel`` updates a run of params of one dtype (multi-tensor: the
+        index space is their sizes end to end, every array ``raw``), the params and their
+        state buffers written in place. The scalars come from one float64 device table
+        (a row per param): the function's ``_sc`` argument when a CUDA-graph replay hands
+        its own in, else uploaded once at the top of the function, before any launch. The
+        update is guarded on the device by ``isfinite(loss)`` (no host sync)."""
         ns = len(rule.scalars)
+        sc = em.fresh("_sc")
+        em.update_params.append(sc)
+        em.update_head = [
+            f"if {upd} is not None and {sc} is None:  # the update's scalars, one upload",
+            f"    {sc} = xp.asarray(np.array([u[:{ns}] for u in {upd}], "
+            f"dtype=np.float64).reshape(len({upd}), {ns}))"]
         lines = [f"if {upd} is not None:  # the optimizer's update, in place on the device"]
-        for k, (w, g, dt) in enumerate(zip(ws, gs, dtypes)):
-            kname = kernels.get(dt.name)
-            if kname is None:
-                kname = kernels[dt.name] = self._update_kernel(em, rule, dt, loss_dtype)
-            lines.append(f"    {kname}({g}, {loss}, *{upd}[{k}][:{ns}], {w}, "
-                         f"*{upd}[{k}][{ns}:])")
+        for run in _update_runs(params, len(rule.state)):
+            kname = self._update_kernel(em, rule, [params[k] for k in run], run, loss_dtype)
+            args = [gs[k] for k in run] + [loss, sc]
+            for k in run:
+                args += [ws[k], f"*{upd}[{k}][{ns}:]"]
+            size = sum(params[k].size for k in run)
+            lines.append(f"    {kname}({', '.join(args)}, size={size})")
         return lines
 
-    def _update_kernel(self, em: Emitter, rule: Any, dt: Any, loss_dtype: Any) -> str:
+    def _update_kernel(self, em: Emitter, rule: Any, params: list[Node], rows: list[int],
+                       loss_dtype: Any) -> str:
+        """One multi-tensor update kernel for ``params`` (one dtype; ``rows``: their rows
+        in the scalar table): param k's elements are the indices from the sum of the
+        sizes before it, each segment a scope of its own running the rule's C lines."""
+        dt = params[0].dtype
+        ct = CTYPES[dt.name]
+        ns = len(rule.scalars)
         kname = em.fresh(f"_k_update_{rule.name}_{dt.name}")
         em.globals.add(kname)
-        ct = CTYPES[dt.name]
-        ins = [("g", dt.name), ("L", loss_dtype.name)] + [(n, dt.name) for n in rule.scalars]
-        outs = [("w", dt.name)] + [(n, dt.name) for n in rule.state]
-        body = ("if (isfinite(L)) {\n" + "".join(f"    {ln}\n" for ln in rule.c_lines(ct))
-                + "}\n")
-        spec = {"name": f"graphnn_update_{rule.name}_{dt.name}", "var": kname, "ins": ins,
-                "outs": outs, "body": body, "ctype": ct}
+        ins = [(f"_g_{k}", dt.name) for k in range(len(params))]
+        ins += [("_L", loss_dtype.name), ("_sc", "float64")]
+        outs = []
+        for k in range(len(params)):
+            outs += [(f"_w_{k}", dt.name)] + [(f"_{s}_{k}", dt.name) for s in rule.state]
+        body = ["if (isfinite(_L[0])) {"]
+        start = 0
+        last = len(params) - 1
+        for k, (p, row) in enumerate(zip(params, rows)):
+            end = start + p.size
+            head = "{" if last == 0 else (f"if (i < {end}) {{" if k == 0 else
+                                          "} else {" if k == last else
+                                          f"}} else if (i < {end}) {{")
+            body.append(f"    {head}")
+            body.append(f"        const long long _j = i - {start};")
+            body.append(f"        const {ct} g = _g_{k}[_j];")
+            body += [f"        {ct} {n} = _{n}_{k}[_j];" for n in ("w", *rule.state)]
+            body += [f"        const {ct} {n} = ({ct})_sc[{row * ns + c}];"
+                     for c, n in enumerate(rule.scalars)]
+            body += ["        " + ln for ln in rule.c_lines(ct)]
+            body += [f"        _{n}_{k}[_j] = {n};" for n in ("w", *rule.state)]
+            start = end
+        body += ["    }", "}"]
+        text = "\n".join(body) + "\n"
+        spec = {"name": f"graphnn_update_{rule.name}_{dt.name}_{len(self.update_kernels)}",
+                "var": kname, "ins": ins, "outs": outs, "body": text, "ctype": ct,
+                "params": [p.name for p in params]}
         self.update_kernels.append(spec)
-        in_decl = ", ".join(f"{t} {n}" for n, t in ins)
-        out_decl = ", ".join(f"{t} {n}" for n, t in outs)
+        in_decl = ", ".join(f"raw {t} {n}" for n, t in ins)
+        out_decl = ", ".join(f"raw {t} {n}" for n, t in outs)
         em.prelude.append(f"{kname} = xp.ElementwiseKernel(\n    {in_decl!r},\n    "
-                          f"{out_decl!r},\n    {body!r},\n    {spec['name']!r})")
+                          f"{out_decl!r},\n    {text!r},\n    {spec['name']!r})")
         return kname
+
+
+#: kernel-argument bytes one update kernel may take (CUDA allows 4 KB): a ``raw`` array
+#: argument is CuPy's CArray, a pointer and a size plus a shape and strides per axis
+UPDATE_ARG_BYTES = 3072
+
+
+def _raw_bytes(ndim: int) -> int:
+    return 16 + 16 * ndim
+
+
+def _update_runs(params: list[Node], n_state: int) -> list[list[int]]:
+    """The params (indices) each update kernel takes: consecutive runs of one dtype whose
+    raw arguments (gradient, param, state buffers) fit in :data:`UPDATE_ARG_BYTES`."""
+    fixed = _raw_bytes(0) + _raw_bytes(2) + 64  # the loss, the scalar table, the indexer
+    runs: list[list[int]] = []
+    by_dtype: dict[str, list[int]] = {}
+    for k, p in enumerate(params):
+        by_dtype.setdefault(p.dtype.name, []).append(k)
+    for ks in by_dtype.values():
+        run: list[int] = []
+        used = fixed
+        for k in ks:
+            need = (2 + n_state) * _raw_bytes(len(params[k].shape))
+            if run and used + need > UPDATE_ARG_BYTES:
+                runs.append(run)
+                run, used = [], fixed
+            run.append(k)
+            used += need
+        runs.append(run)
+    return runs
 
 
 def cuda_source(spec: dict[str, Any]) -> str:
@@ -146,7 +267,9 @@ def cuda_source(spec: dict[str, Any]) -> str:
     oct_, _, onm = spec["out"]
     loads = [f"    const {ct} {nm} = p_{nm}[i];" for ct, _, nm in spec["params"]]
     body = "\n".join("    " + ln for ln in spec["body"].splitlines())
-    return (f'extern "C" __global__ void {spec["name"]}({", ".join(ptrs + [f"{oct_}* p_{onm}"])}'
+    types = [ct for ct, _, _ in spec["params"]] + [oct_]
+    return (f'{_float16_prelude(types)}extern "C" __global__ void {spec["name"]}('
+            f'{", ".join(ptrs + [f"{oct_}* p_{onm}"])}'
             f", long long n) {{\n    long long i = blockIdx.x * (long long)blockDim.x + "
             f"threadIdx.x;\n    if (i >= n) return;\n" + "\n".join(loads)
             + f"\n    {oct_} {onm};\n{body}\n    p_{onm}[i] = {onm};\n}}\n")
@@ -154,18 +277,16 @@ def cuda_source(spec: dict[str, Any]) -> str:
 
 def update_cuda_source(spec: dict[str, Any]) -> str:
     """A standalone CUDA translation unit equivalent to one fused optimizer update kernel
-    (``CupyBackend.update_kernels``; the in-out arguments are read and written back)."""
+    (``CupyBackend.update_kernels``): every argument a pointer, indexed as CuPy's raw
+    arrays are, over ``n`` indices."""
     def ct(t: str) -> str:
         return CTYPES[t]
 
-    ptrs = [f"const {ct(t)}* __restrict__ p_{n}" for n, t in spec["ins"]]
-    ptrs += [f"{ct(t)}* __restrict__ p_{n}" for n, t in spec["outs"]]
-    loads = [f"    const {ct(t)} {n} = p_{n}[{'0' if n != 'g' else 'i'}];"
-             for n, t in spec["ins"]]
-    loads += [f"    {ct(t)} {n} = p_{n}[i];" for n, t in spec["outs"]]
-    stores = [f"    p_{n}[i] = {n};" for n, _ in spec["outs"]]
+    ptrs = [f"const {ct(t)}* __restrict__ {n}" for n, t in spec["ins"]]
+    ptrs += [f"{ct(t)}* __restrict__ {n}" for n, t in spec["outs"]]
     body = "\n".join("    " + ln for ln in spec["body"].splitlines())
-    return (f'extern "C" __global__ void {spec["name"]}({", ".join(ptrs)}, long long n) {{\n'
+    types = [ct(t) for _, t in spec["ins"] + spec["outs"]]
+    return (f'{_float16_prelude(types)}extern "C" __global__ void {spec["name"]}('
+            f'{", ".join(ptrs)}, long long n) {{\n'
             "    long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;\n"
-            "    if (i >= n) return;\n" + "\n".join(loads) + f"\n{body}\n"
-            + "\n".join(stores) + "\n}\n")
+            f"    if (i >= n) return;\n{body}\n}}\n")

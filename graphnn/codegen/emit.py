@@ -299,6 +299,8 @@ class Emitter:
         self.update_arg: str | None = None  # the fused optimizer update (emit_update)
         self.update_ret = ""
         self.update_lines: list[str] = []
+        self.update_params: list[str] = []  # more arguments of the update (``=None``)
+        self.update_head: list[str] = []  # the update's lines at the top of the function
 
     # -- names -------------------------------------------------------------------
     def fresh(self, base: str) -> str:
@@ -463,13 +465,13 @@ class Emitter:
         gs = [f"{self.update_ret}[{pos[g.id]}]" if g.op.leaf else self.var(g) for g in grads]
         self.update_lines = self.backend.emit_update(
             self, rule, self.update_arg, [self.var(p) for p in params], gs, self.var(loss),
-            [p.dtype for p in params], loss.dtype)
+            list(params), loss.dtype)
 
     def source(self, graph_name: str, fn_name: str, doc: str) -> str:
         """The whole module as text."""
         args = ", ".join(self.var(a) for a in self.args)
         if self.update_arg is not None:
-            args += f", {self.update_arg}=None"
+            args += "".join(f", {a}=None" for a in (self.update_arg, *self.update_params))
         # leaves (inputs, params, constants) are returned as copies: a caller that updates
         # a returned gradient in place must not change its inputs or the module's constants
         rets = ", ".join(f"xp.array({self.var(o)}, copy=True)" if o.op.leaf else self.var(o)
@@ -488,6 +490,7 @@ class Emitter:
         lines += ["", "", f"def {fn_name}({args}):",
                   docstring(f"Graph '{note(graph_name)}': returns "
                             f"({', '.join(self.var(o) for o in self.outputs)}).", "    ")]
+        lines += ["    " + ln for ln in self.update_head]
         if body:  # one join: no indented copy of every line (large bodies)
             lines.append("    " + "\n    ".join(body))
         ret = f"({rets}{',' if len(self.outputs) == 1 else ''})"

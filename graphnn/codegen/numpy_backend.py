@@ -187,7 +187,7 @@ class NumpyBackend:
         return [f"{out} = {em.expr(r)}"]
 
     def emit_update(self, em: Emitter, rule: Any, upd: str, ws: list[str], gs: list[str],
-                    loss: str, dtypes: list[np.dtype], loss_dtype: np.dtype) -> list[str]:
+                    loss: str, params: list[Node], loss_dtype: np.dtype) -> list[str]:
         """The fused optimizer update: one helper function updating ``w`` and the state
         buffers in place (``codegen.update``), called per param when the loss is finite."""
         fn = em.fresh(f"_update_{rule.name}")
