@@ -5,10 +5,11 @@ a few assignments over the param ``w``, its gradient ``g``, state buffers (momen
 array per param, shaped like it, kept between steps) and runtime scalars (``lr``, betas,
 bias corrections...). The expressions use ``+ - * /``, ``sqrt(...)`` and names only, so
 one text is both Python (NumPy: a helper function updating the arrays in place) and C
-(CuPy: one ``ElementwiseKernel`` per param dtype, the param and its state as in-out
-arguments). Hyperparameter VALUES never become code: every scalar is an argument read
-from the optimizer at each step (an lr schedule works), and the rule's text comes from
-the optimizer class, never from user data.
+(CuPy: one multi-tensor ``ElementwiseKernel`` over all the params of a dtype, each
+param's segment reading its gradient and writing the param and its state in place).
+Hyperparameter VALUES never become code: every scalar is an argument read from the
+optimizer at each step (an lr schedule works), and the rule's text comes from the
+optimizer class, never from user data.
 
 The update runs only when the loss is finite (a device-side test on CuPy: no host sync),
 so a step that produces NaN leaves the params as they were, as the unfused path does.
