@@ -15,13 +15,15 @@ Needs an importable CuPy (``pip install cupy-cuda12x`` works without a GPU) and 
     python3 -m venv /tmp/cupyenv && /tmp/cupyenv/bin/pip install numpy cupy-cuda12x
     PYTHONPATH=. /tmp/cupyenv/bin/python bench/cupy_kernel_nvcc.py
 
-It also compiles graphnn's fused elementwise kernels (an activation chain and fourteen
-activations with their gradients) and the fused optimizer updates
-(``CupyBackend.update_kernels``: one multi-tensor kernel per run of params, every
-argument raw) of SGD, Adam, Adagrad and RMSprop, for float16, float32 and float64.
+It also compiles graphnn's fused elementwise kernels (an activation chain, fourteen
+activations with their gradients, uint8 / int8 / int64 / bool operands of float nodes)
+and the fused optimizer updates (``CupyBackend.update_kernels``: one multi-tensor
+kernel per run of params, every argument raw) of SGD, Adam, Adagrad and RMSprop, for
+float16, float32 and float64.
 
 Result on the developer machine (2026-12-07, CuPy 14.2.0, nvcc 13.0): 40 of 40 op kernels
-compile (unused-variable warnings only); with 15 fused kernels and 15 updates, 70 of 70.
+compile (unused-variable warnings only); with 27 fused kernels (integer operands of
+float nodes included) and 15 updates, 82 of 82.
 Before float16 went through CuPy's ``float16`` class, the float16 fused kernels and
 updates did not compile (CUDA's ``half`` does not convert to or from it).
 """
@@ -101,6 +103,12 @@ def fused_units(kern: Any) -> list[tuple[str, str]]:
                     gn.softplus, gn.mish, gn.hardtanh, gn.selu, gn.log, gn.sqrt, gn.abs]
             gn.sum(sum((a(h) for a in acts[1:]), acts[0](h))).named("loss")
         graphs.append((g, ["loss"], [w]))
+        for idt in ("uint8", "int8", "int64", "bool"):  # integer operands of float nodes
+            with gn.Graph("ints") as g:
+                k = gn.input("k", (8,), idt)
+                s = gn.sigmoid(k) if idt != "bool" else k  # (-bool: NumPy refuses it)
+                (gn.cast(k, dt) / 255.0 + gn.exp(k) * s - k / 3).named("y")
+            graphs.append((g, ["y"], []))
         for g, outs, wrt in graphs:
             f = gn.compile(g, outs, wrt=wrt, backend="cupy")
             for spec in f.kernels:
@@ -109,7 +117,8 @@ def fused_units(kern: Any) -> list[tuple[str, str]]:
                 ranks = {n: 1 for _, _, n in spec["params"]} | {on: 1}
                 units.append((f"{spec['name']} {dt}",
                               cupy_source(kern, ins, f"{ot} {on}", spec["body"],
-                                          spec["name"], "", {}, ranks)))
+                                          spec["name"], spec.get("preamble", ""), {},
+                                          ranks)))
     return units
 
 

@@ -239,6 +239,13 @@ def _outputs(cs: Any, outs: list[Any], params: Any, types: dict[str, np.dtype],
     return list(outs)
 
 
+def host_preamble(preamble: str) -> str:
+    """A kernel's preamble for g++: CuPy's own headers (``#include <cupy/float16.cuh>``)
+    are what the PRELUDE stands in for."""
+    return "\n".join(ln for ln in preamble.splitlines()
+                     if not ln.strip().startswith("#include <cupy/"))
+
+
 class ElementwiseKernel:
     """``cupy.ElementwiseKernel``: typed or placeholder (one-letter) parameters, inputs
     broadcast together, outputs allocated with their declared dtype."""
@@ -249,7 +256,8 @@ class ElementwiseKernel:
         self.in_params, self.out_params = parse_params(in_params), parse_params(out_params)
         if "i" in [n for _, n, _ in self.in_params + self.out_params]:
             raise ValueError("Can not use 'i' as a parameter name")
-        self.operation, self.name, self.preamble = operation, name, preamble
+        self.operation, self.name = operation, name
+        self.preamble = host_preamble(preamble)
         self.no_return, self.return_tuple = no_return, return_tuple
         if all(len(t or "") > 1 for t, _, _ in self.in_params + self.out_params):
             self._source({})  # typed: queue it now, so a module's kernels build together
@@ -318,7 +326,8 @@ class ReductionKernel:
                  preamble: str = "", options: Any = ()) -> None:
         self.in_params, self.out_params = parse_params(in_params), parse_params(out_params)
         self.exprs = (map_expr, reduce_expr, post_map_expr)
-        self.identity, self.name, self.preamble = identity, name, preamble
+        self.identity, self.name = identity, name
+        self.preamble = host_preamble(preamble)
         self.reduce_type = reduce_type or self.out_params[0][0]
 
     def _source(self, types: dict[str, np.dtype]) -> str:

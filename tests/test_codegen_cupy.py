@@ -185,3 +185,13 @@ def test_float16_kernels_compile_with_nvcc(tmp_path: Any) -> None:
     f = cupy_compile(g, ["loss"], [w])
     assert f.kernels and any("float16" in k["body"] for k in f.kernels)
     nvcc_ptx(f.kernels, tmp_path, "f16")
+    # a float16 member (exp of int8) between other types: CuPy includes its float16
+    # class only for float16 arguments, so the kernel asks for it in its preamble
+    with gn.Graph() as g:
+        k = g.input("k", (8,), "int8")
+        y = (gn.cast(gn.exp(k), "float32") + 1.0).named("y")
+    f = cupy_compile(g, [y], [])
+    (spec,) = f.kernels
+    assert "float16" in spec["body"] and spec.get("preamble") == "#include <cupy/float16.cuh>\n"
+    assert "preamble='#include <cupy/float16.cuh>\\n'" in f.source
+    nvcc_ptx(f.kernels, tmp_path, "f16_member")

@@ -144,3 +144,55 @@ def test_every_op_case_runs_on_the_standin(name: str) -> None:
         check_op_cupy(name, CASES[name][0], True, "float32")
         # float16 kernels: CuPy's float16 class (the stand-in has its semantics)
         check_op_cupy(name, CASES[name][0], True, "float16")
+
+
+
+ELEMENTWISE = sorted(n for n, op in gn.REGISTRY.items() if op.elementwise and not op.leaf)
+
+
+@needs_gxx
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("dtype", ["int64", "int8", "bool"])
+def test_integer_inputs_compute_as_numpy_does(name: str, dtype: str) -> None:
+    """An elementwise op on integer or bool inputs: its node has the dtype of the value
+    the interpreter computes (exp, division, sigmoid... give floats, as NumPy's loops do),
+    and fused into a CuPy kernel with a float op after it, the kernel (which converts its
+    integer operands) computes the same numbers. Not where the interpreter refuses the
+    inputs (integers to negative integer powers)."""
+    from tests.op_cases import CASES
+
+    op = gn.REGISTRY[name]
+    case = CASES[name][0]
+    feeds = {f"x{i}": v.astype(dtype) if v.dtype.kind == "f" else v
+             for i, v in enumerate(case.inputs)}
+    with gn.Graph(f"int_{name}") as g:
+        out = gn.bind(op, *[g.input(k, v.shape, v.dtype) for k, v in feeds.items()],
+                      **case.params)
+        y = (out * 1.5).named("y")
+    try:
+        with np.errstate(all="ignore"):
+            ref = gn.run(g, feeds, outputs=[out, y])
+    except gn.GraphError:
+        pytest.skip(f"the interpreter refuses {dtype} inputs of {name}")
+    assert np.asarray(ref.value(out)).dtype == out.dtype, (out.dtype, ref.value(out).dtype)
+    with np.errstate(all="ignore"):
+        f, values, _ = run_standin(g, feeds, [y])
+    if not isinstance(op.cuda, Unsupported):
+        assert any(k["root"] == "y" for k in f.kernels), f.source
+    # NumPy computes 8-bit and bool inputs through float16 loops (exp of int8 is float16),
+    # the kernel in float or double: float16's 2 ulps, as above
+    tol = 2e-3 if dtype in ("int8", "bool") else 1e-6
+    np.testing.assert_allclose(values["y"], ref.value(y), rtol=tol, atol=tol,
+                               equal_nan=True, err_msg=f.source)
+
+
+@needs_gxx
+def test_uint8_images_into_a_float_kernel() -> None:
+    """8-bit images scaled to floats (a data pipeline's first op) fuse into one kernel:
+    every integer dtype has its C type (uint8 had none: the module did not compile)."""
+    pixels = np.arange(48, dtype=np.uint8).reshape(3, 16) * 5
+    with gn.Graph("pixels") as g:
+        x = g.input("x", pixels.shape, "uint8")
+        y = ((gn.cast(x, "float32") / 255.0 - 0.5) * 2.0).named("y")
+    f = check_cupy(g, {"x": pixels}, [y], rtol=1e-6, atol=1e-7)
+    assert [k["params"][0][:2] for k in f.kernels] == [("unsigned char", "uint8")]

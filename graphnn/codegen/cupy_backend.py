@@ -33,8 +33,10 @@ from graphnn.core.op import Unsupported
 #: C types in CuPy kernels: float16 is CuPy's own ``float16`` class (cupy/float16.cuh),
 #: storage that converts to float to compute and rounds back when assigned (as NumPy
 #: rounds every float16 op), not CUDA's ``half``, which does not convert to or from it
-CTYPES = {"float16": "float16", "float32": "float", "float64": "double", "int32": "int",
-          "int64": "long long", "bool": "bool"}
+CTYPES = {"float16": "float16", "float32": "float", "float64": "double", "int8": "signed char",
+          "int16": "short", "int32": "int", "int64": "long long", "uint8": "unsigned char",
+          "uint16": "unsigned short", "uint32": "unsigned int",
+          "uint64": "unsigned long long", "bool": "bool"}
 
 #: CuPy's float16 class as far as generated code uses it, for the standalone CUDA sources
 #: below (nvcc checks without CuPy): a constructor from float (double, int: explicit),
@@ -72,8 +74,12 @@ __device__ int isfinite(float16 x) { return isfinite(float(x)); }
 """
 
 
-def _float16_prelude(types: Any) -> str:
-    return FLOAT16_CUDA if "float16" in types else ""
+#: the preamble of a kernel that uses float16 in its body without a float16 argument
+FLOAT16_INCLUDE = "#include <cupy/float16.cuh>\n"
+
+
+def _float16_prelude(types: Any, body: str = "") -> str:
+    return FLOAT16_CUDA if "float16" in types or "float16" in body else ""
 
 
 def ctype(n: Node) -> str:
@@ -81,6 +87,15 @@ def ctype(n: Node) -> str:
         return CTYPES[n.dtype.name]
     except KeyError:
         raise GraphError(f"no CUDA type for dtype {n.dtype} of {describe(n)}", node=n) from None
+
+
+def _operand(n: Node, i: Node, name: str) -> str:
+    """Input ``i`` of ``n`` as an operand of ``n``'s C expression: an integer or bool
+    input of a floating-point node is converted first (C would divide integers, and NumPy
+    computes such a node in floating point: ``k / 2`` of int64 is float64)."""
+    if n.dtype.kind in "fc" and i.dtype.kind not in "fc":
+        return f"(({'float' if n.dtype == np.float16 else ctype(n)})({name}))"
+    return name
 
 
 def c_expr(n: Node, args: list[str]) -> str:
@@ -134,7 +149,7 @@ class CupyBackend:
         lines = [f"float {cname[i.id]} = {pname[i.id]};" for i in ext
                  if i.dtype == np.float16]
         for m in g.nodes:
-            args = [cname[i.id] for i in m.inputs]
+            args = [_operand(m, i, cname[i.id]) for i in m.inputs]
             code = c_expr(m, args)
             if m is r:
                 lines.append(f"{out} = {code};")
@@ -148,14 +163,20 @@ class CupyBackend:
         kname = em.fresh(f"_k_{r.name}"[:48])
         em.globals.add(kname)
         params = [(ctype(i), i.dtype.name, pname[i.id]) for i in ext]
+        # CuPy includes its float16 class only for float16 arguments; a float16 member
+        # between other types needs it too
+        pre = FLOAT16_INCLUDE if "float16" in body else ""
         spec = {"name": f"graphnn_{kname.lstrip('_')}", "var": kname, "params": params,
                 "out": (ctype(r), r.dtype.name, out), "body": body,
                 "inputs": [i.name for i in ext], "root": r.name}
+        if pre:
+            spec["preamble"] = pre
         self.kernels.append(spec)
         in_decl = ", ".join(f"{dt} {nm}" for _, dt, nm in params)
+        more = f", preamble={pre!r}" if pre else ""
         em.prelude.append(
             f"{kname} = xp.ElementwiseKernel(\n    {in_decl!r},\n    {r.dtype.name + ' ' + out!r},"
-            f"\n    {body!r},\n    {spec['name']!r})")
+            f"\n    {body!r},\n    {spec['name']!r}{more})")
         return [f"{em.var(r)} = {kname}({', '.join(em.var(i) for i in ext)})"]
 
     def emit_update(self, em: Emitter, rule: Any, upd: str, ws: list[str], gs: list[str],
@@ -268,7 +289,7 @@ def cuda_source(spec: dict[str, Any]) -> str:
     loads = [f"    const {ct} {nm} = p_{nm}[i];" for ct, _, nm in spec["params"]]
     body = "\n".join("    " + ln for ln in spec["body"].splitlines())
     types = [ct for ct, _, _ in spec["params"]] + [oct_]
-    return (f'{_float16_prelude(types)}extern "C" __global__ void {spec["name"]}('
+    return (f'{_float16_prelude(types, spec["body"])}extern "C" __global__ void {spec["name"]}('
             f'{", ".join(ptrs + [f"{oct_}* p_{onm}"])}'
             f", long long n) {{\n    long long i = blockIdx.x * (long long)blockDim.x + "
             f"threadIdx.x;\n    if (i >= n) return;\n" + "\n".join(loads)

@@ -105,8 +105,10 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
                 if i.shape != s0:
                     break
             else:
-                return s0, dt
-            if len(inputs) == 2 and op.shape is elementwise:
+                if dt.kind in "fc" or not op.elementwise:
+                    return s0, dt
+                return s0, computed_dtype(op, inputs, params, dt)
+            if len(inputs) == 2 and op.shape is elementwise and dt.kind in "fc":
                 s1 = inputs[1].shape
                 if not s1:
                     return s0, dt
@@ -136,7 +138,48 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
                 break
         else:
             dtype = dt
+        if op.elementwise and inputs and any(i.dtype.kind not in "fc" for i in inputs):
+            dtype = computed_dtype(op, inputs, params, dtype)
     return shape, dtype
+
+
+_COMPUTED: dict[Any, np.dtype] = {}
+
+
+def computed_dtype(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any],
+                   declared: np.dtype) -> np.dtype:
+    """The dtype an elementwise op without a dtype rule gives integer or bool inputs, as
+    its forward computes it: exp, division, sigmoid... compute in floating point (NumPy's
+    loops: int64 -> float64, int8 -> float16; ``relu`` of bool -> int64), so the node's
+    dtype is the value's, and compiled code (CuPy kernels: C locals of the node's type)
+    computes what the interpreter does. Probed once per (op, dtypes, params) on 0-d
+    arrays; ``declared`` (the inputs' common type) when the probe cannot run.
+
+    >>> import graphnn as gn
+    >>> with gn.Graph():
+    ...     k = gn.input("k", shape=(3,), dtype="int64")
+    ...     (gn.exp(k).dtype, (k / 2).dtype, (k + 1).dtype)
+    (dtype('float64'), dtype('float64'), dtype('int64'))
+    """
+    dtypes = tuple(i.dtype for i in inputs)
+    try:
+        key: Any = (op.name, dtypes, tuple(sorted(params.items())))
+        hit = _COMPUTED.get(key)
+    except TypeError:  # an unhashable param: probe every time
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    got = declared
+    try:
+        with np.errstate(all="ignore"):
+            out = op.forward(np, *[np.ones((), dt) for dt in dtypes], **params)
+        if isinstance(out, (np.ndarray, np.generic)):
+            got = np.dtype(out.dtype)
+    except Exception:  # noqa: BLE001 - a forward that needs real values: keep the rule's
+        got = declared
+    if key is not None:
+        _COMPUTED[key] = got
+    return got
 
 
 def _context(op: Op, inputs: tuple[ir.Node, ...], msg: str) -> str:
