@@ -141,8 +141,8 @@ class Op:
     Core rules: ``name``; ``forward(xp, *arrays, **attrs)`` (``xp`` is numpy or cupy);
     ``shape(*input_shapes, **attrs)`` raising ValueError when shapes do not fit;
     ``dtype(*input_dtypes, **attrs)`` (default: result_type; for an elementwise op over
-    integer or bool inputs, the dtype its forward computes: ``bind.computed_dtype``); ``check(*shapes, **attrs)``
-    validating static attributes; ``elementwise`` (broadcasting, fusable); ``leaf``.
+    integer or bool inputs, the dtype its forward computes: ``bind.computed_dtype``);
+    ``check(*shapes, **attrs)`` validating static attributes; ``elementwise`` (broadcasting, fusable); ``leaf``.
 
     Derivatives: ``deriv`` (elementwise: partials, generates vjp/jvp/trace text); ``vjp(g,
     out, *inputs, **attrs)`` -> one cotangent per input (None, or a zero-argument callable
