@@ -142,7 +142,8 @@ class Op:
     ``shape(*input_shapes, **attrs)`` raising ValueError when shapes do not fit;
     ``dtype(*input_dtypes, **attrs)`` (default: result_type; for an elementwise op over
     integer or bool inputs, the dtype its forward computes: ``bind.computed_dtype``);
-    ``check(*shapes, **attrs)`` validating static attributes; ``elementwise`` (broadcasting, fusable); ``leaf``.
+    ``check(*shapes, **attrs)`` validating static attributes; ``elementwise``
+    (broadcasting, fusable); ``leaf``.
 
     Derivatives: ``deriv`` (elementwise: partials, generates vjp/jvp/trace text); ``vjp(g,
     out, *inputs, **attrs)`` -> one cotangent per input (None, or a zero-argument callable
