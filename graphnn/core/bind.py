@@ -138,9 +138,23 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
                 break
         else:
             dtype = dt
-        if op.elementwise and inputs and any(i.dtype.kind not in "fc" for i in inputs):
+        if inputs and any(i.dtype.kind not in "fc" for i in inputs) and (
+                op.elementwise or (_prod(shape) <= PROBE_MAX
+                                   and all(_prod(i.shape) <= PROBE_IN for i in inputs))):
             dtype = computed_dtype(op, inputs, params, dtype)
     return shape, dtype
+
+
+#: largest result and inputs (elements) of a non-elementwise op probed at its real shapes
+#: (larger ones keep the rule's dtype)
+PROBE_MAX, PROBE_IN = 1 << 16, 1 << 22
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 _COMPUTED: dict[Any, np.dtype] = {}
@@ -148,8 +162,8 @@ _COMPUTED: dict[Any, np.dtype] = {}
 
 def computed_dtype(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any],
                    declared: np.dtype) -> np.dtype:
-    """The dtype an elementwise op without a dtype rule gives integer or bool inputs, as
-    its forward computes it: exp, division, sigmoid... compute in floating point (NumPy's
+    """The dtype an op without a dtype rule gives integer or bool inputs, as its forward
+    computes it: exp, division, sigmoid... compute in floating point (NumPy's
     loops: int64 -> float64, int8 -> float16; ``relu`` of bool -> int64), so the node's
     dtype is the value's, and compiled code (CuPy kernels: C locals of the node's type)
     computes what the interpreter does. Probed once per (op, dtypes, params) on 0-d
@@ -162,8 +176,11 @@ def computed_dtype(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any],
     (dtype('float64'), dtype('float64'), dtype('int64'))
     """
     dtypes = tuple(i.dtype for i in inputs)
+    # elementwise ops on 0-d arrays; the others at their inputs' shapes (read-only views
+    # of one element, so no input memory), their results being small (PROBE_MAX)
+    shapes = tuple(() if op.elementwise else i.shape for i in inputs)
     try:
-        key: Any = (op.name, dtypes, tuple(sorted(params.items())))
+        key: Any = (op.name, dtypes, shapes, tuple(sorted(params.items())))
         hit = _COMPUTED.get(key)
     except TypeError:  # an unhashable param: probe every time
         key, hit = None, None
@@ -172,7 +189,8 @@ def computed_dtype(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any],
     got = declared
     try:
         with np.errstate(all="ignore"):
-            out = op.forward(np, *[np.ones((), dt) for dt in dtypes], **params)
+            out = op.forward(np, *[np.broadcast_to(np.ones((), dt), sh)
+                                   for dt, sh in zip(dtypes, shapes)], **params)
         if isinstance(out, (np.ndarray, np.generic)):
             got = np.dtype(out.dtype)
     except Exception:  # noqa: BLE001 - a forward that needs real values: keep the rule's
