@@ -21,9 +21,15 @@ and the fused optimizer updates (``CupyBackend.update_kernels``: one multi-tenso
 kernel per run of params, every argument raw) of SGD, Adam, Adagrad and RMSprop, for
 float16, float32 and float64.
 
+Then it sweeps every elementwise op's cases (tests/op_cases.py), fused with an op after
+it and with its gradient, in float16, float32, float64 and int64, and compiles every
+fused kernel of those modules in batches.
+
 Result on the developer machine (2026-12-07, CuPy 14.2.0, nvcc 13.0): 40 of 40 op kernels
 compile (unused-variable warnings only); with 27 fused kernels (integer operands of
-float nodes included) and 15 updates, 82 of 82.
+float nodes included) and 15 updates, 82 of 82; the sweep: 540 of 540 (before the
+backend kept integer abs / floor / ceil / trunc out of kernels, 4 failed: CUDA has
+``fabs``, ``floor``... for floating-point arguments only).
 Before float16 went through CuPy's ``float16`` class, the float16 fused kernels and
 updates did not compile (CUDA's ``half`` does not convert to or from it).
 """
@@ -122,6 +128,72 @@ def fused_units(kern: Any) -> list[tuple[str, str]]:
     return units
 
 
+def case_units(kern: Any) -> list[tuple[str, str]]:
+    """Every elementwise op of the registry on its first two cases of tests/op_cases.py,
+    with a multiply after it (and, for floats, a squared-sum loss and its gradient), in
+    float16, float32, float64 and int64: every fused kernel those modules hold, named
+    ``sweep_<k>`` (so that they compile together in batches)."""
+    import warnings
+
+    import graphnn as gn
+    from tests.op_cases import CASES
+
+    units = []
+    warnings.simplefilter("ignore")
+    for dt in ("float16", "float32", "float64", "int64"):
+        for name in sorted(n for n, op in gn.REGISTRY.items() if op.elementwise and not op.leaf):
+            for ci, case in enumerate(CASES.get(name, [])[:2]):
+                ins = [v.astype(dt) if v.dtype.kind == "f" else v for v in case.inputs]
+                try:
+                    with gn.Graph() as g:
+                        xs = [g.input(f"x{i}", v.shape, v.dtype) for i, v in enumerate(ins)]
+                        y = gn.bind(gn.REGISTRY[name], *xs, **case.params) * 1.5
+                        wrt = [x for x in xs if x.dtype.kind == "f"]
+                        loss = gn.sum(y * y) if wrt and y.dtype.kind == "f" else None
+                    f = gn.compile(g, [y if loss is None else loss], backend="cupy",
+                                   wrt=wrt if loss is not None else None)
+                except gn.GraphError:
+                    continue  # the op refuses these inputs
+                for spec in f.kernels:
+                    pin = ", ".join(f"{t} {n}" for _, t, n in spec["params"])
+                    _, ot, on = spec["out"]
+                    ranks = {n: 1 for _, _, n in spec["params"]} | {on: 1}
+                    units.append((f"{name}[{ci}] {dt} {spec['name']}",
+                                  cupy_source(kern, pin, f"{ot} {on}", spec["body"],
+                                              f"sweep_{len(units)}",
+                                              spec.get("preamble", ""), {}, ranks)))
+    return units
+
+
+def compile_batches(nvcc: str, inc: str, units: list[tuple[str, str]], tmp: str,
+                    size: int = 40) -> list[str]:
+    """Compile ``units`` (uniquely named kernels) ``size`` to a file; the labels of those
+    that fail (a failing batch is compiled again kernel by kernel)."""
+    head = "#include <cupy/complex.cuh>\n#include <cupy/carray.cuh>\n"
+
+    def ok(text: str, path: str) -> bool:
+        with open(path, "w") as f:
+            f.write(text)
+        proc = subprocess.run([nvcc, "-ptx", "-arch=compute_80", "-std=c++17", f"-I{inc}",
+                               path, "-o", path + ".ptx"], capture_output=True, text=True,
+                              timeout=600)
+        if proc.returncode:
+            print("\n".join(ln for ln in proc.stderr.splitlines() if "error" in ln)[:1500])
+        return proc.returncode == 0
+
+    failed = []
+    for b in range(0, len(units), size):
+        batch = units[b:b + size]
+        path = os.path.join(tmp, f"batch{b}.cu")
+        if ok(head + "#include <cupy/float16.cuh>\n" + "\n".join(s for _, s in batch), path):
+            continue
+        for label, src in batch:
+            if not ok(head + src, os.path.join(tmp, "one.cu")):
+                failed.append(label)
+                print(f"FAIL {label}")
+    return failed
+
+
 def update_units(kern: Any) -> list[tuple[str, str]]:
     """The fused optimizer updates (multi-tensor kernels over 0-d, 1-D and 2-D params) of
     every optimizer with a rule, for float16, float32 and float64 params, as CuPy
@@ -204,7 +276,11 @@ def main() -> int:
                 failed += 1
                 print(f"FAIL {label}\n{proc.stderr[-2000:]}")
     print(f"{len(units) - failed} of {len(units)} kernels compile (CuPy {cupy.__version__})")
-    return 1 if failed else 0
+    sweep = case_units(kern)
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = compile_batches(nvcc, inc, sweep, tmp)
+    print(f"every op case fused: {len(sweep) - len(bad)} of {len(sweep)} kernels compile")
+    return 1 if failed or bad else 0
 
 
 if __name__ == "__main__":

@@ -177,7 +177,9 @@ def test_integer_inputs_compute_as_numpy_does(name: str, dtype: str) -> None:
     assert np.asarray(ref.value(out)).dtype == out.dtype, (out.dtype, ref.value(out).dtype)
     with np.errstate(all="ignore"):
         f, values, _ = run_standin(g, feeds, [y])
-    if not isinstance(op.cuda, Unsupported):
+    from graphnn.codegen.cupy_backend import CupyBackend
+
+    if not isinstance(op.cuda, Unsupported) and CupyBackend.fuses(out):
         assert any(k["root"] == "y" for k in f.kernels), f.source
     # NumPy computes 8-bit and bool inputs through float16 loops (exp of int8 is float16),
     # the kernel in float or double: float16's 2 ulps, as above
@@ -196,3 +198,21 @@ def test_uint8_images_into_a_float_kernel() -> None:
         y = ((gn.cast(x, "float32") / 255.0 - 0.5) * 2.0).named("y")
     f = check_cupy(g, {"x": pixels}, [y], rtol=1e-6, atol=1e-7)
     assert [k["params"][0][:2] for k in f.kernels] == [("unsigned char", "uint8")]
+
+
+@needs_gxx
+def test_integer_nodes_with_float_only_c_functions_stay_out_of_kernels() -> None:
+    """``abs`` / ``floor`` of int64 are ``fabs`` / ``floor`` in C, which CUDA has for
+    floating-point arguments only (an integer argument reaches host-only overloads: the
+    kernel did not compile): such nodes run their CuPy templates, the rest still fuses."""
+    from graphnn.codegen.cupy_backend import CupyBackend
+
+    with gn.Graph("ints") as g:
+        k = g.input("k", (6,), "int64")
+        a, f = gn.abs(k), gn.floor(k)
+        y = (a * 2 + f).named("y")
+    assert not CupyBackend.fuses(a) and not CupyBackend.fuses(f)
+    assert CupyBackend.fuses(y) and CupyBackend.fuses(gn.abs(gn.cast(k, "float32")))
+    fc = check_cupy(g, {"k": np.arange(-3, 3)}, [y])
+    assert [k["root"] for k in fc.kernels] == ["y"]
+    assert "xp.abs(k)" in fc.body and "xp.floor(k)" in fc.body

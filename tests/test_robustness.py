@@ -127,3 +127,11 @@ def test_an_empty_graph_is_a_clear_error() -> None:
                  lambda: gn.compile(gn.Graph("empty"), [])):
         with pytest.raises(gn.GraphError, match="graph 'empty' has no nodes"):
             call()
+
+
+def test_a_complex_feed_says_graphnn_takes_real_numbers() -> None:
+    with gn.Graph() as g:
+        z = g.input("z", (2,), "complex128")
+        (z * z).named("y")
+    with pytest.raises(gn.FeedError, match="real numbers only: complex inputs cannot be fed"):
+        gn.run(g, {"z": np.array([1 + 1j, 2j])})

@@ -462,7 +462,8 @@ def _compile(graph: Graph, outputs: Any, wrt: Any, backend: str, optimize: bool,
         records += [r for r in more if r.changed]
     be = BACKENDS[backend](**({"inplace": inplace, "numexpr": numexpr,
                                "keep_buffers": keep_buffers} if backend == "numpy" else {}))
-    groups = fuse(work, targets, enabled=optimize if fuse_elementwise is None else fuse_elementwise)
+    groups = fuse(work, targets, enabled=optimize if fuse_elementwise is None else fuse_elementwise,
+                  accept=getattr(be, "fuses", None))
     needed_leaves = {i.id for g in groups for n in g.nodes for i in n.inputs} | {
         t.id for t in targets}
     if rule is not None:  # the update writes every param, also one no statement reads

@@ -20,6 +20,7 @@ v_y = (1 / (1 + exp(-v_add_1)));
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,11 @@ def c_expr(n: Node, args: list[str]) -> str:
     return f"({code})"
 
 
+#: C math functions CUDA has for floating-point arguments only (an integer argument
+#: resolves to the host-only std:: overloads)
+_FLOAT_ONLY_C = re.compile(r"\b(fabs|floor|ceil|trunc|round|rint|nearbyint)\s*\(")
+
+
 class CupyBackend:
     """Emits CuPy code; fused groups become ElementwiseKernels (``kernels`` lists them)."""
 
@@ -132,6 +138,22 @@ class CupyBackend:
     def __init__(self) -> None:
         self.kernels: list[dict[str, Any]] = []
         self.update_kernels: list[dict[str, Any]] = []  # the fused optimizer updates
+
+    @staticmethod
+    def fuses(n: Node) -> bool:
+        """Can ``n`` be part of a fused kernel: every dtype it touches has a C type
+        (complex ones have none here: such nodes run their CuPy templates), and an
+        integer node's C form calls no floating-point-only math function (``abs`` of
+        int64 is ``fabs``, which CUDA has for floats only)."""
+        if n.dtype.name not in CTYPES or any(i.dtype.name not in CTYPES for i in n.inputs):
+            return False
+        if n.dtype.kind in "iub":
+            try:
+                code = c_expr(n, [f"_a{k}" for k in range(len(n.inputs))])
+            except GraphError:
+                return False
+            return _FLOAT_ONLY_C.search(code) is None
+        return True
 
     def emit_group(self, em: Emitter, g: Group) -> list[str]:
         r = g.root

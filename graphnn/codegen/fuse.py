@@ -14,7 +14,7 @@ value the rest of the program sees) and members in topological order, root last.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
@@ -67,10 +67,12 @@ def fusable(n: Node) -> bool:
     return n.op.elementwise and not n.op.leaf and not isinstance(n.op.cuda, Unsupported)
 
 
-def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True) -> list[Group]:
+def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True,
+         accept: Callable[[Node], bool] | None = None) -> list[Group]:
     """The statements to emit for ``outputs``, in topological order.
 
-    With ``enabled=False`` every op is its own statement (no fusion).
+    With ``enabled=False`` every op is its own statement (no fusion). ``accept``: the
+    backend's own test of a node (its dtypes), both ends of every fused edge must pass.
     """
     needed = ancestors(list(outputs)) if outputs else [False] * len(graph.nodes)
     uses = [0] * len(graph.nodes)
@@ -98,7 +100,7 @@ def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True) -> list[Gr
             ok_c = can_fuse.get(c.op)
             if ok_c is None:
                 ok_c = can_fuse[c.op] = fusable(c)
-            if not (ok and ok_c):
+            if not (ok and ok_c) or (accept is not None and not (accept(n) and accept(c))):
                 continue
             d = 0
             for i in n.inputs:

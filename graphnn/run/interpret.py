@@ -195,9 +195,10 @@ def convert_feed(node: Node, value: Any) -> np.ndarray:
         if kind == "f" and want in "iu" and np.all(np.mod(arr, 1) == 0):
             pass
         else:
-            raise FeedError(f"feed for input {describe(node)} has dtype {arr.dtype}; "
-                            f"expected {node.dtype} "
-                            "(real numbers)", node=node)
+            what = ("graphnn computes with real numbers only: complex inputs cannot be fed"
+                    if kind == "c" else f"expected {node.dtype} (real numbers)")
+            raise FeedError(f"feed for input {describe(node)} has dtype {arr.dtype}; {what}",
+                            node=node)
     if arr.shape != node.shape:
         raise FeedError(f"feed for input {describe(node)} has shape {fmt_shape(arr.shape)}; "
                         "expected "
