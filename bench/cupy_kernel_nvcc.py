@@ -117,15 +117,19 @@ def fused_units(kern: Any) -> list[tuple[str, str]]:
             graphs.append((g, ["y"], []))
         for g, outs, wrt in graphs:
             f = gn.compile(g, outs, wrt=wrt, backend="cupy")
-            for spec in f.kernels:
-                ins = ", ".join(f"{t} {n}" for _, t, n in spec["params"])
-                _, ot, on = spec["out"]
-                ranks = {n: 1 for _, _, n in spec["params"]} | {on: 1}
-                units.append((f"{spec['name']} {dt}",
-                              cupy_source(kern, ins, f"{ot} {on}", spec["body"],
-                                          spec["name"], spec.get("preamble", ""), {},
-                                          ranks)))
+            units += [(f"{spec['name']} {dt}", fused_source(kern, spec, spec["name"]))
+                      for spec in f.kernels]
     return units
+
+
+def fused_source(kern: Any, spec: dict[str, Any], name: str) -> str:
+    """CuPy's source of one of graphnn's fused kernels (a ``CompiledGraph.kernels`` spec),
+    named ``name``."""
+    ins = ", ".join(f"{t} {n}" for _, t, n in spec["params"])
+    _, ot, on = spec["out"]
+    ranks = {n: 1 for _, _, n in spec["params"]} | {on: 1}
+    return cupy_source(kern, ins, f"{ot} {on}", spec["body"], name,
+                       spec.get("preamble", ""), {}, ranks)
 
 
 def case_units(kern: Any) -> list[tuple[str, str]]:
@@ -155,13 +159,8 @@ def case_units(kern: Any) -> list[tuple[str, str]]:
                 except gn.GraphError:
                     continue  # the op refuses these inputs
                 for spec in f.kernels:
-                    pin = ", ".join(f"{t} {n}" for _, t, n in spec["params"])
-                    _, ot, on = spec["out"]
-                    ranks = {n: 1 for _, _, n in spec["params"]} | {on: 1}
                     units.append((f"{name}[{ci}] {dt} {spec['name']}",
-                                  cupy_source(kern, pin, f"{ot} {on}", spec["body"],
-                                              f"sweep_{len(units)}",
-                                              spec.get("preamble", ""), {}, ranks)))
+                                  fused_source(kern, spec, f"sweep_{len(units)}")))
     return units
 
 
