@@ -18,6 +18,7 @@ import graphnn as gn
 from graphnn.teach import tracefmt
 from graphnn.viz import player
 from tests.cli_util import invoke
+from tests.test_codegen_cupy_run import needs_gxx
 
 
 def payload(sentinel: Path) -> str:
@@ -192,3 +193,35 @@ def test_player_page_embeds_json_safely(sentinel: Path) -> None:
     assert page.count("<script") == 3 and page.count("</script>") == 3
     data = json.loads(blob.group(1))
     assert {d["node"] for d in data} & set(names)
+
+
+def build_typed(names: list[str], dtype: str) -> gn.Graph:
+    """A fused CuPy group over a float16 input (its kernel parameter gets a name of its
+    own) or an int8 input (converted inside the kernel), with a float32 param."""
+    with gn.Graph(names[0]) as g:
+        x = gn.input(names[0], shape=(3,), dtype=dtype)
+        w = gn.param(names[1], np.array([0.5, -1.0, 2.0], np.float32))
+        h = (gn.exp(x) * 0.5).named(names[2])
+        y = gn.tanh(gn.cast(h, "float32") * w + 1.0).named(names[3])
+        gn.sum(y * y).named(names[4])
+    return g
+
+
+@needs_gxx
+@pytest.mark.parametrize("dtype", ["float16", "int8"])
+def test_cupy_kernels_of_float16_and_int8_inputs(sentinel: Path, dtype: str) -> None:
+    """The CuPy module (run on the stand-in) of hostile names over float16 and int8
+    inputs emits the benign statements, runs no payload, and computes the benign
+    numbers."""
+    from tests.cupy_standin import installed
+
+    feed = np.array([1, 2, 3], dtype=dtype)
+    with installed() as cp:
+        benign = gn.compile(build_typed(BENIGN, dtype), ["n4"], backend="cupy")
+        want = cp.asnumpy(benign({"n0": feed})["n4"])
+        assert benign.kernels
+        for names in chunks(corpus(sentinel)):
+            f = gn.compile(build_typed(names, dtype), [names[4]], backend="cupy")
+            check_module(f.source, benign.source, sentinel)
+            np.testing.assert_allclose(cp.asnumpy(f({names[0]: feed})[names[4]]), want,
+                                       rtol=1e-6)
