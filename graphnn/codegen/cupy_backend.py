@@ -90,12 +90,18 @@ def ctype(n: Node) -> str:
         raise GraphError(f"no CUDA type for dtype {n.dtype} of {describe(n)}", node=n) from None
 
 
+def compute_ctype(n: Node) -> str:
+    """The C type ``n`` is computed in inside a fused kernel: float for float16 (CuPy's
+    float16 class has no arithmetic), else its own."""
+    return "float" if n.dtype == np.float16 else ctype(n)
+
+
 def _operand(n: Node, i: Node, name: str) -> str:
     """Input ``i`` of ``n`` as an operand of ``n``'s C expression: an integer or bool
     input of a floating-point node is converted first (C would divide integers, and NumPy
     computes such a node in floating point: ``k / 2`` of int64 is float64)."""
     if n.dtype.kind in "fc" and i.dtype.kind not in "fc":
-        return f"(({'float' if n.dtype == np.float16 else ctype(n)})({name}))"
+        return f"(({compute_ctype(n)})({name}))"
     return name
 
 
@@ -168,19 +174,17 @@ class CupyBackend:
         # CuPy's float16 class has no arithmetic, and `c ? float16 : 0` is ambiguous
         pname = {i.id: c_ident(f"{i.name}_h", taken) if i.dtype == np.float16 else cname[i.id]
                  for i in ext}
-        lines = [f"float {cname[i.id]} = {pname[i.id]};" for i in ext
+        lines = [f"{compute_ctype(i)} {cname[i.id]} = {pname[i.id]};" for i in ext
                  if i.dtype == np.float16]
         for m in g.nodes:
-            args = [_operand(m, i, cname[i.id]) for i in m.inputs]
-            code = c_expr(m, args)
+            code = c_expr(m, [_operand(m, i, cname[i.id]) for i in m.inputs])
             if m is r:
                 lines.append(f"{out} = {code};")
-            elif m.dtype == np.float16:
-                cname[m.id] = c_ident(m.name, taken)
-                lines.append(f"float {cname[m.id]} = (float16)({code});")
-            else:
-                cname[m.id] = c_ident(m.name, taken)
-                lines.append(f"{ctype(m)} {cname[m.id]} = {code};")
+                continue
+            if m.dtype == np.float16:
+                code = f"(float16)({code})"
+            cname[m.id] = c_ident(m.name, taken)
+            lines.append(f"{compute_ctype(m)} {cname[m.id]} = {code};")
         body = "\n".join(lines) + "\n"
         kname = em.fresh(f"_k_{r.name}"[:48])
         em.globals.add(kname)

@@ -86,6 +86,14 @@ def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True,
     inline = [False] * len(graph.nodes)
     if enabled:
         can_fuse: dict[Op, bool] = {}  # fusable() per op (ops hash by identity)
+        accepted: dict[int, bool] = {}  # accept() per node (a consumer is asked per input)
+
+        def _accepted(m: Node) -> bool:
+            ok_m = accepted.get(m.id)
+            if ok_m is None:
+                ok_m = accepted[m.id] = accept(m)  # type: ignore[misc]
+            return ok_m
+
         # longest inlined chain ending at each node; only read through inlined inputs, so
         # it is computed only for the nodes that may be inlined
         depth = [0] * len(graph.nodes)
@@ -100,7 +108,7 @@ def fuse(graph: Graph, outputs: Sequence[Node], enabled: bool = True,
             ok_c = can_fuse.get(c.op)
             if ok_c is None:
                 ok_c = can_fuse[c.op] = fusable(c)
-            if not (ok and ok_c) or (accept is not None and not (accept(n) and accept(c))):
+            if not (ok and ok_c) or (accept is not None and not (_accepted(n) and _accepted(c))):
                 continue
             d = 0
             for i in n.inputs:
