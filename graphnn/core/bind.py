@@ -7,6 +7,7 @@ np.float64(1.0)
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from typing import Any
@@ -140,8 +141,8 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
         else:
             dtype = dt
         if inputs and any(i.dtype.kind not in "fc" for i in inputs) and (
-                op.elementwise or (_prod(shape) <= PROBE_MAX
-                                   and all(_prod(i.shape) <= PROBE_IN for i in inputs))):
+                op.elementwise or (math.prod(shape) <= PROBE_MAX
+                                   and all(i.size <= PROBE_IN for i in inputs))):
             dtype = computed_dtype(op, inputs, params, dtype)
     return shape, dtype
 
@@ -149,13 +150,6 @@ def infer(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any]) -> tuple[
 #: largest result and inputs (elements) of a non-elementwise op probed at its real shapes
 #: (larger ones keep the rule's dtype)
 PROBE_MAX, PROBE_IN = 1 << 16, 1 << 22
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 _COMPUTED: dict[Any, np.dtype] = {}
@@ -167,8 +161,9 @@ def computed_dtype(op: Op, inputs: tuple[ir.Node, ...], params: dict[str, Any],
     computes it: exp, division, sigmoid... compute in floating point (NumPy's
     loops: int64 -> float64, int8 -> float16; ``relu`` of bool -> int64), so the node's
     dtype is the value's, and compiled code (CuPy kernels: C locals of the node's type)
-    computes what the interpreter does. Probed once per (op, dtypes, params) on 0-d
-    arrays; ``declared`` (the inputs' common type) when the probe cannot run.
+    computes what the interpreter does. Probed once per (op, dtypes, params): an
+    elementwise op on 0-d arrays, any other at its inputs' shapes on one-element views;
+    ``declared`` (the inputs' common type) when the probe cannot run.
 
     >>> import graphnn as gn
     >>> with gn.Graph():
